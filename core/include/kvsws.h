@@ -1,0 +1,244 @@
+/*
+ * kvsws.h - the whole public C ABI of kvsws.
+ *
+ * kvsws signs and sends the Amazon Kinesis Video Streams calls that a WebRTC storage session needs,
+ * maps every AWS and transport error to a stable code, and (later) hands the storage service's
+ * WebRTC offer to the application's own WebRTC stack.
+ *
+ * Rules of this header:
+ *  - every type is opaque; every symbol starts with kvsws_;
+ *  - every function that can fail returns a kvsws_status; details go into a kvsws_error the caller
+ *    owns (never thread-local state), so a call and its error can hop threads (cgo, asyncio);
+ *  - options are set by key (kvsws_config_set_str / _int), so new options never change a struct;
+ *  - the numeric values of kvsws_status are stable: they are never renumbered, only added.
+ */
+#ifndef KVSWS_H
+#define KVSWS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(KVSWS_BUILDING) && defined(__GNUC__)
+#define KVSWS_API __attribute__((visibility("default")))
+#else
+#define KVSWS_API
+#endif
+
+#define KVSWS_VERSION_MAJOR 0
+#define KVSWS_VERSION_MINOR 1
+#define KVSWS_VERSION_PATCH 0
+#define KVSWS_VERSION_STRING "0.1.0"
+
+/* The version of the library actually loaded (may differ from the header's). */
+KVSWS_API const char *kvsws_version(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Status codes. Stable numbers, in ranges:
+ *     0        success
+ *     1..99    raised on this side before or without talking to AWS
+ *   100..199   transport: could not talk to AWS, or what came back was not a valid answer
+ *   200..299   AWS answered with an error (the AWS error name is in kvsws_error_code)
+ * ------------------------------------------------------------------------------------------- */
+typedef enum kvsws_status {
+    KVSWS_OK = 0,
+
+    KVSWS_E_PARAM_VALIDATION = 1,      /* bad input: the message names the field and the rule */
+    KVSWS_E_NO_CREDENTIALS = 2,        /* no credentials found: the message says where we looked */
+    KVSWS_E_NO_REGION = 3,             /* no region found: the message says where we looked */
+    KVSWS_E_NO_MEMORY = 4,
+    KVSWS_E_CREDENTIAL_RETRIEVAL = 5,  /* a source was found but failed (credential_process, file) */
+    KVSWS_E_CANCELLED = 6,             /* kvsws_cancel_trigger() was called */
+    KVSWS_E_INTERNAL = 7,              /* a bug in kvsws: please report it */
+    KVSWS_E_CONFIG = 8,                /* a bad option value or unknown option */
+
+    KVSWS_E_CONNECT = 100,             /* could not connect (DNS, refused, proxy) */
+    KVSWS_E_CONNECT_TIMEOUT = 101,
+    KVSWS_E_READ_TIMEOUT = 102,
+    KVSWS_E_TLS = 103,                 /* TLS handshake or certificate verification failed */
+    KVSWS_E_BAD_RESPONSE = 104,        /* a 2xx whose body is not what the operation returns */
+    KVSWS_E_TRANSPORT = 105,           /* any other transport failure (connection reset, ...) */
+
+    KVSWS_E_ACCESS_DENIED = 200,          /* AccessDeniedException */
+    KVSWS_E_CLIENT_LIMIT_EXCEEDED = 201,  /* ClientLimitExceededException */
+    KVSWS_E_INVALID_ARGUMENT = 202,       /* InvalidArgumentException */
+    KVSWS_E_RESOURCE_NOT_FOUND = 203,     /* ResourceNotFoundException */
+    KVSWS_E_RESOURCE_IN_USE = 204,        /* ResourceInUseException */
+    KVSWS_E_NOT_AUTHORIZED = 205,         /* NotAuthorizedException */
+    KVSWS_E_INVALID_CLIENT = 206,         /* InvalidClientException */
+    KVSWS_E_SESSION_EXPIRED = 207,        /* SessionExpiredException */
+    KVSWS_E_THROTTLING = 230,             /* ThrottlingException and the other throttling codes */
+    KVSWS_E_INVALID_SIGNATURE = 231,      /* InvalidSignatureException, SignatureDoesNotMatch */
+    KVSWS_E_UNRECOGNIZED_CLIENT = 232,    /* UnrecognizedClientException, InvalidClientTokenId */
+    KVSWS_E_EXPIRED_TOKEN = 233,          /* ExpiredTokenException, RequestExpired */
+    KVSWS_E_MISSING_AUTHENTICATION = 234, /* MissingAuthenticationTokenException, IncompleteSignature */
+    KVSWS_E_INTERNAL_FAILURE = 235,       /* InternalFailure, InternalServerError, any bare 500 */
+    KVSWS_E_SERVICE_UNAVAILABLE = 236,    /* ServiceUnavailable(Exception), 502/503/504 */
+    KVSWS_E_REQUEST_TIMEOUT = 237,        /* RequestTimeout(Exception) */
+    KVSWS_E_SERVICE_OTHER = 299           /* any other AWS error: see kvsws_error_code() */
+} kvsws_status;
+
+/* "KVSWS_E_RESOURCE_NOT_FOUND"; "KVSWS_E_UNKNOWN" for a number this library does not know. */
+KVSWS_API const char *kvsws_status_name(kvsws_status status);
+/* A one-line English description of the status. */
+KVSWS_API const char *kvsws_status_string(kvsws_status status);
+
+/* ---------------------------------------------------------------------------------------------
+ * Errors. The caller owns a kvsws_error and passes it to calls; a call that fails fills it in,
+ * a call that succeeds clears it. One error object per thread of calls; reuse is fine.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct kvsws_error kvsws_error;
+
+KVSWS_API kvsws_error *kvsws_error_new(void);            /* NULL only when out of memory */
+KVSWS_API void kvsws_error_free(kvsws_error *err);
+KVSWS_API kvsws_status kvsws_error_status(const kvsws_error *err);
+/* The AWS error name ("ResourceNotFoundException"), or for errors raised on this side the name
+ * botocore uses ("ParamValidationError", "NoCredentialsError", "NoRegionError",
+ * "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "SSLError", ...).
+ * Never NULL: "" when there is no error. */
+KVSWS_API const char *kvsws_error_code(const kvsws_error *err);
+KVSWS_API const char *kvsws_error_message(const kvsws_error *err);    /* never NULL; no secrets */
+KVSWS_API const char *kvsws_error_operation(const kvsws_error *err);  /* "JoinStorageSession" or "" */
+KVSWS_API const char *kvsws_error_request_id(const kvsws_error *err); /* x-amzn-RequestId or "" */
+KVSWS_API int kvsws_error_http_status(const kvsws_error *err);        /* 0 when none came back */
+KVSWS_API int kvsws_error_retryable(const kvsws_error *err);          /* 1 if a retry makes sense */
+KVSWS_API int kvsws_error_attempts(const kvsws_error *err);           /* requests sent, retries incl. */
+/* The line the AWS CLI prints: "An error occurred (CODE) when calling the OP operation: MESSAGE"
+ * for service errors, the message alone for others. */
+KVSWS_API const char *kvsws_error_describe(const kvsws_error *err);
+
+/* ---------------------------------------------------------------------------------------------
+ * Configuration: a bag of options, copied by kvsws_client_new. String options take NULL to unset.
+ * ------------------------------------------------------------------------------------------- */
+typedef enum kvsws_option {
+    KVSWS_OPT_REGION = 1,             /* str: else AWS_REGION, AWS_DEFAULT_REGION, the profile */
+    KVSWS_OPT_PROFILE = 2,            /* str: else AWS_PROFILE, else "default" */
+    KVSWS_OPT_ENDPOINT_URL = 3,       /* str: every operation goes to this URL */
+    KVSWS_OPT_ACCESS_KEY_ID = 4,      /* str: explicit credentials (with the secret) */
+    KVSWS_OPT_SECRET_ACCESS_KEY = 5,  /* str */
+    KVSWS_OPT_SESSION_TOKEN = 6,      /* str */
+    KVSWS_OPT_CA_BUNDLE = 7,          /* str: PEM file of trusted CAs; TLS is always verified */
+    KVSWS_OPT_CONNECT_TIMEOUT_MS = 8, /* int: default 60000 */
+    KVSWS_OPT_READ_TIMEOUT_MS = 9,    /* int: default 60000; no bytes for this long -> timeout */
+    KVSWS_OPT_MAX_ATTEMPTS = 10,      /* int: 1..20, default 3 (or AWS_MAX_ATTEMPTS) */
+    KVSWS_OPT_RETRY_JOIN = 11,        /* int: 1 (default) retries JoinStorageSession on 5xx,
+                                         throttling and connection errors; 0 never retries it */
+    KVSWS_OPT_USER_AGENT_EXTRA = 12,  /* str: appended to "kvsws/<version>" */
+    KVSWS_OPT_LOG_LEVEL = 13,         /* int: a kvsws_log_level, default KVSWS_LOG_OFF */
+    KVSWS_OPT_CONFIG_FILE = 14,       /* str: else AWS_CONFIG_FILE, else ~/.aws/config */
+    KVSWS_OPT_CREDENTIALS_FILE = 15,  /* str: else AWS_SHARED_CREDENTIALS_FILE, else
+                                         ~/.aws/credentials */
+    KVSWS_OPT_RETRY_BASE_DELAY_MS = 16, /* int: backoff base, default 1000 (max 20000) */
+    KVSWS_OPT_USE_FIPS_ENDPOINT = 17    /* int: 0/1, else AWS_USE_FIPS_ENDPOINT, the profile */
+} kvsws_option;
+
+typedef enum kvsws_log_level {
+    KVSWS_LOG_OFF = 0,
+    KVSWS_LOG_ERROR = 1,
+    KVSWS_LOG_WARN = 2,
+    KVSWS_LOG_INFO = 3,
+    KVSWS_LOG_DEBUG = 4   /* canonical requests and strings to sign; never a secret */
+} kvsws_log_level;
+
+/* Where log lines go. Called on the thread that makes the call; must not call back into kvsws. */
+typedef void (*kvsws_log_fn)(void *userdata, kvsws_log_level level, const char *line);
+
+typedef struct kvsws_config kvsws_config;
+
+KVSWS_API kvsws_config *kvsws_config_new(void);
+KVSWS_API void kvsws_config_free(kvsws_config *cfg);
+/* KVSWS_E_CONFIG when the option is unknown or takes the other type; the error names it. */
+KVSWS_API kvsws_status kvsws_config_set_str(kvsws_config *cfg, kvsws_option opt, const char *value,
+                                            kvsws_error *err);
+KVSWS_API kvsws_status kvsws_config_set_int(kvsws_config *cfg, kvsws_option opt, int64_t value,
+                                            kvsws_error *err);
+/* Log lines at or below the level go to fn (default: none, or stderr when fn is NULL). */
+KVSWS_API void kvsws_config_set_log(kvsws_config *cfg, kvsws_log_fn fn, void *userdata);
+
+/* ---------------------------------------------------------------------------------------------
+ * Client: one per process is enough. Safe to share between threads; owns a connection pool.
+ * Region is resolved here (KVSWS_E_NO_REGION); credentials on the first call that needs them.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct kvsws_client kvsws_client;
+
+KVSWS_API kvsws_status kvsws_client_new(const kvsws_config *cfg, kvsws_client **out,
+                                        kvsws_error *err);
+KVSWS_API void kvsws_client_free(kvsws_client *client);
+KVSWS_API const char *kvsws_client_region(const kvsws_client *client);
+
+/* ---------------------------------------------------------------------------------------------
+ * Cancellation: trigger from any thread; every call that was given the token returns
+ * KVSWS_E_CANCELLED promptly (during connect, transfer or a retry's backoff).
+ * ------------------------------------------------------------------------------------------- */
+typedef struct kvsws_cancel kvsws_cancel;
+
+KVSWS_API kvsws_cancel *kvsws_cancel_new(void);
+KVSWS_API void kvsws_cancel_free(kvsws_cancel *cancel);
+KVSWS_API void kvsws_cancel_trigger(kvsws_cancel *cancel);
+KVSWS_API void kvsws_cancel_reset(kvsws_cancel *cancel);
+
+/* ---------------------------------------------------------------------------------------------
+ * Responses of successful calls.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct kvsws_response kvsws_response;
+
+KVSWS_API void kvsws_response_free(kvsws_response *resp);
+/* The operation's output as JSON, shaped like the AWS API's ("{}" for an empty output). */
+KVSWS_API const char *kvsws_response_json(const kvsws_response *resp);
+KVSWS_API int kvsws_response_http_status(const kvsws_response *resp);
+KVSWS_API const char *kvsws_response_request_id(const kvsws_response *resp);
+KVSWS_API int kvsws_response_attempts(const kvsws_response *resp); /* 1 when no retry happened */
+
+/* ---------------------------------------------------------------------------------------------
+ * Operations.
+ *
+ * kvsws_client_call is the generic form the bindings use: operation is the AWS name
+ * ("JoinStorageSession", ...) and input_json its input exactly as the AWS API documents it
+ * (the same member names boto3 takes). The input is validated before any network I/O.
+ * cancel may be NULL. *out (may be NULL if not wanted) receives the response on success.
+ *
+ * JoinStorageSession and JoinStorageSessionAsViewer go to the channel's WEBRTC endpoint and
+ * GetIceServerConfig to its HTTPS endpoint: unless an endpoint is configured, the client finds
+ * them with GetSignalingChannelEndpoint once per channel and caches them.
+ * ------------------------------------------------------------------------------------------- */
+KVSWS_API kvsws_status kvsws_client_call(kvsws_client *client, const char *operation,
+                                         const char *input_json, kvsws_cancel *cancel,
+                                         kvsws_response **out, kvsws_error *err);
+
+/* Typed forms of the same calls for C users. NULL optional arguments are left out. */
+KVSWS_API kvsws_status kvsws_join_storage_session(kvsws_client *client, const char *channel_arn,
+                                                  kvsws_response **out, kvsws_error *err);
+KVSWS_API kvsws_status kvsws_join_storage_session_as_viewer(kvsws_client *client,
+                                                            const char *channel_arn,
+                                                            const char *client_id,
+                                                            kvsws_response **out,
+                                                            kvsws_error *err);
+/* role: "MASTER" (default) or "VIEWER"; protocols: comma list, default "WSS,HTTPS,WEBRTC". */
+KVSWS_API kvsws_status kvsws_get_signaling_channel_endpoint(kvsws_client *client,
+                                                            const char *channel_arn,
+                                                            const char *role,
+                                                            const char *protocols,
+                                                            kvsws_response **out,
+                                                            kvsws_error *err);
+/* Exactly one of channel_arn and channel_name. */
+KVSWS_API kvsws_status kvsws_describe_signaling_channel(kvsws_client *client,
+                                                        const char *channel_arn,
+                                                        const char *channel_name,
+                                                        kvsws_response **out, kvsws_error *err);
+KVSWS_API kvsws_status kvsws_describe_media_storage_configuration(kvsws_client *client,
+                                                                  const char *channel_arn,
+                                                                  const char *channel_name,
+                                                                  kvsws_response **out,
+                                                                  kvsws_error *err);
+/* client_id: default none; service: default "TURN". */
+KVSWS_API kvsws_status kvsws_get_ice_server_config(kvsws_client *client, const char *channel_arn,
+                                                   const char *client_id, const char *service,
+                                                   kvsws_response **out, kvsws_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KVSWS_H */

@@ -1,0 +1,240 @@
+/* client.c - creating a client: region, credentials, endpoints, transport, logging. */
+#include "client.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "buf.h"
+#include "endpoints.h"
+#include "error.h"
+
+#define DEFAULT_TIMEOUT_MS 60000
+#define DEFAULT_MAX_ATTEMPTS 3
+#define DEFAULT_RETRY_BASE_DELAY_MS 1000
+
+const char *kvsws_version(void) { return KVSWS_VERSION_STRING; }
+
+void kvi_log(kvsws_client *c, kvsws_log_level level, const char *fmt, ...)
+{
+    if (!c || (int)level > c->log_level || level == KVSWS_LOG_OFF)
+        return;
+    kvi_buf line = KVI_BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    kvi_buf_vprintf(&line, fmt, ap);
+    va_end(ap);
+    if (c->log_fn)
+        c->log_fn(c->log_userdata, level, kvi_buf_str(&line));
+    else
+        fprintf(stderr, "kvsws: %s\n", kvi_buf_str(&line));
+    kvi_buf_free(&line);
+}
+
+double kvi_client_random(kvsws_client *c)
+{
+    pthread_mutex_lock(&c->lock);
+    /* xorshift64*: jitter needs spread, not secrecy */
+    uint64_t x = c->rng_state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    c->rng_state = x;
+    pthread_mutex_unlock(&c->lock);
+    return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / (double)(1ULL << 53);
+}
+
+/* AWS_MAX_ATTEMPTS, as the SDKs read it; a bad value is an error that names it. */
+static kvsws_status env_max_attempts(int *out, kvsws_error *err)
+{
+    const char *v = getenv("AWS_MAX_ATTEMPTS");
+    if (!v || !*v)
+        return KVSWS_OK;
+    char *end = NULL;
+    long n = strtol(v, &end, 10);
+    if (*end || n < 1 || n > 20)
+        return kvi_error_set(err, KVSWS_E_CONFIG,
+                             "AWS_MAX_ATTEMPTS must be a whole number from 1 to 20, got \"%s\"", v);
+    *out = (int)n;
+    return KVSWS_OK;
+}
+
+static const char *opt_str(const kvsws_config *cfg, kvsws_option opt)
+{
+    return cfg ? cfg->str[opt] : NULL;
+}
+
+static int64_t opt_int(const kvsws_config *cfg, kvsws_option opt, int64_t dflt)
+{
+    return cfg && cfg->num_set[opt] ? cfg->num[opt] : dflt;
+}
+
+static kvsws_status check_endpoint(const char *url, const char *what, kvsws_error *err)
+{
+    const char *why = NULL;
+    if (url && kvi_endpoint_validate(url, 0, &why) != 0)
+        return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "Invalid endpoint URL in %s: \"%s\" %s",
+                             what, url, why ? why : "is not valid");
+    return KVSWS_OK;
+}
+
+kvsws_status kvsws_client_new(const kvsws_config *cfg, kvsws_client **out, kvsws_error *err)
+{
+    kvi_error_clear(err);
+    if (!out)
+        return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "out must not be NULL");
+    *out = NULL;
+    kvsws_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
+    pthread_mutex_init(&c->lock, NULL);
+    kvsws_status st = KVSWS_OK;
+    c->log_level = (int)opt_int(cfg, KVSWS_OPT_LOG_LEVEL, KVSWS_LOG_OFF);
+    c->log_fn = cfg ? cfg->log_fn : NULL;
+    c->log_userdata = cfg ? cfg->log_userdata : NULL;
+    if (RAND_bytes((unsigned char *)&c->rng_state, sizeof c->rng_state) != 1 || !c->rng_state)
+        c->rng_state = (uint64_t)time(NULL) | 1;
+
+    if (kvi_profile_paths_resolve(opt_str(cfg, KVSWS_OPT_CONFIG_FILE),
+                                  opt_str(cfg, KVSWS_OPT_CREDENTIALS_FILE),
+                                  opt_str(cfg, KVSWS_OPT_PROFILE), &c->paths) != 0) {
+        st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
+        goto fail;
+    }
+    c->region = kvi_region_resolve(opt_str(cfg, KVSWS_OPT_REGION), &c->paths, err);
+    if (!c->region) {
+        st = kvsws_error_status(err) ? kvsws_error_status(err) : KVSWS_E_NO_REGION;
+        goto fail;
+    }
+
+    const char *ak = opt_str(cfg, KVSWS_OPT_ACCESS_KEY_ID);
+    const char *sk = opt_str(cfg, KVSWS_OPT_SECRET_ACCESS_KEY);
+    if ((ak && !sk) || (!ak && sk)) {
+        st = kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
+                           "Partial credentials: %s was given without %s",
+                           ak ? "aws_access_key_id" : "aws_secret_access_key",
+                           ak ? "aws_secret_access_key" : "aws_access_key_id");
+        goto fail;
+    }
+    c->credentials = kvi_credential_chain_new(ak, sk, opt_str(cfg, KVSWS_OPT_SESSION_TOKEN),
+                                              &c->paths);
+    c->signer = kvi_signer_new();
+    if (!c->credentials || !c->signer) {
+        st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
+        goto fail;
+    }
+
+    /* Endpoints: an explicit URL serves every operation, as --endpoint-url does in the CLI. */
+    const char *endpoint = opt_str(cfg, KVSWS_OPT_ENDPOINT_URL);
+    if ((st = check_endpoint(endpoint, "the endpoint_url option", err)) != KVSWS_OK)
+        goto fail;
+    c->control_endpoint = kvi_endpoint_configured(KVI_ENDPOINT_CONTROL, endpoint, &c->paths);
+    c->signaling_endpoint = kvi_endpoint_configured(KVI_ENDPOINT_SIGNALING, endpoint, &c->paths);
+    c->webrtc_endpoint =
+        kvi_endpoint_configured(KVI_ENDPOINT_WEBRTC_STORAGE, endpoint, &c->paths);
+    if (!c->control_endpoint) {
+        int fips_opt = cfg && cfg->num_set[KVSWS_OPT_USE_FIPS_ENDPOINT]
+                           ? (int)cfg->num[KVSWS_OPT_USE_FIPS_ENDPOINT]
+                           : -1;
+        c->control_endpoint =
+            kvi_endpoint_control_default(c->region, kvi_endpoint_use_fips(fips_opt, &c->paths));
+    }
+    if ((st = check_endpoint(c->control_endpoint, "the control plane endpoint", err)) ||
+        (st = check_endpoint(c->signaling_endpoint, "the signaling endpoint", err)) ||
+        (st = check_endpoint(c->webrtc_endpoint, "the WebRTC storage endpoint", err)))
+        goto fail;
+
+    c->max_attempts = DEFAULT_MAX_ATTEMPTS;
+    if ((st = env_max_attempts(&c->max_attempts, err)) != KVSWS_OK)
+        goto fail;
+    c->max_attempts = (int)opt_int(cfg, KVSWS_OPT_MAX_ATTEMPTS, c->max_attempts);
+    c->retry_join = (int)opt_int(cfg, KVSWS_OPT_RETRY_JOIN, 1);
+    c->retry_base_delay_ms =
+        opt_int(cfg, KVSWS_OPT_RETRY_BASE_DELAY_MS, DEFAULT_RETRY_BASE_DELAY_MS);
+
+    kvi_buf ua = KVI_BUF_INIT;
+    kvi_buf_puts(&ua, "kvsws/" KVSWS_VERSION_STRING);
+    const char *extra = opt_str(cfg, KVSWS_OPT_USER_AGENT_EXTRA);
+    if (extra && *extra)
+        kvi_buf_printf(&ua, " %s", extra);
+    c->user_agent = kvi_buf_detach(&ua);
+
+    /* The CA bundle: the option, else AWS_CA_BUNDLE as the AWS CLI reads it. */
+    const char *ca = opt_str(cfg, KVSWS_OPT_CA_BUNDLE);
+    if (!ca || !*ca)
+        ca = getenv("AWS_CA_BUNDLE");
+    if (ca && *ca) {
+        FILE *f = fopen(ca, "r");
+        if (!f) {
+            st = kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
+                               "Invalid ca_bundle: cannot read \"%s\"", ca);
+            goto fail;
+        }
+        fclose(f);
+    }
+    kvi_http_options http = {
+        .ca_bundle = ca && *ca ? ca : NULL,
+        .connect_timeout_ms = (long)opt_int(cfg, KVSWS_OPT_CONNECT_TIMEOUT_MS, DEFAULT_TIMEOUT_MS),
+        .read_timeout_ms = (long)opt_int(cfg, KVSWS_OPT_READ_TIMEOUT_MS, DEFAULT_TIMEOUT_MS),
+        .user_agent = c->user_agent,
+    };
+    c->http = kvi_http_pool_new(&http);
+    if (!c->user_agent || !c->http) {
+        st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
+        goto fail;
+    }
+    kvi_log(c, KVSWS_LOG_INFO, "client ready: region %s, control endpoint %s", c->region,
+            c->control_endpoint);
+    *out = c;
+    return KVSWS_OK;
+fail:
+    if (st == KVSWS_OK)
+        st = kvi_error_set(err, KVSWS_E_INTERNAL, "client creation failed");
+    kvsws_client_free(c);
+    return st;
+}
+
+void kvsws_client_free(kvsws_client *c)
+{
+    if (!c)
+        return;
+    kvi_http_pool_free(c->http);
+    kvi_signer_free(c->signer);
+    kvi_credential_chain_free(c->credentials);
+    kvi_profile_paths_free(&c->paths);
+    free(c->region);
+    free(c->control_endpoint);
+    free(c->signaling_endpoint);
+    free(c->webrtc_endpoint);
+    free(c->user_agent);
+    for (kvi_channel_endpoints *e = c->cache, *next; e; e = next) {
+        next = e->next;
+        free(e->channel_arn);
+        free(e->role);
+        free(e->webrtc);
+        free(e->https);
+        free(e);
+    }
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+const char *kvsws_client_region(const kvsws_client *c) { return c ? c->region : NULL; }
+
+kvsws_cancel *kvsws_cancel_new(void) { return calloc(1, sizeof(kvsws_cancel)); }
+void kvsws_cancel_free(kvsws_cancel *cancel) { free(cancel); }
+void kvsws_cancel_trigger(kvsws_cancel *cancel)
+{
+    if (cancel)
+        __atomic_store_n(&cancel->flag, 1, __ATOMIC_SEQ_CST);
+}
+void kvsws_cancel_reset(kvsws_cancel *cancel)
+{
+    if (cancel)
+        __atomic_store_n(&cancel->flag, 0, __ATOMIC_SEQ_CST);
+}

@@ -1,0 +1,67 @@
+/* client.h - the client object shared by the operations (internal). */
+#ifndef KVSWS_CLIENT_H
+#define KVSWS_CLIENT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "credentials.h"
+#include "http.h"
+#include "kvsws.h"
+#include "profile.h"
+#include "sigv4.h"
+
+#define KVSWS_OPT_COUNT 18 /* one past the highest kvsws_option */
+
+struct kvsws_config {
+    char *str[KVSWS_OPT_COUNT];
+    int64_t num[KVSWS_OPT_COUNT];
+    int num_set[KVSWS_OPT_COUNT];
+    kvsws_log_fn log_fn;
+    void *log_userdata;
+};
+
+struct kvsws_cancel {
+    int flag; /* read and written with __atomic builtins */
+};
+
+/* Discovered per-channel endpoints, cached for the client's life. */
+typedef struct kvi_channel_endpoints {
+    struct kvi_channel_endpoints *next;
+    char *channel_arn;
+    char *role;   /* "MASTER" or "VIEWER" */
+    char *webrtc; /* NULL when not asked for yet */
+    char *https;
+} kvi_channel_endpoints;
+
+struct kvsws_client {
+    char *region;
+    kvi_profile_paths paths;
+    kvi_credential_chain *credentials;
+    kvi_signer *signer;
+    kvi_http_pool *http;
+    char *control_endpoint;   /* configured or the region's default */
+    char *signaling_endpoint; /* configured, else NULL: discovered per channel */
+    char *webrtc_endpoint;    /* configured, else NULL: discovered per channel */
+    int max_attempts;
+    int retry_join;
+    int64_t retry_base_delay_ms;
+    int log_level;
+    kvsws_log_fn log_fn;
+    void *log_userdata;
+    char *user_agent;
+
+    pthread_mutex_t lock;         /* guards what follows */
+    kvi_channel_endpoints *cache;
+    int64_t clock_skew_s;         /* server time minus ours, learned from a skew error */
+    uint64_t rng_state;
+};
+
+/* Logs a line when level is enabled; never pass secrets. */
+void kvi_log(kvsws_client *c, kvsws_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A uniform random number in [0, 1) from the client's generator (under its lock). */
+double kvi_client_random(kvsws_client *c);
+
+#endif

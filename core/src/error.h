@@ -1,0 +1,37 @@
+/* error.h - the kvsws_error object and how modules fill it in. */
+#ifndef KVSWS_ERROR_H
+#define KVSWS_ERROR_H
+
+#include "kvsws.h"
+
+struct kvsws_error {
+    kvsws_status status;
+    int http_status;
+    int retryable;
+    int attempts;
+    char *code;       /* AWS error name or botocore-style client error name; NULL = "" */
+    char *message;    /* NULL = "" */
+    char *operation;  /* NULL = "" */
+    char *request_id; /* NULL = "" */
+    char *described;  /* lazily built by kvsws_error_describe */
+};
+
+/* Resets to "no error". NULL-safe. */
+void kvi_error_clear(kvsws_error *err);
+
+/* Sets a client-side or transport error: the code name comes from the status (botocore's names).
+ * Returns status so callers can `return kvi_error_set(...)`. NULL err is fine (nothing recorded). */
+kvsws_status kvi_error_set(kvsws_error *err, kvsws_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Sets a service error from a parsed AWS error (see aws_error.h). Returns the status. */
+kvsws_status kvi_error_set_service(kvsws_error *err, kvsws_status status, const char *code,
+                                   const char *message, int http_status, const char *request_id,
+                                   int retryable);
+
+void kvi_error_set_operation(kvsws_error *err, const char *operation);
+
+/* The botocore-style name for a client-side/transport status ("ParamValidationError", ...). */
+const char *kvi_status_client_code(kvsws_status status);
+
+#endif

@@ -1,0 +1,1055 @@
+/* sigv4.c - AWS Signature Version 4: header signing and query presigning. */
+#include "sigv4.h"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SHA256_LEN 32
+#define ALGORITHM "AWS4-HMAC-SHA256"
+#define EMPTY_SHA256_HEX "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define MAX_PRESIGN_EXPIRES 604800 /* seven days, the SigV4 limit */
+
+/* A handful of slots covers one client's (secret, day, region, service) working set. */
+#define KEY_CACHE_SLOTS 8
+/* Longer inputs are legal but rare: they are derived every time instead of cached. */
+#define CACHED_SECRET_MAX 128
+#define CACHED_SCOPE_PART_MAX 64
+/* Spare workspaces kept for reuse: about one per concurrently signing thread. */
+#define SPARE_WORKSPACES_MAX 8
+
+typedef struct signing_key_slot {
+    int in_use;
+    uint64_t last_used;
+    size_t secret_len;
+    char secret[CACHED_SECRET_MAX];
+    char date[9];
+    char region[CACHED_SCOPE_PART_MAX];
+    char service[CACHED_SCOPE_PART_MAX];
+    unsigned char key[SHA256_LEN];
+} signing_key_slot;
+
+/* A header or query parameter in canonical form; names and values live in a workspace's scratch. */
+typedef struct canon_item {
+    size_t name_off, name_len, value_off, value_len;
+    size_t arrival; /* keeps repeated headers in the order they came */
+    const char *name, *value;
+} canon_item;
+
+/* Everything one signature needs besides its outputs, pooled so that the hot path reuses the
+ * OpenSSL contexts and the buffers' memory instead of allocating them per call. */
+typedef struct sign_workspace {
+    struct sign_workspace *next_spare;
+    EVP_MD_CTX *md;
+    EVP_MAC_CTX *derive_mac;
+    /* Keeps the last signing key: HMAC re-keying costs two extra hash blocks per signature. */
+    EVP_MAC_CTX *signing_mac;
+    unsigned char signing_mac_key[SHA256_LEN];
+    int signing_mac_keyed;
+    canon_item *items;
+    size_t item_cap;
+    kvi_buf scratch;        /* canonical header or parameter names and values */
+    kvi_buf path;           /* the path after normalizing, before encoding */
+    kvi_buf header_block;   /* "name:value\n" lines */
+    kvi_buf signed_headers; /* "host;x-amz-date" */
+    kvi_buf query;          /* the canonical query string */
+    kvi_buf credential;     /* AKID/scope */
+    kvi_buf scope;          /* 20150830/us-east-1/service/aws4_request */
+    /* The outputs are assembled here and copied out once, at their final size. */
+    kvi_buf canonical_request, string_to_sign, authorization, added;
+} sign_workspace;
+
+struct kvi_signer {
+    EVP_MAC *hmac;
+    EVP_MD *sha256;
+    pthread_mutex_t lock; /* guards the cache and the spare workspaces */
+    uint64_t use_clock;
+    signing_key_slot cache[KEY_CACHE_SLOTS];
+    sign_workspace *spares;
+    size_t spare_count;
+};
+
+/* What one signature is about, gathered once so the steps below take few arguments. */
+typedef struct sign_job {
+    const kvi_sign_credentials *creds;
+    const kvi_sign_config *cfg;
+    const kvi_sign_request *req;
+    int presign;
+    int sign_token; /* the token goes into the canonical request */
+    int add_token;  /* the token goes into the output at all */
+    char amz_date[17];
+    char date[9];
+    const char *payload_hash;
+    char payload_hash_buf[65];
+} sign_job;
+
+static const char hex_digits[] = "0123456789abcdef";
+
+/* Appends to a buffer that usually has room already, since workspace buffers keep their memory
+ * between signatures: then it is a memcpy here, and only growth goes through kvi_buf_append. */
+static inline int put(kvi_buf *b, const void *data, size_t len)
+{
+    if (b->data && b->cap - b->len > len) {
+        if (len)
+            memcpy(b->data + b->len, data, len);
+        b->len += len;
+        b->data[b->len] = '\0';
+        return 0;
+    }
+    return kvi_buf_append(b, data, len);
+}
+
+static inline int put_char(kvi_buf *b, char c) { return put(b, &c, 1); }
+
+static inline int put_buf(kvi_buf *b, const kvi_buf *from) { return put(b, from->data, from->len); }
+
+/* Appends each string in turn up to the NULL; 0, or -1 when out of memory. */
+static int concat(kvi_buf *b, ...) __attribute__((sentinel));
+static int concat(kvi_buf *b, ...)
+{
+    va_list ap;
+    va_start(ap, b);
+    int rc = 0;
+    for (const char *piece; rc == 0 && (piece = va_arg(ap, const char *)) != NULL;)
+        rc = put(b, piece, strlen(piece));
+    va_end(ap);
+    return rc;
+}
+
+static void to_hex(const unsigned char *bin, size_t len, char *out)
+{
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = hex_digits[bin[i] >> 4];
+        out[2 * i + 1] = hex_digits[bin[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+static int is_unreserved(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+static int is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static int hex_value(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static int lower_equal(const char *a, size_t a_len, const char *lowercase)
+{
+    size_t n = strlen(lowercase);
+    if (a_len != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)a[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c - 'A' + 'a');
+        if (c != (unsigned char)lowercase[i])
+            return 0;
+    }
+    return 1;
+}
+
+/* Percent-encoding writes through a small stack chunk so a byte costs no call into buf. */
+typedef struct encoder {
+    kvi_buf *out;
+    char chunk[256];
+    size_t used;
+    int failed;
+} encoder;
+
+static void encoder_flush(encoder *e)
+{
+    if (e->used && put(e->out, e->chunk, e->used) != 0)
+        e->failed = 1;
+    e->used = 0;
+}
+
+static void encoder_put(encoder *e, unsigned char c, int keep_slash)
+{
+    if (e->used + 3 > sizeof e->chunk)
+        encoder_flush(e);
+    if (is_unreserved(c) || (keep_slash && c == '/')) {
+        e->chunk[e->used++] = (char)c;
+    } else {
+        e->chunk[e->used++] = '%';
+        e->chunk[e->used++] = "0123456789ABCDEF"[c >> 4];
+        e->chunk[e->used++] = "0123456789ABCDEF"[c & 15];
+    }
+}
+
+int kvi_uri_encode(kvi_buf *out, const char *s, size_t len, int keep_slash)
+{
+    encoder e = {.out = out};
+    for (size_t i = 0; i < len; i++)
+        encoder_put(&e, (unsigned char)s[i], keep_slash);
+    encoder_flush(&e);
+    /* An empty input still leaves a NUL-terminated buffer, as any append does. */
+    if (!e.failed && !out->data && kvi_buf_append(out, "", 0) != 0)
+        e.failed = 1;
+    return e.failed ? -1 : 0;
+}
+
+/* Decodes a raw query key or value and re-encodes it strictly. A raw '+' is taken as a space,
+ * as AWS services form-decode the query (botocore's presigner does the same via parse_qs). */
+static int encode_query_part(kvi_buf *out, const char *s, size_t len)
+{
+    encoder e = {.out = out};
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '%') {
+            int hi = i + 2 < len ? hex_value((unsigned char)s[i + 1]) : -1;
+            int lo = hi >= 0 ? hex_value((unsigned char)s[i + 2]) : -1;
+            if (lo < 0)
+                return -2;
+            c = (unsigned char)(hi * 16 + lo);
+            i += 2;
+        } else if (c == '+') {
+            c = ' ';
+        }
+        encoder_put(&e, c, 0);
+    }
+    encoder_flush(&e);
+    return e.failed ? -1 : 0;
+}
+
+void kvi_sha256_hex(const void *data, size_t len, char out[65])
+{
+    unsigned char digest[SHA256_LEN];
+    unsigned int digest_len = 0;
+    if (EVP_Digest(data, len, digest, &digest_len, EVP_sha256(), NULL) != 1 ||
+        digest_len != SHA256_LEN) {
+        out[0] = '\0';
+        return;
+    }
+    to_hex(digest, SHA256_LEN, out);
+}
+
+void kvi_sign_result_free(kvi_sign_result *r)
+{
+    if (!r)
+        return;
+    kvi_buf_free(&r->canonical_request);
+    kvi_buf_free(&r->string_to_sign);
+    kvi_buf_free(&r->added_headers);
+    kvi_buf_free(&r->authorization);
+    kvi_buf_free(&r->query);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- workspaces ---- */
+
+static void workspace_free(sign_workspace *ws)
+{
+    if (!ws)
+        return;
+    EVP_MD_CTX_free(ws->md);
+    EVP_MAC_CTX_free(ws->derive_mac);
+    EVP_MAC_CTX_free(ws->signing_mac);
+    OPENSSL_cleanse(ws->signing_mac_key, sizeof ws->signing_mac_key);
+    free(ws->items);
+    /* The session token passes through most of these. */
+    kvi_buf *buffers[] = {&ws->scratch,        &ws->path,           &ws->header_block,
+                          &ws->signed_headers, &ws->query,          &ws->credential,
+                          &ws->scope,          &ws->canonical_request, &ws->string_to_sign,
+                          &ws->authorization,  &ws->added};
+    for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
+        kvi_buf_free_secret(buffers[i]);
+    free(ws);
+}
+
+static sign_workspace *workspace_new(const kvi_signer *s)
+{
+    sign_workspace *ws = calloc(1, sizeof *ws);
+    if (!ws)
+        return NULL;
+    ws->md = EVP_MD_CTX_new();
+    ws->derive_mac = EVP_MAC_CTX_new(s->hmac);
+    ws->signing_mac = EVP_MAC_CTX_new(s->hmac);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_end()};
+    if (!ws->md || !ws->derive_mac || !ws->signing_mac ||
+        EVP_MAC_CTX_set_params(ws->derive_mac, params) != 1 ||
+        EVP_MAC_CTX_set_params(ws->signing_mac, params) != 1) {
+        workspace_free(ws);
+        return NULL;
+    }
+    return ws;
+}
+
+static sign_workspace *workspace_acquire(kvi_signer *s)
+{
+    pthread_mutex_lock(&s->lock);
+    sign_workspace *ws = s->spares;
+    if (ws) {
+        s->spares = ws->next_spare;
+        s->spare_count--;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return ws ? ws : workspace_new(s);
+}
+
+static void workspace_release(kvi_signer *s, sign_workspace *ws)
+{
+    pthread_mutex_lock(&s->lock);
+    if (s->spare_count < SPARE_WORKSPACES_MAX) {
+        ws->next_spare = s->spares;
+        s->spares = ws;
+        s->spare_count++;
+        ws = NULL;
+    }
+    pthread_mutex_unlock(&s->lock);
+    workspace_free(ws);
+}
+
+static canon_item *workspace_add_item(sign_workspace *ws, size_t *count)
+{
+    if (*count == ws->item_cap) {
+        size_t cap = ws->item_cap ? ws->item_cap * 2 : 16;
+        canon_item *items = realloc(ws->items, cap * sizeof *items);
+        if (!items)
+            return NULL;
+        ws->items = items;
+        ws->item_cap = cap;
+    }
+    canon_item *item = &ws->items[(*count)++];
+    memset(item, 0, sizeof *item);
+    return item;
+}
+
+/* Scratch only grows while items are added, so pointers are fixed once that is over. */
+static void workspace_point_items(sign_workspace *ws, size_t count)
+{
+    const char *base = kvi_buf_str(&ws->scratch);
+    for (size_t i = 0; i < count; i++) {
+        ws->items[i].name = base + ws->items[i].name_off;
+        ws->items[i].value = base + ws->items[i].value_off;
+    }
+}
+
+/* ---- hashing ---- */
+
+static int sha256_raw(sign_workspace *ws, const EVP_MD *md, const void *data, size_t len,
+                      unsigned char out[SHA256_LEN])
+{
+    unsigned int out_len = 0;
+    if (EVP_DigestInit_ex2(ws->md, md, NULL) != 1 || EVP_DigestUpdate(ws->md, data, len) != 1 ||
+        EVP_DigestFinal_ex(ws->md, out, &out_len) != 1 || out_len != SHA256_LEN)
+        return -1;
+    return 0;
+}
+
+static int sha256_hex(sign_workspace *ws, const EVP_MD *md, const void *data, size_t len,
+                      char out[65])
+{
+    unsigned char digest[SHA256_LEN];
+    if (sha256_raw(ws, md, data, len, digest) != 0)
+        return -1;
+    to_hex(digest, SHA256_LEN, out);
+    return 0;
+}
+
+/* A NULL key re-initializes mac with the key it already holds. */
+static int hmac_sha256(EVP_MAC_CTX *mac, const void *key, size_t key_len, const void *data,
+                       size_t len, unsigned char out[SHA256_LEN])
+{
+    size_t out_len = 0;
+    if (EVP_MAC_init(mac, key, key_len, NULL) != 1 || EVP_MAC_update(mac, data, len) != 1 ||
+        EVP_MAC_final(mac, out, &out_len, SHA256_LEN) != 1 || out_len != SHA256_LEN)
+        return -1;
+    return 0;
+}
+
+static int sign_string(sign_workspace *ws, const unsigned char key[SHA256_LEN], const void *data,
+                       size_t len, unsigned char out[SHA256_LEN])
+{
+    int same_key =
+        ws->signing_mac_keyed && CRYPTO_memcmp(ws->signing_mac_key, key, SHA256_LEN) == 0;
+    ws->signing_mac_keyed = 0;
+    if (hmac_sha256(ws->signing_mac, same_key ? NULL : key, same_key ? 0 : SHA256_LEN, data, len,
+                    out) != 0)
+        return -1;
+    memcpy(ws->signing_mac_key, key, SHA256_LEN);
+    ws->signing_mac_keyed = 1;
+    return 0;
+}
+
+/* ---- signing key: derivation and cache ---- */
+
+static int derive_signing_key(sign_workspace *ws, const char *secret, const sign_job *job,
+                              unsigned char key[SHA256_LEN])
+{
+    size_t secret_len = strlen(secret);
+    unsigned char stack_seed[4 + CACHED_SECRET_MAX];
+    unsigned char *seed = secret_len <= CACHED_SECRET_MAX ? stack_seed : malloc(4 + secret_len);
+    if (!seed)
+        return -1;
+    memcpy(seed, "AWS4", 4);
+    memcpy(seed + 4, secret, secret_len);
+
+    unsigned char k_date[SHA256_LEN], k_region[SHA256_LEN], k_service[SHA256_LEN];
+    const char *region = job->cfg->region, *service = job->cfg->service;
+    EVP_MAC_CTX *mac = ws->derive_mac;
+    int rc = hmac_sha256(mac, seed, 4 + secret_len, job->date, 8, k_date) == 0 &&
+                     hmac_sha256(mac, k_date, SHA256_LEN, region, strlen(region), k_region) == 0 &&
+                     hmac_sha256(mac, k_region, SHA256_LEN, service, strlen(service), k_service) ==
+                         0 &&
+                     hmac_sha256(mac, k_service, SHA256_LEN, "aws4_request", 12, key) == 0
+                 ? 0
+                 : -1;
+
+    OPENSSL_cleanse(seed, 4 + secret_len);
+    if (seed != stack_seed)
+        free(seed);
+    OPENSSL_cleanse(k_date, sizeof k_date);
+    OPENSSL_cleanse(k_region, sizeof k_region);
+    OPENSSL_cleanse(k_service, sizeof k_service);
+    return rc;
+}
+
+static int cacheable(size_t secret_len, const kvi_sign_config *cfg)
+{
+    return secret_len <= CACHED_SECRET_MAX && strlen(cfg->region) < CACHED_SCOPE_PART_MAX &&
+           strlen(cfg->service) < CACHED_SCOPE_PART_MAX;
+}
+
+static signing_key_slot *cache_find(kvi_signer *s, const char *secret, size_t secret_len,
+                                    const sign_job *job)
+{
+    for (size_t i = 0; i < KEY_CACHE_SLOTS; i++) {
+        signing_key_slot *slot = &s->cache[i];
+        if (slot->in_use && slot->secret_len == secret_len && strcmp(slot->date, job->date) == 0 &&
+            strcmp(slot->region, job->cfg->region) == 0 &&
+            strcmp(slot->service, job->cfg->service) == 0 &&
+            CRYPTO_memcmp(slot->secret, secret, secret_len) == 0)
+            return slot;
+    }
+    return NULL;
+}
+
+static void cache_store(kvi_signer *s, const char *secret, size_t secret_len, const sign_job *job,
+                        const unsigned char key[SHA256_LEN])
+{
+    /* Another thread may have stored the same key meanwhile. */
+    signing_key_slot *slot = cache_find(s, secret, secret_len, job);
+    for (size_t i = 0; !slot && i < KEY_CACHE_SLOTS; i++)
+        if (!s->cache[i].in_use)
+            slot = &s->cache[i];
+    if (!slot) {
+        slot = &s->cache[0];
+        for (size_t i = 1; i < KEY_CACHE_SLOTS; i++)
+            if (s->cache[i].last_used < slot->last_used)
+                slot = &s->cache[i];
+    }
+    OPENSSL_cleanse(slot, sizeof *slot);
+    slot->in_use = 1;
+    slot->last_used = ++s->use_clock;
+    slot->secret_len = secret_len;
+    memcpy(slot->secret, secret, secret_len);
+    memcpy(slot->date, job->date, sizeof slot->date);
+    strcpy(slot->region, job->cfg->region);
+    strcpy(slot->service, job->cfg->service);
+    memcpy(slot->key, key, SHA256_LEN);
+}
+
+static int get_signing_key(kvi_signer *s, sign_workspace *ws, const sign_job *job,
+                           unsigned char key[SHA256_LEN])
+{
+    const char *secret = job->creds->secret_access_key;
+    size_t secret_len = strlen(secret);
+    if (!cacheable(secret_len, job->cfg))
+        return derive_signing_key(ws, secret, job, key);
+
+    pthread_mutex_lock(&s->lock);
+    signing_key_slot *slot = cache_find(s, secret, secret_len, job);
+    if (slot) {
+        slot->last_used = ++s->use_clock;
+        memcpy(key, slot->key, SHA256_LEN);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (slot)
+        return 0;
+
+    /* Derived outside the lock: four HMACs should not stall other signing threads. */
+    if (derive_signing_key(ws, secret, job, key) != 0)
+        return -1;
+    pthread_mutex_lock(&s->lock);
+    cache_store(s, secret, secret_len, job, key);
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+kvi_signer *kvi_signer_new(void)
+{
+    kvi_signer *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    if (pthread_mutex_init(&s->lock, NULL) != 0) {
+        free(s);
+        return NULL;
+    }
+    s->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    s->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    /* One workspace up front proves the MAC accepts its SHA256 digest parameter. */
+    sign_workspace *probe = s->hmac && s->sha256 ? workspace_new(s) : NULL;
+    if (!probe) {
+        kvi_signer_free(s);
+        return NULL;
+    }
+    workspace_release(s, probe);
+    return s;
+}
+
+void kvi_signer_free(kvi_signer *s)
+{
+    if (!s)
+        return;
+    while (s->spares) {
+        sign_workspace *next = s->spares->next_spare;
+        workspace_free(s->spares);
+        s->spares = next;
+    }
+    OPENSSL_cleanse(s->cache, sizeof s->cache);
+    EVP_MAC_free(s->hmac);
+    EVP_MD_free(s->sha256);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+/* ---- canonical request ---- */
+
+/* Percent-encodes the request path into out, after dropping "." and ".." segments and empty
+ * ones when normalizing (as aws-c-auth and botocore do; S3 signs the path as it is). */
+static const char *append_path(sign_workspace *ws, const sign_job *job, kvi_buf *out)
+{
+    const char *raw = job->req->path ? job->req->path : "";
+    size_t raw_len = strlen(raw);
+    kvi_buf *path = &ws->path;
+    kvi_buf_reset(path);
+    int rc = 0;
+
+    if (job->cfg->normalize_path) {
+        /* Each kept segment is "/segment", so dropping the last one cuts at its slash. */
+        for (size_t start = 0; start <= raw_len && rc == 0;) {
+            const char *slash = memchr(raw + start, '/', raw_len - start);
+            size_t end = slash ? (size_t)(slash - raw) : raw_len;
+            size_t seg_len = end - start;
+            if (seg_len == 2 && raw[start] == '.' && raw[start + 1] == '.') {
+                while (path->len > 0 && path->data[--path->len] != '/')
+                    ;
+                if (path->data)
+                    path->data[path->len] = '\0';
+            } else if (seg_len > 0 && !(seg_len == 1 && raw[start] == '.')) {
+                rc = put_char(path, '/') || put(path, raw + start, seg_len);
+            }
+            start = end + 1;
+        }
+        if (rc == 0 && (path->len == 0 || raw[raw_len - 1] == '/'))
+            rc = put_char(path, '/');
+    } else {
+        if (raw[0] != '/')
+            rc = put_char(path, '/');
+        if (rc == 0)
+            rc = put(path, raw, raw_len);
+    }
+    if (rc != 0 || kvi_uri_encode(out, path->data, path->len, 1) != 0)
+        return "out of memory";
+    return NULL;
+}
+
+static int compare_spans(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+    int c = memcmp(a, b, a_len < b_len ? a_len : b_len);
+    if (c != 0)
+        return c;
+    return a_len < b_len ? -1 : a_len > b_len;
+}
+
+static int compare_headers(const void *pa, const void *pb)
+{
+    const canon_item *a = pa, *b = pb;
+    int c = compare_spans(a->name, a->name_len, b->name, b->name_len);
+    if (c != 0)
+        return c;
+    return a->arrival < b->arrival ? -1 : a->arrival > b->arrival;
+}
+
+static int compare_params(const void *pa, const void *pb)
+{
+    const canon_item *a = pa, *b = pb;
+    int c = compare_spans(a->name, a->name_len, b->name, b->name_len);
+    if (c != 0)
+        return c;
+    return compare_spans(a->value, a->value_len, b->value, b->value_len);
+}
+
+/* Requests carry a handful of headers and parameters, where insertion sort beats qsort's setup;
+ * qsort keeps large inputs from going quadratic. */
+static void sort_items(canon_item *items, size_t count, int (*compare)(const void *, const void *))
+{
+    if (count > 16) {
+        qsort(items, count, sizeof *items, compare);
+        return;
+    }
+    for (size_t i = 1; i < count; i++) {
+        canon_item moving = items[i];
+        size_t j = i;
+        for (; j > 0 && compare(&items[j - 1], &moving) > 0; j--)
+            items[j] = items[j - 1];
+        items[j] = moving;
+    }
+}
+
+/* Appends a header to the scratch as it came, then canonicalizes it in place (both steps only
+ * shrink or keep it): the name lowercased, the value trimmed with inner whitespace runs, folded
+ * lines included, collapsed to one space. Returns the item, or NULL when out of memory. */
+static canon_item *add_header(sign_workspace *ws, size_t *count, const char *name,
+                              size_t name_len, const char *value)
+{
+    canon_item *item = workspace_add_item(ws, count);
+    size_t value_len = value ? strlen(value) : 0;
+    if (!item || put(&ws->scratch, name, name_len) != 0 || put(&ws->scratch, value, value_len))
+        return NULL;
+    item->arrival = *count;
+    item->name_off = ws->scratch.len - value_len - name_len;
+    item->name_len = name_len;
+    char *lower = ws->scratch.data + item->name_off;
+    for (size_t i = 0; i < name_len; i++)
+        if (lower[i] >= 'A' && lower[i] <= 'Z')
+            lower[i] = (char)(lower[i] - 'A' + 'a');
+
+    item->value_off = item->name_off + name_len;
+    char *text = ws->scratch.data + item->value_off;
+    size_t kept = 0;
+    int pending_space = 0;
+    for (size_t i = 0; i < value_len; i++) {
+        if (is_space((unsigned char)text[i])) {
+            pending_space = kept > 0;
+            continue;
+        }
+        if (pending_space)
+            text[kept++] = ' ';
+        pending_space = 0;
+        text[kept++] = text[i];
+    }
+    item->value_len = kept;
+    ws->scratch.len = item->value_off + kept;
+    ws->scratch.data[ws->scratch.len] = '\0';
+    return item;
+}
+
+#define NAME_IS(item, literal)                                                                   \
+    ((item)->name_len == sizeof(literal) - 1 &&                                                  \
+     memcmp(ws->scratch.data + (item)->name_off, literal, sizeof(literal) - 1) == 0)
+
+/* Fills ws->header_block ("name:value\n" lines) and ws->signed_headers. */
+static const char *build_headers(sign_workspace *ws, const sign_job *job)
+{
+    const kvi_sign_request *req = job->req;
+    size_t count = 0;
+    int has_host = 0;
+    kvi_buf_reset(&ws->scratch);
+
+    for (size_t i = 0; i < req->header_count; i++) {
+        const char *name = req->headers[i].name;
+        size_t name_len = name ? strlen(name) : 0;
+        if (name_len == 0)
+            return "a header has an empty name";
+        const canon_item *h = add_header(ws, &count, name, name_len, req->headers[i].value);
+        if (!h)
+            return "out of memory";
+        /* Headers the signer writes itself would otherwise go out twice. */
+        if (NAME_IS(h, "x-amz-date") || NAME_IS(h, "authorization"))
+            return "the request already carries X-Amz-Date or Authorization";
+        if (!job->presign && job->add_token && NAME_IS(h, "x-amz-security-token"))
+            return "the request already carries X-Amz-Security-Token";
+        if (!job->presign && job->cfg->sign_body && NAME_IS(h, "x-amz-content-sha256"))
+            return "the request already carries x-amz-content-sha256";
+        has_host |= NAME_IS(h, "host");
+    }
+    if (!has_host)
+        return "the request has no Host header";
+
+    /* Query signing carries these as parameters instead. */
+    if (!job->presign) {
+        int ok = add_header(ws, &count, "x-amz-date", 10, job->amz_date) != NULL;
+        if (ok && job->sign_token)
+            ok = add_header(ws, &count, "x-amz-security-token", 20,
+                            job->creds->session_token) != NULL;
+        if (ok && job->cfg->sign_body)
+            ok = add_header(ws, &count, "x-amz-content-sha256", 20, job->payload_hash) != NULL;
+        if (!ok)
+            return "out of memory";
+    }
+
+    workspace_point_items(ws, count);
+    sort_items(ws->items, count, compare_headers);
+
+    kvi_buf *block = &ws->header_block, *names = &ws->signed_headers;
+    kvi_buf_reset(block);
+    kvi_buf_reset(names);
+    int rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        const canon_item *h = &ws->items[i];
+        int repeated = i > 0 && compare_spans(h->name, h->name_len, ws->items[i - 1].name,
+                                              ws->items[i - 1].name_len) == 0;
+        if (repeated) {
+            rc |= put_char(block, ',');
+        } else {
+            if (i > 0) {
+                rc |= put_char(block, '\n');
+                rc |= put_char(names, ';');
+            }
+            rc |= put(names, h->name, h->name_len);
+            rc |= put(block, h->name, h->name_len);
+            rc |= put_char(block, ':');
+        }
+        rc |= put(block, h->value, h->value_len);
+    }
+    rc |= put_char(block, '\n');
+    return rc == 0 ? NULL : "out of memory";
+}
+
+static int is_signing_param(const char *name, size_t len, int token_added)
+{
+    static const char *const reserved[] = {"x-amz-algorithm", "x-amz-credential", "x-amz-date",
+                                           "x-amz-expires", "x-amz-signedheaders",
+                                           "x-amz-signature"};
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+        if (lower_equal(name, len, reserved[i]))
+            return 1;
+    return token_added && lower_equal(name, len, "x-amz-security-token");
+}
+
+/* Adds one parameter; raw ones are decoded first, ours are already plain text. */
+static const char *add_param(sign_workspace *ws, size_t *count, const char *name, size_t name_len,
+                             const char *value, size_t value_len, int raw)
+{
+    canon_item *item = workspace_add_item(ws, count);
+    if (!item)
+        return "out of memory";
+    item->name_off = ws->scratch.len;
+    int rc = raw ? encode_query_part(&ws->scratch, name, name_len)
+                 : kvi_uri_encode(&ws->scratch, name, name_len, 0);
+    item->name_len = ws->scratch.len - item->name_off;
+    item->value_off = ws->scratch.len;
+    if (rc == 0)
+        rc = raw ? encode_query_part(&ws->scratch, value, value_len)
+                 : kvi_uri_encode(&ws->scratch, value, value_len, 0);
+    item->value_len = ws->scratch.len - item->value_off;
+    if (rc == -2)
+        return "the query has a malformed %-escape";
+    return rc == 0 ? NULL : "out of memory";
+}
+
+/* Fills ws->query with the canonical query string. */
+static const char *build_query(sign_workspace *ws, const sign_job *job)
+{
+    const char *query = job->req->query ? job->req->query : "";
+    size_t count = 0;
+    const char *err = NULL;
+    kvi_buf_reset(&ws->scratch);
+
+    for (const char *p = query; *p && !err;) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len > 0) {
+            const char *eq = memchr(p, '=', len);
+            size_t name_len = eq ? (size_t)(eq - p) : len;
+            const char *value = eq ? eq + 1 : p + len;
+            err = add_param(ws, &count, p, name_len, value, len - name_len - (eq ? 1 : 0), 1);
+            /* Compared decoded, so an escaped spelling cannot slip a second copy past us. */
+            if (!err && job->presign) {
+                canon_item *added = &ws->items[count - 1];
+                if (is_signing_param(ws->scratch.data + added->name_off, added->name_len,
+                                     job->add_token))
+                    err = "the query already carries X-Amz-* signing parameters";
+            }
+        }
+        p = amp ? amp + 1 : p + len;
+    }
+
+    if (!err && job->presign) {
+        char expires[24];
+        snprintf(expires, sizeof expires, "%lld", (long long)job->cfg->expires);
+        kvi_buf *credential = &ws->credential;
+        kvi_buf_reset(credential);
+        if (concat(credential, job->creds->access_key_id, "/", NULL) ||
+            put_buf(credential, &ws->scope))
+            return "out of memory";
+        const char *token = job->sign_token ? job->creds->session_token : NULL;
+        const struct {
+            const char *name, *value;
+        } auth_params[] = {
+            {"X-Amz-Algorithm", ALGORITHM},
+            {"X-Amz-Credential", credential->data},
+            {"X-Amz-Date", job->amz_date},
+            {"X-Amz-Expires", expires},
+            {"X-Amz-SignedHeaders", kvi_buf_str(&ws->signed_headers)},
+            {"X-Amz-Security-Token", token},
+        };
+        for (size_t i = 0; i < sizeof auth_params / sizeof auth_params[0] && !err; i++)
+            if (auth_params[i].value)
+                err = add_param(ws, &count, auth_params[i].name, strlen(auth_params[i].name),
+                                auth_params[i].value, strlen(auth_params[i].value), 0);
+    }
+    if (err)
+        return err;
+
+    workspace_point_items(ws, count);
+    sort_items(ws->items, count, compare_params);
+    kvi_buf *out = &ws->query;
+    kvi_buf_reset(out);
+    int rc = put(out, "", 0);
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        const canon_item *q = &ws->items[i];
+        if (i > 0)
+            rc |= put_char(out, '&');
+        rc |= put(out, q->name, q->name_len);
+        rc |= put_char(out, '=');
+        rc |= put(out, q->value, q->value_len);
+    }
+    return rc == 0 ? NULL : "out of memory";
+}
+
+static const char *build_canonical_request(sign_workspace *ws, const sign_job *job)
+{
+    const char *err = build_headers(ws, job);
+    if (!err)
+        err = build_query(ws, job);
+    if (err)
+        return err;
+    kvi_buf *out = &ws->canonical_request;
+    kvi_buf_reset(out);
+    if (concat(out, job->req->method, "\n", NULL) != 0)
+        return "out of memory";
+    if ((err = append_path(ws, job, out)) != NULL)
+        return err;
+    /* The header block ends in its own newline, hence the blank line after it. */
+    if (put_char(out, '\n') || put_buf(out, &ws->query) || put_char(out, '\n') ||
+        put_buf(out, &ws->header_block) || put_char(out, '\n') ||
+        put_buf(out, &ws->signed_headers) || put_char(out, '\n') ||
+        put(out, job->payload_hash, strlen(job->payload_hash)))
+        return "out of memory";
+    return NULL;
+}
+
+/* ---- the two entry points ---- */
+
+static const char *check_inputs(const kvi_sign_credentials *creds, const kvi_sign_config *cfg,
+                                const kvi_sign_request *req, int presign)
+{
+    if (!creds || !cfg || !req)
+        return "missing credentials, config or request";
+    if (!creds->access_key_id || !*creds->access_key_id || !creds->secret_access_key ||
+        !*creds->secret_access_key)
+        return "the credentials lack an access key id or secret";
+    if (!cfg->region || !*cfg->region || !cfg->service || !*cfg->service)
+        return "the signing config lacks a region or service";
+    if (!req->method || !*req->method)
+        return "the request has no method";
+    if (req->header_count > 0 && !req->headers)
+        return "the request has a header count but no headers";
+    if (req->body_len > 0 && !req->body)
+        return "the request has a body length but no body";
+    if (presign && (cfg->expires < 1 || cfg->expires > MAX_PRESIGN_EXPIRES))
+        return "expires must be 1..604800 seconds";
+    return NULL;
+}
+
+static void put_digits(char *out, int value, int width)
+{
+    for (int i = width - 1; i >= 0; i--, value /= 10)
+        out[i] = (char)('0' + value % 10);
+}
+
+/* 20150830T123600Z, written by hand: strftime is locale-aware and slow for this. */
+static int format_amz_date(time_t when, char out[17])
+{
+    struct tm tm;
+    if (when < 0 || !gmtime_r(&when, &tm) || tm.tm_year + 1900 > 9999)
+        return -1;
+    put_digits(out, tm.tm_year + 1900, 4);
+    put_digits(out + 4, tm.tm_mon + 1, 2);
+    put_digits(out + 6, tm.tm_mday, 2);
+    out[8] = 'T';
+    put_digits(out + 9, tm.tm_hour, 2);
+    put_digits(out + 11, tm.tm_min, 2);
+    put_digits(out + 13, tm.tm_sec, 2);
+    out[15] = 'Z';
+    out[16] = '\0';
+    return 0;
+}
+
+/* The presigned query: the canonical one, any unsigned token, then the signature. */
+static const char *assemble_query(sign_workspace *ws, const sign_job *job, const char *signature)
+{
+    const char *token = job->creds->session_token;
+    kvi_buf *q = &ws->added;
+    kvi_buf_reset(q);
+    int rc = put_buf(q, &ws->query);
+    /* An unsigned token still has to reach the service. */
+    if (rc == 0 && job->add_token && !job->sign_token)
+        rc = concat(q, "&X-Amz-Security-Token=", NULL) ||
+             kvi_uri_encode(q, token, strlen(token), 0);
+    if (rc == 0)
+        rc = concat(q, "&X-Amz-Signature=", signature, NULL);
+    return rc == 0 ? NULL : "out of memory";
+}
+
+static const char *assemble_headers(sign_workspace *ws, const sign_job *job, const char *signature)
+{
+    kvi_buf *auth = &ws->authorization, *added = &ws->added;
+    kvi_buf_reset(auth);
+    kvi_buf_reset(added);
+    int rc = concat(auth, ALGORITHM " Credential=", job->creds->access_key_id, "/", NULL) ||
+             put_buf(auth, &ws->scope) || concat(auth, ", SignedHeaders=", NULL) ||
+             put_buf(auth, &ws->signed_headers) || concat(auth, ", Signature=", signature, NULL);
+    if (rc == 0)
+        rc = concat(added, "X-Amz-Date: ", job->amz_date, NULL);
+    if (rc == 0 && job->add_token)
+        rc = concat(added, "\nX-Amz-Security-Token: ", job->creds->session_token, NULL);
+    if (rc == 0 && job->cfg->sign_body)
+        rc = concat(added, "\nx-amz-content-sha256: ", job->payload_hash, NULL);
+    if (rc == 0)
+        rc = concat(added, "\nAuthorization: ", NULL) || put_buf(added, auth);
+    return rc == 0 ? NULL : "out of memory";
+}
+
+static const char *sign(kvi_signer *s, sign_job *job, sign_workspace *ws, char signature[65])
+{
+    const kvi_sign_config *cfg = job->cfg;
+    const kvi_sign_request *req = job->req;
+
+    kvi_buf_reset(&ws->scope);
+    if (concat(&ws->scope, job->date, "/", cfg->region, "/", cfg->service, "/aws4_request",
+               NULL) != 0)
+        return "out of memory";
+
+    if (cfg->payload_hash) {
+        job->payload_hash = cfg->payload_hash;
+    } else if (cfg->sign_body) {
+        if (sha256_hex(ws, s->sha256, req->body ? req->body : "", req->body_len,
+                       job->payload_hash_buf) != 0)
+            return "SHA-256 failed";
+        job->payload_hash = job->payload_hash_buf;
+    } else {
+        job->payload_hash = EMPTY_SHA256_HEX;
+    }
+
+    const char *err = build_canonical_request(ws, job);
+    if (err)
+        return err;
+
+    char request_hash[65];
+    if (sha256_hex(ws, s->sha256, ws->canonical_request.data, ws->canonical_request.len,
+                   request_hash) != 0)
+        return "SHA-256 failed";
+    kvi_buf *sts = &ws->string_to_sign;
+    kvi_buf_reset(sts);
+    if (concat(sts, ALGORITHM "\n", job->amz_date, "\n", NULL) || put_buf(sts, &ws->scope) ||
+        put_char(sts, '\n') || put(sts, request_hash, 64))
+        return "out of memory";
+
+    unsigned char key[SHA256_LEN], mac[SHA256_LEN];
+    int rc = get_signing_key(s, ws, job, key);
+    if (rc == 0)
+        rc = sign_string(ws, key, sts->data, sts->len, mac);
+    OPENSSL_cleanse(key, sizeof key);
+    if (rc != 0)
+        return "HMAC-SHA256 failed";
+    to_hex(mac, SHA256_LEN, signature);
+
+    return job->presign ? assemble_query(ws, job, signature)
+                        : assemble_headers(ws, job, signature);
+}
+
+/* Copies the workspace's assembled outputs into out, one allocation each. */
+static int copy_outputs(const sign_workspace *ws, const sign_job *job, kvi_sign_result *out)
+{
+    memcpy(out->amz_date, job->amz_date, sizeof out->amz_date);
+    if (kvi_buf_append(&out->canonical_request, ws->canonical_request.data,
+                       ws->canonical_request.len) != 0 ||
+        kvi_buf_append(&out->string_to_sign, ws->string_to_sign.data, ws->string_to_sign.len) !=
+            0)
+        return -1;
+    if (job->presign)
+        return kvi_buf_append(&out->query, ws->added.data, ws->added.len);
+    return kvi_buf_append(&out->added_headers, ws->added.data, ws->added.len) ||
+                   kvi_buf_append(&out->authorization, ws->authorization.data,
+                                  ws->authorization.len)
+               ? -1
+               : 0;
+}
+
+static int sign_entry(kvi_signer *s, const kvi_sign_credentials *creds, const kvi_sign_config *cfg,
+                      const kvi_sign_request *req, int presign, kvi_sign_result *out,
+                      const char **err_msg)
+{
+    if (!out) {
+        if (err_msg)
+            *err_msg = "missing result";
+        return -1;
+    }
+    memset(out, 0, sizeof *out);
+    const char *err = s ? check_inputs(creds, cfg, req, presign) : "missing signer";
+    sign_job job = {.creds = creds, .cfg = cfg, .req = req, .presign = presign};
+    if (!err && format_amz_date(cfg->timestamp, job.amz_date) != 0)
+        err = "the timestamp cannot be formatted";
+    if (!err) {
+        memcpy(job.date, job.amz_date, 8);
+        const char *token = creds->session_token;
+        job.add_token = token && *token;
+        job.sign_token = job.add_token && !cfg->omit_session_token;
+    }
+
+    sign_workspace *ws = NULL;
+    if (!err && !(ws = workspace_acquire(s)))
+        err = "out of memory";
+    if (!err)
+        err = sign(s, &job, ws, out->signature);
+    if (!err && copy_outputs(ws, &job, out) != 0)
+        err = "out of memory";
+    if (ws)
+        workspace_release(s, ws);
+    if (err) {
+        kvi_sign_result_free(out);
+        if (err_msg)
+            *err_msg = err;
+        return -1;
+    }
+    return 0;
+}
+
+int kvi_sigv4_sign_headers(kvi_signer *s, const kvi_sign_credentials *creds,
+                           const kvi_sign_config *cfg, const kvi_sign_request *req,
+                           kvi_sign_result *out, const char **err_msg)
+{
+    return sign_entry(s, creds, cfg, req, 0, out, err_msg);
+}
+
+int kvi_sigv4_presign(kvi_signer *s, const kvi_sign_credentials *creds,
+                      const kvi_sign_config *cfg, const kvi_sign_request *req,
+                      kvi_sign_result *out, const char **err_msg)
+{
+    return sign_entry(s, creds, cfg, req, 1, out, err_msg);
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Sets everything up and runs every test: C unit tests (plain, ASan+UBSan, valgrind), the
+# emulator's own tests against boto3, and the integration tests over real TLS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export AWS_EC2_METADATA_DISABLED=true
+
+scripts/setup.sh
+
+echo "== C build and unit tests"
+scripts/build.sh build
+(cd build && ctest --output-on-failure -j 2)
+
+echo "== C unit tests under ASan + UBSan"
+scripts/build.sh build-asan -DKVSWS_SANITIZE=ON -DKVSWS_BUILD_CLI=ON
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j 2)
+
+echo "== C unit tests under valgrind"
+for t in build/test_* build/abi_check; do
+  [ -x "$t" ] || continue
+  valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+    --trace-children=no "$t" >/dev/null
+  echo "valgrind: $(basename "$t") clean"
+done
+
+echo "== lint"
+.venv/bin/ruff check tests
+
+echo "== emulator and integration tests (pytest)"
+KVSWS_BUILD_DIR="$PWD/build" KVSWS_ASAN_BUILD_DIR="$PWD/build-asan" \
+  .venv/bin/python -m pytest -q tests

@@ -1,0 +1,151 @@
+/* abi_check.c - the public ABI through the shared library only: names, options, validation. */
+#include <stdlib.h>
+
+#include "check.h"
+#include "kvsws.h"
+
+static void clear_aws_env(void)
+{
+    const char *vars[] = {"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_ACCESS_KEY_ID",
+                          "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
+                          "AWS_ENDPOINT_URL_KINESIS_VIDEO", "AWS_CA_BUNDLE", "AWS_MAX_ATTEMPTS",
+                          NULL};
+    for (int i = 0; vars[i]; i++)
+        unsetenv(vars[i]);
+    setenv("AWS_CONFIG_FILE", "/nonexistent/kvsws-config", 1);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/kvsws-credentials", 1);
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+}
+
+static void test_names(void)
+{
+    CHECK_STR(kvsws_version(), KVSWS_VERSION_STRING);
+    CHECK_STR(kvsws_status_name(KVSWS_OK), "KVSWS_OK");
+    CHECK_STR(kvsws_status_name(KVSWS_E_RESOURCE_NOT_FOUND), "KVSWS_E_RESOURCE_NOT_FOUND");
+    CHECK_STR(kvsws_status_name((kvsws_status)12345), "KVSWS_E_UNKNOWN");
+    /* The numbers are part of the ABI: pinned here so a renumbering fails. */
+    CHECK_INT(KVSWS_E_PARAM_VALIDATION, 1);
+    CHECK_INT(KVSWS_E_CONNECT, 100);
+    CHECK_INT(KVSWS_E_ACCESS_DENIED, 200);
+    CHECK_INT(KVSWS_E_THROTTLING, 230);
+    CHECK_INT(KVSWS_E_SERVICE_OTHER, 299);
+}
+
+static void test_config(void)
+{
+    kvsws_error *err = kvsws_error_new();
+    kvsws_config *cfg = kvsws_config_new();
+    CHECK_INT(kvsws_config_set_str(cfg, (kvsws_option)999, "x", err), KVSWS_E_CONFIG);
+    CHECK_INT(kvsws_config_set_str(cfg, KVSWS_OPT_MAX_ATTEMPTS, "3", err), KVSWS_E_CONFIG);
+    CHECK(strstr(kvsws_error_message(err), "KVSWS_OPT_MAX_ATTEMPTS") != NULL);
+    CHECK_INT(kvsws_config_set_int(cfg, KVSWS_OPT_MAX_ATTEMPTS, 0, err), KVSWS_E_CONFIG);
+    CHECK(strstr(kvsws_error_message(err), "between 1 and 20") != NULL);
+    CHECK_INT(kvsws_config_set_int(cfg, KVSWS_OPT_REGION, 1, err), KVSWS_E_CONFIG);
+    CHECK_INT(kvsws_config_set_int(cfg, KVSWS_OPT_MAX_ATTEMPTS, 5, err), KVSWS_OK);
+    CHECK_INT(kvsws_error_status(err), KVSWS_OK); /* success clears the error */
+
+    kvsws_client *client = NULL;
+    CHECK_INT(kvsws_client_new(cfg, &client, err), KVSWS_E_NO_REGION);
+    CHECK(client == NULL);
+    CHECK_STR(kvsws_error_code(err), "NoRegionError");
+    CHECK(strstr(kvsws_error_message(err), "AWS_REGION") != NULL);
+
+    kvsws_config_set_str(cfg, KVSWS_OPT_REGION, "us-west-2", err);
+    kvsws_config_set_str(cfg, KVSWS_OPT_ACCESS_KEY_ID, "AKIDEXAMPLE", err);
+    CHECK_INT(kvsws_client_new(cfg, &client, err), KVSWS_E_PARAM_VALIDATION);
+    CHECK(strstr(kvsws_error_message(err), "secret") != NULL);
+    kvsws_config_set_str(cfg, KVSWS_OPT_SECRET_ACCESS_KEY, "not-a-real-secret-0123456789", err);
+    kvsws_config_set_str(cfg, KVSWS_OPT_ENDPOINT_URL, "ftp//nowhere", err);
+    CHECK_INT(kvsws_client_new(cfg, &client, err), KVSWS_E_PARAM_VALIDATION);
+    CHECK(strstr(kvsws_error_message(err), "endpoint") != NULL);
+    kvsws_config_free(cfg);
+    kvsws_error_free(err);
+}
+
+/* Input is rejected before any I/O: the endpoint is a closed port, so reaching it would fail
+ * with KVSWS_E_CONNECT instead of the validation error. */
+static void test_validation_before_io(void)
+{
+    kvsws_error *err = kvsws_error_new();
+    kvsws_config *cfg = kvsws_config_new();
+    kvsws_config_set_str(cfg, KVSWS_OPT_REGION, "us-west-2", err);
+    kvsws_config_set_str(cfg, KVSWS_OPT_ACCESS_KEY_ID, "AKIDEXAMPLE", err);
+    kvsws_config_set_str(cfg, KVSWS_OPT_SECRET_ACCESS_KEY, "not-a-real-secret-0123456789", err);
+    kvsws_config_set_str(cfg, KVSWS_OPT_ENDPOINT_URL, "https://127.0.0.1:9", err);
+    kvsws_config_set_int(cfg, KVSWS_OPT_MAX_ATTEMPTS, 1, err);
+    kvsws_client *client = NULL;
+    CHECK_INT(kvsws_client_new(cfg, &client, err), KVSWS_OK);
+    CHECK_STR(kvsws_client_region(client), "us-west-2");
+
+    static const struct {
+        const char *op, *input, *field;
+    } bad[] = {
+        {"JoinStorageSession", "{}", "channelArn"},
+        {"JoinStorageSession", "{\"channelArn\":\"not-an-arn\"}", "channelArn"},
+        {"JoinStorageSession", "{\"channelArn\":5}", "channelArn"},
+        {"JoinStorageSession", "{\"ChannelARN\":\"arn:aws:kinesisvideo:us-west-2:1:channel/a/1\"}",
+         "ChannelARN"},
+        {"JoinStorageSessionAsViewer",
+         "{\"channelArn\":\"arn:aws:kinesisvideo:us-west-2:123:channel/a/1\",\"clientId\":\"a b\"}",
+         "clientId"},
+        {"GetSignalingChannelEndpoint",
+         "{\"ChannelARN\":\"arn:aws:kinesisvideo:us-west-2:123:channel/a/1\","
+         "\"SingleMasterChannelEndpointConfiguration\":{\"Protocols\":[\"UDP\"]}}",
+         "Protocols[0]"},
+        {"GetSignalingChannelEndpoint",
+         "{\"ChannelARN\":\"arn:aws:kinesisvideo:us-west-2:123:channel/a/1\","
+         "\"SingleMasterChannelEndpointConfiguration\":{\"Role\":\"BOSS\"}}",
+         "Role"},
+        {"DescribeSignalingChannel", "{}", "ChannelName"},
+        {"GetIceServerConfig",
+         "{\"ChannelARN\":\"arn:aws:kinesisvideo:us-west-2:123:channel/a/1\",\"Service\":\"STUN\"}",
+         "Service"},
+        {"JoinStorageSession", "not json", "JSON"},
+        {"NoSuchOperation", "{}", "NoSuchOperation"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        kvsws_response *resp = (kvsws_response *)1;
+        kvsws_status st = kvsws_client_call(client, bad[i].op, bad[i].input, NULL, &resp, err);
+        CHECK_INT(st, KVSWS_E_PARAM_VALIDATION);
+        CHECK(resp == NULL);
+        CHECK_INT(kvsws_error_attempts(err), 0);
+        if (!strstr(kvsws_error_message(err), bad[i].field))
+            fprintf(stderr, "case %zu: message does not name %s: %s\n", i, bad[i].field,
+                    kvsws_error_message(err));
+        CHECK(strstr(kvsws_error_message(err), bad[i].field) != NULL);
+        CHECK_STR(kvsws_error_code(err), "ParamValidationError");
+    }
+    /* A valid input does reach the (closed) endpoint: the negative control for the above. */
+    CHECK_INT(kvsws_describe_signaling_channel(client, NULL, "demo", NULL, err), KVSWS_E_CONNECT);
+    CHECK_STR(kvsws_error_code(err), "EndpointConnectionError");
+    CHECK_STR(kvsws_error_operation(err), "DescribeSignalingChannel");
+    CHECK_INT(kvsws_error_attempts(err), 1);
+    kvsws_client_free(client);
+    kvsws_config_free(cfg);
+    kvsws_error_free(err);
+}
+
+static void test_cancel(void)
+{
+    kvsws_cancel *c = kvsws_cancel_new();
+    CHECK(c != NULL);
+    kvsws_cancel_trigger(c);
+    kvsws_cancel_reset(c);
+    kvsws_cancel_free(c);
+    kvsws_cancel_free(NULL);
+    kvsws_error_free(NULL);
+    kvsws_response_free(NULL);
+    kvsws_client_free(NULL);
+    kvsws_config_free(NULL);
+    CHECK_STR(kvsws_error_describe(NULL), "");
+}
+
+int main(void)
+{
+    clear_aws_env();
+    test_names();
+    test_config();
+    test_validation_before_io();
+    test_cancel();
+    return CHECK_DONE();
+}

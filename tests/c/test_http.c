@@ -1,0 +1,644 @@
+/* test_http.c - real TLS on loopback against a small Python server: statuses, headers, errors,
+ * keep-alive, timeouts, cancellation and concurrency. */
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "aws_error.h"
+#include "check.h"
+#include "error.h"
+#include "http.h"
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
+/* The server: two TLS listeners (a good certificate, and one for another name), routes for each
+ * case, a count of accepted connections, and exit when our end of its stdin closes. */
+static const char *const SERVER_PY =
+    "import json, os, socket, ssl, sys, threading, time\n"
+    "from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer\n"
+    "d = sys.argv[1]\n"
+    "conns = 0\n"
+    "lock = threading.Lock()\n"
+    "class H(BaseHTTPRequestHandler):\n"
+    "    protocol_version = 'HTTP/1.1'\n"
+    "    def setup(self):\n"
+    "        global conns\n"
+    "        with lock:\n"
+    "            conns += 1\n"
+    "        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)\n"
+    "        super().setup()\n"
+    "    def log_message(self, *a):\n"
+    "        pass\n"
+    "    def send(self, code, body, headers=()):\n"
+    "        self.send_response(code)\n"
+    "        for k, v in headers:\n"
+    "            self.send_header(k, v)\n"
+    "        self.send_header('Content-Length', str(len(body)))\n"
+    "        self.end_headers()\n"
+    "        self.wfile.write(body)\n"
+    "    def do_GET(self):\n"
+    "        self.route()\n"
+    "    do_POST = do_PUT = do_GET\n"
+    "    def route(self):\n"
+    "        n = int(self.headers.get('Content-Length') or 0)\n"
+    "        req = self.rfile.read(n) if n else b''\n"
+    "        p = self.path.split('?')[0]\n"
+    "        if p == '/ok':\n"
+    "            self.send(200, b'{\"ok\":true}', [('x-amzn-RequestId', 'req-ok')])\n"
+    "        elif p == '/err400':\n"
+    "            self.send(400, b'{\"message\":\"Channel not found\"}', [\n"
+    "                ('x-amzn-ErrorType', 'ResourceNotFoundException:http://internal.amazon.com/"
+    "coral/com.amazonaws.kinesisvideo.v20170930/'),\n"
+    "                ('X-AMZ-REQUEST-ID', 'alt-id')])\n"
+    "        elif p == '/sleep':\n"
+    "            time.sleep(3)\n"
+    "            self.send(200, b'late')\n"
+    "        elif p == '/close':\n"
+    "            self.close_connection = True\n"
+    "        elif p == '/conns':\n"
+    "            with lock:\n"
+    "                c = conns\n"
+    "            self.send(200, str(c).encode())\n"
+    "        elif p == '/big':\n"
+    "            self.send(200, b'x' * (2 << 20))\n"
+    "        elif p == '/fold':\n"
+    "            self.wfile.write(b'HTTP/1.1 200 OK\\r\\nX-AMZN-REQUESTID: part1\\r\\n  part2\\r\\n'\n"
+    "                             b'x-amzn-errortype:  Foo \\r\\nContent-Length: 2\\r\\n\\r\\nok')\n"
+    "        elif p == '/info':\n"
+    "            self.wfile.write(b'HTTP/1.1 103 Early Hints\\r\\nx-amzn-RequestId: wrong\\r\\n'\n"
+    "                             b'Date: wrong\\r\\n\\r\\n')\n"
+    "            self.send(200, b'ok', [('x-amzn-RequestId', 'right')])\n"
+    "        elif p == '/echo':\n"
+    "            out = {'method': self.command, 'path': self.path,\n"
+    "                   'headers': [[k, v] for k, v in self.headers.items()], 'body': req.hex()}\n"
+    "            self.send(200, json.dumps(out).encode())\n"
+    "        else:\n"
+    "            self.send(404, b'')\n"
+    "def serve(cert):\n"
+    "    s = ThreadingHTTPServer(('127.0.0.1', 0), H)\n"
+    "    s.daemon_threads = True\n"
+    "    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+    "    ctx.load_cert_chain(os.path.join(d, cert + '.pem'), os.path.join(d, cert + '.key'))\n"
+    "    s.socket = ctx.wrap_socket(s.socket, server_side=True)\n"
+    "    threading.Thread(target=s.serve_forever, daemon=True).start()\n"
+    "    return s.server_address[1]\n"
+    "print(serve('srv'), serve('wrong'), flush=True)\n"
+    "threading.Timer(120, lambda: os._exit(0)).start()\n"
+    "sys.stdin.read()\n"
+    "os._exit(0)\n";
+
+static char tmpdir[] = "/tmp/kvsws-http-XXXXXX";
+static char ca_path[256], other_ca_path[256];
+static int port_good, port_wrong;
+static pid_t server_pid;
+static int server_stdin = -1;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int make_certs(void)
+{
+    if (!mkdtemp(tmpdir))
+        return -1;
+    char cmd[4096];
+    const char *ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    snprintf(cmd, sizeof cmd,
+             "cd %s && "
+             "openssl req -x509 %s -keyout ca.key -out ca.pem -days 2 -subj /CN=kvsws-test-ca && "
+             "openssl req -x509 %s -keyout other.key -out other.pem -days 2 -subj /CN=other-ca && "
+             "openssl req %s -keyout srv.key -out srv.csr -subj /CN=127.0.0.1 && "
+             "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > srv.ext && "
+             "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+             "-out srv.pem -days 2 -extfile srv.ext && "
+             "openssl req %s -keyout wrong.key -out wrong.csr -subj /CN=wrong.example && "
+             "printf 'subjectAltName=DNS:wrong.example\\n' > wrong.ext && "
+             "openssl x509 -req -in wrong.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+             "-out wrong.pem -days 2 -extfile wrong.ext",
+             tmpdir, ec, ec, ec, ec);
+    char quiet[4200];
+    snprintf(quiet, sizeof quiet, "(%s) >/dev/null 2>&1", cmd);
+    if (system(quiet) != 0)
+        return -1;
+    snprintf(ca_path, sizeof ca_path, "%s/ca.pem", tmpdir);
+    snprintf(other_ca_path, sizeof other_ca_path, "%s/other.pem", tmpdir);
+    return 0;
+}
+
+static int start_server(void)
+{
+    int out[2], in[2];
+    if (pipe(out) != 0 || pipe(in) != 0)
+        return -1;
+    server_pid = fork();
+    if (server_pid < 0)
+        return -1;
+    if (server_pid == 0) {
+        dup2(out[1], 1);
+        dup2(in[0], 0);
+        close(out[0]);
+        close(out[1]);
+        close(in[0]);
+        close(in[1]);
+        execlp("python3", "python3", "-c", SERVER_PY, tmpdir, (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    close(in[0]);
+    server_stdin = in[1];
+    char line[128];
+    size_t len = 0;
+    int64_t deadline = now_ms() + 10000;
+    while (len < sizeof line - 1 && !memchr(line, '\n', len)) {
+        struct pollfd pfd = {out[0], POLLIN, 0};
+        int64_t left = deadline - now_ms();
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+            break;
+        ssize_t n = read(out[0], line + len, sizeof line - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(out[0]);
+    line[len] = '\0';
+    return sscanf(line, "%d %d", &port_good, &port_wrong) == 2 ? 0 : -1;
+}
+
+static void stop_server(void)
+{
+    if (server_stdin >= 0)
+        close(server_stdin);
+    if (server_pid > 0) {
+        kill(server_pid, SIGTERM);
+        waitpid(server_pid, NULL, 0);
+    }
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
+static kvi_http_pool *new_pool(const char *ca, long connect_ms, long read_ms)
+{
+    kvi_http_options o = {ca, connect_ms, read_ms, "kvsws-test/1.0"};
+    return kvi_http_pool_new(&o);
+}
+
+static void url_for(char *buf, size_t n, int port, const char *path)
+{
+    snprintf(buf, n, "https://127.0.0.1:%d%s", port, path);
+}
+
+static kvsws_status do_get(kvi_http_pool *pool, const char *url, kvi_http_response *resp,
+                           kvsws_error *err)
+{
+    kvi_http_request req = {"GET", url, NULL, 0, NULL, 0, NULL};
+    return kvi_http_perform(pool, &req, resp, err);
+}
+
+static void test_ok_and_headers(kvi_http_pool *pool)
+{
+    char url[256];
+    kvi_http_response r;
+    kvsws_error *err = kvsws_error_new();
+
+    url_for(url, sizeof url, port_good, "/ok");
+    CHECK_INT(do_get(pool, url, &r, err), KVSWS_OK);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(kvi_buf_str(&r.body), "{\"ok\":true}");
+    CHECK_INT(r.body.len, 11);
+    CHECK_STR(r.request_id, "req-ok");
+    CHECK(r.error_type == NULL);
+    CHECK(r.date != NULL && strstr(r.date, "GMT") != NULL);
+    kvi_http_response_free(&r);
+
+    /* An AWS error is a success at this layer; the headers feed aws_error. */
+    url_for(url, sizeof url, port_good, "/err400");
+    kvi_http_request req = {"POST", url, NULL, 0, "{}", 2, NULL};
+    CHECK_INT(kvi_http_perform(pool, &req, &r, err), KVSWS_OK);
+    CHECK_INT(r.status, 400);
+    CHECK_STR(r.request_id, "alt-id");
+    CHECK(r.error_type && strncmp(r.error_type, "ResourceNotFoundException:http://", 33) == 0);
+    kvi_aws_error ae;
+    CHECK_INT(kvi_aws_error_parse(r.status, r.error_type, r.request_id, r.body.data, r.body.len,
+                                  &ae),
+              0);
+    CHECK_STR(ae.code, "ResourceNotFoundException");
+    CHECK_STR(ae.message, "Channel not found");
+    CHECK_INT(ae.status, KVSWS_E_RESOURCE_NOT_FOUND);
+    CHECK_STR(ae.request_id, "alt-id");
+    kvi_aws_error_free(&ae);
+    kvi_http_response_free(&r);
+
+    /* A folded header is joined with one space; names match in any case. */
+    url_for(url, sizeof url, port_good, "/fold");
+    CHECK_INT(do_get(pool, url, &r, err), KVSWS_OK);
+    CHECK_STR(r.request_id, "part1 part2");
+    CHECK_STR(r.error_type, "Foo");
+    CHECK_STR(kvi_buf_str(&r.body), "ok");
+    kvi_http_response_free(&r);
+
+    /* Headers of a 1xx answer are dropped with it. */
+    url_for(url, sizeof url, port_good, "/info");
+    CHECK_INT(do_get(pool, url, &r, err), KVSWS_OK);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(r.request_id, "right");
+    CHECK(r.date != NULL && strcmp(r.date, "wrong") != 0);
+    kvi_http_response_free(&r);
+
+    url_for(url, sizeof url, port_good, "/nothing-here");
+    CHECK_INT(do_get(pool, url, &r, err), KVSWS_OK);
+    CHECK_INT(r.status, 404);
+    CHECK_INT(r.body.len, 0);
+    CHECK(r.request_id == NULL);
+    kvi_http_response_free(&r);
+    kvsws_error_free(err);
+}
+
+static const char *echo_header(cJSON *root, const char *name, int *count)
+{
+    const char *found = NULL;
+    *count = 0;
+    cJSON *h;
+    cJSON_ArrayForEach(h, cJSON_GetObjectItem(root, "headers"))
+    {
+        const char *k = cJSON_GetArrayItem(h, 0)->valuestring;
+        if (strcasecmp(k, name) == 0) {
+            found = cJSON_GetArrayItem(h, 1)->valuestring;
+            (*count)++;
+        }
+    }
+    return found;
+}
+
+static void test_request_shape(kvi_http_pool *pool)
+{
+    char url[256], host[64];
+    url_for(url, sizeof url, port_good, "/echo?a=1&b=%2F");
+    snprintf(host, sizeof host, "127.0.0.1:%d", port_good);
+    const char body[] = {'{', 0, '\xff', '}'};
+    kvi_header hs[] = {
+        {"Host", "must-not-be-sent.example"},
+        {"X-Amz-Date", "20240101T000000Z"},
+        {"X-Empty", ""},
+        {"Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/..."},
+    };
+    kvi_http_request req = {"POST", url, hs, 4, body, sizeof body, NULL};
+    kvi_http_response r;
+    kvsws_error *err = kvsws_error_new();
+    CHECK_INT(kvi_http_perform(pool, &req, &r, err), KVSWS_OK);
+    CHECK_INT(r.status, 200);
+    cJSON *root = cJSON_ParseWithLength(r.body.data, r.body.len);
+    CHECK(root != NULL);
+    if (root) {
+        int n;
+        CHECK_STR(cJSON_GetObjectItem(root, "method")->valuestring, "POST");
+        CHECK_STR(cJSON_GetObjectItem(root, "path")->valuestring, "/echo?a=1&b=%2F");
+        CHECK_STR(cJSON_GetObjectItem(root, "body")->valuestring, "7b00ff7d");
+        CHECK_STR(echo_header(root, "Host", &n), host);
+        CHECK_INT(n, 1);
+        CHECK_STR(echo_header(root, "X-Amz-Date", &n), "20240101T000000Z");
+        CHECK_STR(echo_header(root, "X-Empty", &n), "");
+        CHECK_INT(n, 1);
+        CHECK_STR(echo_header(root, "User-Agent", &n), "kvsws-test/1.0");
+        CHECK_STR(echo_header(root, "Content-Length", &n), "4");
+        CHECK(echo_header(root, "Expect", &n) == NULL);
+        CHECK(echo_header(root, "Content-Type", &n) == NULL);
+        cJSON_Delete(root);
+    }
+    kvi_http_response_free(&r);
+
+    /* A given Content-Type is sent as given; GET and PUT work too. */
+    kvi_header ct[] = {{"Content-Type", "application/json"}};
+    kvi_http_request put = {"PUT", url, ct, 1, "{}", 2, NULL};
+    CHECK_INT(kvi_http_perform(pool, &put, &r, err), KVSWS_OK);
+    root = cJSON_ParseWithLength(r.body.data, r.body.len);
+    if (root) {
+        int n;
+        CHECK_STR(cJSON_GetObjectItem(root, "method")->valuestring, "PUT");
+        CHECK_STR(echo_header(root, "Content-Type", &n), "application/json");
+        cJSON_Delete(root);
+    }
+    CHECK(root != NULL);
+    kvi_http_response_free(&r);
+
+    /* A header that could smuggle another one is refused, without echoing its value. */
+    kvi_header bad[] = {{"X-Amz-Security-Token", "SECRETTOKEN\r\nX-Evil: 1"}};
+    kvi_http_request breq = {"POST", url, bad, 1, "", 0, NULL};
+    CHECK_INT(kvi_http_perform(pool, &breq, &r, err), KVSWS_E_PARAM_VALIDATION);
+    CHECK(strstr(kvsws_error_message(err), "SECRETTOKEN") == NULL);
+    CHECK(strstr(kvsws_error_message(err), "X-Amz-Security-Token") != NULL);
+    CHECK_INT(r.status, 0);
+    CHECK(r.body.data == NULL);
+    kvsws_error_free(err);
+}
+
+static void test_transport_failures(kvi_http_pool *pool)
+{
+    char url[256];
+    kvi_http_response r;
+    kvsws_error *err = kvsws_error_new();
+
+    url_for(url, sizeof url, port_good, "/big");
+    CHECK_INT(do_get(pool, url, &r, err), KVSWS_E_TRANSPORT);
+    CHECK(strstr(kvsws_error_message(err), "too large") != NULL);
+    CHECK(r.body.data == NULL && r.status == 0);
+
+    url_for(url, sizeof url, port_good, "/close");
+    CHECK_INT(do_get(pool, url, &r, err), KVSWS_E_TRANSPORT);
+    CHECK(strstr(kvsws_error_message(err), "Connection was closed before we received") != NULL);
+    CHECK_INT(kvsws_error_retryable(err), 1);
+    CHECK(strchr(kvsws_error_message(err), '\n') == NULL);
+
+    CHECK_INT(do_get(pool, "ftp://127.0.0.1/x", &r, err), KVSWS_E_PARAM_VALIDATION);
+
+    /* After failures the pool still works. */
+    url_for(url, sizeof url, port_good, "/ok");
+    CHECK_INT(do_get(pool, url, &r, err), KVSWS_OK);
+    CHECK_INT(r.status, 200);
+    kvi_http_response_free(&r);
+    kvsws_error_free(err);
+}
+
+static void test_keep_alive(kvi_http_pool *pool)
+{
+    char url[256], curl_[256];
+    kvi_http_response r;
+    kvsws_error *err = kvsws_error_new();
+    url_for(curl_, sizeof curl_, port_good, "/conns");
+    CHECK_INT(do_get(pool, curl_, &r, err), KVSWS_OK);
+    int before = atoi(kvi_buf_str(&r.body));
+    kvi_http_response_free(&r);
+    url_for(url, sizeof url, port_good, "/ok");
+    int ok = 0;
+    for (int i = 0; i < 10; i++) {
+        if (do_get(pool, url, &r, err) == KVSWS_OK && r.status == 200)
+            ok++;
+        kvi_http_response_free(&r);
+    }
+    CHECK_INT(ok, 10);
+    CHECK_INT(do_get(pool, curl_, &r, err), KVSWS_OK);
+    int after = atoi(kvi_buf_str(&r.body));
+    kvi_http_response_free(&r);
+    CHECK(before > 0);
+    CHECK_INT(after - before, 0); /* 10 requests + 1, all on the connection already open */
+    kvsws_error_free(err);
+}
+
+static void test_tls_failures(void)
+{
+    char url[256];
+    kvi_http_response r;
+    kvsws_error *err = kvsws_error_new();
+    url_for(url, sizeof url, port_good, "/ok");
+    char want[400];
+    snprintf(want, sizeof want, "SSL validation failed for %s ", url);
+
+    kvi_http_pool *other = new_pool(other_ca_path, 5000, 5000);
+    CHECK_INT(do_get(other, url, &r, err), KVSWS_E_TLS);
+    CHECK(strncmp(kvsws_error_message(err), want, strlen(want)) == 0);
+    CHECK_STR(kvsws_error_code(err), "SSLError");
+    CHECK_INT(kvsws_error_retryable(err), 0);
+    kvi_http_pool_free(other);
+
+    /* The system store does not know our test CA. */
+    kvi_http_pool *sys = new_pool(NULL, 5000, 5000);
+    CHECK_INT(do_get(sys, url, &r, err), KVSWS_E_TLS);
+    kvi_http_pool_free(sys);
+
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s/no-such-ca.pem", tmpdir);
+    kvi_http_pool *none = new_pool(missing, 5000, 5000);
+    CHECK_INT(do_get(none, url, &r, err), KVSWS_E_TLS);
+    kvi_http_pool_free(none);
+
+    /* Right CA, wrong name. */
+    kvi_http_pool *good = new_pool(ca_path, 5000, 5000);
+    url_for(url, sizeof url, port_wrong, "/ok");
+    CHECK_INT(do_get(good, url, &r, err), KVSWS_E_TLS);
+    kvi_http_pool_free(good);
+    kvsws_error_free(err);
+}
+
+static int unused_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    bind(fd, (struct sockaddr *)&a, sizeof a);
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void test_connect_failures(void)
+{
+    char url[256];
+    kvi_http_response r;
+    kvsws_error *err = kvsws_error_new();
+    kvi_http_pool *pool = new_pool(ca_path, 300, 5000);
+
+    int port = unused_port();
+    snprintf(url, sizeof url, "https://user:pw@127.0.0.1:%d/ok?X-Amz-Security-Token=SECRET#f",
+             port);
+    CHECK_INT(do_get(pool, url, &r, err), KVSWS_E_CONNECT);
+    char want[400];
+    snprintf(want, sizeof want, "Could not connect to the endpoint URL: \"https://127.0.0.1:%d/ok\"",
+             port);
+    CHECK(strncmp(kvsws_error_message(err), want, strlen(want)) == 0);
+    CHECK(strstr(kvsws_error_message(err), "SECRET") == NULL);
+    CHECK(strstr(kvsws_error_message(err), "pw") == NULL);
+    CHECK_STR(kvsws_error_code(err), "EndpointConnectionError");
+    CHECK_INT(kvsws_error_retryable(err), 1);
+
+    /* A listener that never accepts: TCP completes in the kernel, TLS never does. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    CHECK_INT(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    CHECK_INT(listen(fd, 8), 0);
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/ok", ntohs(a.sin_port));
+    int64_t t0 = now_ms();
+    CHECK_INT(do_get(pool, url, &r, err), KVSWS_E_CONNECT_TIMEOUT);
+    int64_t took = now_ms() - t0;
+    CHECK(took >= 250 && took < 3000);
+    snprintf(want, sizeof want, "Connect timeout on endpoint URL: \"%s\"", url);
+    CHECK_STR(kvsws_error_message(err), want);
+    close(fd);
+
+    kvi_http_pool_free(pool);
+    kvsws_error_free(err);
+}
+
+static void test_read_timeout(void)
+{
+    char url[256];
+    kvi_http_response r;
+    kvsws_error *err = kvsws_error_new();
+    kvi_http_pool *pool = new_pool(ca_path, 5000, 300);
+    url_for(url, sizeof url, port_good, "/sleep");
+    int64_t t0 = now_ms();
+    CHECK_INT(do_get(pool, url, &r, err), KVSWS_E_READ_TIMEOUT);
+    int64_t took = now_ms() - t0;
+    CHECK(took >= 290 && took < (RUNNING_ON_VALGRIND ? 3000 : 1000));
+    char want[400];
+    snprintf(want, sizeof want, "Read timeout on endpoint URL: \"%s\"", url);
+    CHECK_STR(kvsws_error_message(err), want);
+    CHECK_STR(kvsws_error_code(err), "ReadTimeoutError");
+    /* The timed-out connection is dropped, the next request gets a fresh one. */
+    url_for(url, sizeof url, port_good, "/ok");
+    CHECK_INT(do_get(pool, url, &r, err), KVSWS_OK);
+    CHECK_INT(r.status, 200);
+    kvi_http_response_free(&r);
+    kvi_http_pool_free(pool);
+    kvsws_error_free(err);
+}
+
+typedef struct cancel_job {
+    kvi_http_pool *pool;
+    const char *url;
+    volatile int flag;
+    kvsws_status status;
+    int64_t returned_ms;
+} cancel_job;
+
+static void *cancel_worker(void *arg)
+{
+    cancel_job *job = arg;
+    kvi_http_request req = {"POST", job->url, NULL, 0, "{}", 2, &job->flag};
+    kvi_http_response r;
+    kvsws_error *err = kvsws_error_new();
+    job->status = kvi_http_perform(job->pool, &req, &r, err);
+    job->returned_ms = now_ms();
+    kvi_http_response_free(&r);
+    kvsws_error_free(err);
+    return NULL;
+}
+
+static void test_cancel(kvi_http_pool *pool)
+{
+    char url[256];
+    url_for(url, sizeof url, port_good, "/sleep");
+    cancel_job job = {pool, url, 0, KVSWS_OK, 0};
+    pthread_t t;
+    pthread_create(&t, NULL, cancel_worker, &job);
+    struct timespec ts = {0, 400 * 1000000L}; /* well into the server's 3 s sleep */
+    nanosleep(&ts, NULL);
+    int64_t set_at = now_ms();
+    __atomic_store_n(&job.flag, 1, __ATOMIC_RELEASE);
+    pthread_join(t, NULL);
+    CHECK_INT(job.status, KVSWS_E_CANCELLED);
+    int64_t latency = job.returned_ms - set_at;
+    CHECK(latency >= 0 && latency < (RUNNING_ON_VALGRIND ? 1000 : 200));
+    if (latency >= 200)
+        fprintf(stderr, "cancel took %lld ms\n", (long long)latency);
+
+    /* Already cancelled: no I/O at all. */
+    volatile int set = 1;
+    kvi_http_request req = {"GET", url, NULL, 0, NULL, 0, &set};
+    kvi_http_response r;
+    kvsws_error *err = kvsws_error_new();
+    int64_t t0 = now_ms();
+    CHECK_INT(kvi_http_perform(pool, &req, &r, err), KVSWS_E_CANCELLED);
+    CHECK(now_ms() - t0 < 100);
+    CHECK_INT(kvsws_error_retryable(err), 0);
+    kvsws_error_free(err);
+}
+
+typedef struct burst {
+    kvi_http_pool *pool;
+    int ok;
+} burst;
+
+static void *burst_worker(void *arg)
+{
+    burst *b = arg;
+    char url[256];
+    url_for(url, sizeof url, port_good, "/ok");
+    kvsws_error *err = kvsws_error_new();
+    for (int i = 0; i < 20; i++) {
+        kvi_http_response r;
+        if (do_get(b->pool, url, &r, err) == KVSWS_OK && r.status == 200 && r.request_id &&
+            strcmp(r.request_id, "req-ok") == 0 && r.body.len == 11)
+            b->ok++;
+        else
+            fprintf(stderr, "burst request failed: %s\n", kvsws_error_message(err));
+        kvi_http_response_free(&r);
+    }
+    kvsws_error_free(err);
+    return NULL;
+}
+
+static void test_concurrency(kvi_http_pool *pool)
+{
+    pthread_t t[8];
+    burst b[8];
+    for (int i = 0; i < 8; i++) {
+        b[i].pool = pool;
+        b[i].ok = 0;
+        pthread_create(&t[i], NULL, burst_worker, &b[i]);
+    }
+    int ok = 0;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(t[i], NULL);
+        ok += b[i].ok;
+    }
+    CHECK_INT(ok, 160);
+}
+
+int main(void)
+{
+    /* Loopback must not go through whatever proxy the environment names. */
+    setenv("NO_PROXY", "127.0.0.1,localhost", 1);
+    setenv("no_proxy", "127.0.0.1,localhost", 1);
+    if (make_certs() != 0 || start_server() != 0) {
+        fprintf(stderr, "test setup failed (openssl CLI and python3 are needed)\n");
+        CHECK(0);
+        stop_server();
+        return CHECK_DONE();
+    }
+    int64_t t0 = now_ms();
+    kvi_http_pool *pool = new_pool(ca_path, 5000, 5000);
+    CHECK(pool != NULL);
+    test_ok_and_headers(pool);
+    test_request_shape(pool);
+    test_keep_alive(pool);
+    test_transport_failures(pool);
+    test_tls_failures();
+    test_connect_failures();
+    test_read_timeout();
+    test_cancel(pool);
+    test_concurrency(pool);
+    kvi_http_pool_free(pool);
+    kvi_http_pool_free(NULL);
+    stop_server();
+    fprintf(stderr, "http tests took %lld ms\n", (long long)(now_ms() - t0));
+    return CHECK_DONE();
+}

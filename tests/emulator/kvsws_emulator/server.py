@@ -1,0 +1,493 @@
+"""The aiohttp application: the AWS API routes, faults, and the unsigned admin API.
+
+Routing: ``/_emulator/*`` is the admin API; every other request goes through ``api_handler``
+(authentication, fault injection, validation, the operation). The WSS signaling route (GET ``/``
+with a presigned query) belongs in ``create_app`` before the catch-all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+import os
+import socket
+import uuid
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from . import tlsgen
+from .errors import (
+    COMMON_ERRORS,
+    SERVICES,
+    ApiError,
+    ServiceSpec,
+    error_shape,
+    error_type_header,
+    known_error,
+)
+from .operations import NOT_FOUND, OPERATIONS, OPERATIONS_BY_PATH, CallContext, invoke
+from .sigv4 import expired_message, format_amz_date, parse_amz_date, verify_header_auth
+from .state import ConfigError, Fault, RequestRecord, State
+
+log = logging.getLogger("kvsws_emulator")
+
+STATE_KEY = web.AppKey("state", State)
+ADMIN_PREFIX = "/_emulator"
+FAULT_STATUSES = (500, 502, 503, 504)
+FAULT_BODIES = ("json", "html", "empty")
+
+
+class _Dropped(Exception):
+    """The connection was closed on purpose (a "drop" fault): there is no response to send."""
+
+
+# -- responses ----------------------------------------------------------------------------------
+
+def error_response(service: ServiceSpec | None, err: ApiError) -> web.Response:
+    shape = error_shape(service, err.code)
+    resp = web.Response(
+        status=err.status or shape.status,
+        body=json.dumps({shape.member: err.message}).encode(),
+        content_type="application/json",
+    )
+    resp.headers["x-amzn-ErrorType"] = error_type_header(service, err.code)
+    return resp
+
+
+def _html_page(status: int, reason: str) -> str:
+    return (
+        f"<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{status} {reason}</h1></center>\r\n</body>\r\n</html>\r\n"
+    )
+
+
+def status_response(service: ServiceSpec | None, status: int, body: str) -> web.Response:
+    """A bare 5xx as a load balancer or gateway would send it (json, html or empty body)."""
+    reason = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Temporarily Unavailable",
+              504: "Gateway Time-out"}[status]
+    if body == "html":
+        return web.Response(status=status, text=_html_page(status, reason), content_type="text/html")
+    if body == "empty":
+        resp = web.Response(status=status, body=b"")
+        resp.content_type = "application/json"
+        return resp
+    if status == 500:
+        return error_response(service, ApiError("InternalFailure", "We encountered an internal error. Please try again.", 500))
+    if status == 503:
+        return error_response(service, ApiError("ServiceUnavailableException", "Service Unavailable", 503))
+    # 502/504 come from the gateway in front of the service: a message, no x-amzn-ErrorType.
+    message = "Internal server error" if status == 502 else "Endpoint request timed out"
+    return web.Response(status=status, body=json.dumps({"message": message}).encode(), content_type="application/json")
+
+
+def _resource(params: Any) -> str:
+    if isinstance(params, dict):
+        for key in ("channelArn", "ChannelARN", "ChannelName"):
+            if isinstance(params.get(key), str):
+                return params[key]
+    return "*"
+
+
+def _channel_label(params: Any) -> str:
+    resource = _resource(params)
+    parts = resource.split("/")
+    return parts[1] if resource.startswith("arn:") and len(parts) >= 3 else resource
+
+
+def default_fault_message(state: State, op: str, code: str, params: Any) -> str:
+    if code == "ClientLimitExceededException":
+        return f"Limit exceeded on number of requests for {op} API for resource '{_channel_label(params)}'"
+    if code == "AccessDeniedException":
+        return (f"User: arn:aws:iam::{state.account_id}:user/kvsws-emulator is not authorized to perform: "
+                f"kinesisvideo:{op} on resource: {_resource(params)}")
+    return {
+        "ThrottlingException": "Rate exceeded",
+        "ResourceNotFoundException": NOT_FOUND,
+        "InvalidArgumentException": "The value for this input parameter is invalid.",
+        "NotAuthorizedException": "The caller is not authorized to perform this operation.",
+        "ResourceInUseException": "The resource is in use and cannot be used by this operation now.",
+        "InvalidClientException": "The specified client is invalid.",
+        "SessionExpiredException": "The client session is expired.",
+        "UnrecognizedClientException": "The security token included in the request is invalid.",
+        "ExpiredTokenException": "The security token included in the request is expired",
+        "InternalFailure": "We encountered an internal error. Please try again.",
+        "ServiceUnavailableException": "Service Unavailable",
+    }.get(code, f"{code} injected by the kvsws emulator.")
+
+
+# -- the API ------------------------------------------------------------------------------------
+
+def _parse_body(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    try:
+        params = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ApiError("SerializationException", f"Malformed JSON request body: {exc}") from None
+    if not isinstance(params, dict):
+        raise ApiError("SerializationException", "The request body must be a JSON object.")
+    return params
+
+
+def _lenient_params(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body.strip() else {}
+    except ValueError:
+        return None
+
+
+async def _apply_fault(request: web.Request, state: State, fault: Fault, op: str, body: bytes,
+                       service: ServiceSpec) -> web.Response | None:
+    """Carry out one fault. Returns a response, raises, or returns None to answer normally."""
+    if fault.delay_ms:
+        await asyncio.sleep(fault.delay_ms / 1000)
+    params = _lenient_params(body)
+    if fault.drop:
+        transport = request.transport
+        if transport is not None:
+            transport.close()
+        raise _Dropped()
+    if fault.signature_expired:
+        amz_date = request.headers.get("X-Amz-Date") or format_amz_date(state.now())
+        # The message is AWS's, as if the server's clock were 10 minutes ahead of the request; the
+        # Date header stays the emulator's own clock (use /_emulator/clock for a real skew).
+        sent = parse_amz_date(amz_date) or state.now()
+        raise ApiError("InvalidSignatureException", expired_message(amz_date, sent + 600))
+    if fault.throttle:
+        raise ApiError("ClientLimitExceededException",
+                       fault.message or default_fault_message(state, op, "ClientLimitExceededException", params))
+    if fault.error is not None:
+        raise ApiError(fault.error, fault.message or default_fault_message(state, op, fault.error, params))
+    if fault.status is not None:
+        return status_response(service, fault.status, fault.body)
+    return None
+
+
+async def api_handler(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE_KEY]
+    request_id: str = request["request_id"]
+    op = OPERATIONS_BY_PATH.get(request.path) if request.method == "POST" else None
+    service = op.service if op is not None else None
+    body = await request.read()
+    record = RequestRecord(
+        request_id=request_id, time=state.now(), method=request.method, path=request.path_qs,
+        operation=op.name if op else None, user_agent=request.headers.get("User-Agent"),
+    )
+    state.records.append(record)
+    if op is not None:
+        state.calls[op.name] += 1
+
+    host = request.headers.get("Host") or f"{state.endpoint_host}:{state.port}"
+    auth = verify_header_auth(state, request.method, host, request.raw_path, list(request.headers.items()), body)
+    record.verified = auth.verified
+    record.auth_error = auth.error.code if auth.error else None
+    record.region, record.service, record.access_key_id = auth.region, auth.service, auth.access_key_id
+    record.signed_headers = auth.signed_headers
+    record.canonical_request, record.string_to_sign = auth.canonical_request, auth.string_to_sign
+    record.params = _lenient_params(body)
+
+    try:
+        if auth.error is not None:
+            raise auth.error
+        if op is None:
+            raise ApiError("UnknownOperationException", f"No operation at {request.method} {request.path}")
+        fault = state.take_fault(op.name)
+        resp: web.Response | None = None
+        if fault is not None:
+            record.fault = fault.to_json()
+            resp = await _apply_fault(request, state, fault, op.name, body, service)  # type: ignore[arg-type]
+        if resp is None:
+            params = _parse_body(body)
+            assert auth.region is not None
+            result = await invoke(CallContext(state, auth.region, op), params)
+            if result is None:
+                resp = web.Response(status=200, body=b"", content_type="application/json")
+            else:
+                resp = web.Response(status=200, body=json.dumps(result).encode(), content_type="application/json")
+    except ApiError as err:
+        record.error = err.code
+        resp = error_response(service, err)
+    except _Dropped:
+        # The transport is closed: aiohttp fails to write this placeholder and quietly moves on
+        # (it treats that as a client disconnect), so the client sees a connection closed
+        # without any HTTP response.
+        record.error = "ConnectionDropped"
+        log.info("%s %s op=%s DROPPED (fault) rid=%s", request.method, request.path, record.operation,
+                 request_id)
+        return web.Response(status=500)
+    record.status = resp.status
+    if resp.status >= 400 and record.error is None:
+        error_type = resp.headers.get("x-amzn-ErrorType")
+        record.error = error_type.split(":", 1)[0] if error_type else str(resp.status)
+    log.info(
+        "%s %s op=%s status=%s error=%s ak=%s region=%s auth=%s fault=%s rid=%s",
+        request.method, request.path, record.operation, resp.status, record.error or "-",
+        record.access_key_id or "-", record.region or "-", "ok" if auth.verified else record.auth_error,
+        record.fault["kind"] if record.fault else "-", request_id,
+    )
+    return resp
+
+
+# -- the admin API --------------------------------------------------------------------------------
+
+def _admin_error(message: str, status: int = 400) -> web.Response:
+    return web.json_response({"message": message}, status=status)
+
+
+async def _json_object(request: web.Request) -> dict[str, Any]:
+    try:
+        data = await request.json() if (await request.read()).strip() else {}
+    except ValueError:
+        raise ConfigError("the body must be JSON") from None
+    if not isinstance(data, dict):
+        raise ConfigError("the body must be a JSON object")
+    return data
+
+
+async def admin_state(request: web.Request) -> web.Response:
+    return web.json_response(request.app[STATE_KEY].snapshot())
+
+
+async def admin_channels(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    try:
+        data = await _json_object(request)
+        name = data.get("name")
+        if not isinstance(name, str):
+            raise ConfigError("name is required")
+        storage = data.get("storage", True)
+        if not isinstance(storage, bool):
+            raise ConfigError("storage must be true or false")
+        region = data.get("region")
+        if region is not None and not isinstance(region, str):
+            raise ConfigError("region must be a string")
+        channel, created = state.put_channel(name, storage=storage, region=region)
+    except ConfigError as exc:
+        return _admin_error(str(exc))
+    return web.json_response(channel.to_json(), status=201 if created else 200)
+
+
+async def admin_credentials(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    try:
+        data = await _json_object(request)
+        cred = state.add_credential(str(data.get("access_key_id", "")), str(data.get("secret_access_key", "")),
+                                    data.get("session_token"))
+    except ConfigError as exc:
+        return _admin_error(str(exc))
+    return web.json_response(cred.public())
+
+
+def parse_fault(data: dict[str, Any]) -> Fault:
+    allowed = {"operation", "count", "error", "message", "status", "body", "throttle", "delay_ms", "drop",
+               "signature_expired"}
+    unknown = set(data) - allowed
+    if unknown:
+        raise ConfigError(f"unknown fault keys: {sorted(unknown)}")
+    operation = data.get("operation", "*")
+    if operation != "*" and operation not in OPERATIONS:
+        raise ConfigError(f"operation must be '*' or one of {sorted(OPERATIONS)}")
+    count = data.get("count", 1)
+    delay_ms = data.get("delay_ms", 0)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise ConfigError("count must be a positive integer")
+    if not isinstance(delay_ms, int) or isinstance(delay_ms, bool) or not 0 <= delay_ms <= 600_000:
+        raise ConfigError("delay_ms must be an integer from 0 to 600000")
+    actions = [k for k in ("error", "status") if data.get(k) is not None]
+    actions += [k for k in ("throttle", "drop", "signature_expired") if data.get(k)]
+    if len(actions) > 1:
+        raise ConfigError(f"give one of error, status, throttle, drop, signature_expired (got {actions})")
+    if not actions and not delay_ms:
+        raise ConfigError("a fault needs one of error, status, throttle, drop, signature_expired or delay_ms")
+    fault = Fault(id=0, operation=operation, remaining=count, delay_ms=delay_ms)
+    message = data.get("message")
+    if message is not None and not isinstance(message, str):
+        raise ConfigError("message must be a string")
+    if "error" in actions:
+        error = data["error"]
+        if not isinstance(error, str) or not known_error(error):
+            raise ConfigError(f"unknown error {error!r}")
+        if operation != "*":
+            svc = OPERATIONS[operation].service
+            if error not in svc.errors and error not in COMMON_ERRORS:
+                raise ConfigError(f"{operation} ({svc.service_id}) has no error {error!r}")
+        fault.error, fault.message = error, message
+    elif "status" in actions:
+        status, body = data["status"], data.get("body", "json")
+        if status not in FAULT_STATUSES:
+            raise ConfigError(f"status must be one of {FAULT_STATUSES}")
+        if body not in FAULT_BODIES:
+            raise ConfigError(f"body must be one of {FAULT_BODIES}")
+        fault.status, fault.body = status, body
+    elif "throttle" in actions:
+        fault.throttle, fault.message = True, message
+    elif "drop" in actions:
+        fault.drop = True
+    elif "signature_expired" in actions:
+        fault.signature_expired = True
+    return fault
+
+
+async def admin_faults(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    try:
+        fault = state.add_fault(parse_fault(await _json_object(request)))
+    except ConfigError as exc:
+        return _admin_error(str(exc))
+    return web.json_response({"fault": fault.to_json(), "pending": state.pending_faults()})
+
+
+async def admin_reset(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    state.reset()
+    return web.json_response({"reset": True})
+
+
+async def admin_clock(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    try:
+        data = await _json_object(request)
+        skew = data.get("skew_seconds")
+        if not isinstance(skew, (int, float)) or isinstance(skew, bool):
+            raise ConfigError("skew_seconds must be a number")
+    except ConfigError as exc:
+        return _admin_error(str(exc))
+    state.clock_skew = float(skew)
+    return web.json_response({"skew_seconds": state.clock_skew, "now": state.now()})
+
+
+async def admin_regions(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    try:
+        data = await _json_object(request)
+        allowed = data.get("allowed_regions")
+        if allowed is not None and (not isinstance(allowed, list) or not all(isinstance(r, str) for r in allowed)):
+            raise ConfigError("allowed_regions must be a list of region names or null")
+    except ConfigError as exc:
+        return _admin_error(str(exc))
+    state.allowed_regions = allowed
+    return web.json_response({"allowed_regions": state.allowed_regions})
+
+
+async def admin_not_found(request: web.Request) -> web.Response:
+    return _admin_error(f"no admin route {request.method} {request.path}", 404)
+
+
+# -- the application ---------------------------------------------------------------------------------
+
+@web.middleware
+async def common_headers(request: web.Request, handler: Any) -> web.StreamResponse:
+    """x-amzn-RequestId and Date (the emulator's clock, skew included) on every response."""
+    request_id = str(uuid.uuid4())
+    request["request_id"] = request_id
+    try:
+        resp: web.StreamResponse = await handler(request)
+    except web.HTTPException as exc:
+        resp = exc
+    resp.headers.setdefault("x-amzn-RequestId", request_id)
+    resp.headers["Server"] = "kvsws-emulator"
+    resp.headers["Date"] = formatdate(request.app[STATE_KEY].now(), usegmt=True)
+    return resp
+
+
+def create_app(state: State) -> web.Application:
+    app = web.Application(middlewares=[common_headers])
+    app[STATE_KEY] = state
+    app.router.add_get(f"{ADMIN_PREFIX}/state", admin_state)
+    app.router.add_post(f"{ADMIN_PREFIX}/channels", admin_channels)
+    app.router.add_post(f"{ADMIN_PREFIX}/credentials", admin_credentials)
+    app.router.add_post(f"{ADMIN_PREFIX}/faults", admin_faults)
+    app.router.add_post(f"{ADMIN_PREFIX}/reset", admin_reset)
+    app.router.add_post(f"{ADMIN_PREFIX}/clock", admin_clock)
+    app.router.add_post(f"{ADMIN_PREFIX}/regions", admin_regions)
+    app.router.add_route("*", ADMIN_PREFIX + "{tail:(/.*)?}", admin_not_found)
+    # (the signaling half adds its GET "/" WebSocket route here, before the catch-all)
+    app.router.add_route("*", "/{tail:.*}", api_handler)
+    return app
+
+
+# -- running it ---------------------------------------------------------------------------------------
+
+LOOPBACK_NAMES = {"localhost"}
+
+
+def _is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    family, _, _, _, addr = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(addr)
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def write_ready(state_dir: Path, info: dict[str, Any]) -> Path:
+    path = state_dir / "ready.json"
+    tmp = state_dir / f".ready.json.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+async def serve(state: State, host: str, port: int, state_dir: Path, keep_ca: bool = False,
+                stop: asyncio.Event | None = None) -> None:
+    if not _is_loopback(host):
+        raise ConfigError(f"refusing to listen on {host!r}: the emulator serves loopback only")
+    state_dir.mkdir(parents=True, exist_ok=True)
+    files = tlsgen.generate(state_dir, keep_ca=keep_ca)
+    sock = _bind(host, port)
+    state.port = sock.getsockname()[1]
+    state.endpoint_host = f"[{host}]" if ":" in host else host
+    runner = web.AppRunner(create_app(state), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.SockSite(runner, sock, ssl_context=tlsgen.server_context(files))
+    await site.start()
+    endpoint = f"https://{state.endpoint_host}:{state.port}"
+    cred = state.default_credential()
+    info: dict[str, Any] = {
+        "endpoint": endpoint,
+        "port": state.port,
+        "host": host,
+        "ca_bundle": str(files.ca_cert.resolve()),
+        "pid": os.getpid(),
+        "region": state.region,
+        "access_key_id": cred.access_key_id,
+        "secret_access_key": cred.secret_access_key,
+        "channels": {c.name: c.arn for c in state.channels.values()},
+    }
+    if cred.session_token:
+        info["session_token"] = cred.session_token
+    token_cred = next((c for c in state.credentials.values() if c.session_token), None)
+    if token_cred is not None:
+        info["session_credentials"] = {
+            "access_key_id": token_cred.access_key_id,
+            "secret_access_key": token_cred.secret_access_key,
+            "session_token": token_cred.session_token,
+        }
+    ready = write_ready(state_dir, info)
+    print(f"kvsws emulator listening on {endpoint}", flush=True)
+    log.info("state dir %s; services: %s", state_dir, ", ".join(s.service_id for s in SERVICES.values()))
+    stop = stop or asyncio.Event()
+    try:
+        await stop.wait()
+    finally:
+        try:
+            ready.unlink()
+        except FileNotFoundError:
+            pass
+        await runner.cleanup()

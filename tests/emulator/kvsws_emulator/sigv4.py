@@ -1,0 +1,239 @@
+"""SigV4 (header mode) verification with botocore's own signer.
+
+The emulator must not share code with the signer it tests (core/src/sigv4.c), so it rebuilds the
+request as a ``botocore.awsrequest.AWSRequest`` and lets ``botocore.auth.SigV4Auth`` compute the
+canonical request, the string to sign and the signature; the only thing changed is which headers go
+into the canonical request (see ``ExactSignedHeadersSigV4``). Error codes and messages follow what
+AWS sends for each failure.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import hmac
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.compat import HTTPHeaders
+from botocore.credentials import Credentials
+
+from .errors import ApiError
+from .state import State
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+SERVICE = "kinesisvideo"
+SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"
+MAX_SKEW_SECONDS = 300
+TOKEN_INVALID = "The security token included in the request is invalid."
+SIGNATURE_MISMATCH = (
+    "The request signature we calculated does not match the signature you provided. Check your AWS "
+    "Secret Access Key and signing method. Consult the service documentation for details."
+)
+
+
+class ExactSignedHeadersSigV4(SigV4Auth):
+    """botocore's SigV4Auth, told exactly which headers the client signed.
+
+    ``SigV4Auth.headers_to_sign()`` is written for a *signer*: it takes every header of the request
+    except a blacklist (``user-agent``, ``expect``, ``x-amzn-trace-id``, ...) and adds ``host`` from
+    the URL when it is missing. A *verifier* must instead rebuild the canonical request from exactly
+    the client's ``SignedHeaders`` list: clients may legitimately sign ``user-agent`` (the KVS WebRTC
+    C SDK does) and must not be charged for headers they did not sign (proxies add some). Everything
+    else — canonical URI, query string, header value trimming, payload hash, string to sign, key
+    derivation — stays botocore's.
+    """
+
+    def __init__(
+        self, credentials: Credentials, service_name: str, region_name: str, signed_headers: Sequence[str]
+    ) -> None:
+        super().__init__(credentials, service_name, region_name)
+        self._signed_header_names = list(signed_headers)
+
+    def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
+        header_map = HTTPHeaders()
+        for name in self._signed_header_names:
+            for value in request.headers.get_all(name) or []:
+                header_map[name] = value  # HTTPHeaders appends: repeated headers are kept in order
+        return header_map
+
+
+@dataclass
+class AuthResult:
+    access_key_id: str | None = None
+    region: str | None = None
+    service: str | None = None
+    signed_headers: list[str] = field(default_factory=list)
+    error: ApiError | None = None
+    canonical_request: str | None = None
+    string_to_sign: str | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.error is None
+
+
+def format_amz_date(ts: float) -> str:
+    return time.strftime(SIGV4_TIMESTAMP, time.gmtime(ts))
+
+
+def parse_amz_date(value: str) -> float | None:
+    try:
+        return float(calendar.timegm(time.strptime(value, SIGV4_TIMESTAMP)))
+    except ValueError:
+        return None
+
+
+def expired_message(amz_date: str, now: float) -> str:
+    """AWS's wording for a request dated more than 5 minutes before the server's clock."""
+    return (
+        f"Signature expired: {amz_date} is now earlier than {format_amz_date(now - MAX_SKEW_SECONDS)} "
+        f"({format_amz_date(now)} - 5 min.)"
+    )
+
+
+def not_yet_current_message(amz_date: str, now: float) -> str:
+    return (
+        f"Signature not yet current: {amz_date} is still later than {format_amz_date(now + MAX_SKEW_SECONDS)} "
+        f"({format_amz_date(now)} + 5 min.)"
+    )
+
+
+def _get(headers: Sequence[tuple[str, str]], name: str) -> str | None:
+    for k, v in headers:
+        if k.lower() == name:
+            return v
+    return None
+
+
+def verify_header_auth(
+    state: State,
+    method: str,
+    host: str,
+    raw_path: str,
+    headers: Sequence[tuple[str, str]],
+    body: bytes,
+) -> AuthResult:
+    """Check the Authorization header of one request. ``raw_path`` is the path and query as sent."""
+    result = AuthResult()
+
+    def fail(code: str, message: str) -> AuthResult:
+        result.error = ApiError(code, message)
+        return result
+
+    authorization = _get(headers, "authorization")
+    if authorization is None:
+        return fail("MissingAuthenticationTokenException", "Missing Authentication Token")
+
+    algorithm, _, rest = authorization.strip().partition(" ")
+    if algorithm != ALGORITHM:
+        return fail("IncompleteSignatureException", f"Unsupported AWS 'algorithm': '{algorithm}'")
+    parts: dict[str, str] = {}
+    for item in rest.split(","):
+        key, sep, value = item.strip().partition("=")
+        if sep:
+            parts[key] = value
+    missing = [
+        f"Authorization header requires '{p}' parameter."
+        for p in ("Credential", "Signature", "SignedHeaders")
+        if not parts.get(p)
+    ]
+    amz_date = _get(headers, "x-amz-date")
+    if amz_date is None:
+        date_header = _get(headers, "date")
+        if date_header is not None:
+            try:
+                amz_date = format_amz_date(parsedate_to_datetime(date_header).timestamp())
+            except (TypeError, ValueError):
+                amz_date = None
+        if amz_date is None:
+            missing.append("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+    if missing:
+        return fail("IncompleteSignatureException", " ".join(missing) + f" Authorization={authorization}")
+    assert amz_date is not None
+    request_time = parse_amz_date(amz_date)
+    if request_time is None:
+        return fail(
+            "IncompleteSignatureException",
+            f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'. See http://en.wikipedia.org/wiki/ISO_8601",
+        )
+
+    credential = parts["Credential"]
+    scope = credential.split("/")
+    if len(scope) != 5:
+        return fail(
+            "IncompleteSignatureException",
+            "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, "
+            f"got '{credential}'",
+        )
+    access_key_id, scope_date, region, service, terminator = scope
+    result.access_key_id, result.region, result.service = access_key_id, region, service
+    signed_headers = [h for h in parts["SignedHeaders"].lower().split(";") if h]
+    result.signed_headers = signed_headers
+
+    cred = state.credentials.get(access_key_id)
+    if cred is None:
+        return fail("UnrecognizedClientException", TOKEN_INVALID)
+    token = _get(headers, "x-amz-security-token")
+    if cred.session_token is not None:
+        if token is None or not hmac.compare_digest(token.encode(), cred.session_token.encode()):
+            return fail("UnrecognizedClientException", TOKEN_INVALID)
+    elif token is not None:
+        return fail("UnrecognizedClientException", TOKEN_INVALID)
+
+    if terminator != "aws4_request":
+        return fail(
+            "InvalidSignatureException",
+            f"Credential should be scoped with a valid terminator: 'aws4_request', not '{terminator}'. ",
+        )
+    if scope_date != amz_date[:8]:
+        return fail(
+            "InvalidSignatureException",
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
+            f"'{scope_date}' != '{amz_date[:8]}', from '{amz_date}'.",
+        )
+    if service != SERVICE:
+        return fail("InvalidSignatureException", f"Credential should be scoped to correct service: '{SERVICE}'. ")
+    if state.allowed_regions is not None and region not in state.allowed_regions:
+        return fail("InvalidSignatureException", f"Credential should be scoped to a valid region, not '{region}'. ")
+    if "host" not in signed_headers:
+        return fail("InvalidSignatureException", "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+
+    now = state.now()
+    if request_time < now - MAX_SKEW_SECONDS:
+        return fail("InvalidSignatureException", expired_message(amz_date, now))
+    if request_time > now + MAX_SKEW_SECONDS:
+        return fail("InvalidSignatureException", not_yet_current_message(amz_date, now))
+
+    content_sha = _get(headers, "x-amz-content-sha256")
+    if content_sha is not None and not hmac.compare_digest(
+        content_sha.lower().encode(), hashlib.sha256(body).hexdigest().encode()
+    ):
+        return fail(
+            "InvalidSignatureException",
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        )
+
+    request = AWSRequest(method=method, url=f"https://{host}{raw_path}", data=body)
+    signed_set = set(signed_headers)
+    request_headers = HTTPHeaders()
+    for k, v in headers:
+        if k.lower() in signed_set:
+            request_headers[k.lower()] = v
+    request.headers = request_headers
+    request.context["timestamp"] = amz_date
+    signer = ExactSignedHeadersSigV4(
+        Credentials(access_key_id, cred.secret_access_key, cred.session_token), service, region, signed_headers
+    )
+    canonical_request = signer.canonical_request(request)
+    string_to_sign = signer.string_to_sign(request, canonical_request)
+    expected = signer.signature(string_to_sign, request)
+    if not hmac.compare_digest(expected.encode(), parts["Signature"].encode()):
+        result.canonical_request = canonical_request
+        result.string_to_sign = string_to_sign
+        return fail("InvalidSignatureException", SIGNATURE_MISMATCH)
+    return result
