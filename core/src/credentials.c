@@ -404,6 +404,19 @@ kvsws_status kvi_credential_process_run(const char *command, const char *profile
         st = process_error(err, profile, "cannot create a pipe: %s", strerror(errno));
         goto out;
     }
+    /* A daemon with closed stdio could get fds 0-2 here, which the dup2s below would clobber. */
+    int *fds[4] = {&out_pipe[0], &out_pipe[1], &err_pipe[0], &err_pipe[1]};
+    for (int i = 0; i < 4; i++) {
+        if (*fds[i] > 2)
+            continue;
+        int moved = fcntl(*fds[i], F_DUPFD_CLOEXEC, 3);
+        if (moved < 0) {
+            st = process_error(err, profile, "cannot create a pipe: %s", strerror(errno));
+            goto out;
+        }
+        close(*fds[i]);
+        *fds[i] = moved;
+    }
     fa_ok = posix_spawn_file_actions_init(&fa) == 0;
     attr_ok = posix_spawnattr_init(&attr) == 0;
     if (!fa_ok || !attr_ok || posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1) != 0 ||

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -614,6 +615,9 @@ static void test_process_spawn(kvsws_error *err)
     kvi_credentials c;
     memset(&c, 0, sizeof c);
 
+    write_script("proc.sh", PROC_SH);
+    set_process_output(GOOD_JSON, NULL, 0);
+
     /* A hung helper is killed at the timeout. */
     write_script("sleep.sh", "#!/bin/sh\nexec sleep 5\n");
     char *sleeper = path_of("sleep.sh");
@@ -647,6 +651,26 @@ static void test_process_spawn(kvsws_error *err)
     CHECK_STR(c.access_key_id, "AKIDPROC");
     kvi_credentials_free(&c);
     free(noisy);
+
+    /* A host process with its stdio closed: the pipes must not land on fds 0-2. */
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(0);
+        close(1);
+        close(2);
+        kvi_credentials cc;
+        kvsws_error *e2 = kvsws_error_new();
+        char *script = path_of("proc.sh");
+        int ok = kvi_credential_process_run(script, "p", 10000, &cc, e2) == KVSWS_OK &&
+                 strcmp(cc.access_key_id, "AKIDPROC") == 0;
+        kvi_credentials_free(&cc);
+        kvsws_error_free(e2);
+        free(script);
+        _exit(ok ? 0 : 1);
+    }
+    int wstatus = -1;
+    waitpid(pid, &wstatus, 0);
+    CHECK(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
 
     /* A missing program. */
     kvi_error_clear(err);

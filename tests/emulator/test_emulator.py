@@ -145,7 +145,7 @@ def send_raw(emu: Emulator, method: str, path: str, headers: dict[str, str], bod
         conn.close()
 
 
-class SignUserAgent(SigV4Auth):
+class SignUserAgent(SigV4Auth):  # type: ignore[misc,unused-ignore]  # botocore is untyped
     """A signer that also signs user-agent, as the KVS WebRTC C SDK does (botocore never does)."""
 
     def headers_to_sign(self, request: AWSRequest) -> Any:
@@ -754,7 +754,9 @@ def test_config_replaces_defaults() -> None:
         "arn:aws:kinesisvideo:eu-central-1:123456789012:channel/cam-1/1234567890123",
         "arn:aws:kinesisvideo:us-east-1:123456789012:channel/cam-2/1234567890123",
     ]
-    for bad in ({"nope": 1}, {"channels": [{"name": "a b"}]}, {"credentials": []}, {"account_id": "12"}):
+    bad_configs: list[dict[str, Any]] = [
+        {"nope": 1}, {"channels": [{"name": "a b"}]}, {"credentials": []}, {"account_id": "12"}]
+    for bad in bad_configs:
         with pytest.raises(ConfigError):
             build_state(bad)
 

@@ -69,10 +69,10 @@ def _by_name_or_arn(ctx: CallContext, params: Mapping[str, Any]) -> Channel:
         if name is not None and channel.name != name:
             raise ApiError("ResourceNotFoundException", NOT_FOUND)
         return channel
-    channel = ctx.state.find_channel_by_name(name, ctx.region)
-    if channel is None:
+    found = ctx.state.find_channel_by_name(str(name), ctx.region)
+    if found is None:
         raise ApiError("ResourceNotFoundException", NOT_FOUND)
-    return channel
+    return found
 
 
 def _no_storage_message(channel: Channel) -> str:

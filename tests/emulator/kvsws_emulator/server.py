@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import socket
+import time
 import uuid
 from email.utils import formatdate
 from pathlib import Path
@@ -88,8 +89,9 @@ def status_response(service: ServiceSpec | None, status: int, body: str) -> web.
 def _resource(params: Any) -> str:
     if isinstance(params, dict):
         for key in ("channelArn", "ChannelARN", "ChannelName"):
-            if isinstance(params.get(key), str):
-                return params[key]
+            value = params.get(key)
+            if isinstance(value, str):
+                return value
     return "*"
 
 
@@ -175,7 +177,7 @@ async def api_handler(request: web.Request) -> web.StreamResponse:
     service = op.service if op is not None else None
     body = await request.read()
     record = RequestRecord(
-        request_id=request_id, time=state.now(), method=request.method, path=request.path_qs,
+        request_id=request_id, time=time.time(), method=request.method, path=request.path_qs,
         operation=op.name if op else None, user_agent=request.headers.get("User-Agent"),
     )
     state.records.append(record)
@@ -200,7 +202,7 @@ async def api_handler(request: web.Request) -> web.StreamResponse:
         resp: web.Response | None = None
         if fault is not None:
             record.fault = fault.to_json()
-            resp = await _apply_fault(request, state, fault, op.name, body, service)  # type: ignore[arg-type]
+            resp = await _apply_fault(request, state, fault, op.name, body, op.service)
         if resp is None:
             params = _parse_body(body)
             assert auth.region is not None

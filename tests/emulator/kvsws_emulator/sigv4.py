@@ -36,7 +36,7 @@ SIGNATURE_MISMATCH = (
 )
 
 
-class ExactSignedHeadersSigV4(SigV4Auth):
+class ExactSignedHeadersSigV4(SigV4Auth):  # type: ignore[misc,unused-ignore]  # botocore is untyped
     """botocore's SigV4Auth, told exactly which headers the client signed.
 
     ``SigV4Auth.headers_to_sign()`` is written for a *signer*: it takes every header of the request

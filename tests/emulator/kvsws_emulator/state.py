@@ -8,7 +8,7 @@ import re
 import secrets
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,7 +148,7 @@ class RequestRecord:
 # Called (as a task) when JoinStorageSession(AsViewer) is accepted: the signaling half hooks the
 # WebRTC peer that sends the offer here. Arguments: the channel and the viewer's client id (None
 # for the master).
-StorageSessionHook = Callable[[Channel, str | None], Awaitable[None]]
+StorageSessionHook = Callable[[Channel, str | None], Coroutine[Any, Any, None]]
 
 
 class ConfigError(ValueError):

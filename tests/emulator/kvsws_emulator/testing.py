@@ -152,7 +152,7 @@ class Emulator:
 
     @property
     def region(self) -> str:
-        return TEST_REGION
+        return str(self.ready.get("region", TEST_REGION))
 
     @property
     def access_key_id(self) -> str:
@@ -195,7 +195,6 @@ class Emulator:
             "AWS_ACCESS_KEY_ID": self.access_key_id,
             "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
             "AWS_REGION": self.region,
-            "AWS_DEFAULT_REGION": self.region,
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_ENDPOINT_URL_KINESIS_VIDEO": self.endpoint,
             "AWS_CA_BUNDLE": self.ca_bundle,
