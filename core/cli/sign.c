@@ -216,8 +216,15 @@ int cli_sign(cli_globals *g, int argc, char **argv)
     if (rc)
         goto done;
 
+    /* Only scheme and authority are parsed: the path is signed literally, spaces and all. */
     const char *why = NULL;
-    if (kvi_url_parse(a.url, &url, &why) != 0) {
+    const char *scheme_end = strstr(a.url, "://");
+    char *origin = scheme_end ? strndup(a.url, (size_t)(scheme_end + 3 - a.url) +
+                                                   strcspn(scheme_end + 3, "/?#"))
+                              : NULL;
+    int bad_url = kvi_url_parse(origin ? origin : a.url, &url, &why) != 0;
+    free(origin);
+    if (bad_url) {
         rc = cli_usage_error("argument --url: '%s' %s", a.url, why);
         goto done;
     }

@@ -6,7 +6,6 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +13,8 @@
 #define SHA256_LEN 32
 #define ALGORITHM "AWS4-HMAC-SHA256"
 #define EMPTY_SHA256_HEX "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-#define MAX_PRESIGN_EXPIRES 604800 /* seven days, the SigV4 limit */
+#define MAX_PRESIGN_EXPIRES 604800    /* seven days, the SigV4 limit */
+#define FIRST_YEAR_10000 253402300800 /* the date format has four year digits */
 
 /* A handful of slots covers one client's (secret, day, region, service) working set. */
 #define KEY_CACHE_SLOTS 8
@@ -23,6 +23,8 @@
 #define CACHED_SCOPE_PART_MAX 64
 /* Spare workspaces kept for reuse: about one per concurrently signing thread. */
 #define SPARE_WORKSPACES_MAX 8
+/* Up to this many headers or parameters, insertion sort beats qsort's setup. */
+#define SMALL_SORT_MAX 16
 
 typedef struct signing_key_slot {
     int in_use;
@@ -48,7 +50,7 @@ typedef struct sign_workspace {
     struct sign_workspace *next_spare;
     EVP_MD_CTX *md;
     EVP_MAC_CTX *derive_mac;
-    /* Keeps the last signing key: HMAC re-keying costs two extra hash blocks per signature. */
+    /* Keeps the last signing key: re-keying HMAC costs two more hash blocks per signature. */
     EVP_MAC_CTX *signing_mac;
     unsigned char signing_mac_key[SHA256_LEN];
     int signing_mac_keyed;
@@ -81,15 +83,15 @@ typedef struct sign_job {
     const kvi_sign_config *cfg;
     const kvi_sign_request *req;
     int presign;
-    int sign_token; /* the token goes into the canonical request */
-    int add_token;  /* the token goes into the output at all */
+    int add_token;  /* the token goes into the output */
+    int sign_token; /* ... and into the canonical request */
     char amz_date[17];
     char date[9];
     const char *payload_hash;
     char payload_hash_buf[65];
 } sign_job;
 
-static const char hex_digits[] = "0123456789abcdef";
+/* ---- text helpers ---- */
 
 /* Appends to a buffer that usually has room already, since workspace buffers keep their memory
  * between signatures: then it is a memcpy here, and only growth goes through kvi_buf_append. */
@@ -106,27 +108,16 @@ static inline int put(kvi_buf *b, const void *data, size_t len)
 }
 
 static inline int put_char(kvi_buf *b, char c) { return put(b, &c, 1); }
-
+static inline int put_str(kvi_buf *b, const char *s) { return put(b, s, strlen(s)); }
 static inline int put_buf(kvi_buf *b, const kvi_buf *from) { return put(b, from->data, from->len); }
-
-/* Appends each string in turn up to the NULL; 0, or -1 when out of memory. */
-static int concat(kvi_buf *b, ...) __attribute__((sentinel));
-static int concat(kvi_buf *b, ...)
-{
-    va_list ap;
-    va_start(ap, b);
-    int rc = 0;
-    for (const char *piece; rc == 0 && (piece = va_arg(ap, const char *)) != NULL;)
-        rc = put(b, piece, strlen(piece));
-    va_end(ap);
-    return rc;
-}
+#define PUT_LITERAL(b, literal) put((b), (literal), sizeof(literal) - 1)
 
 static void to_hex(const unsigned char *bin, size_t len, char *out)
 {
+    static const char digits[] = "0123456789abcdef";
     for (size_t i = 0; i < len; i++) {
-        out[2 * i] = hex_digits[bin[i] >> 4];
-        out[2 * i + 1] = hex_digits[bin[i] & 15];
+        out[2 * i] = digits[bin[i] >> 4];
+        out[2 * i + 1] = digits[bin[i] & 15];
     }
     out[2 * len] = '\0';
 }
@@ -153,16 +144,15 @@ static int hex_value(unsigned char c)
     return -1;
 }
 
-static int lower_equal(const char *a, size_t a_len, const char *lowercase)
+static int equals_ignoring_case(const char *a, size_t a_len, const char *lowercase)
 {
-    size_t n = strlen(lowercase);
-    if (a_len != n)
+    if (a_len != strlen(lowercase))
         return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)a[i];
+    for (size_t i = 0; i < a_len; i++) {
+        char c = a[i];
         if (c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c - 'A' + 'a');
-        if (c != (unsigned char)lowercase[i])
+            c = (char)(c - 'A' + 'a');
+        if (c != lowercase[i])
             return 0;
     }
     return 1;
@@ -185,14 +175,15 @@ static void encoder_flush(encoder *e)
 
 static void encoder_put(encoder *e, unsigned char c, int keep_slash)
 {
+    static const char digits[] = "0123456789ABCDEF";
     if (e->used + 3 > sizeof e->chunk)
         encoder_flush(e);
     if (is_unreserved(c) || (keep_slash && c == '/')) {
         e->chunk[e->used++] = (char)c;
     } else {
         e->chunk[e->used++] = '%';
-        e->chunk[e->used++] = "0123456789ABCDEF"[c >> 4];
-        e->chunk[e->used++] = "0123456789ABCDEF"[c & 15];
+        e->chunk[e->used++] = digits[c >> 4];
+        e->chunk[e->used++] = digits[c & 15];
     }
 }
 
@@ -208,8 +199,9 @@ int kvi_uri_encode(kvi_buf *out, const char *s, size_t len, int keep_slash)
     return e.failed ? -1 : 0;
 }
 
-/* Decodes a raw query key or value and re-encodes it strictly. A raw '+' is taken as a space,
- * as AWS services form-decode the query (botocore's presigner does the same via parse_qs). */
+/* Decodes a raw query key or value and re-encodes it strictly; -2 on a malformed escape. A raw
+ * '+' is a space: AWS services form-decode the query, and botocore's presigner (parse_qs) agrees
+ * (aws-c-auth would sign it as %2B, which the service then fails to match). */
 static int encode_query_part(kvi_buf *out, const char *s, size_t len)
 {
     encoder e = {.out = out};
@@ -267,10 +259,10 @@ static void workspace_free(sign_workspace *ws)
     OPENSSL_cleanse(ws->signing_mac_key, sizeof ws->signing_mac_key);
     free(ws->items);
     /* The session token passes through most of these. */
-    kvi_buf *buffers[] = {&ws->scratch,        &ws->path,           &ws->header_block,
-                          &ws->signed_headers, &ws->query,          &ws->credential,
-                          &ws->scope,          &ws->canonical_request, &ws->string_to_sign,
-                          &ws->authorization,  &ws->added};
+    kvi_buf *buffers[] = {&ws->scratch,   &ws->path,       &ws->header_block,
+                          &ws->signed_headers, &ws->query, &ws->credential,
+                          &ws->scope,     &ws->canonical_request, &ws->string_to_sign,
+                          &ws->authorization, &ws->added};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
         kvi_buf_free_secret(buffers[i]);
     free(ws);
@@ -348,21 +340,13 @@ static void workspace_point_items(sign_workspace *ws, size_t count)
 
 /* ---- hashing ---- */
 
-static int sha256_raw(sign_workspace *ws, const EVP_MD *md, const void *data, size_t len,
-                      unsigned char out[SHA256_LEN])
-{
-    unsigned int out_len = 0;
-    if (EVP_DigestInit_ex2(ws->md, md, NULL) != 1 || EVP_DigestUpdate(ws->md, data, len) != 1 ||
-        EVP_DigestFinal_ex(ws->md, out, &out_len) != 1 || out_len != SHA256_LEN)
-        return -1;
-    return 0;
-}
-
 static int sha256_hex(sign_workspace *ws, const EVP_MD *md, const void *data, size_t len,
                       char out[65])
 {
     unsigned char digest[SHA256_LEN];
-    if (sha256_raw(ws, md, data, len, digest) != 0)
+    unsigned int digest_len = 0;
+    if (EVP_DigestInit_ex2(ws->md, md, NULL) != 1 || EVP_DigestUpdate(ws->md, data, len) != 1 ||
+        EVP_DigestFinal_ex(ws->md, digest, &digest_len) != 1 || digest_len != SHA256_LEN)
         return -1;
     to_hex(digest, SHA256_LEN, out);
     return 0;
@@ -395,9 +379,10 @@ static int sign_string(sign_workspace *ws, const unsigned char key[SHA256_LEN], 
 
 /* ---- signing key: derivation and cache ---- */
 
-static int derive_signing_key(sign_workspace *ws, const char *secret, const sign_job *job,
+static int derive_signing_key(sign_workspace *ws, const sign_job *job,
                               unsigned char key[SHA256_LEN])
 {
+    const char *secret = job->creds->secret_access_key;
     size_t secret_len = strlen(secret);
     unsigned char stack_seed[4 + CACHED_SECRET_MAX];
     unsigned char *seed = secret_len <= CACHED_SECRET_MAX ? stack_seed : malloc(4 + secret_len);
@@ -409,13 +394,10 @@ static int derive_signing_key(sign_workspace *ws, const char *secret, const sign
     unsigned char k_date[SHA256_LEN], k_region[SHA256_LEN], k_service[SHA256_LEN];
     const char *region = job->cfg->region, *service = job->cfg->service;
     EVP_MAC_CTX *mac = ws->derive_mac;
-    int rc = hmac_sha256(mac, seed, 4 + secret_len, job->date, 8, k_date) == 0 &&
-                     hmac_sha256(mac, k_date, SHA256_LEN, region, strlen(region), k_region) == 0 &&
-                     hmac_sha256(mac, k_region, SHA256_LEN, service, strlen(service), k_service) ==
-                         0 &&
-                     hmac_sha256(mac, k_service, SHA256_LEN, "aws4_request", 12, key) == 0
-                 ? 0
-                 : -1;
+    int ok = hmac_sha256(mac, seed, 4 + secret_len, job->date, 8, k_date) == 0 &&
+             hmac_sha256(mac, k_date, SHA256_LEN, region, strlen(region), k_region) == 0 &&
+             hmac_sha256(mac, k_region, SHA256_LEN, service, strlen(service), k_service) == 0 &&
+             hmac_sha256(mac, k_service, SHA256_LEN, "aws4_request", 12, key) == 0;
 
     OPENSSL_cleanse(seed, 4 + secret_len);
     if (seed != stack_seed)
@@ -423,15 +405,11 @@ static int derive_signing_key(sign_workspace *ws, const char *secret, const sign
     OPENSSL_cleanse(k_date, sizeof k_date);
     OPENSSL_cleanse(k_region, sizeof k_region);
     OPENSSL_cleanse(k_service, sizeof k_service);
-    return rc;
+    return ok ? 0 : -1;
 }
 
-static int cacheable(size_t secret_len, const kvi_sign_config *cfg)
-{
-    return secret_len <= CACHED_SECRET_MAX && strlen(cfg->region) < CACHED_SCOPE_PART_MAX &&
-           strlen(cfg->service) < CACHED_SCOPE_PART_MAX;
-}
-
+/* Needs the lock. The secret is compared in constant time, and only once the public parts of
+ * the scope match. */
 static signing_key_slot *cache_find(kvi_signer *s, const char *secret, size_t secret_len,
                                     const sign_job *job)
 {
@@ -446,20 +424,15 @@ static signing_key_slot *cache_find(kvi_signer *s, const char *secret, size_t se
     return NULL;
 }
 
+/* Needs the lock. Takes a free slot, else the least recently used. Two threads that missed
+ * together may both store the same key; the spare copy just ages out. */
 static void cache_store(kvi_signer *s, const char *secret, size_t secret_len, const sign_job *job,
                         const unsigned char key[SHA256_LEN])
 {
-    /* Another thread may have stored the same key meanwhile. */
-    signing_key_slot *slot = cache_find(s, secret, secret_len, job);
-    for (size_t i = 0; !slot && i < KEY_CACHE_SLOTS; i++)
-        if (!s->cache[i].in_use)
+    signing_key_slot *slot = &s->cache[0];
+    for (size_t i = 0; i < KEY_CACHE_SLOTS && slot->in_use; i++)
+        if (!s->cache[i].in_use || s->cache[i].last_used < slot->last_used)
             slot = &s->cache[i];
-    if (!slot) {
-        slot = &s->cache[0];
-        for (size_t i = 1; i < KEY_CACHE_SLOTS; i++)
-            if (s->cache[i].last_used < slot->last_used)
-                slot = &s->cache[i];
-    }
     OPENSSL_cleanse(slot, sizeof *slot);
     slot->in_use = 1;
     slot->last_used = ++s->use_clock;
@@ -476,8 +449,9 @@ static int get_signing_key(kvi_signer *s, sign_workspace *ws, const sign_job *jo
 {
     const char *secret = job->creds->secret_access_key;
     size_t secret_len = strlen(secret);
-    if (!cacheable(secret_len, job->cfg))
-        return derive_signing_key(ws, secret, job, key);
+    if (secret_len > CACHED_SECRET_MAX || strlen(job->cfg->region) >= CACHED_SCOPE_PART_MAX ||
+        strlen(job->cfg->service) >= CACHED_SCOPE_PART_MAX)
+        return derive_signing_key(ws, job, key);
 
     pthread_mutex_lock(&s->lock);
     signing_key_slot *slot = cache_find(s, secret, secret_len, job);
@@ -490,7 +464,7 @@ static int get_signing_key(kvi_signer *s, sign_workspace *ws, const sign_job *jo
         return 0;
 
     /* Derived outside the lock: four HMACs should not stall other signing threads. */
-    if (derive_signing_key(ws, secret, job, key) != 0)
+    if (derive_signing_key(ws, job, key) != 0)
         return -1;
     pthread_mutex_lock(&s->lock);
     cache_store(s, secret, secret_len, job, key);
@@ -584,6 +558,7 @@ static int compare_spans(const char *a, size_t a_len, const char *b, size_t b_le
     return a_len < b_len ? -1 : a_len > b_len;
 }
 
+/* Headers sort by name, repeats keeping their order; parameters by name, then value. */
 static int compare_headers(const void *pa, const void *pb)
 {
     const canon_item *a = pa, *b = pb;
@@ -602,11 +577,11 @@ static int compare_params(const void *pa, const void *pb)
     return compare_spans(a->value, a->value_len, b->value, b->value_len);
 }
 
-/* Requests carry a handful of headers and parameters, where insertion sort beats qsort's setup;
- * qsort keeps large inputs from going quadratic. */
-static void sort_items(canon_item *items, size_t count, int (*compare)(const void *, const void *))
+/* Inline so that each call site gets its comparator inlined in the insertion sort. */
+static inline void sort_items(canon_item *items, size_t count,
+                              int (*compare)(const void *, const void *))
 {
-    if (count > 16) {
+    if (count > SMALL_SORT_MAX) {
         qsort(items, count, sizeof *items, compare);
         return;
     }
@@ -619,37 +594,46 @@ static void sort_items(canon_item *items, size_t count, int (*compare)(const voi
     }
 }
 
-/* Appends a header to the scratch as it came, then canonicalizes it in place (both steps only
- * shrink or keep it): the name lowercased, the value trimmed with inner whitespace runs, folded
- * lines included, collapsed to one space. Returns the item, or NULL when out of memory. */
+/* Appends a header to the scratch as it came, then canonicalizes it in place (which only keeps or
+ * shrinks it): the name lowercased, the value trimmed with inner runs of whitespace, folded lines
+ * included, collapsed to one space. Values the signer made itself are already canonical.
+ * Returns the item, or NULL when out of memory. */
 static canon_item *add_header(sign_workspace *ws, size_t *count, const char *name,
-                              size_t name_len, const char *value)
+                              size_t name_len, const char *value, size_t value_len,
+                              int value_is_canonical)
 {
     canon_item *item = workspace_add_item(ws, count);
-    size_t value_len = value ? strlen(value) : 0;
     if (!item || put(&ws->scratch, name, name_len) != 0 || put(&ws->scratch, value, value_len))
         return NULL;
     item->arrival = *count;
     item->name_off = ws->scratch.len - value_len - name_len;
     item->name_len = name_len;
-    char *lower = ws->scratch.data + item->name_off;
-    for (size_t i = 0; i < name_len; i++)
-        if (lower[i] >= 'A' && lower[i] <= 'Z')
-            lower[i] = (char)(lower[i] - 'A' + 'a');
-
     item->value_off = item->name_off + name_len;
-    char *text = ws->scratch.data + item->value_off;
+    char *text = ws->scratch.data + item->name_off;
+    for (size_t i = 0; i < name_len; i++)
+        if (text[i] >= 'A' && text[i] <= 'Z')
+            text[i] = (char)(text[i] - 'A' + 'a');
+
+    item->value_len = value_len;
+    if (value_is_canonical)
+        return item;
+    text = ws->scratch.data + item->value_off;
     size_t kept = 0;
-    int pending_space = 0;
+    int space_pending = 0;
     for (size_t i = 0; i < value_len; i++) {
-        if (is_space((unsigned char)text[i])) {
-            pending_space = kept > 0;
+        unsigned char c = (unsigned char)text[i];
+        /* Every whitespace byte is <= ' ', so most bytes take only the first test. */
+        if (c <= ' ' && is_space(c)) {
+            space_pending = kept > 0;
             continue;
         }
-        if (pending_space)
+        if (space_pending)
             text[kept++] = ' ';
-        pending_space = 0;
-        text[kept++] = text[i];
+        space_pending = 0;
+        /* Until something is dropped the text is already where it belongs. */
+        if (kept != i)
+            text[kept] = (char)c;
+        kept++;
     }
     item->value_len = kept;
     ws->scratch.len = item->value_off + kept;
@@ -670,11 +654,12 @@ static const char *build_headers(sign_workspace *ws, const sign_job *job)
     kvi_buf_reset(&ws->scratch);
 
     for (size_t i = 0; i < req->header_count; i++) {
-        const char *name = req->headers[i].name;
+        const char *name = req->headers[i].name, *value = req->headers[i].value;
         size_t name_len = name ? strlen(name) : 0;
         if (name_len == 0)
             return "a header has an empty name";
-        const canon_item *h = add_header(ws, &count, name, name_len, req->headers[i].value);
+        const canon_item *h =
+            add_header(ws, &count, name, name_len, value, value ? strlen(value) : 0, 0);
         if (!h)
             return "out of memory";
         /* Headers the signer writes itself would otherwise go out twice. */
@@ -691,12 +676,14 @@ static const char *build_headers(sign_workspace *ws, const sign_job *job)
 
     /* Query signing carries these as parameters instead. */
     if (!job->presign) {
-        int ok = add_header(ws, &count, "x-amz-date", 10, job->amz_date) != NULL;
+        int ok = add_header(ws, &count, "x-amz-date", 10, job->amz_date, 16, 1) != NULL;
+        /* The token is the caller's text, so it is trimmed like any header. */
         if (ok && job->sign_token)
-            ok = add_header(ws, &count, "x-amz-security-token", 20,
-                            job->creds->session_token) != NULL;
+            ok = add_header(ws, &count, "x-amz-security-token", 20, job->creds->session_token,
+                            strlen(job->creds->session_token), 0) != NULL;
         if (ok && job->cfg->sign_body)
-            ok = add_header(ws, &count, "x-amz-content-sha256", 20, job->payload_hash) != NULL;
+            ok = add_header(ws, &count, "x-amz-content-sha256", 20, job->payload_hash,
+                            strlen(job->payload_hash), 1) != NULL;
         if (!ok)
             return "out of memory";
     }
@@ -713,34 +700,31 @@ static const char *build_headers(sign_workspace *ws, const sign_job *job)
         int repeated = i > 0 && compare_spans(h->name, h->name_len, ws->items[i - 1].name,
                                               ws->items[i - 1].name_len) == 0;
         if (repeated) {
-            rc |= put_char(block, ',');
+            rc = put_char(block, ',');
         } else {
-            if (i > 0) {
-                rc |= put_char(block, '\n');
-                rc |= put_char(names, ';');
-            }
-            rc |= put(names, h->name, h->name_len);
-            rc |= put(block, h->name, h->name_len);
-            rc |= put_char(block, ':');
+            if (i > 0)
+                rc = put_char(block, '\n') || put_char(names, ';');
+            rc = rc || put(names, h->name, h->name_len) || put(block, h->name, h->name_len) ||
+                 put_char(block, ':');
         }
-        rc |= put(block, h->value, h->value_len);
+        rc = rc || put(block, h->value, h->value_len);
     }
-    rc |= put_char(block, '\n');
+    rc = rc || put_char(block, '\n');
     return rc == 0 ? NULL : "out of memory";
 }
 
 static int is_signing_param(const char *name, size_t len, int token_added)
 {
     static const char *const reserved[] = {"x-amz-algorithm", "x-amz-credential", "x-amz-date",
-                                           "x-amz-expires", "x-amz-signedheaders",
+                                           "x-amz-expires",   "x-amz-signedheaders",
                                            "x-amz-signature"};
     for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
-        if (lower_equal(name, len, reserved[i]))
+        if (equals_ignoring_case(name, len, reserved[i]))
             return 1;
-    return token_added && lower_equal(name, len, "x-amz-security-token");
+    return token_added && equals_ignoring_case(name, len, "x-amz-security-token");
 }
 
-/* Adds one parameter; raw ones are decoded first, ours are already plain text. */
+/* Adds one parameter; raw ones are decoded first, ours are plain text to encode. */
 static const char *add_param(sign_workspace *ws, size_t *count, const char *name, size_t name_len,
                              const char *value, size_t value_len, int raw)
 {
@@ -773,13 +757,14 @@ static const char *build_query(sign_workspace *ws, const sign_job *job)
         const char *amp = strchr(p, '&');
         size_t len = amp ? (size_t)(amp - p) : strlen(p);
         if (len > 0) {
+            /* "key" without '=' signs as "key=". */
             const char *eq = memchr(p, '=', len);
             size_t name_len = eq ? (size_t)(eq - p) : len;
             const char *value = eq ? eq + 1 : p + len;
-            err = add_param(ws, &count, p, name_len, value, len - name_len - (eq ? 1 : 0), 1);
+            err = add_param(ws, &count, p, name_len, value, (size_t)(p + len - value), 1);
             /* Compared decoded, so an escaped spelling cannot slip a second copy past us. */
             if (!err && job->presign) {
-                canon_item *added = &ws->items[count - 1];
+                const canon_item *added = &ws->items[count - 1];
                 if (is_signing_param(ws->scratch.data + added->name_off, added->name_len,
                                      job->add_token))
                     err = "the query already carries X-Amz-* signing parameters";
@@ -793,7 +778,7 @@ static const char *build_query(sign_workspace *ws, const sign_job *job)
         snprintf(expires, sizeof expires, "%lld", (long long)job->cfg->expires);
         kvi_buf *credential = &ws->credential;
         kvi_buf_reset(credential);
-        if (concat(credential, job->creds->access_key_id, "/", NULL) ||
+        if (put_str(credential, job->creds->access_key_id) || put_char(credential, '/') ||
             put_buf(credential, &ws->scope))
             return "out of memory";
         const char *token = job->sign_token ? job->creds->session_token : NULL;
@@ -822,11 +807,8 @@ static const char *build_query(sign_workspace *ws, const sign_job *job)
     int rc = put(out, "", 0);
     for (size_t i = 0; i < count && rc == 0; i++) {
         const canon_item *q = &ws->items[i];
-        if (i > 0)
-            rc |= put_char(out, '&');
-        rc |= put(out, q->name, q->name_len);
-        rc |= put_char(out, '=');
-        rc |= put(out, q->value, q->value_len);
+        rc = (i > 0 && put_char(out, '&')) || put(out, q->name, q->name_len) ||
+             put_char(out, '=') || put(out, q->value, q->value_len);
     }
     return rc == 0 ? NULL : "out of memory";
 }
@@ -840,7 +822,7 @@ static const char *build_canonical_request(sign_workspace *ws, const sign_job *j
         return err;
     kvi_buf *out = &ws->canonical_request;
     kvi_buf_reset(out);
-    if (concat(out, job->req->method, "\n", NULL) != 0)
+    if (put_str(out, job->req->method) || put_char(out, '\n'))
         return "out of memory";
     if ((err = append_path(ws, job, out)) != NULL)
         return err;
@@ -848,7 +830,7 @@ static const char *build_canonical_request(sign_workspace *ws, const sign_job *j
     if (put_char(out, '\n') || put_buf(out, &ws->query) || put_char(out, '\n') ||
         put_buf(out, &ws->header_block) || put_char(out, '\n') ||
         put_buf(out, &ws->signed_headers) || put_char(out, '\n') ||
-        put(out, job->payload_hash, strlen(job->payload_hash)))
+        put_str(out, job->payload_hash))
         return "out of memory";
     return NULL;
 }
@@ -873,34 +855,46 @@ static const char *check_inputs(const kvi_sign_credentials *creds, const kvi_sig
         return "the request has a body length but no body";
     if (presign && (cfg->expires < 1 || cfg->expires > MAX_PRESIGN_EXPIRES))
         return "expires must be 1..604800 seconds";
+    if (cfg->timestamp < 0 || (int64_t)cfg->timestamp >= FIRST_YEAR_10000)
+        return "the timestamp is before 1970 or after 9999";
     return NULL;
 }
 
-static void put_digits(char *out, int value, int width)
+static void put_digits(char *out, unsigned value, int width)
 {
     for (int i = width - 1; i >= 0; i--, value /= 10)
         out[i] = (char)('0' + value % 10);
 }
 
-/* 20150830T123600Z, written by hand: strftime is locale-aware and slow for this. */
-static int format_amz_date(time_t when, char out[17])
+/* 20150830T123600Z from UTC seconds, by H. Hinnant's civil-from-days algorithm: gmtime_r takes
+ * glibc's time zone lock, which every signing thread would contend on. */
+static void format_amz_date(time_t when, char out[17])
 {
-    struct tm tm;
-    if (when < 0 || !gmtime_r(&when, &tm) || tm.tm_year + 1900 > 9999)
-        return -1;
-    put_digits(out, tm.tm_year + 1900, 4);
-    put_digits(out + 4, tm.tm_mon + 1, 2);
-    put_digits(out + 6, tm.tm_mday, 2);
+    int64_t seconds = (int64_t)when;
+    unsigned second_of_day = (unsigned)(seconds % 86400);
+    int64_t days = seconds / 86400 + 719468; /* days since 0000-03-01 */
+    unsigned era = (unsigned)(days / 146097);
+    unsigned day_of_era = (unsigned)(days - (int64_t)era * 146097);
+    unsigned year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+    unsigned day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    unsigned month_from_march = (5 * day_of_year + 2) / 153;
+    unsigned day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    unsigned month = month_from_march < 10 ? month_from_march + 3 : month_from_march - 9;
+    unsigned year = year_of_era + era * 400 + (month <= 2);
+
+    put_digits(out, year, 4);
+    put_digits(out + 4, month, 2);
+    put_digits(out + 6, day, 2);
     out[8] = 'T';
-    put_digits(out + 9, tm.tm_hour, 2);
-    put_digits(out + 11, tm.tm_min, 2);
-    put_digits(out + 13, tm.tm_sec, 2);
+    put_digits(out + 9, second_of_day / 3600, 2);
+    put_digits(out + 11, second_of_day / 60 % 60, 2);
+    put_digits(out + 13, second_of_day % 60, 2);
     out[15] = 'Z';
     out[16] = '\0';
-    return 0;
 }
 
-/* The presigned query: the canonical one, any unsigned token, then the signature. */
+/* The presigned query: the canonical one, then any unsigned token, then the signature. */
 static const char *assemble_query(sign_workspace *ws, const sign_job *job, const char *signature)
 {
     const char *token = job->creds->session_token;
@@ -909,10 +903,9 @@ static const char *assemble_query(sign_workspace *ws, const sign_job *job, const
     int rc = put_buf(q, &ws->query);
     /* An unsigned token still has to reach the service. */
     if (rc == 0 && job->add_token && !job->sign_token)
-        rc = concat(q, "&X-Amz-Security-Token=", NULL) ||
+        rc = PUT_LITERAL(q, "&X-Amz-Security-Token=") ||
              kvi_uri_encode(q, token, strlen(token), 0);
-    if (rc == 0)
-        rc = concat(q, "&X-Amz-Signature=", signature, NULL);
+    rc = rc || PUT_LITERAL(q, "&X-Amz-Signature=") || put(q, signature, 64);
     return rc == 0 ? NULL : "out of memory";
 }
 
@@ -921,17 +914,19 @@ static const char *assemble_headers(sign_workspace *ws, const sign_job *job, con
     kvi_buf *auth = &ws->authorization, *added = &ws->added;
     kvi_buf_reset(auth);
     kvi_buf_reset(added);
-    int rc = concat(auth, ALGORITHM " Credential=", job->creds->access_key_id, "/", NULL) ||
-             put_buf(auth, &ws->scope) || concat(auth, ", SignedHeaders=", NULL) ||
-             put_buf(auth, &ws->signed_headers) || concat(auth, ", Signature=", signature, NULL);
-    if (rc == 0)
-        rc = concat(added, "X-Amz-Date: ", job->amz_date, NULL);
-    if (rc == 0 && job->add_token)
-        rc = concat(added, "\nX-Amz-Security-Token: ", job->creds->session_token, NULL);
-    if (rc == 0 && job->cfg->sign_body)
-        rc = concat(added, "\nx-amz-content-sha256: ", job->payload_hash, NULL);
-    if (rc == 0)
-        rc = concat(added, "\nAuthorization: ", NULL) || put_buf(added, auth);
+    int rc = PUT_LITERAL(auth, ALGORITHM " Credential=") ||
+             put_str(auth, job->creds->access_key_id) || put_char(auth, '/') ||
+             put_buf(auth, &ws->scope) || PUT_LITERAL(auth, ", SignedHeaders=") ||
+             put_buf(auth, &ws->signed_headers) || PUT_LITERAL(auth, ", Signature=") ||
+             put(auth, signature, 64);
+    rc = rc || PUT_LITERAL(added, "X-Amz-Date: ") || put(added, job->amz_date, 16);
+    if (job->add_token)
+        rc = rc || PUT_LITERAL(added, "\nX-Amz-Security-Token: ") ||
+             put_str(added, job->creds->session_token);
+    if (job->cfg->sign_body)
+        rc = rc || PUT_LITERAL(added, "\nx-amz-content-sha256: ") ||
+             put_str(added, job->payload_hash);
+    rc = rc || PUT_LITERAL(added, "\nAuthorization: ") || put_buf(added, auth);
     return rc == 0 ? NULL : "out of memory";
 }
 
@@ -940,9 +935,10 @@ static const char *sign(kvi_signer *s, sign_job *job, sign_workspace *ws, char s
     const kvi_sign_config *cfg = job->cfg;
     const kvi_sign_request *req = job->req;
 
-    kvi_buf_reset(&ws->scope);
-    if (concat(&ws->scope, job->date, "/", cfg->region, "/", cfg->service, "/aws4_request",
-               NULL) != 0)
+    kvi_buf *scope = &ws->scope;
+    kvi_buf_reset(scope);
+    if (put(scope, job->date, 8) || put_char(scope, '/') || put_str(scope, cfg->region) ||
+        put_char(scope, '/') || put_str(scope, cfg->service) || PUT_LITERAL(scope, "/aws4_request"))
         return "out of memory";
 
     if (cfg->payload_hash) {
@@ -966,8 +962,8 @@ static const char *sign(kvi_signer *s, sign_job *job, sign_workspace *ws, char s
         return "SHA-256 failed";
     kvi_buf *sts = &ws->string_to_sign;
     kvi_buf_reset(sts);
-    if (concat(sts, ALGORITHM "\n", job->amz_date, "\n", NULL) || put_buf(sts, &ws->scope) ||
-        put_char(sts, '\n') || put(sts, request_hash, 64))
+    if (PUT_LITERAL(sts, ALGORITHM "\n") || put(sts, job->amz_date, 16) || put_char(sts, '\n') ||
+        put_buf(sts, scope) || put_char(sts, '\n') || put(sts, request_hash, 64))
         return "out of memory";
 
     unsigned char key[SHA256_LEN], mac[SHA256_LEN];
@@ -994,11 +990,10 @@ static int copy_outputs(const sign_workspace *ws, const sign_job *job, kvi_sign_
         return -1;
     if (job->presign)
         return kvi_buf_append(&out->query, ws->added.data, ws->added.len);
-    return kvi_buf_append(&out->added_headers, ws->added.data, ws->added.len) ||
-                   kvi_buf_append(&out->authorization, ws->authorization.data,
-                                  ws->authorization.len)
-               ? -1
-               : 0;
+    if (kvi_buf_append(&out->added_headers, ws->added.data, ws->added.len) != 0 ||
+        kvi_buf_append(&out->authorization, ws->authorization.data, ws->authorization.len) != 0)
+        return -1;
+    return 0;
 }
 
 static int sign_entry(kvi_signer *s, const kvi_sign_credentials *creds, const kvi_sign_config *cfg,
@@ -1013,12 +1008,10 @@ static int sign_entry(kvi_signer *s, const kvi_sign_credentials *creds, const kv
     memset(out, 0, sizeof *out);
     const char *err = s ? check_inputs(creds, cfg, req, presign) : "missing signer";
     sign_job job = {.creds = creds, .cfg = cfg, .req = req, .presign = presign};
-    if (!err && format_amz_date(cfg->timestamp, job.amz_date) != 0)
-        err = "the timestamp cannot be formatted";
     if (!err) {
+        format_amz_date(cfg->timestamp, job.amz_date);
         memcpy(job.date, job.amz_date, 8);
-        const char *token = creds->session_token;
-        job.add_token = token && *token;
+        job.add_token = creds->session_token && *creds->session_token;
         job.sign_token = job.add_token && !cfg->omit_session_token;
     }
 

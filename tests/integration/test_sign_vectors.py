@@ -17,9 +17,12 @@ def parse_request(text: str) -> tuple[str, str, list[str], str]:
     """request.txt: request line, Name:value headers (indented lines continue), blank, body."""
     head, _, body = text.partition("\n\n")
     lines = head.split("\n")
-    method, target, _ = lines[0].split(" ")
+    method, rest = lines[0].split(" ", 1)
+    target = rest.rsplit(" ", 1)[0]  # the path itself may hold a space
     headers: list[str] = []
     for line in lines[1:]:
+        if not line:  # a request with no body may end in a lone newline
+            continue
         if line[:1] in (" ", "\t") and headers:
             headers[-1] += "\n" + line
         else:
