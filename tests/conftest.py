@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "emulator"))
+from kvsws_emulator.testing import Emulator
 
-from kvsws_emulator.testing import Emulator  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def build_dir() -> Path:

@@ -57,8 +57,8 @@ def test_join_error_details(emu: Emulator, it_api_bin: Path, arn: str, error: st
     assert (r["code"], r["http_status"], r["status_name"]) == (error, status, status_name)
     assert r["retryable"] is retryable
     assert r["message"] == "injected" and r["request_id"] and r["attempts"] == 1
-    assert r["describe"] == ("An error occurred (%s) when calling the JoinStorageSession "
-                             "operation: injected" % error)
+    assert r["describe"] == (f"An error occurred ({error}) when calling the JoinStorageSession "
+                             "operation: injected")
 
 
 def test_control_plane_access_denied_is_401(emu: Emulator, it_api_bin: Path, arn: str) -> None:

@@ -78,7 +78,9 @@ def status_response(service: ServiceSpec | None, status: int, body: str) -> web.
         resp.content_type = "application/json"
         return resp
     if status == 500:
-        return error_response(service, ApiError("InternalFailure", "We encountered an internal error. Please try again.", 500))
+        return error_response(
+            service, ApiError("InternalFailure", "We encountered an internal error. Please try again.", 500)
+        )
     if status == 503:
         return error_response(service, ApiError("ServiceUnavailableException", "Service Unavailable", 503))
     # 502/504 come from the gateway in front of the service: a message, no x-amzn-ErrorType.

@@ -201,7 +201,10 @@ def verify_header_auth(
     if state.allowed_regions is not None and region not in state.allowed_regions:
         return fail("InvalidSignatureException", f"Credential should be scoped to a valid region, not '{region}'. ")
     if "host" not in signed_headers:
-        return fail("InvalidSignatureException", "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+        return fail(
+            "InvalidSignatureException",
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+        )
 
     now = state.now()
     if request_time < now - MAX_SKEW_SECONDS:

@@ -187,7 +187,9 @@ class State:
         return time.time() + self.clock_skew
 
     # -- credentials -------------------------------------------------------------------------
-    def add_credential(self, access_key_id: str, secret_access_key: str, session_token: str | None = None) -> Credential:
+    def add_credential(
+        self, access_key_id: str, secret_access_key: str, session_token: str | None = None
+    ) -> Credential:
         if not access_key_id or not secret_access_key:
             raise ConfigError("access_key_id and secret_access_key are required")
         if not re.fullmatch(r"[A-Za-z0-9]{3,128}", access_key_id):
