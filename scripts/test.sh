@@ -10,6 +10,7 @@ scripts/setup.sh
 echo "== C build and unit tests"
 scripts/build.sh build
 (cd build && ctest --output-on-failure -j 2)
+tests/consumer/run.sh build
 
 echo "== C unit tests under ASan + UBSan"
 scripts/build.sh build-asan -DKVSWS_SANITIZE=ON -DKVSWS_BUILD_CLI=ON

@@ -1,4 +1,5 @@
 /* main.c - the kvsws command: global options, the operations, AWS CLI exit codes. */
+#include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +124,16 @@ static kvsws_client *make_client(const cli_globals *g, kvsws_error *err)
     return client;
 }
 
+/* Indented like the AWS CLI's default output. */
+static void print_json(const char *json)
+{
+    cJSON *doc = cJSON_Parse(json);
+    char *text = doc ? cJSON_Print(doc) : NULL;
+    printf("%s\n", text ? text : json);
+    free(text);
+    cJSON_Delete(doc);
+}
+
 static int run_operation(cli_globals *g, const command *cmd, int argc, char **argv)
 {
     const char *values[8] = {0};
@@ -171,7 +182,7 @@ static int run_operation(cli_globals *g, const command *cmd, int argc, char **ar
     /* The join calls have an empty output: the AWS CLI prints nothing for them. */
     const char *json = kvsws_response_json(resp);
     if (strcmp(json, "{}") != 0)
-        printf("%s\n", json);
+        print_json(json);
 done:
     kvsws_response_free(resp);
     kvsws_client_free(client);
