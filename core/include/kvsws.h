@@ -238,6 +238,120 @@ KVSWS_API kvsws_status kvsws_get_ice_server_config(kvsws_client *client, const c
                                                    const char *client_id, const char *service,
                                                    kvsws_response **out, kvsws_error *err);
 
+
+/* ---------------------------------------------------------------------------------------------
+ * Storage sessions: the WebRTC handoff.
+ *
+ * A session does the whole storage-session flow for one channel: describe the channel and check
+ * its media storage is ENABLED, find its WSS/HTTPS/WEBRTC endpoints, fetch the TURN servers,
+ * connect the signaling WebSocket, call JoinStorageSession (again if no offer comes), hand the
+ * service's SDP offer and ICE candidates to the application's own WebRTC stack, carry the answer
+ * and candidates back, and keep it all alive (pings, GO_AWAY, idle close, the 1 hour session
+ * limit, RECONNECT_ICE_SERVER, credential refresh) by reconnecting and rejoining with backoff.
+ *
+ * It is pull-based, like libpq: no callbacks. Either call kvsws_session_next_event with a
+ * timeout (it waits, does the work and returns the next event), or wait yourself for
+ * kvsws_session_fd to be readable in your own loop (epoll, asyncio, a Go poller), then call
+ * kvsws_session_next_event with timeout 0. Many sessions need no thread each.
+ * Steady state never blocks; the (re)connect steps make HTTPS calls and open the WebSocket,
+ * which block for at most the client's timeouts.
+ *
+ * Threads: one thread reads events; the send functions and kvsws_session_wake are safe to call
+ * from any other thread at the same time.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct kvsws_session kvsws_session;
+typedef struct kvsws_event kvsws_event;
+
+typedef enum kvsws_session_option {
+    KVSWS_SESSION_OPT_CHANNEL_ARN = 1,       /* str: the channel (or CHANNEL_NAME) */
+    KVSWS_SESSION_OPT_CHANNEL_NAME = 2,      /* str */
+    KVSWS_SESSION_OPT_ROLE = 3,              /* int: KVSWS_ROLE_MASTER (default) / _VIEWER */
+    KVSWS_SESSION_OPT_CLIENT_ID = 4,         /* str: the viewer's client id (VIEWER only) */
+    KVSWS_SESSION_OPT_OFFER_TIMEOUT_MS = 5,  /* int: rejoin when no offer came, default 6000 */
+    KVSWS_SESSION_OPT_PING_INTERVAL_MS = 6,  /* int: ping after this much silence, default 10000 */
+    KVSWS_SESSION_OPT_MAX_JOIN_ATTEMPTS = 7, /* int: joins without an offer before giving up,
+                                                default 5 (then KVSWS_EVENT_CLOSED) */
+    KVSWS_SESSION_OPT_MAX_DURATION_MS = 8,   /* int: rejoin before the service's 1 h session
+                                                limit, default 3300000 (55 min) */
+    KVSWS_SESSION_OPT_CHECK_ANSWER = 9,      /* int: 1 (default) refuse an answer without H.264
+                                                video and Opus audio */
+    KVSWS_SESSION_OPT_RECONNECT_MAX_MS = 10  /* int: cap of the reconnect backoff, default 30000 */
+} kvsws_session_option;
+
+typedef enum kvsws_role { KVSWS_ROLE_MASTER = 0, KVSWS_ROLE_VIEWER = 1 } kvsws_role;
+
+typedef enum kvsws_session_state {
+    KVSWS_STATE_NEW = 0,
+    KVSWS_STATE_CONNECTING = 1,   /* describe, endpoints, ICE servers, WebSocket */
+    KVSWS_STATE_JOINING = 2,      /* JoinStorageSession sent, waiting for the offer */
+    KVSWS_STATE_CONNECTED = 3,    /* the offer was delivered: signaling is live */
+    KVSWS_STATE_RECONNECTING = 4, /* GO_AWAY, a dropped socket, the session limit: coming back */
+    KVSWS_STATE_CLOSED = 5        /* for good: see the event's error */
+} kvsws_session_state;
+
+typedef enum kvsws_event_type {
+    KVSWS_EVENT_NONE = 0,          /* nothing happened within the timeout */
+    KVSWS_EVENT_STATE = 1,         /* the state changed: kvsws_event_state */
+    KVSWS_EVENT_OFFER = 2,         /* an SDP offer: create a peer connection, answer it */
+    KVSWS_EVENT_ICE_CANDIDATE = 3, /* a remote candidate (delivered after its offer) */
+    KVSWS_EVENT_ICE_SERVERS = 4,   /* STUN/TURN servers to use (first and refreshed) */
+    KVSWS_EVENT_STATUS = 5,        /* the service refused a message we sent */
+    KVSWS_EVENT_CLOSED = 6         /* the session ended: kvsws_event_error says why */
+} kvsws_event_type;
+
+KVSWS_API kvsws_status kvsws_session_new(kvsws_client *client, kvsws_session **out,
+                                         kvsws_error *err);
+KVSWS_API kvsws_status kvsws_session_set_str(kvsws_session *s, kvsws_session_option opt,
+                                             const char *value, kvsws_error *err);
+KVSWS_API kvsws_status kvsws_session_set_int(kvsws_session *s, kvsws_session_option opt,
+                                             int64_t value, kvsws_error *err);
+/* Checks the options (before any I/O) and starts; the work happens in next_event. */
+KVSWS_API kvsws_status kvsws_session_start(kvsws_session *s, kvsws_error *err);
+/* A file descriptor that is readable when the session has work or events. Never read it. */
+KVSWS_API int kvsws_session_fd(const kvsws_session *s);
+/* Waits up to timeout_ms (0: do not wait; -1: forever) for the next event and does the work
+ * due. *out is NULL and KVSWS_OK returned when nothing happened; free events with
+ * kvsws_event_free. After KVSWS_EVENT_CLOSED it returns no more events. */
+KVSWS_API kvsws_status kvsws_session_next_event(kvsws_session *s, int timeout_ms,
+                                                kvsws_event **out, kvsws_error *err);
+/* Makes a next_event that is waiting return at once (from any thread). */
+KVSWS_API void kvsws_session_wake(kvsws_session *s);
+KVSWS_API kvsws_session_state kvsws_session_get_state(const kvsws_session *s);
+
+/* Sends the SDP answer to the offer's sender (recipient NULL: the last offer's sender). With
+ * KVSWS_SESSION_OPT_CHECK_ANSWER, an answer without H.264 video and Opus audio is refused with
+ * KVSWS_E_PARAM_VALIDATION and a message that says what is missing. */
+KVSWS_API kvsws_status kvsws_session_send_answer(kvsws_session *s, const char *sdp,
+                                                 const char *recipient, kvsws_error *err);
+/* Sends a local ICE candidate ("candidate:..." line; sdp_mid may be NULL; index -1 if none). */
+KVSWS_API kvsws_status kvsws_session_send_candidate(kvsws_session *s, const char *candidate,
+                                                    const char *sdp_mid, int sdp_mline_index,
+                                                    const char *recipient, kvsws_error *err);
+/* Closes the WebSocket politely and stops; next_event then returns KVSWS_EVENT_CLOSED. */
+KVSWS_API void kvsws_session_close(kvsws_session *s);
+KVSWS_API void kvsws_session_free(kvsws_session *s);
+
+/* "connecting", "joining", ... */
+KVSWS_API const char *kvsws_session_state_name(kvsws_session_state state);
+
+KVSWS_API void kvsws_event_free(kvsws_event *ev);
+KVSWS_API kvsws_event_type kvsws_event_get_type(const kvsws_event *ev);
+KVSWS_API kvsws_session_state kvsws_event_state(const kvsws_event *ev);     /* STATE, CLOSED */
+KVSWS_API const char *kvsws_event_sdp(const kvsws_event *ev);               /* OFFER */
+KVSWS_API const char *kvsws_event_sender_id(const kvsws_event *ev);         /* "" if none */
+KVSWS_API const char *kvsws_event_candidate(const kvsws_event *ev);         /* ICE_CANDIDATE */
+KVSWS_API const char *kvsws_event_sdp_mid(const kvsws_event *ev);           /* "" if none */
+KVSWS_API int kvsws_event_sdp_mline_index(const kvsws_event *ev);           /* -1 if none */
+/* ICE_SERVERS: [{"urls": [...], "username": "...", "credential": "..."}], RTCIceServer-shaped */
+KVSWS_API const char *kvsws_event_ice_servers(const kvsws_event *ev);
+/* The whole event as one JSON object (what the bindings read):
+ * {"type": "offer", "state": "...", "sdp": ..., "sender_id": ..., "candidate": ...,
+ *  "sdp_mid": ..., "sdp_mline_index": ..., "ice_servers": [...], "reason": ...,
+ *  "error": {"status": N, "code": ..., "message": ...}} with only the members that apply. */
+KVSWS_API const char *kvsws_event_json(const kvsws_event *ev);
+/* CLOSED, STATUS and RECONNECTING states: why (never NULL; status KVSWS_OK when no error). */
+KVSWS_API const kvsws_error *kvsws_event_error(const kvsws_event *ev);
+
 #ifdef __cplusplus
 }
 #endif

@@ -301,6 +301,30 @@ static char *find_endpoint(cJSON *list, const char *protocol)
     return NULL;
 }
 
+void kvi_client_seed_endpoints(kvsws_client *c, const char *channel_arn, const char *role,
+                               const char *webrtc, const char *https)
+{
+    pthread_mutex_lock(&c->lock);
+    kvi_channel_endpoints *e = c->cache;
+    while (e && (strcmp(e->channel_arn, channel_arn) || strcmp(e->role, role)))
+        e = e->next;
+    if (!e && (e = calloc(1, sizeof *e)) != NULL) {
+        e->channel_arn = kvi_strdup(channel_arn);
+        e->role = kvi_strdup(role);
+        e->next = c->cache;
+        c->cache = e;
+    }
+    if (e && webrtc) {
+        free(e->webrtc);
+        e->webrtc = kvi_strdup(webrtc);
+    }
+    if (e && https) {
+        free(e->https);
+        e->https = kvi_strdup(https);
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
 /* The per-channel endpoint for op: configured, cached, or asked for once. */
 static kvsws_status channel_endpoint(kvsws_client *c, const kvi_operation *op,
                                      const char *channel_arn, const kvsws_cancel *cancel,
@@ -360,22 +384,8 @@ static kvsws_status channel_endpoint(kvsws_client *c, const kvi_operation *op,
                              "GetSignalingChannelEndpoint returned no usable %s endpoint",
                              want_webrtc ? "WEBRTC" : "HTTPS");
     }
-    pthread_mutex_lock(&c->lock);
-    kvi_channel_endpoints *e = c->cache;
-    while (e && (strcmp(e->channel_arn, channel_arn) || strcmp(e->role, op->discovery_role)))
-        e = e->next;
-    if (!e && (e = calloc(1, sizeof *e)) != NULL) {
-        e->channel_arn = kvi_strdup(channel_arn);
-        e->role = kvi_strdup(op->discovery_role);
-        e->next = c->cache;
-        c->cache = e;
-    }
-    if (e) {
-        char **slot = want_webrtc ? &e->webrtc : &e->https;
-        if (!*slot)
-            *slot = kvi_strdup(url);
-    }
-    pthread_mutex_unlock(&c->lock);
+    kvi_client_seed_endpoints(c, channel_arn, op->discovery_role, want_webrtc ? url : NULL,
+                              want_webrtc ? NULL : url);
     kvi_log(c, KVSWS_LOG_INFO, "channel %s: %s endpoint %s", channel_arn,
             want_webrtc ? "WEBRTC" : "HTTPS", url);
     *out = url;

@@ -183,6 +183,8 @@ kvsws_status kvsws_client_new(const kvsws_config *cfg, kvsws_client **out, kvsws
         .read_timeout_ms = (long)opt_int(cfg, KVSWS_OPT_READ_TIMEOUT_MS, DEFAULT_TIMEOUT_MS),
         .user_agent = c->user_agent,
     };
+    c->ca_bundle = kvi_strdup(http.ca_bundle);
+    c->connect_timeout_ms = http.connect_timeout_ms;
     c->http = kvi_http_pool_new(&http);
     if (!c->user_agent || !c->http) {
         st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
@@ -212,6 +214,7 @@ void kvsws_client_free(kvsws_client *c)
     free(c->signaling_endpoint);
     free(c->webrtc_endpoint);
     free(c->user_agent);
+    free(c->ca_bundle);
     for (kvi_channel_endpoints *e = c->cache, *next; e; e = next) {
         next = e->next;
         free(e->channel_arn);

@@ -50,6 +50,8 @@ struct kvsws_client {
     kvsws_log_fn log_fn;
     void *log_userdata;
     char *user_agent;
+    char *ca_bundle;          /* NULL: the system store (the WebSocket needs it too) */
+    long connect_timeout_ms;
 
     pthread_mutex_t lock;         /* guards what follows */
     kvi_channel_endpoints *cache;
@@ -63,5 +65,10 @@ void kvi_log(kvsws_client *c, kvsws_log_level level, const char *fmt, ...)
 
 /* A uniform random number in [0, 1) from the client's generator (under its lock). */
 double kvi_client_random(kvsws_client *c);
+
+/* Records a channel's endpoints learned elsewhere (the session asks for all three at once), so
+ * the operations do not ask again. Any of webrtc/https may be NULL. */
+void kvi_client_seed_endpoints(kvsws_client *c, const char *channel_arn, const char *role,
+                               const char *webrtc, const char *https);
 
 #endif

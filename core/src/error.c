@@ -150,6 +150,27 @@ kvsws_status kvi_error_set_service(kvsws_error *err, kvsws_status status, const 
     return status;
 }
 
+int kvi_error_copy(kvsws_error *dst, const kvsws_error *src)
+{
+    if (!dst)
+        return 0;
+    kvi_error_clear(dst);
+    if (!src)
+        return 0;
+    dst->status = src->status;
+    dst->http_status = src->http_status;
+    dst->retryable = src->retryable;
+    dst->attempts = src->attempts;
+    dst->code = kvi_strdup(src->code);
+    dst->message = kvi_strdup(src->message);
+    dst->operation = kvi_strdup(src->operation);
+    dst->request_id = kvi_strdup(src->request_id);
+    if ((src->code && !dst->code) || (src->message && !dst->message) ||
+        (src->operation && !dst->operation) || (src->request_id && !dst->request_id))
+        return -1;
+    return 0;
+}
+
 void kvi_error_set_operation(kvsws_error *err, const char *operation)
 {
     if (!err)

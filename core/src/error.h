@@ -31,6 +31,9 @@ kvsws_status kvi_error_set_service(kvsws_error *err, kvsws_status status, const 
 
 void kvi_error_set_operation(kvsws_error *err, const char *operation);
 
+/* Copies every field of src into dst (dst is cleared first). 0 ok, -1 OOM. */
+int kvi_error_copy(kvsws_error *dst, const kvsws_error *src);
+
 /* The botocore-style name for a client-side/transport status ("ParamValidationError", ...). */
 const char *kvi_status_client_code(kvsws_status status);
 
