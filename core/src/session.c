@@ -1,0 +1,1106 @@
+/* session.c - the storage session: connect, join, hand off the offer, keep it alive. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "aws_error.h"
+#include "buf.h"
+#include "client.h"
+#include "endpoints.h"
+#include "error.h"
+#include "operations.h"
+#include "signaling.h"
+#include "url.h"
+#include "websocket.h"
+
+#define PRESIGN_EXPIRES_S 300
+#define MAX_MESSAGE (1024 * 1024)
+#define RECONNECT_BASE_MS 500
+#define CLOSE_WAIT_MS 1000
+#define MAX_PENDING_CANDIDATES 256
+
+struct kvsws_event {
+    kvsws_event_type type;
+    kvsws_session_state state;
+    char *sdp, *sender_id, *candidate, *sdp_mid, *ice_servers, *json;
+    int sdp_mline_index;
+    kvsws_error error;
+    struct kvsws_event *next;
+};
+
+typedef enum phase {
+    PHASE_NEW,
+    PHASE_CONNECT,   /* due: describe/endpoints/ICE/WebSocket, then join */
+    PHASE_JOINING,   /* joined, waiting for the offer until offer_deadline */
+    PHASE_CONNECTED, /* offer delivered */
+    PHASE_BACKOFF,   /* waiting until retry_at to connect again */
+    PHASE_CLOSED
+} phase;
+
+struct kvsws_session {
+    kvsws_client *client;
+    /* options */
+    char *channel_arn, *channel_name, *client_id;
+    int role;
+    int64_t offer_timeout_ms, ping_interval_ms, max_duration_ms, reconnect_max_ms;
+    int max_join_attempts, check_answer;
+
+    /* the loop: epoll over the WebSocket, a timer and a wake-up eventfd */
+    int epfd, timer_fd, wake_fd;
+    phase phase;
+    kvsws_session_state state;
+    int64_t offer_deadline, session_deadline, retry_at;
+    int join_attempts, reconnect_attempts;
+    int have_endpoints;
+    char *wss_endpoint;
+    kvsws_cancel cancel; /* stops a blocking step when close() comes from another thread */
+
+    kvsws_event *queue_head, *queue_tail;
+    kvi_sig_message *pending; /* candidates that came before their offer */
+    size_t pending_count;
+
+    pthread_mutex_t send_lock; /* guards ws and last_sender against the sending threads */
+    kvi_ws *ws;
+    char *last_sender;
+    unsigned long correlation;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *const STATE_NAMES[] = {"new",        "connecting",   "joining",
+                                          "connected", "reconnecting", "closed"};
+
+const char *kvsws_session_state_name(kvsws_session_state state)
+{
+    return (unsigned)state < sizeof STATE_NAMES / sizeof STATE_NAMES[0] ? STATE_NAMES[state]
+                                                                          : "unknown";
+}
+
+/* ---- events -------------------------------------------------------------------------------- */
+
+static const char *const EVENT_NAMES[] = {"none",         "state",   "offer", "ice_candidate",
+                                          "ice_servers",  "status",  "closed"};
+
+static void event_build_json(kvsws_event *ev)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", EVENT_NAMES[ev->type]);
+    if (ev->type == KVSWS_EVENT_STATE || ev->type == KVSWS_EVENT_CLOSED)
+        cJSON_AddStringToObject(o, "state", kvsws_session_state_name(ev->state));
+    if (ev->sdp)
+        cJSON_AddStringToObject(o, "sdp", ev->sdp);
+    if (ev->type == KVSWS_EVENT_OFFER || ev->type == KVSWS_EVENT_ICE_CANDIDATE)
+        cJSON_AddStringToObject(o, "sender_id", ev->sender_id ? ev->sender_id : "");
+    if (ev->candidate) {
+        cJSON_AddStringToObject(o, "candidate", ev->candidate);
+        if (ev->sdp_mid)
+            cJSON_AddStringToObject(o, "sdp_mid", ev->sdp_mid);
+        else
+            cJSON_AddNullToObject(o, "sdp_mid");
+        if (ev->sdp_mline_index >= 0)
+            cJSON_AddNumberToObject(o, "sdp_mline_index", ev->sdp_mline_index);
+        else
+            cJSON_AddNullToObject(o, "sdp_mline_index");
+    }
+    if (ev->ice_servers)
+        cJSON_AddItemToObject(o, "ice_servers", cJSON_Parse(ev->ice_servers));
+    if (ev->error.status != KVSWS_OK) {
+        cJSON *e = cJSON_AddObjectToObject(o, "error");
+        cJSON_AddNumberToObject(e, "status", ev->error.status);
+        cJSON_AddStringToObject(e, "status_name", kvsws_status_name(ev->error.status));
+        cJSON_AddStringToObject(e, "code", kvsws_error_code(&ev->error));
+        cJSON_AddStringToObject(e, "message", kvsws_error_message(&ev->error));
+        cJSON_AddStringToObject(e, "operation", kvsws_error_operation(&ev->error));
+        cJSON_AddNumberToObject(e, "http_status", ev->error.http_status);
+        cJSON_AddStringToObject(e, "request_id", kvsws_error_request_id(&ev->error));
+        cJSON_AddBoolToObject(e, "retryable", ev->error.retryable);
+    }
+    ev->json = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+}
+
+static kvsws_event *event_new(kvsws_event_type type)
+{
+    kvsws_event *ev = calloc(1, sizeof *ev);
+    if (ev) {
+        ev->type = type;
+        ev->sdp_mline_index = -1;
+    }
+    return ev;
+}
+
+static void push(kvsws_session *s, kvsws_event *ev)
+{
+    if (!ev)
+        return;
+    event_build_json(ev);
+    if (s->queue_tail)
+        s->queue_tail->next = ev;
+    else
+        s->queue_head = ev;
+    s->queue_tail = ev;
+}
+
+static void set_state(kvsws_session *s, kvsws_session_state state, const kvsws_error *why)
+{
+    if (s->state == state && state != KVSWS_STATE_RECONNECTING)
+        return;
+    s->state = state;
+    kvi_log(s->client, KVSWS_LOG_INFO, "session %s: %s%s%s",
+            s->channel_arn ? s->channel_arn : s->channel_name,
+            kvsws_session_state_name(state), why && why->status ? ": " : "",
+            why && why->status ? kvsws_error_describe(why) : "");
+    kvsws_event *ev = event_new(state == KVSWS_STATE_CLOSED ? KVSWS_EVENT_CLOSED
+                                                            : KVSWS_EVENT_STATE);
+    if (!ev)
+        return;
+    ev->state = state;
+    if (why)
+        kvi_error_copy(&ev->error, why);
+    push(s, ev);
+}
+
+void kvsws_event_free(kvsws_event *ev)
+{
+    if (!ev)
+        return;
+    free(ev->sdp);
+    free(ev->sender_id);
+    free(ev->candidate);
+    free(ev->sdp_mid);
+    free(ev->ice_servers);
+    free(ev->json);
+    kvi_error_clear(&ev->error);
+    free(ev);
+}
+
+#define OR_EMPTY(x) ((x) ? (x) : "")
+kvsws_event_type kvsws_event_get_type(const kvsws_event *ev) { return ev ? ev->type : 0; }
+kvsws_session_state kvsws_event_state(const kvsws_event *ev) { return ev ? ev->state : 0; }
+const char *kvsws_event_sdp(const kvsws_event *ev) { return ev ? OR_EMPTY(ev->sdp) : ""; }
+const char *kvsws_event_sender_id(const kvsws_event *ev)
+{
+    return ev ? OR_EMPTY(ev->sender_id) : "";
+}
+const char *kvsws_event_candidate(const kvsws_event *ev)
+{
+    return ev ? OR_EMPTY(ev->candidate) : "";
+}
+const char *kvsws_event_sdp_mid(const kvsws_event *ev) { return ev ? OR_EMPTY(ev->sdp_mid) : ""; }
+int kvsws_event_sdp_mline_index(const kvsws_event *ev) { return ev ? ev->sdp_mline_index : -1; }
+const char *kvsws_event_ice_servers(const kvsws_event *ev)
+{
+    return ev && ev->ice_servers ? ev->ice_servers : "[]";
+}
+const char *kvsws_event_json(const kvsws_event *ev) { return ev ? OR_EMPTY(ev->json) : "{}"; }
+const kvsws_error *kvsws_event_error(const kvsws_event *ev) { return ev ? &ev->error : NULL; }
+
+/* ---- options and lifecycle ----------------------------------------------------------------- */
+
+kvsws_status kvsws_session_new(kvsws_client *client, kvsws_session **out, kvsws_error *err)
+{
+    kvi_error_clear(err);
+    if (!client || !out)
+        return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "client and out must not be NULL");
+    kvsws_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
+    s->client = client;
+    s->offer_timeout_ms = 6000;
+    s->ping_interval_ms = 10000;
+    s->max_duration_ms = 3300000;
+    s->reconnect_max_ms = 30000;
+    s->max_join_attempts = 5;
+    s->check_answer = 1;
+    s->epfd = epoll_create1(EPOLL_CLOEXEC);
+    s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    pthread_mutex_init(&s->send_lock, NULL);
+    if (s->epfd < 0 || s->timer_fd < 0 || s->wake_fd < 0) {
+        kvsws_session_free(s);
+        return kvi_error_set(err, KVSWS_E_INTERNAL, "cannot create the session's descriptors: %s",
+                             strerror(errno));
+    }
+    struct epoll_event ee = {.events = EPOLLIN, .data.fd = s->timer_fd};
+    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->timer_fd, &ee);
+    ee.data.fd = s->wake_fd;
+    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->wake_fd, &ee);
+    *out = s;
+    return KVSWS_OK;
+}
+
+static char **str_option(kvsws_session *s, kvsws_session_option opt)
+{
+    switch (opt) {
+    case KVSWS_SESSION_OPT_CHANNEL_ARN:
+        return &s->channel_arn;
+    case KVSWS_SESSION_OPT_CHANNEL_NAME:
+        return &s->channel_name;
+    case KVSWS_SESSION_OPT_CLIENT_ID:
+        return &s->client_id;
+    default:
+        return NULL;
+    }
+}
+
+kvsws_status kvsws_session_set_str(kvsws_session *s, kvsws_session_option opt, const char *value,
+                                   kvsws_error *err)
+{
+    kvi_error_clear(err);
+    if (!s)
+        return kvi_error_set(err, KVSWS_E_CONFIG, "session is NULL");
+    if (s->phase != PHASE_NEW)
+        return kvi_error_set(err, KVSWS_E_CONFIG, "options are set before kvsws_session_start");
+    char **slot = str_option(s, opt);
+    if (!slot)
+        return kvi_error_set(err, KVSWS_E_CONFIG, "session option %d is not a string option",
+                             (int)opt);
+    free(*slot);
+    *slot = kvi_strdup(value);
+    return KVSWS_OK;
+}
+
+kvsws_status kvsws_session_set_int(kvsws_session *s, kvsws_session_option opt, int64_t value,
+                                   kvsws_error *err)
+{
+    kvi_error_clear(err);
+    if (!s)
+        return kvi_error_set(err, KVSWS_E_CONFIG, "session is NULL");
+    if (s->phase != PHASE_NEW)
+        return kvi_error_set(err, KVSWS_E_CONFIG, "options are set before kvsws_session_start");
+    static const struct {
+        kvsws_session_option opt;
+        const char *name;
+        int64_t min, max;
+    } RANGES[] = {
+        {KVSWS_SESSION_OPT_ROLE, "KVSWS_SESSION_OPT_ROLE", 0, 1},
+        {KVSWS_SESSION_OPT_OFFER_TIMEOUT_MS, "KVSWS_SESSION_OPT_OFFER_TIMEOUT_MS", 100, 600000},
+        {KVSWS_SESSION_OPT_PING_INTERVAL_MS, "KVSWS_SESSION_OPT_PING_INTERVAL_MS", 100, 540000},
+        {KVSWS_SESSION_OPT_MAX_JOIN_ATTEMPTS, "KVSWS_SESSION_OPT_MAX_JOIN_ATTEMPTS", 1, 1000},
+        {KVSWS_SESSION_OPT_MAX_DURATION_MS, "KVSWS_SESSION_OPT_MAX_DURATION_MS", 1000, 3600000},
+        {KVSWS_SESSION_OPT_CHECK_ANSWER, "KVSWS_SESSION_OPT_CHECK_ANSWER", 0, 1},
+        {KVSWS_SESSION_OPT_RECONNECT_MAX_MS, "KVSWS_SESSION_OPT_RECONNECT_MAX_MS", 100, 600000},
+    };
+    for (size_t i = 0; i < sizeof RANGES / sizeof RANGES[0]; i++) {
+        if (RANGES[i].opt != opt)
+            continue;
+        if (value < RANGES[i].min || value > RANGES[i].max)
+            return kvi_error_set(err, KVSWS_E_CONFIG, "%s must be between %lld and %lld, got %lld",
+                                 RANGES[i].name, (long long)RANGES[i].min,
+                                 (long long)RANGES[i].max, (long long)value);
+        switch (opt) {
+        case KVSWS_SESSION_OPT_ROLE: s->role = (int)value; break;
+        case KVSWS_SESSION_OPT_OFFER_TIMEOUT_MS: s->offer_timeout_ms = value; break;
+        case KVSWS_SESSION_OPT_PING_INTERVAL_MS: s->ping_interval_ms = value; break;
+        case KVSWS_SESSION_OPT_MAX_JOIN_ATTEMPTS: s->max_join_attempts = (int)value; break;
+        case KVSWS_SESSION_OPT_MAX_DURATION_MS: s->max_duration_ms = value; break;
+        case KVSWS_SESSION_OPT_CHECK_ANSWER: s->check_answer = (int)value; break;
+        default: s->reconnect_max_ms = value; break;
+        }
+        return KVSWS_OK;
+    }
+    return kvi_error_set(err, KVSWS_E_CONFIG, "session option %d is not an integer option",
+                         (int)opt);
+}
+
+static void wake(kvsws_session *s)
+{
+    uint64_t one = 1;
+    ssize_t n = write(s->wake_fd, &one, sizeof one);
+    (void)n; /* a full counter already means "wake up" */
+}
+
+kvsws_status kvsws_session_start(kvsws_session *s, kvsws_error *err)
+{
+    kvi_error_clear(err);
+    if (!s)
+        return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "session is NULL");
+    if (s->phase != PHASE_NEW)
+        return kvi_error_set(err, KVSWS_E_CONFIG, "the session was already started");
+    if (!!s->channel_arn == !!s->channel_name)
+        return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
+                             "Missing required session option: exactly one of channel ARN "
+                             "(KVSWS_SESSION_OPT_CHANNEL_ARN) or channel name "
+                             "(KVSWS_SESSION_OPT_CHANNEL_NAME)");
+    /* The same rules as the calls, checked here so bad input fails before any I/O. */
+    cJSON *probe = cJSON_CreateObject();
+    const kvi_operation *op;
+    if (s->channel_arn) {
+        cJSON_AddStringToObject(probe, "channelArn", s->channel_arn);
+        if (s->role == KVSWS_ROLE_VIEWER)
+            cJSON_AddStringToObject(probe, "clientId", s->client_id ? s->client_id : "");
+        op = kvi_operation_find(s->role == KVSWS_ROLE_VIEWER ? "JoinStorageSessionAsViewer"
+                                                             : "JoinStorageSession");
+    } else {
+        cJSON_AddStringToObject(probe, "ChannelName", s->channel_name);
+        op = kvi_operation_find("DescribeSignalingChannel");
+    }
+    kvsws_status st = kvi_operation_validate(op, probe, err);
+    cJSON_Delete(probe);
+    if (st)
+        return st;
+    if (s->role == KVSWS_ROLE_VIEWER && !s->client_id)
+        return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
+                             "Missing required session option: a viewer needs a client id "
+                             "(KVSWS_SESSION_OPT_CLIENT_ID)");
+    if (s->role == KVSWS_ROLE_MASTER && s->client_id)
+        return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
+                             "Invalid session option: a client id is for the VIEWER role only");
+    s->phase = PHASE_CONNECT;
+    wake(s);
+    return KVSWS_OK;
+}
+
+int kvsws_session_fd(const kvsws_session *s) { return s ? s->epfd : -1; }
+
+void kvsws_session_wake(kvsws_session *s)
+{
+    if (s)
+        wake(s);
+}
+
+kvsws_session_state kvsws_session_get_state(const kvsws_session *s)
+{
+    return s ? s->state : KVSWS_STATE_CLOSED;
+}
+
+/* ---- the connect sequence ------------------------------------------------------------------ */
+
+static kvsws_status call_json(kvsws_session *s, const char *op, cJSON *input, cJSON **output,
+                              kvsws_error *err)
+{
+    char *json = cJSON_PrintUnformatted(input);
+    cJSON_Delete(input);
+    if (!json)
+        return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
+    kvsws_response *resp = NULL;
+    kvsws_status st = kvsws_client_call(s->client, op, json, &s->cancel, &resp, err);
+    free(json);
+    if (st == KVSWS_OK && output) {
+        *output = cJSON_Parse(kvsws_response_json(resp));
+        if (!*output)
+            st = kvi_error_set(err, KVSWS_E_BAD_RESPONSE, "%s returned invalid JSON", op);
+    }
+    kvsws_response_free(resp);
+    return st;
+}
+
+static const char *json_str(const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Channel ARN from the name, and a clear error when a master's channel has no storage. */
+static kvsws_status describe_channel(kvsws_session *s, kvsws_error *err)
+{
+    if (!s->channel_arn) {
+        cJSON *in = cJSON_CreateObject(), *out = NULL;
+        cJSON_AddStringToObject(in, "ChannelName", s->channel_name);
+        kvsws_status st = call_json(s, "DescribeSignalingChannel", in, &out, err);
+        if (st)
+            return st;
+        const char *arn = json_str(cJSON_GetObjectItemCaseSensitive(out, "ChannelInfo"),
+                                   "ChannelARN");
+        s->channel_arn = kvi_strdup(arn);
+        cJSON_Delete(out);
+        if (!s->channel_arn)
+            return kvi_error_set(err, KVSWS_E_BAD_RESPONSE,
+                                 "DescribeSignalingChannel returned no ChannelARN");
+    }
+    cJSON *in = cJSON_CreateObject(), *out = NULL;
+    cJSON_AddStringToObject(in, "ChannelARN", s->channel_arn);
+    kvsws_status st = call_json(s, "DescribeMediaStorageConfiguration", in, &out, err);
+    if (st)
+        return st;
+    const char *status = json_str(cJSON_GetObjectItemCaseSensitive(out,
+                                                                   "MediaStorageConfiguration"),
+                                  "Status");
+    if (!status || strcmp(status, "ENABLED") != 0)
+        st = kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
+                           "The channel %s has no media storage (its MediaStorageConfiguration "
+                           "Status is %s): enable it with UpdateMediaStorageConfiguration before "
+                           "joining a storage session",
+                           s->channel_arn, status ? status : "missing");
+    cJSON_Delete(out); /* status points into it */
+    return st;
+}
+
+static const char *role_name(const kvsws_session *s)
+{
+    return s->role == KVSWS_ROLE_VIEWER ? "VIEWER" : "MASTER";
+}
+
+static kvsws_status find_endpoints(kvsws_session *s, kvsws_error *err)
+{
+    cJSON *in = cJSON_CreateObject(), *out = NULL;
+    cJSON_AddStringToObject(in, "ChannelARN", s->channel_arn);
+    cJSON *cfg = cJSON_AddObjectToObject(in, "SingleMasterChannelEndpointConfiguration");
+    cJSON *protocols = cJSON_AddArrayToObject(cfg, "Protocols");
+    cJSON_AddItemToArray(protocols, cJSON_CreateString("WSS"));
+    cJSON_AddItemToArray(protocols, cJSON_CreateString("HTTPS"));
+    cJSON_AddItemToArray(protocols, cJSON_CreateString("WEBRTC"));
+    cJSON_AddStringToObject(cfg, "Role", role_name(s));
+    kvsws_status st = call_json(s, "GetSignalingChannelEndpoint", in, &out, err);
+    if (st)
+        return st;
+    const char *wss = NULL, *https = NULL, *webrtc = NULL;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(out, "ResourceEndpointList"))
+    {
+        const char *p = json_str(item, "Protocol"), *e = json_str(item, "ResourceEndpoint");
+        if (!p || !e)
+            continue;
+        if (!strcmp(p, "WSS"))
+            wss = e;
+        else if (!strcmp(p, "HTTPS"))
+            https = e;
+        else if (!strcmp(p, "WEBRTC"))
+            webrtc = e;
+    }
+    const char *why = NULL;
+    if (!wss || kvi_endpoint_validate(wss, 1, &why) != 0) {
+        cJSON_Delete(out);
+        return kvi_error_set(err, KVSWS_E_BAD_RESPONSE,
+                             "GetSignalingChannelEndpoint returned no usable WSS endpoint");
+    }
+    free(s->wss_endpoint);
+    s->wss_endpoint = kvi_strdup(wss);
+    kvi_client_seed_endpoints(s->client, s->channel_arn, role_name(s), webrtc, https);
+    cJSON_Delete(out);
+    s->have_endpoints = 1;
+    return KVSWS_OK;
+}
+
+/* GetIceServerConfig, turned into RTCIceServer-shaped JSON, delivered as an event. */
+static kvsws_status refresh_ice_servers(kvsws_session *s, kvsws_error *err)
+{
+    cJSON *in = cJSON_CreateObject(), *out = NULL;
+    cJSON_AddStringToObject(in, "ChannelARN", s->channel_arn);
+    if (s->client_id)
+        cJSON_AddStringToObject(in, "ClientId", s->client_id);
+    cJSON_AddStringToObject(in, "Service", "TURN");
+    kvsws_status st = call_json(s, "GetIceServerConfig", in, &out, err);
+    if (st)
+        return st;
+    cJSON *servers = cJSON_CreateArray();
+    /* The regional STUN server, as the KVS SDKs add it; TURN comes from the service. */
+    const char *endpoint = s->client->control_endpoint;
+    if (strstr(endpoint, ".amazonaws.com")) {
+        cJSON *stun = cJSON_CreateObject();
+        cJSON *urls = cJSON_AddArrayToObject(stun, "urls");
+        kvi_buf url = KVI_BUF_INIT;
+        kvi_buf_printf(&url, "stun:stun.kinesisvideo.%s.amazonaws.com:443", s->client->region);
+        cJSON_AddItemToArray(urls, cJSON_CreateString(kvi_buf_str(&url)));
+        kvi_buf_free(&url);
+        cJSON_AddItemToArray(servers, stun);
+    }
+    const cJSON *item;
+    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(out, "IceServerList"))
+    {
+        cJSON *server = cJSON_CreateObject();
+        cJSON *uris = cJSON_GetObjectItemCaseSensitive(item, "Uris");
+        cJSON_AddItemToObject(server, "urls",
+                              cJSON_IsArray(uris) ? cJSON_Duplicate(uris, 1) : cJSON_CreateArray());
+        const char *user = json_str(item, "Username"), *pass = json_str(item, "Password");
+        if (user)
+            cJSON_AddStringToObject(server, "username", user);
+        if (pass)
+            cJSON_AddStringToObject(server, "credential", pass);
+        const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(item, "Ttl");
+        if (cJSON_IsNumber(ttl))
+            cJSON_AddNumberToObject(server, "ttl", ttl->valuedouble);
+        cJSON_AddItemToArray(servers, server);
+    }
+    cJSON_Delete(out);
+    kvsws_event *ev = event_new(KVSWS_EVENT_ICE_SERVERS);
+    if (ev)
+        ev->ice_servers = cJSON_PrintUnformatted(servers);
+    cJSON_Delete(servers);
+    push(s, ev);
+    return KVSWS_OK;
+}
+
+static void drop_websocket(kvsws_session *s, int polite)
+{
+    pthread_mutex_lock(&s->send_lock);
+    kvi_ws *ws = s->ws;
+    s->ws = NULL;
+    pthread_mutex_unlock(&s->send_lock);
+    if (!ws)
+        return;
+    epoll_ctl(s->epfd, EPOLL_CTL_DEL, kvi_ws_socket(ws), NULL);
+    kvi_ws_close(ws, polite ? CLOSE_WAIT_MS : 0);
+}
+
+/* Presigns the WSS URL with fresh credentials and connects. */
+static kvsws_status connect_websocket(kvsws_session *s, kvsws_error *err)
+{
+    kvi_url url;
+    const char *why = NULL;
+    if (kvi_url_parse(s->wss_endpoint, &url, &why) != 0)
+        return kvi_error_set(err, KVSWS_E_BAD_RESPONSE, "invalid WSS endpoint: %s", why);
+    kvi_credentials creds;
+    memset(&creds, 0, sizeof creds);
+    kvsws_status st = kvi_credential_chain_get(s->client->credentials, time(NULL), 300, &creds,
+                                               err);
+    if (st) {
+        kvi_url_free(&url);
+        return st;
+    }
+    kvi_buf query = KVI_BUF_INIT, full = KVI_BUF_INIT;
+    kvi_buf_puts(&query, "X-Amz-ChannelARN=");
+    kvi_uri_encode(&query, s->channel_arn, strlen(s->channel_arn), 0);
+    if (s->role == KVSWS_ROLE_VIEWER) {
+        kvi_buf_puts(&query, "&X-Amz-ClientId=");
+        kvi_uri_encode(&query, s->client_id, strlen(s->client_id), 0);
+    }
+    kvi_header host = {"host", url.authority};
+    kvi_buf path = KVI_BUF_INIT;
+    kvi_buf_printf(&path, "%s/", url.path);
+    kvi_sign_request req = {"GET", kvi_buf_str(&path), kvi_buf_str(&query), &host, 1, NULL, 0};
+    kvi_sign_credentials sc = {creds.access_key_id, creds.secret_access_key, creds.session_token};
+    kvi_sign_config cfg = {s->client->region, "kinesisvideo", time(NULL), 1, 0, 0,
+                           PRESIGN_EXPIRES_S, NULL};
+    kvi_sign_result signed_url;
+    memset(&signed_url, 0, sizeof signed_url);
+    if (kvi_sigv4_presign(s->client->signer, &sc, &cfg, &req, &signed_url, &why) != 0) {
+        st = kvi_error_set(err, KVSWS_E_INTERNAL, "cannot presign the WSS URL: %s", why);
+    } else {
+        kvi_buf_printf(&full, "wss://%s%s?%s", url.authority, kvi_buf_str(&path),
+                       kvi_buf_str(&signed_url.query));
+        kvi_ws_options opts = {s->client->ca_bundle, s->client->connect_timeout_ms,
+                               s->client->user_agent, MAX_MESSAGE};
+        kvi_ws *ws = NULL;
+        st = kvi_ws_connect(kvi_buf_str(&full), &opts, &ws, err);
+        if (st == KVSWS_OK) {
+            struct epoll_event ee = {.events = EPOLLIN, .data.fd = kvi_ws_socket(ws)};
+            epoll_ctl(s->epfd, EPOLL_CTL_ADD, kvi_ws_socket(ws), &ee);
+            pthread_mutex_lock(&s->send_lock);
+            s->ws = ws;
+            pthread_mutex_unlock(&s->send_lock);
+        }
+    }
+    kvi_sign_result_free(&signed_url);
+    kvi_buf_free_secret(&full); /* it held the session token */
+    kvi_buf_free(&query);
+    kvi_buf_free(&path);
+    kvi_credentials_free(&creds);
+    kvi_url_free(&url);
+    return st;
+}
+
+static kvsws_status join(kvsws_session *s, kvsws_error *err)
+{
+    cJSON *in = cJSON_CreateObject();
+    cJSON_AddStringToObject(in, "channelArn", s->channel_arn);
+    if (s->role == KVSWS_ROLE_VIEWER)
+        cJSON_AddStringToObject(in, "clientId", s->client_id);
+    s->join_attempts++;
+    kvsws_status st = call_json(s, s->role == KVSWS_ROLE_VIEWER ? "JoinStorageSessionAsViewer"
+                                                                : "JoinStorageSession",
+                                in, NULL, err);
+    if (st == KVSWS_OK)
+        s->offer_deadline = now_ms() + s->offer_timeout_ms;
+    return st;
+}
+
+static void clear_pending(kvsws_session *s)
+{
+    for (size_t i = 0; i < s->pending_count; i++)
+        kvi_sig_message_free(&s->pending[i]);
+    free(s->pending);
+    s->pending = NULL;
+    s->pending_count = 0;
+}
+
+/* A failure in a (re)connect step: come back later if it can pass, else close for good. */
+static void fail_step(kvsws_session *s, kvsws_error *step_err)
+{
+    drop_websocket(s, 0);
+    kvsws_status st = kvsws_error_status(step_err);
+    int transient = kvsws_error_retryable(step_err) || st == KVSWS_E_CONNECT ||
+                    st == KVSWS_E_CONNECT_TIMEOUT || st == KVSWS_E_READ_TIMEOUT ||
+                    st == KVSWS_E_TRANSPORT || st == KVSWS_E_EXPIRED_TOKEN ||
+                    st == KVSWS_E_SESSION_EXPIRED;
+    if (!transient || st == KVSWS_E_CANCELLED) {
+        s->phase = PHASE_CLOSED;
+        set_state(s, KVSWS_STATE_CLOSED, step_err);
+        return;
+    }
+    s->reconnect_attempts++;
+    int shift = s->reconnect_attempts < 16 ? s->reconnect_attempts - 1 : 15;
+    int64_t cap = RECONNECT_BASE_MS << shift;
+    if (cap > s->reconnect_max_ms)
+        cap = s->reconnect_max_ms;
+    /* Equal jitter: never a hot loop, never in lockstep with other sessions. */
+    int64_t delay = cap / 2 + (int64_t)(kvi_client_random(s->client) * (double)(cap / 2));
+    s->retry_at = now_ms() + delay;
+    s->phase = PHASE_BACKOFF;
+    set_state(s, KVSWS_STATE_RECONNECTING, step_err);
+}
+
+/* Everything from "nothing" to "joined, waiting for the offer". Blocking, bounded. */
+static void run_connect(kvsws_session *s)
+{
+    kvsws_error *err = kvsws_error_new();
+    if (!err) {
+        s->phase = PHASE_CLOSED;
+        set_state(s, KVSWS_STATE_CLOSED, NULL);
+        return;
+    }
+    if (s->state != KVSWS_STATE_RECONNECTING)
+        set_state(s, KVSWS_STATE_CONNECTING, NULL);
+    drop_websocket(s, 0);
+    clear_pending(s);
+    kvsws_status st = KVSWS_OK;
+    if (!s->have_endpoints) {
+        if (s->role == KVSWS_ROLE_MASTER || !s->channel_arn)
+            st = describe_channel(s, err);
+        if (!st)
+            st = find_endpoints(s, err);
+        if (!st)
+            st = refresh_ice_servers(s, err);
+    }
+    if (!st)
+        st = connect_websocket(s, err);
+    if (!st) {
+        s->join_attempts = 0;
+        st = join(s, err);
+    }
+    if (st) {
+        /* the endpoints may have moved: ask again next time */
+        if (st == KVSWS_E_CONNECT || st == KVSWS_E_RESOURCE_NOT_FOUND)
+            s->have_endpoints = 0;
+        fail_step(s, err);
+    } else {
+        s->phase = PHASE_JOINING;
+        set_state(s, KVSWS_STATE_JOINING, NULL);
+    }
+    kvsws_error_free(err);
+}
+
+/* ---- signaling messages -------------------------------------------------------------------- */
+
+static void deliver_candidate(kvsws_session *s, kvi_sig_message *m)
+{
+    kvsws_event *ev = event_new(KVSWS_EVENT_ICE_CANDIDATE);
+    if (!ev)
+        return;
+    ev->candidate = m->candidate;
+    ev->sdp_mid = m->sdp_mid;
+    ev->sdp_mline_index = m->sdp_mline_index;
+    ev->sender_id = m->sender_client_id;
+    m->candidate = m->sdp_mid = m->sender_client_id = NULL; /* moved into the event */
+    push(s, ev);
+}
+
+static void handle_message(kvsws_session *s, kvi_sig_message *m)
+{
+    switch (m->type) {
+    case KVI_SIG_SDP_OFFER: {
+        pthread_mutex_lock(&s->send_lock);
+        free(s->last_sender);
+        s->last_sender = kvi_strdup(m->sender_client_id);
+        pthread_mutex_unlock(&s->send_lock);
+        kvsws_event *ev = event_new(KVSWS_EVENT_OFFER);
+        if (ev) {
+            ev->sdp = m->sdp;
+            ev->sender_id = m->sender_client_id;
+            m->sdp = m->sender_client_id = NULL;
+            push(s, ev);
+        }
+        /* The service often sends candidates first: they follow their offer. */
+        for (size_t i = 0; i < s->pending_count; i++)
+            deliver_candidate(s, &s->pending[i]);
+        clear_pending(s);
+        s->phase = PHASE_CONNECTED;
+        s->reconnect_attempts = 0;
+        s->session_deadline = now_ms() + s->max_duration_ms;
+        set_state(s, KVSWS_STATE_CONNECTED, NULL);
+        break;
+    }
+    case KVI_SIG_ICE_CANDIDATE:
+        if (s->phase == PHASE_CONNECTED) {
+            deliver_candidate(s, m);
+        } else if (s->pending_count < MAX_PENDING_CANDIDATES) {
+            kvi_sig_message *grown =
+                realloc(s->pending, (s->pending_count + 1) * sizeof *s->pending);
+            if (grown) {
+                s->pending = grown;
+                s->pending[s->pending_count++] = *m;
+                memset(m, 0, sizeof *m); /* moved */
+            }
+        }
+        break;
+    case KVI_SIG_GO_AWAY: {
+        kvsws_error *why = kvsws_error_new();
+        kvi_error_set(why, KVSWS_E_SERVICE_UNAVAILABLE,
+                      "The signaling service sent GO_AWAY: reconnecting and rejoining");
+        if (why)
+            why->retryable = 1;
+        drop_websocket(s, 1);
+        s->reconnect_attempts = 0;
+        s->retry_at = now_ms();
+        s->phase = PHASE_BACKOFF;
+        set_state(s, KVSWS_STATE_RECONNECTING, why);
+        kvsws_error_free(why);
+        break;
+    }
+    case KVI_SIG_RECONNECT_ICE_SERVER: {
+        kvsws_error *err = kvsws_error_new();
+        if (refresh_ice_servers(s, err) != KVSWS_OK)
+            kvi_log(s->client, KVSWS_LOG_WARN, "refreshing ICE servers failed: %s",
+                    kvsws_error_describe(err));
+        kvsws_error_free(err);
+        break;
+    }
+    case KVI_SIG_STATUS_RESPONSE: {
+        kvsws_event *ev = event_new(KVSWS_EVENT_STATUS);
+        if (!ev)
+            break;
+        int code = m->status_code ? atoi(m->status_code) : 0;
+        kvi_error_set_service(&ev->error, kvi_aws_error_status_for_code(m->error_type),
+                              m->error_type ? m->error_type : "",
+                              m->description ? m->description : "", code,
+                              m->correlation_id ? m->correlation_id : "", 0);
+        push(s, ev);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/* Drains the WebSocket (TLS may hold bytes poll() cannot see, so read until it says 0). */
+static void read_websocket(kvsws_session *s)
+{
+    kvsws_error *err = kvsws_error_new();
+    for (;;) {
+        if (!s->ws || s->phase == PHASE_CLOSED || s->phase == PHASE_BACKOFF)
+            break;
+        char *text = NULL;
+        size_t len = 0;
+        int rc = kvi_ws_read_message(s->ws, &text, &len, err);
+        if (rc == 0)
+            break;
+        if (rc < 0) {
+            if (err)
+                err->retryable = 1;
+            fail_step(s, err);
+            break;
+        }
+        kvi_sig_message m;
+        const char *why = NULL;
+        if (kvi_sig_decode(text, len, &m, &why) == 0) {
+            if (m.type == KVI_SIG_IGNORED)
+                kvi_log(s->client, KVSWS_LOG_DEBUG, "ignored a signaling frame: %s",
+                        why ? why : "unknown");
+            else
+                handle_message(s, &m);
+            kvi_sig_message_free(&m);
+        }
+        free(text);
+    }
+    kvsws_error_free(err);
+}
+
+/* ---- timers -------------------------------------------------------------------------------- */
+
+static void run_timers(kvsws_session *s)
+{
+    int64_t now = now_ms();
+    if (s->phase == PHASE_BACKOFF && now >= s->retry_at) {
+        run_connect(s);
+        return;
+    }
+    if (s->phase == PHASE_JOINING && now >= s->offer_deadline) {
+        kvsws_error *err = kvsws_error_new();
+        if (s->join_attempts >= s->max_join_attempts) {
+            kvi_error_set(err, KVSWS_E_SERVICE_OTHER,
+                          "No SDP offer arrived after %d JoinStorageSession calls, %lld ms "
+                          "apart: check the channel's storage configuration and the IAM "
+                          "permissions for the storage service",
+                          s->join_attempts, (long long)s->offer_timeout_ms);
+            if (err) {
+                free(err->code);
+                err->code = kvi_strdup("NoOfferReceived");
+            }
+            drop_websocket(s, 1);
+            s->phase = PHASE_CLOSED;
+            set_state(s, KVSWS_STATE_CLOSED, err);
+        } else {
+            kvi_log(s->client, KVSWS_LOG_INFO, "no offer within %lld ms: joining again",
+                    (long long)s->offer_timeout_ms);
+            if (join(s, err) != KVSWS_OK)
+                fail_step(s, err);
+        }
+        kvsws_error_free(err);
+        return;
+    }
+    if (s->phase == PHASE_CONNECTED && now >= s->session_deadline) {
+        /* Rejoin before the service ends the session at its 1 hour limit. */
+        kvsws_error *why = kvsws_error_new();
+        kvi_error_set(why, KVSWS_E_SESSION_EXPIRED,
+                      "The storage session reached its maximum duration: rejoining");
+        s->retry_at = now;
+        s->phase = PHASE_BACKOFF;
+        drop_websocket(s, 1);
+        set_state(s, KVSWS_STATE_RECONNECTING, why);
+        kvsws_error_free(why);
+        return;
+    }
+    if (s->ws && (s->phase == PHASE_JOINING || s->phase == PHASE_CONNECTED)) {
+        int64_t idle = kvi_ws_idle_ms(s->ws);
+        if (idle >= 3 * s->ping_interval_ms) {
+            kvsws_error *why = kvsws_error_new();
+            kvi_error_set(why, KVSWS_E_READ_TIMEOUT,
+                          "The signaling WebSocket went silent for %lld ms: reconnecting",
+                          (long long)idle);
+            if (why)
+                why->retryable = 1;
+            fail_step(s, why);
+            kvsws_error_free(why);
+        } else if (idle >= s->ping_interval_ms) {
+            pthread_mutex_lock(&s->send_lock);
+            /* a ping keeps the service's 10 minute idle timer from closing us */
+            if (s->ws)
+                kvi_ws_send_ping(s->ws, NULL);
+            pthread_mutex_unlock(&s->send_lock);
+        }
+    }
+}
+
+/* When the next timer is due, in ms from now (-1: none). */
+static int64_t next_deadline(const kvsws_session *s)
+{
+    int64_t now = now_ms(), at = -1;
+#define CONSIDER(t) \
+    do { \
+        if (at < 0 || (t) < at) \
+            at = (t); \
+    } while (0)
+    if (s->phase == PHASE_BACKOFF)
+        CONSIDER(s->retry_at);
+    if (s->phase == PHASE_JOINING)
+        CONSIDER(s->offer_deadline);
+    if (s->phase == PHASE_CONNECTED)
+        CONSIDER(s->session_deadline);
+    if (s->ws && (s->phase == PHASE_JOINING || s->phase == PHASE_CONNECTED)) {
+        int64_t idle = kvi_ws_idle_ms(s->ws);
+        int64_t ping_at = now + (s->ping_interval_ms - idle % s->ping_interval_ms);
+        CONSIDER(ping_at);
+    }
+#undef CONSIDER
+    return at < 0 ? -1 : (at > now ? at - now : 0);
+}
+
+static void arm_timer(kvsws_session *s, int64_t in_ms)
+{
+    struct itimerspec its;
+    memset(&its, 0, sizeof its);
+    if (in_ms >= 0) {
+        if (in_ms == 0)
+            in_ms = 1; /* zero would disarm */
+        its.it_value.tv_sec = in_ms / 1000;
+        its.it_value.tv_nsec = (in_ms % 1000) * 1000000L;
+    }
+    timerfd_settime(s->timer_fd, 0, &its, NULL);
+}
+
+static void drain_fd(int fd)
+{
+    uint64_t v;
+    while (read(fd, &v, sizeof v) > 0) {
+    }
+}
+
+/* One pass of work: what is due, what arrived. */
+static void step(kvsws_session *s)
+{
+    drain_fd(s->timer_fd);
+    drain_fd(s->wake_fd);
+    if (__atomic_load_n(&s->cancel.flag, __ATOMIC_SEQ_CST) && s->phase != PHASE_CLOSED) {
+        drop_websocket(s, 1);
+        s->phase = PHASE_CLOSED;
+        set_state(s, KVSWS_STATE_CLOSED, NULL);
+    }
+    if (s->phase == PHASE_CONNECT)
+        run_connect(s);
+    read_websocket(s);
+    run_timers(s);
+    if (s->phase != PHASE_CLOSED)
+        arm_timer(s, next_deadline(s));
+}
+
+kvsws_status kvsws_session_next_event(kvsws_session *s, int timeout_ms, kvsws_event **out,
+                                      kvsws_error *err)
+{
+    kvi_error_clear(err);
+    if (!s || !out)
+        return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "session and out must not be NULL");
+    *out = NULL;
+    if (s->phase == PHASE_NEW)
+        return kvi_error_set(err, KVSWS_E_CONFIG, "call kvsws_session_start first");
+    int64_t give_up = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    for (;;) {
+        if (!s->queue_head && s->phase != PHASE_CLOSED)
+            step(s);
+        if (s->queue_head) {
+            kvsws_event *ev = s->queue_head;
+            s->queue_head = ev->next;
+            if (!s->queue_head)
+                s->queue_tail = NULL;
+            ev->next = NULL;
+            *out = ev;
+            return KVSWS_OK;
+        }
+        if (s->phase == PHASE_CLOSED)
+            return KVSWS_OK;
+        int wait = -1;
+        if (give_up >= 0) {
+            int64_t left = give_up - now_ms();
+            if (left <= 0)
+                return KVSWS_OK;
+            wait = left > 60000 ? 60000 : (int)left;
+        }
+        struct epoll_event ee;
+        int n = epoll_wait(s->epfd, &ee, 1, wait);
+        if (n < 0 && errno != EINTR)
+            return kvi_error_set(err, KVSWS_E_INTERNAL, "epoll_wait failed: %s", strerror(errno));
+    }
+}
+
+/* ---- sending ------------------------------------------------------------------------------- */
+
+static kvsws_status send_text(kvsws_session *s, kvi_buf *msg, kvsws_error *err)
+{
+    pthread_mutex_lock(&s->send_lock);
+    kvsws_status st = KVSWS_OK;
+    if (!s->ws)
+        st = kvi_error_set(err, KVSWS_E_TRANSPORT,
+                           "The signaling WebSocket is not connected (state %s): send after "
+                           "the next offer",
+                           kvsws_session_state_name(s->state));
+    else if (kvi_ws_send_text(s->ws, kvi_buf_str(msg), msg->len, err) != 0)
+        st = kvsws_error_status(err) ? kvsws_error_status(err) : KVSWS_E_TRANSPORT;
+    pthread_mutex_unlock(&s->send_lock);
+    if (st == KVSWS_E_TRANSPORT)
+        wake(s); /* let the reader notice the broken socket */
+    return st;
+}
+
+/* The explicit recipient, else the last offer's sender (NULL when it had none). */
+static char *recipient_for(kvsws_session *s, const char *recipient)
+{
+    if (recipient && *recipient)
+        return kvi_strdup(recipient);
+    pthread_mutex_lock(&s->send_lock);
+    char *r = kvi_strdup(s->last_sender);
+    pthread_mutex_unlock(&s->send_lock);
+    return r;
+}
+
+static void next_correlation_id(kvsws_session *s, char out[32])
+{
+    unsigned long n = __atomic_add_fetch(&s->correlation, 1, __ATOMIC_SEQ_CST);
+    snprintf(out, 32, "kvsws-%lu", n);
+}
+
+kvsws_status kvsws_session_send_answer(kvsws_session *s, const char *sdp, const char *recipient,
+                                       kvsws_error *err)
+{
+    kvi_error_clear(err);
+    if (!s || !sdp || !*sdp)
+        return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "Missing required parameter: sdp");
+    const char *why = NULL;
+    if (s->check_answer && kvi_sig_check_answer(sdp, &why) != 0)
+        return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "Invalid SDP answer: %s", why);
+    char *to = recipient_for(s, recipient);
+    char cid[32];
+    next_correlation_id(s, cid);
+    kvi_buf msg = KVI_BUF_INIT;
+    kvsws_status st;
+    if (kvi_sig_encode_answer(&msg, sdp, to, cid, &why) != 0)
+        st = kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "Invalid SDP answer: %s",
+                           why ? why : "cannot encode it");
+    else
+        st = send_text(s, &msg, err);
+    kvi_buf_free(&msg);
+    free(to);
+    return st;
+}
+
+kvsws_status kvsws_session_send_candidate(kvsws_session *s, const char *candidate,
+                                          const char *sdp_mid, int sdp_mline_index,
+                                          const char *recipient, kvsws_error *err)
+{
+    kvi_error_clear(err);
+    if (!s || !candidate)
+        return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
+                             "Missing required parameter: candidate");
+    if (sdp_mline_index < -1)
+        return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
+                             "Invalid value for parameter sdp_mline_index: must be >= 0, or -1 "
+                             "for none");
+    char *to = recipient_for(s, recipient);
+    char cid[32];
+    next_correlation_id(s, cid);
+    kvi_buf msg = KVI_BUF_INIT;
+    const char *why = NULL;
+    kvsws_status st;
+    if (kvi_sig_encode_candidate(&msg, candidate, sdp_mid, sdp_mline_index, to, cid, &why) != 0)
+        st = kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "Invalid ICE candidate: %s",
+                           why ? why : "cannot encode it");
+    else
+        st = send_text(s, &msg, err);
+    kvi_buf_free(&msg);
+    free(to);
+    return st;
+}
+
+void kvsws_session_close(kvsws_session *s)
+{
+    if (!s)
+        return;
+    __atomic_store_n(&s->cancel.flag, 1, __ATOMIC_SEQ_CST);
+    wake(s);
+}
+
+void kvsws_session_free(kvsws_session *s)
+{
+    if (!s)
+        return;
+    drop_websocket(s, s->phase != PHASE_CLOSED);
+    while (s->queue_head) {
+        kvsws_event *next = s->queue_head->next;
+        kvsws_event_free(s->queue_head);
+        s->queue_head = next;
+    }
+    clear_pending(s);
+    if (s->epfd >= 0)
+        close(s->epfd);
+    if (s->timer_fd >= 0)
+        close(s->timer_fd);
+    if (s->wake_fd >= 0)
+        close(s->wake_fd);
+    pthread_mutex_destroy(&s->send_lock);
+    free(s->channel_arn);
+    free(s->channel_name);
+    free(s->client_id);
+    free(s->wss_endpoint);
+    free(s->last_sender);
+    free(s);
+}

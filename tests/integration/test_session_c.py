@@ -1,0 +1,230 @@
+"""The C core's storage session end to end: the it_session driver (kvsws_session_fd + poll)
+against the emulator, with an aiortc app peer streaming real H.264 + Opus to the emulator's
+storage peer; faults survived with media flowing again."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kvsws_emulator.testing import Emulator
+
+from .app_peer import AppPeer
+from .helpers import clean_env
+
+
+class Driver:
+    """it_session as an asyncio subprocess: events in, commands out."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.events: list[dict[str, Any]] = []
+
+    @classmethod
+    async def start(cls, binary: Path, env: dict[str, str], *args: str) -> Driver:
+        proc = await asyncio.create_subprocess_exec(
+            str(binary), *args, env=env, stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        return cls(proc)
+
+    async def next(self, timeout: float = 15.0) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
+        if not line:
+            err = await self.proc.stderr.read() if self.proc.stderr else b""
+            raise AssertionError(f"it_session ended: {err.decode()[-2000:]}")
+        event = json.loads(line)
+        self.events.append(event)
+        return event
+
+    async def until(self, kind: str, timeout: float = 15.0, **match: Any) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            event = await self.next(max(0.1, deadline - time.monotonic()))
+            if event["type"] == kind and all(event.get(k) == v for k, v in match.items()):
+                return event
+
+    async def send(self, **command: Any) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write((json.dumps(command) + "\n").encode())
+        await self.proc.stdin.drain()
+
+    async def stop(self) -> None:
+        if self.proc.returncode is None:
+            try:
+                await self.send(cmd="close")
+                await asyncio.wait_for(self.proc.wait(), 5)
+            except (TimeoutError, ConnectionError):
+                self.proc.kill()
+                await self.proc.wait()
+
+
+async def serve(driver: Driver, peer: AppPeer, offers: list[float], stop: asyncio.Event) -> None:
+    """The application's loop: ICE servers, offers answered, candidates applied."""
+    while not stop.is_set():
+        try:
+            event = await driver.next(timeout=0.5)
+        except TimeoutError:
+            continue
+        if event["type"] == "ice_servers":
+            peer.set_ice_servers(event["ice_servers"])
+        elif event["type"] == "offer":
+            offers.append(time.monotonic())
+            await driver.send(cmd="answer", sdp=await peer.answer(event["sdp"]))
+        elif event["type"] == "ice_candidate":
+            await peer.add_candidate(event["candidate"], event.get("sdp_mid"),
+                                     event.get("sdp_mline_index"))
+        elif event["type"] == "closed":
+            return
+
+
+def session_env(emu: Emulator) -> dict[str, str]:
+    return clean_env(emu)
+
+
+@pytest.fixture(scope="module")
+def it_session_bin(it_api_bin: Path) -> Path:
+    return it_api_bin.parent / "it_session"
+
+
+async def run_streaming(emu: Emulator, binary: Path, channel: str, during: Any = None,
+                        frames: int = 30) -> tuple[Driver, list[float]]:
+    driver = await Driver.start(binary, session_env(emu), "--channel-name", channel,
+                                "--offer-timeout", "3000", "--ping-interval", "1000")
+    peer = AppPeer()
+    offers: list[float] = []
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(driver, peer, offers, stop))
+    try:
+        await asyncio.to_thread(emu.wait_for_media, channel, frames, frames, 30.0)
+        if during is not None:
+            await during(driver, offers)
+    finally:
+        stop.set()
+        await task
+        await peer.close()
+        await driver.stop()
+    return driver, offers
+
+
+def test_media_flows_end_to_end(emu: Emulator, it_session_bin: Path) -> None:
+    emu.add_channel("e2e-c", storage=True)
+    driver, offers = asyncio.run(run_streaming(emu, it_session_bin, "e2e-c"))
+    kinds = [e["type"] for e in driver.events]
+    assert kinds[:2] == ["state", "ice_servers"] and "offer" in kinds
+    session = emu.sessions("e2e-c")[-1]
+    assert session["video"]["frames"] >= 30
+    assert "h264" in json.dumps(session).lower() and "opus" in json.dumps(session).lower()
+    # Nobody asked for the offer twice: one join, one offer.
+    assert emu.calls("JoinStorageSession") == 1 and len(offers) == 1
+
+
+def test_early_candidates_follow_their_offer(emu: Emulator, it_session_bin: Path) -> None:
+    emu.add_channel("e2e-early", storage=True)
+    emu.fault(operation="JoinStorageSession", candidates_first=True, count=1)
+    driver, _ = asyncio.run(run_streaming(emu, it_session_bin, "e2e-early"))
+    kinds = [e["type"] for e in driver.events]
+    first_offer = kinds.index("offer")
+    assert "ice_candidate" in kinds[first_offer:]
+    assert "ice_candidate" not in kinds[:first_offer]
+
+
+def test_no_offer_rejoins(emu: Emulator, it_session_bin: Path) -> None:
+    emu.add_channel("e2e-nooffer", storage=True)
+    emu.fault(operation="JoinStorageSession", no_offer=True, count=1)
+    asyncio.run(run_streaming(emu, it_session_bin, "e2e-nooffer"))
+    assert emu.calls("JoinStorageSession") == 2
+
+
+@pytest.mark.parametrize("action", ["go_away", "drop", "close"])
+def test_session_comes_back(emu: Emulator, it_session_bin: Path, action: str) -> None:
+    channel = f"e2e-{action}"
+    emu.add_channel(channel, storage=True)
+
+    async def fault_then_recover(driver: Driver, offers: list[float]) -> None:
+        before = len(emu.sessions(channel))
+        emu.signal(channel, action)
+        deadline = time.monotonic() + 30
+        while len(offers) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        assert len(offers) >= 2, f"no new offer after {action}"
+        await asyncio.to_thread(emu.wait_for_session, channel,
+                                lambda s: s["video"]["frames"] >= 20, 30.0)
+        assert len(emu.sessions(channel)) > before
+
+    driver, _ = asyncio.run(run_streaming(emu, it_session_bin, channel, fault_then_recover))
+    assert any(e["type"] == "state" and e["state"] == "reconnecting" for e in driver.events)
+
+
+def test_reconnect_ice_server_refreshes(emu: Emulator, it_session_bin: Path) -> None:
+    emu.add_channel("e2e-ice", storage=True)
+
+    async def refresh(driver: Driver, offers: list[float]) -> None:
+        emu.signal("e2e-ice", "reconnect_ice_server")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if sum(e["type"] == "ice_servers" for e in driver.events) >= 2:
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError("no refreshed ICE servers")
+
+    asyncio.run(run_streaming(emu, it_session_bin, "e2e-ice", refresh))
+    assert emu.calls("GetIceServerConfig") == 2
+
+
+def test_malformed_frames_are_survived(emu: Emulator, it_session_bin: Path) -> None:
+    emu.add_channel("e2e-garbage", storage=True)
+
+    async def garbage(driver: Driver, offers: list[float]) -> None:
+        emu.signal("e2e-garbage", "malformed")
+        before = emu.sessions("e2e-garbage")[-1]["video"]["frames"]
+        await asyncio.sleep(1.5)
+        assert emu.sessions("e2e-garbage")[-1]["video"]["frames"] > before
+        assert not any(e["type"] in ("closed", "state") and e.get("state") in
+                       ("reconnecting", "closed") for e in driver.events)
+
+    asyncio.run(run_streaming(emu, it_session_bin, "e2e-garbage", garbage))
+
+
+@pytest.mark.parametrize(("codec", "audio", "words"), [("VP8", True, "H.264"),
+                                                        ("H264", False, "Opus")])
+def test_wrong_answer_is_refused(emu: Emulator, it_session_bin: Path, codec: str, audio: bool,
+                                 words: str) -> None:
+    emu.add_channel("e2e-wrong", storage=True)
+
+    async def go() -> dict[str, Any]:
+        driver = await Driver.start(it_session_bin, session_env(emu), "--channel-name", "e2e-wrong")
+        peer = AppPeer(video_codec=codec, send_audio=audio)
+        try:
+            offer = await driver.until("offer")
+            await driver.send(cmd="answer", sdp=await peer.answer(offer["sdp"]))
+            return await driver.until("command_error")
+        finally:
+            await peer.close()
+            await driver.stop()
+
+    result = asyncio.run(go())
+    assert result["status_name"] == "KVSWS_E_PARAM_VALIDATION"
+    assert words in result["message"]
+    assert "H.264" in result["message"] and "Opus" in result["message"]
+
+
+def test_storage_disabled_is_a_clear_error(emu: Emulator, it_session_bin: Path) -> None:
+    emu.add_channel("e2e-nostorage", storage=False)
+
+    async def go() -> dict[str, Any]:
+        driver = await Driver.start(it_session_bin, session_env(emu), "--channel-name",
+                                    "e2e-nostorage")
+        try:
+            return await driver.until("closed")
+        finally:
+            await driver.stop()
+
+    closed = asyncio.run(go())
+    assert "no media storage" in closed["error"]["message"]
+    assert emu.calls("JoinStorageSession") == 0
