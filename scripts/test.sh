@@ -24,6 +24,9 @@ for t in build/test_* build/abi_check; do
   echo "valgrind: $(basename "$t") clean"
 done
 
+echo "== Go module"
+scripts/test-go.sh
+
 echo "== lint"
 .venv/bin/ruff check tests
 

@@ -11,8 +11,6 @@ cmake -S "$here" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/cmake" >/dev/null
 LD_LIBRARY_PATH="$work/prefix/lib" "$work/cmake/consumer"
 libdir=$(ls -d "$work"/prefix/lib*/pkgconfig | head -1)
-# kvsws.pc names the prefix chosen at configure time; point it at the scratch one
-sed -i "s|^prefix=.*|prefix=$work/prefix|" "$libdir/kvsws.pc"
 cc "$here/consumer.c" -o "$work/pc_consumer" $(PKG_CONFIG_PATH="$libdir" pkg-config --cflags --libs kvsws)
 LD_LIBRARY_PATH="$work/prefix/lib" "$work/pc_consumer"
 echo "consumer: find_package(kvsws) and pkg-config both work"

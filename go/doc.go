@@ -1,0 +1,47 @@
+// Package kvsws calls the Amazon Kinesis Video Streams operations a WebRTC storage session
+// needs, through the kvsws C library: JoinStorageSession, JoinStorageSessionAsViewer,
+// GetSignalingChannelEndpoint, DescribeSignalingChannel, DescribeMediaStorageConfiguration and
+// GetIceServerConfig. It reads like aws-sdk-go-v2:
+//
+//	client, err := kvsws.NewClient(kvsws.Config{Region: "us-west-2"})
+//	if err != nil {
+//		return err
+//	}
+//	defer client.Close()
+//	_, err = client.JoinStorageSession(ctx, &kvsws.JoinStorageSessionInput{ChannelARN: arn})
+//	var notFound *kvsws.ResourceNotFoundException
+//	if errors.As(err, &notFound) {
+//		// ...
+//	}
+//
+// The C library does the protocol work: input validation against the service models (before
+// any I/O), SigV4, credentials and region from the same chain as the AWS SDKs (Config, then
+// AWS_* variables, then the shared files and credential_process), endpoint resolution and the
+// per-channel endpoint cache, TLS (always verified), retries in the AWS standard mode, and the
+// mapping of every AWS and transport error to a stable Status.
+//
+// # Errors
+//
+// Every error an operation returns is an *OperationError wrapping one of this package's error
+// types. Errors the service answered with implement APIError (ErrorCode, ErrorMessage,
+// HTTPStatusCode, RequestID, Retryable, Attempts); the modelled ones have their own types
+// (*AccessDeniedException, *ClientLimitExceededException, *InvalidArgumentException,
+// *ResourceNotFoundException, *ResourceInUseException, *NotAuthorizedException,
+// *InvalidClientException, *SessionExpiredException), the others are *GenericAPIError. Errors
+// raised on this side have types too: *ParamValidationError, *NoCredentialsError,
+// *NoRegionError, *CredentialRetrievalError, *EndpointConnectionError, *TimeoutError,
+// *TLSError, *BadResponseError, *TransportError, *ConfigError, *InternalError and
+// *CanceledError. StatusOf gives any of them as a stable number.
+//
+// # Cancellation and concurrency
+//
+// A call stops promptly when its context is cancelled or its deadline passes (during connect,
+// transfer or a retry's backoff) and returns an error that wraps ctx.Err(). A *Client is safe
+// for concurrent use; each call blocks one OS thread while it runs.
+//
+// # Building
+//
+// The package links libkvsws through pkg-config (the kvsws.pc that "cmake --install" puts in
+// place): install the C library first, and set PKG_CONFIG_PATH (and LD_LIBRARY_PATH or an
+// rpath) when it is not in a system location. See the repository's README.
+package kvsws
