@@ -31,5 +31,8 @@ echo "== lint"
 .venv/bin/ruff check tests
 
 echo "== emulator and integration tests (pytest)"
-KVSWS_BUILD_DIR="$PWD/build" KVSWS_ASAN_BUILD_DIR="$PWD/build-asan" \
-  .venv/bin/python -m pytest -q tests
+KVSWS_BUILD_DIR="$PWD/build" .venv/bin/python -m pytest -q tests
+
+echo "== the C API and session integration tests again, on the ASan + UBSan build"
+KVSWS_BUILD_DIR="$PWD/build-asan" ASAN_OPTIONS=detect_leaks=1 \
+  .venv/bin/python -m pytest -q tests/integration/test_c_api.py tests/integration/test_session_c.py

@@ -55,13 +55,18 @@ class Driver:
         await self.proc.stdin.drain()
 
     async def stop(self) -> None:
+        """Closes the session; the driver must exit cleanly (sanitizer reports fail the test)."""
         if self.proc.returncode is None:
             try:
                 await self.send(cmd="close")
-                await asyncio.wait_for(self.proc.wait(), 5)
+                await asyncio.wait_for(self.proc.wait(), 10)
             except (TimeoutError, ConnectionError):
                 self.proc.kill()
                 await self.proc.wait()
+                raise AssertionError("it_session did not exit after close") from None
+        stderr = (await self.proc.stderr.read()).decode(errors="replace") if self.proc.stderr else ""
+        assert self.proc.returncode == 0, stderr[-4000:]
+        assert "Sanitizer" not in stderr and "runtime error" not in stderr, stderr[-4000:]
 
 
 async def serve(driver: Driver, peer: AppPeer, offers: list[float], stop: asyncio.Event) -> None:
