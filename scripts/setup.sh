@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libcurl4-openssl-dev libssl-dev libcjson-dev swig
-          python3 python3-venv python3-pip valgrind binutils)
+          python3 python3-dev python3-venv python3-pip valgrind binutils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

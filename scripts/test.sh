@@ -24,6 +24,9 @@ for t in build/test_* build/abi_check; do
   echo "valgrind: $(basename "$t") clean"
 done
 
+echo "== Python package"
+scripts/test-python.sh
+
 echo "== Go module"
 scripts/test-go.sh
 
@@ -31,7 +34,7 @@ echo "== lint"
 .venv/bin/ruff check tests
 
 echo "== emulator and integration tests (pytest)"
-KVSWS_BUILD_DIR="$PWD/build" .venv/bin/python -m pytest -q tests
+KVSWS_BUILD_DIR="$PWD/build" .venv/bin/python -m pytest -q tests --ignore=tests/python
 
 echo "== the C API and session integration tests again, on the ASan + UBSan build"
 KVSWS_BUILD_DIR="$PWD/build-asan" ASAN_OPTIONS=detect_leaks=1 \

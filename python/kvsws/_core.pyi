@@ -1,0 +1,81 @@
+"""Types of the SWIG extension kvsws._core (bindings/python/kvsws_core.i). Private: use kvsws.Client."""
+
+from collections.abc import Callable, Sequence
+from typing import NewType
+
+ClientHandle = NewType("ClientHandle", object)
+CancelHandle = NewType("CancelHandle", object)
+
+class CoreError(Exception):
+    """args: (status, status_name, code, message, operation, request_id, http_status, retryable,
+    attempts, describe)."""
+
+def version() -> str: ...
+def status_name(status: int, /) -> str: ...
+def set_log_handler(handler: Callable[[int, str], object] | None, /) -> None: ...
+def client_new(options: Sequence[tuple[int, int | str | None]], log_level: int, /) -> ClientHandle: ...
+def client_free(client: ClientHandle, /) -> None: ...
+def client_region(client: ClientHandle, /) -> str: ...
+def call(
+    client: ClientHandle, operation: str, input_json: str, cancel: CancelHandle | None, /
+) -> tuple[str, int, str, int]: ...
+def cancel_new() -> CancelHandle: ...
+def cancel_free(cancel: CancelHandle, /) -> None: ...
+def cancel_trigger(cancel: CancelHandle, /) -> None: ...
+
+KVSWS_OK: int
+KVSWS_E_PARAM_VALIDATION: int
+KVSWS_E_NO_CREDENTIALS: int
+KVSWS_E_NO_REGION: int
+KVSWS_E_NO_MEMORY: int
+KVSWS_E_CREDENTIAL_RETRIEVAL: int
+KVSWS_E_CANCELLED: int
+KVSWS_E_INTERNAL: int
+KVSWS_E_CONFIG: int
+KVSWS_E_CONNECT: int
+KVSWS_E_CONNECT_TIMEOUT: int
+KVSWS_E_READ_TIMEOUT: int
+KVSWS_E_TLS: int
+KVSWS_E_BAD_RESPONSE: int
+KVSWS_E_TRANSPORT: int
+KVSWS_E_ACCESS_DENIED: int
+KVSWS_E_CLIENT_LIMIT_EXCEEDED: int
+KVSWS_E_INVALID_ARGUMENT: int
+KVSWS_E_RESOURCE_NOT_FOUND: int
+KVSWS_E_RESOURCE_IN_USE: int
+KVSWS_E_NOT_AUTHORIZED: int
+KVSWS_E_INVALID_CLIENT: int
+KVSWS_E_SESSION_EXPIRED: int
+KVSWS_E_THROTTLING: int
+KVSWS_E_INVALID_SIGNATURE: int
+KVSWS_E_UNRECOGNIZED_CLIENT: int
+KVSWS_E_EXPIRED_TOKEN: int
+KVSWS_E_MISSING_AUTHENTICATION: int
+KVSWS_E_INTERNAL_FAILURE: int
+KVSWS_E_SERVICE_UNAVAILABLE: int
+KVSWS_E_REQUEST_TIMEOUT: int
+KVSWS_E_SERVICE_OTHER: int
+
+KVSWS_OPT_REGION: int
+KVSWS_OPT_PROFILE: int
+KVSWS_OPT_ENDPOINT_URL: int
+KVSWS_OPT_ACCESS_KEY_ID: int
+KVSWS_OPT_SECRET_ACCESS_KEY: int
+KVSWS_OPT_SESSION_TOKEN: int
+KVSWS_OPT_CA_BUNDLE: int
+KVSWS_OPT_CONNECT_TIMEOUT_MS: int
+KVSWS_OPT_READ_TIMEOUT_MS: int
+KVSWS_OPT_MAX_ATTEMPTS: int
+KVSWS_OPT_RETRY_JOIN: int
+KVSWS_OPT_USER_AGENT_EXTRA: int
+KVSWS_OPT_LOG_LEVEL: int
+KVSWS_OPT_CONFIG_FILE: int
+KVSWS_OPT_CREDENTIALS_FILE: int
+KVSWS_OPT_RETRY_BASE_DELAY_MS: int
+KVSWS_OPT_USE_FIPS_ENDPOINT: int
+
+KVSWS_LOG_OFF: int
+KVSWS_LOG_ERROR: int
+KVSWS_LOG_WARN: int
+KVSWS_LOG_INFO: int
+KVSWS_LOG_DEBUG: int

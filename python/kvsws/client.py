@@ -1,0 +1,325 @@
+"""The client: the Kinesis Video Streams calls a WebRTC storage session needs, boto3-style."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import logging
+import os
+import platform
+import threading
+from collections.abc import Mapping
+from concurrent import futures
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self, cast
+
+from . import _core
+from .config import Config, _milliseconds
+from .exceptions import ClientClosedError, ClientExceptions, ParamValidationError, _from_core
+from .type_defs import (
+    DescribeMediaStorageConfigurationOutput,
+    DescribeSignalingChannelOutput,
+    GetIceServerConfigOutput,
+    GetSignalingChannelEndpointOutput,
+    SingleMasterChannelEndpointConfiguration,
+)
+
+__all__ = ["Client", "ClientMeta"]
+
+logger = logging.getLogger("kvsws")
+
+# The core's log levels (kvsws_log_level) and the logging module's.
+_CORE_TO_PY = {_core.KVSWS_LOG_ERROR: logging.ERROR, _core.KVSWS_LOG_WARN: logging.WARNING,
+               _core.KVSWS_LOG_INFO: logging.INFO, _core.KVSWS_LOG_DEBUG: logging.DEBUG}
+
+
+def _log_from_core(level: int, line: str) -> None:
+    """Receives the core's log lines (never a secret), on the thread running the call."""
+    logger.log(_CORE_TO_PY.get(level, logging.DEBUG), "%s", line)
+
+
+_core.set_log_handler(_log_from_core)
+
+
+def _core_log_level() -> int:
+    """The most detailed core level the "kvsws" logger lets through right now."""
+    for py_level, core_level in ((logging.DEBUG, _core.KVSWS_LOG_DEBUG), (logging.INFO, _core.KVSWS_LOG_INFO),
+                                 (logging.WARNING, _core.KVSWS_LOG_WARN), (logging.ERROR, _core.KVSWS_LOG_ERROR)):
+        if logger.isEnabledFor(py_level):
+            return core_level
+    return _core.KVSWS_LOG_OFF
+
+
+class _Runner:
+    """One helper thread per process for calls made on the main thread (see _invoke_interruptibly)."""
+
+    lock = threading.Lock()
+    executor: futures.ThreadPoolExecutor | None = None
+    pid = 0
+
+
+def _main_thread_runner() -> futures.ThreadPoolExecutor:
+    with _Runner.lock:
+        if _Runner.executor is None or _Runner.pid != os.getpid():  # threads do not survive fork()
+            _Runner.executor = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="kvsws-main")
+            _Runner.pid = os.getpid()
+        return _Runner.executor
+
+
+@dataclass(frozen=True)
+class ClientMeta:
+    """``client.meta``, as in boto3: the resolved region, the explicit endpoint, the config."""
+
+    region_name: str
+    endpoint_url: str | None
+    config: Config
+
+
+class Client:
+    """A client for the Kinesis Video Streams calls of a WebRTC storage session.
+
+    ::
+
+        import kvsws
+
+        with kvsws.Client(region_name="us-west-2") as client:
+            info = client.describe_signaling_channel(ChannelName="my-channel")["ChannelInfo"]
+            client.join_storage_session(channelArn=info["ChannelARN"])
+
+    Credentials, region and endpoints are found as boto3 finds them (explicit arguments,
+    ``AWS_*`` variables, the shared files and their profiles, ``credential_process``). TLS is
+    always verified: ``verify`` names a CA bundle to trust instead of the system's, and
+    ``verify=False`` is refused. Unlike boto3, the per-channel endpoints that JoinStorageSession
+    and GetIceServerConfig need are looked up (once per channel) by the client itself.
+
+    A client is safe to share between threads: calls release the GIL and run in parallel. A call
+    made on the main thread stops at once on Ctrl-C (it is cancelled). Close the client (or use
+    ``with``) to free its connections; ``close()`` cancels calls still running elsewhere.
+    Service errors raise ``client.exceptions.<Name>`` (subclasses of
+    :class:`kvsws.exceptions.ClientError`); errors on this side raise the botocore-named
+    subclasses of :class:`kvsws.exceptions.KvswsError`.
+
+    The core's log lines go to the ``logging`` logger ``"kvsws"`` (never a secret); its level when
+    the client is created decides how much the core writes (DEBUG: canonical requests and strings
+    to sign).
+    """
+
+    exceptions: ClientExceptions = ClientExceptions()
+
+    def __init__(self, *, region_name: str | None = None, endpoint_url: str | None = None,
+                 profile_name: str | None = None, aws_access_key_id: str | None = None,
+                 aws_secret_access_key: str | None = None, aws_session_token: str | None = None,
+                 verify: str | os.PathLike[str] | bool | None = None, config: Config | None = None) -> None:
+        self._handle: Any = None
+        self._lock = threading.Lock()
+        self._inflight: dict[object, Any] = {}
+        self._closed = False
+        if verify is False:
+            raise ValueError("verify=False is refused: kvsws always verifies TLS. To trust a private CA, "
+                             "pass the path of its PEM bundle (verify='/path/to/ca.pem') or set AWS_CA_BUNDLE.")
+        if config is None:
+            config = Config()
+        elif not isinstance(config, Config):
+            raise TypeError(f"config must be a kvsws.Config, got {type(config).__name__}")
+        ca_bundle = None if verify is None or verify is True else os.fspath(verify)
+        strings = {"region_name": region_name, "endpoint_url": endpoint_url, "profile_name": profile_name,
+                   "aws_access_key_id": aws_access_key_id, "aws_secret_access_key": aws_secret_access_key,
+                   "aws_session_token": aws_session_token, "verify": ca_bundle}
+        for name, value in strings.items():
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"{name} must be a str or None, got {type(value).__name__}")
+
+        user_agent = f"lang/python#{platform.python_version()} md/kvsws-python"
+        if config.user_agent_extra:
+            user_agent += " " + config.user_agent_extra
+        options: list[tuple[int, int | str | None]] = [
+            (_core.KVSWS_OPT_REGION, region_name),
+            (_core.KVSWS_OPT_ENDPOINT_URL, endpoint_url),
+            (_core.KVSWS_OPT_PROFILE, profile_name),
+            (_core.KVSWS_OPT_ACCESS_KEY_ID, aws_access_key_id),
+            (_core.KVSWS_OPT_SECRET_ACCESS_KEY, aws_secret_access_key),
+            (_core.KVSWS_OPT_SESSION_TOKEN, aws_session_token),
+            (_core.KVSWS_OPT_CA_BUNDLE, ca_bundle),
+            (_core.KVSWS_OPT_USER_AGENT_EXTRA, user_agent),
+            (_core.KVSWS_OPT_RETRY_JOIN, int(config.retry_join)),
+        ]
+        if config.connect_timeout is not None:
+            options.append((_core.KVSWS_OPT_CONNECT_TIMEOUT_MS, _milliseconds(config.connect_timeout)))
+        if config.read_timeout is not None:
+            options.append((_core.KVSWS_OPT_READ_TIMEOUT_MS, _milliseconds(config.read_timeout)))
+        attempts = config.total_max_attempts()
+        if attempts is not None:
+            options.append((_core.KVSWS_OPT_MAX_ATTEMPTS, attempts))
+        if config.retry_base_delay is not None:
+            options.append((_core.KVSWS_OPT_RETRY_BASE_DELAY_MS, round(config.retry_base_delay * 1000)))
+        if config.use_fips_endpoint is not None:
+            options.append((_core.KVSWS_OPT_USE_FIPS_ENDPOINT, int(config.use_fips_endpoint)))
+        try:
+            self._handle = _core.client_new(options, _core_log_level())
+        except _core.CoreError as exc:
+            raise _from_core(exc.args) from None
+        self.meta = ClientMeta(region_name=_core.client_region(self._handle), endpoint_url=endpoint_url,
+                               config=config)
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Frees the client. Calls still running in other threads are cancelled (they raise
+        :class:`~kvsws.exceptions.CallCancelledError`); later calls raise
+        :class:`~kvsws.exceptions.ClientClosedError`. Closing twice is fine."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for token in self._inflight.values():
+                _core.cancel_trigger(token)
+            handle, self._handle = (self._handle, None) if not self._inflight else (None, self._handle)
+        if handle is not None:
+            _core.client_free(handle)  # else the last running call frees it
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._closed
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # never raise from a finalizer (e.g. at interpreter exit)
+            self.close()
+
+    def __repr__(self) -> str:
+        meta = getattr(self, "meta", None)
+        state = " closed" if self._closed else ""
+        return f"<kvsws.Client region_name={meta.region_name if meta else None!r}{state}>"
+
+    # -- the operations -----------------------------------------------------------------------------
+    def join_storage_session(self, *, channelArn: str) -> None:
+        """JoinStorageSession: asks the storage service to send an SDP offer on the channel's
+        signaling WebSocket, as the master. Returns None (the service answers 200 with no body).
+
+        Not idempotent: every accepted call makes the service send one more offer. It is retried
+        on 5xx, throttling and connection errors unless ``Config(retry_join=False)``."""
+        self._call("JoinStorageSession", {"channelArn": channelArn})
+
+    def join_storage_session_as_viewer(self, *, channelArn: str, clientId: str) -> None:
+        """JoinStorageSessionAsViewer: as :meth:`join_storage_session`, for a viewer. Returns None."""
+        self._call("JoinStorageSessionAsViewer", {"channelArn": channelArn, "clientId": clientId})
+
+    def get_signaling_channel_endpoint(
+            self, *, ChannelARN: str,
+            SingleMasterChannelEndpointConfiguration: SingleMasterChannelEndpointConfiguration | None = None,
+    ) -> GetSignalingChannelEndpointOutput:
+        """GetSignalingChannelEndpoint: the channel's endpoints per protocol (WSS, HTTPS, WEBRTC).
+
+        ``SingleMasterChannelEndpointConfiguration={"Protocols": ["WSS", "HTTPS", "WEBRTC"],
+        "Role": "MASTER"}``; WEBRTC needs a channel with media storage."""
+        params: dict[str, Any] = {"ChannelARN": ChannelARN}
+        if SingleMasterChannelEndpointConfiguration is not None:
+            params["SingleMasterChannelEndpointConfiguration"] = SingleMasterChannelEndpointConfiguration
+        return cast(GetSignalingChannelEndpointOutput, self._call("GetSignalingChannelEndpoint", params))
+
+    def describe_signaling_channel(self, *, ChannelName: str | None = None,
+                                   ChannelARN: str | None = None) -> DescribeSignalingChannelOutput:
+        """DescribeSignalingChannel: the channel's ``ChannelInfo``, by name or ARN (one of them).
+        ``CreationTime`` is a timezone-aware datetime, as in boto3."""
+        out = self._call("DescribeSignalingChannel", {"ChannelName": ChannelName, "ChannelARN": ChannelARN})
+        info = out.get("ChannelInfo")
+        if isinstance(info, dict) and isinstance(info.get("CreationTime"), int | float):
+            info["CreationTime"] = datetime.fromtimestamp(info["CreationTime"], tz=UTC)
+        return cast(DescribeSignalingChannelOutput, out)
+
+    def describe_media_storage_configuration(
+            self, *, ChannelName: str | None = None, ChannelARN: str | None = None,
+    ) -> DescribeMediaStorageConfigurationOutput:
+        """DescribeMediaStorageConfiguration: whether the channel has media storage (``Status``
+        ENABLED or DISABLED) and its stream, by name or ARN (one of them)."""
+        return cast(DescribeMediaStorageConfigurationOutput,
+                    self._call("DescribeMediaStorageConfiguration", {"ChannelName": ChannelName,
+                                                                      "ChannelARN": ChannelARN}))
+
+    def get_ice_server_config(self, *, ChannelARN: str, ClientId: str | None = None, Service: str | None = None,
+                              Username: str | None = None) -> GetIceServerConfigOutput:
+        """GetIceServerConfig: TURN servers and their credentials for the channel
+        (``Service`` is "TURN", the default)."""
+        return cast(GetIceServerConfigOutput, self._call("GetIceServerConfig", {
+            "ChannelARN": ChannelARN, "ClientId": ClientId, "Service": Service, "Username": Username}))
+
+    # -- the one path to the core -------------------------------------------------------------------
+    def _call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Runs one operation in the core (which validates, signs, sends and retries) with the GIL
+        released; returns its output with boto3's ResponseMetadata, or raises the mapped error."""
+        try:
+            body = json.dumps({k: v for k, v in params.items() if v is not None}, default=_jsonable)
+        except (TypeError, ValueError) as exc:
+            raise ParamValidationError(f"Invalid input for {operation}: {exc}", operation_name=operation) from None
+        key = object()
+        token = _core.cancel_new()
+        with self._lock:
+            if self._closed:
+                _core.cancel_free(token)
+                raise ClientClosedError(f"Cannot call {operation}: the client is closed", operation_name=operation)
+            self._inflight[key] = token
+            handle = self._handle
+        if threading.current_thread() is threading.main_thread():
+            result = self._invoke_interruptibly(key, handle, operation, body, token)
+        else:
+            result = self._invoke(key, handle, operation, body, token)
+        text, http_status, request_id, attempts = result
+        output: dict[str, Any] = json.loads(text)
+        output["ResponseMetadata"] = {"RequestId": request_id, "HTTPStatusCode": http_status, "HTTPHeaders": {},
+                                      "RetryAttempts": max(attempts - 1, 0)}
+        return output
+
+    def _invoke(self, key: object, handle: Any, operation: str, body: str, token: Any) -> tuple[str, int, str, int]:
+        """The call itself (GIL released inside), then the bookkeeping: this call's token is freed
+        here, and the client too if it was closed meanwhile and this was its last call."""
+        try:
+            return _core.call(handle, operation, body, token)
+        except _core.CoreError as exc:
+            raise _from_core(exc.args) from None
+        finally:
+            with self._lock:
+                del self._inflight[key]
+                last = self._closed and not self._inflight and self._handle is not None
+                if last:
+                    self._handle = None
+            _core.cancel_free(token)
+            if last:
+                _core.client_free(handle)
+
+    def _invoke_interruptibly(self, key: object, handle: Any, operation: str, body: str,
+                              token: Any) -> tuple[str, int, str, int]:
+        """From the main thread, the call runs on a helper thread while this one waits, so that
+        Ctrl-C (or any signal handler that raises) cancels it at once instead of after its timeouts."""
+        context = contextvars.copy_context()  # log records keep the caller's context
+        future = _main_thread_runner().submit(context.run, self._invoke, key, handle, operation, body, token)
+        try:
+            futures.wait([future])
+        except BaseException:
+            self._cancel(key)  # the call returns within ~10 ms and cleans up after itself
+            futures.wait([future])
+            raise
+        return future.result()
+
+    def _cancel(self, key: object) -> None:
+        with self._lock:
+            token = self._inflight.get(key)
+            if token is not None:
+                _core.cancel_trigger(token)
+
+
+def _jsonable(value: object) -> object:
+    """Mappings and other sequences as JSON objects and arrays; the core checks the types."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return list(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
