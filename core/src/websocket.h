@@ -30,8 +30,9 @@ typedef struct kvi_ws_frame {
 
 /* Parses one frame from data[0..len). Returns 1 and fills frame when a whole frame is there,
  * 0 when more bytes are needed, -1 on a protocol error (*why set: reserved bits, bad opcode,
- * fragmented or oversized control frame, payload over max_payload, masked server frame).
- * Unmasks the payload in place (so data is not const). */
+ * fragmented or oversized control frame, payload over max_payload, a 64-bit length with its top
+ * bit set). A masked frame parses (frame->masked = 1) and is unmasked in place (so data is not
+ * const); the connection refuses masked server frames itself. */
 int kvi_ws_parse_frame(unsigned char *data, size_t len, uint64_t max_payload,
                        kvi_ws_frame *frame, const char **why);
 
@@ -69,7 +70,8 @@ int kvi_ws_socket(const kvi_ws *ws);
  * 1 = *msg filled (caller frees with free()), 0 = nothing complete yet (would block),
  * -1 = the connection is closed or broken (err says why: a close frame with code/reason, EOF,
  * protocol error). Pings are answered with pongs and pongs are consumed inside. Binary
- * messages are ignored. Call again until it returns 0. */
+ * messages are ignored. Call again until it returns 0 before polling the socket again: TLS may
+ * hold decrypted bytes that poll() does not signal. One reading thread at a time. */
 int kvi_ws_read_message(kvi_ws *ws, char **msg, size_t *len, kvsws_error *err);
 
 /* Sends a text message / a ping. Thread-safe (a lock per connection); may block briefly

@@ -1,0 +1,1234 @@
+/* websocket.c - an RFC 6455 client over a libcurl CONNECT_ONLY connection (TLS verified).
+ *
+ * libcurl (Debian's 7.88 has no WebSocket support) does DNS, proxies, TCP and TLS with peer and
+ * host verification; this file sends the HTTP/1.1 upgrade itself with curl_easy_send, checks the
+ * 101 answer, and then speaks frames over curl_easy_send / curl_easy_recv.
+ *
+ * Threads: one reader (kvi_ws_read_message) and any number of senders. send_lock keeps each
+ * frame whole on the wire; io_lock serialises every call into the curl handle (and so into the
+ * one OpenSSL object, which must not be entered by two threads at once). Lock order: send_lock,
+ * then io_lock; nobody waits on the socket while holding io_lock.
+ *
+ * Polling: TLS may hold decrypted bytes that poll() on the socket does not signal, so a caller
+ * must call kvi_ws_read_message until it returns 0 (curl said "would block") before it polls
+ * the socket again.
+ */
+#include "websocket.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "aws_error.h"
+#include "error.h"
+#include "retry.h"
+
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+/* The upgrade answer's headers; API Gateway's are well under 2 KB. */
+#define HEADERS_MAX ((size_t)16 << 10)
+/* An error answer's body is a short JSON document; more is cut. */
+#define ERROR_BODY_MAX ((size_t)64 << 10)
+/* After the error status line, how long we wait for its body at most. */
+#define ERROR_BODY_WAIT_MS 2000
+#define DEFAULT_CONNECT_TIMEOUT_MS 60000L
+#define DEFAULT_MAX_MESSAGE ((uint64_t)1 << 20)
+/* A send that cannot make progress for this long leaves the connection broken. */
+#define SEND_TIMEOUT_MS 5000
+/* How long a best-effort close frame (after a protocol error) may take. */
+#define CLOSE_SEND_MS 1000
+#define RECV_CHUNK 16384
+
+struct kvi_ws {
+    CURL *curl;
+    curl_socket_t sock;
+    int holds_global;
+    pthread_mutex_t send_lock; /* one frame at a time on the wire; guards close_sent, broken */
+    pthread_mutex_t io_lock;   /* every curl_easy_send/recv on the handle */
+    int close_sent;
+    int send_broken; /* a frame went out partly: the stream is corrupt */
+    /* Reader state, touched only by the reading thread (and kvi_ws_close). */
+    kvi_buf in;       /* received bytes not yet parsed start at in_off */
+    size_t in_off;
+    kvi_buf msg;      /* a fragmented message being reassembled */
+    int in_message;   /* 1 while continuation frames are expected */
+    int msg_is_text;
+    uint64_t msg_total; /* bytes of the current fragmented message (binary ones are not kept) */
+    uint64_t max_message;
+    int dead;         /* the reader reported -1: it keeps doing so */
+    int got_close;    /* the server's close frame arrived */
+    kvsws_status dead_status;
+    char *dead_message;
+    int64_t last_rx_ms; /* atomic: read by kvi_ws_idle_ms from any thread */
+    char errbuf[CURL_ERROR_SIZE]; /* curl keeps the pointer for the handle's whole life */
+};
+
+/* ---- libcurl global initialisation (as http.c does it) ------------------------------------ */
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static int global_threadsafe; /* written once under global_once, read-only after */
+static CURLcode global_once_rc;
+
+/* A thread-safe, reference-counted curl_global_init (7.84+) is taken per connection; an older
+ * libcurl gets one init, never undone. */
+static void global_probe(void)
+{
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+#ifdef CURL_VERSION_THREADSAFE
+    global_threadsafe = v && (v->features & CURL_VERSION_THREADSAFE);
+#else
+    (void)v;
+    global_threadsafe = 0;
+#endif
+    if (!global_threadsafe)
+        global_once_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
+
+static int name_is(const char *name, size_t n, const char *lit)
+{
+    size_t i = 0;
+    for (; i < n && lit[i]; i++)
+        if (lower((unsigned char)name[i]) != lower((unsigned char)lit[i]))
+            return 0;
+    return i == n && lit[i] == '\0';
+}
+
+/* Does the comma-separated header value hold token (case-insensitive)? */
+static int has_token(const char *value, const char *token)
+{
+    const char *p = value;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ",");
+        size_t m = n;
+        while (m > 0 && (p[m - 1] == ' ' || p[m - 1] == '\t'))
+            m--;
+        if (m && name_is(p, m, token))
+            return 1;
+        p += n;
+    }
+    return 0;
+}
+
+/* The URL as messages show it: no query or fragment (a presigned URL carries a session token
+ * and a signature there) and no user:password@. Same rule as http.c. */
+static char *url_for_message(const char *url)
+{
+    const char *start = url;
+    const char *scheme = strstr(url, "://");
+    size_t end = strcspn(url, "?#");
+    char *out = malloc(end + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    if (scheme && (size_t)(scheme - url) < end) {
+        size_t auth = (size_t)(scheme - url) + 3;
+        size_t auth_end = auth + strcspn(url + auth, "/?#");
+        const char *at = memchr(url + auth, '@', auth_end - auth);
+        memcpy(out, url, auth);
+        o = auth;
+        start = at ? at + 1 : url + auth;
+    }
+    size_t rest = end - (size_t)(start - url);
+    memcpy(out + o, start, rest);
+    out[o + rest] = '\0';
+    return out;
+}
+
+static int is_tls_error(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_USE_SSL_FAILED:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* errbuf lines end with a newline on some paths; messages are one line. */
+static void chomp(char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+        s[--n] = '\0';
+}
+
+/* The connect phase's failures, with http.c's statuses and botocore's wording. */
+static kvsws_status connect_error(CURLcode rc, const char *shown, const char *errbuf,
+                                  kvsws_error *err)
+{
+    const char *reason = errbuf && *errbuf ? errbuf : curl_easy_strerror(rc);
+    kvsws_status st;
+    if (rc == CURLE_OUT_OF_MEMORY)
+        st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory connecting to \"%s\"", shown);
+    else if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_CONNECT ||
+             rc == CURLE_COULDNT_RESOLVE_PROXY)
+        st = kvi_error_set(err, KVSWS_E_CONNECT,
+                           "Could not connect to the endpoint URL: \"%s\" (%s)", shown, reason);
+    else if (rc == CURLE_OPERATION_TIMEDOUT)
+        st = kvi_error_set(err, KVSWS_E_CONNECT_TIMEOUT, "Connect timeout on endpoint URL: \"%s\"",
+                           shown);
+    else if (is_tls_error(rc))
+        st = kvi_error_set(err, KVSWS_E_TLS, "SSL validation failed for %s %s", shown, reason);
+    else if (rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL)
+        st = kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "Invalid endpoint: %s (%s)", shown,
+                           reason);
+    else
+        st = kvi_error_set(err, KVSWS_E_TRANSPORT,
+                           "Could not open the WebSocket to endpoint URL: \"%s\" (%s)", shown,
+                           reason);
+    if (err)
+        err->retryable = kvi_retry_is_retryable_transport(st);
+    return st;
+}
+
+/* Waits for the socket; 1 ready (or in error: the next call says which), 0 deadline passed. */
+static int wait_socket(curl_socket_t sock, short events, int64_t deadline)
+{
+    for (;;) {
+        int64_t left = deadline - now_ms();
+        if (left <= 0)
+            return 0;
+        struct pollfd pfd = {sock, events, 0};
+        int n = poll(&pfd, 1, left > 1000 ? 1000 : (int)left);
+        if (n > 0)
+            return 1;
+        if (n < 0 && errno != EINTR)
+            return 1;
+    }
+}
+
+/* ---- the frame codec ---------------------------------------------------------------------- */
+
+/* Compared by address: this protocol error closes with 1009 (message too big), not 1002. */
+static const char WHY_TOO_BIG[] = "frame larger than the message size limit";
+
+int kvi_ws_parse_frame(unsigned char *data, size_t len, uint64_t max_payload,
+                       kvi_ws_frame *frame, const char **why)
+{
+    static const char *dummy;
+    if (!why)
+        why = &dummy;
+    *why = NULL;
+    if (len < 2)
+        return 0;
+    unsigned char b0 = data[0], b1 = data[1];
+    if (b0 & 0x70) {
+        *why = "reserved bits set in a frame (no extension was negotiated)";
+        return -1;
+    }
+    unsigned op = b0 & 0x0F;
+    if (!(op <= 0x2 || (op >= 0x8 && op <= 0xA))) {
+        *why = "unknown opcode";
+        return -1;
+    }
+    int fin = (b0 & 0x80) != 0;
+    int masked = (b1 & 0x80) != 0;
+    uint64_t plen = b1 & 0x7F;
+    if (op & 0x8) {
+        if (!fin) {
+            *why = "fragmented control frame";
+            return -1;
+        }
+        if (plen > 125) {
+            *why = "control frame over 125 bytes";
+            return -1;
+        }
+    }
+    size_t hlen = 2;
+    if (plen == 126) {
+        if (len < 4)
+            return 0;
+        plen = ((uint64_t)data[2] << 8) | data[3];
+        hlen = 4;
+    } else if (plen == 127) {
+        if (len < 10)
+            return 0;
+        if (data[2] & 0x80) {
+            *why = "frame length with the most significant bit set";
+            return -1;
+        }
+        plen = 0;
+        for (int i = 2; i < 10; i++)
+            plen = (plen << 8) | data[i];
+        hlen = 10;
+    }
+    if (plen > max_payload) {
+        *why = WHY_TOO_BIG;
+        return -1;
+    }
+    const unsigned char *key = NULL;
+    if (masked) {
+        if (len < hlen + 4)
+            return 0;
+        key = data + hlen;
+        hlen += 4;
+    }
+    if (plen > (uint64_t)(len - hlen))
+        return 0;
+    unsigned char *payload = data + hlen;
+    if (masked)
+        for (size_t i = 0; i < (size_t)plen; i++)
+            payload[i] ^= key[i & 3];
+    frame->fin = fin;
+    frame->opcode = (kvi_ws_opcode)op;
+    frame->masked = masked;
+    frame->payload_len = plen;
+    frame->payload = payload;
+    frame->header_len = hlen;
+    return 1;
+}
+
+int kvi_ws_encode_frame(kvi_buf *out, kvi_ws_opcode opcode, int fin, const void *payload,
+                        size_t len, const unsigned char mask_key[4])
+{
+    unsigned char h[14];
+    size_t n = 0;
+    h[n++] = (unsigned char)((fin ? 0x80 : 0) | ((unsigned)opcode & 0x0F));
+    if (len <= 125) {
+        h[n++] = (unsigned char)(0x80 | len);
+    } else if (len <= 0xFFFF) {
+        h[n++] = 0x80 | 126;
+        h[n++] = (unsigned char)(len >> 8);
+        h[n++] = (unsigned char)len;
+    } else {
+        h[n++] = 0x80 | 127;
+        for (int i = 7; i >= 0; i--)
+            h[n++] = (unsigned char)((uint64_t)len >> (8 * i));
+    }
+    memcpy(h + n, mask_key, 4);
+    n += 4;
+    size_t start = out->len;
+    if (kvi_buf_append(out, h, n) != 0 || kvi_buf_append(out, payload, len) != 0) {
+        if (out->data) {
+            out->len = start;
+            out->data[start] = '\0';
+        }
+        return -1;
+    }
+    unsigned char *p = (unsigned char *)out->data + start + n;
+    for (size_t i = 0; i < len; i++)
+        p[i] ^= mask_key[i & 3];
+    return 0;
+}
+
+void kvi_ws_accept_for_key(const char *key, char out[29])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
+             EVP_DigestUpdate(ctx, key, strlen(key)) == 1 &&
+             EVP_DigestUpdate(ctx, WS_GUID, sizeof WS_GUID - 1) == 1 &&
+             EVP_DigestFinal_ex(ctx, md, &md_len) == 1 && md_len == 20;
+    EVP_MD_CTX_free(ctx);
+    if (!ok) {
+        /* Matches no real answer, so the upgrade check fails closed. */
+        out[0] = '\0';
+        return;
+    }
+    EVP_EncodeBlock((unsigned char *)out, md, 20);
+    out[28] = '\0';
+}
+
+/* ---- sending ------------------------------------------------------------------------------ */
+
+/* Sends all bytes or fails by deadline; called with send_lock held (or before the connection
+ * is shared). Retries after CURLE_AGAIN with the same pointer and length, as OpenSSL needs. */
+static int send_all(kvi_ws *ws, const char *p, size_t left, int64_t deadline, const char **why)
+{
+    while (left > 0) {
+        size_t n = 0;
+        pthread_mutex_lock(&ws->io_lock);
+        CURLcode rc = curl_easy_send(ws->curl, p, left, &n);
+        pthread_mutex_unlock(&ws->io_lock);
+        if (rc == CURLE_OK) {
+            p += n;
+            left -= n;
+        } else if (rc == CURLE_AGAIN) {
+            if (!wait_socket(ws->sock, POLLOUT, deadline)) {
+                *why = "timed out: the connection is not draining";
+                return -1;
+            }
+        } else {
+            *why = curl_easy_strerror(rc);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Encodes and sends one frame whole; thread-safe. */
+static int send_frame(kvi_ws *ws, kvi_ws_opcode op, const void *payload, size_t len,
+                      int timeout_ms, kvsws_error *err)
+{
+    unsigned char key[4];
+    if (RAND_bytes(key, sizeof key) != 1)
+        return kvi_error_set(err, KVSWS_E_INTERNAL, "the random generator failed"), -1;
+    kvi_buf frame = KVI_BUF_INIT;
+    if (kvi_ws_encode_frame(&frame, op, 1, payload, len, key) != 0) {
+        kvi_buf_free(&frame);
+        return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory sending on the WebSocket"),
+               -1;
+    }
+    int rc = 0;
+    const char *why = NULL;
+    pthread_mutex_lock(&ws->send_lock);
+    if (ws->send_broken) {
+        why = "an earlier send failed";
+        rc = -1;
+    } else if (ws->close_sent) {
+        why = "the WebSocket is closing";
+        rc = -1;
+    } else {
+        rc = send_all(ws, frame.data, frame.len, now_ms() + timeout_ms, &why);
+        if (rc != 0)
+            ws->send_broken = 1;
+        else if (op == KVI_WS_CLOSE)
+            ws->close_sent = 1;
+    }
+    pthread_mutex_unlock(&ws->send_lock);
+    kvi_buf_free(&frame);
+    if (rc != 0) {
+        kvi_error_set(err, KVSWS_E_TRANSPORT, "WebSocket send failed: %s", why);
+        if (err)
+            err->retryable = 1;
+    }
+    return rc;
+}
+
+int kvi_ws_send_text(kvi_ws *ws, const char *text, size_t len, kvsws_error *err)
+{
+    if (!ws || (!text && len))
+        return kvi_error_set(err, KVSWS_E_INTERNAL, "kvi_ws_send_text called without a message"),
+               -1;
+    return send_frame(ws, KVI_WS_TEXT, text ? text : "", len, SEND_TIMEOUT_MS, err);
+}
+
+int kvi_ws_send_ping(kvi_ws *ws, kvsws_error *err)
+{
+    if (!ws)
+        return kvi_error_set(err, KVSWS_E_INTERNAL, "kvi_ws_send_ping called without a socket"),
+               -1;
+    return send_frame(ws, KVI_WS_PING, "", 0, SEND_TIMEOUT_MS, err);
+}
+
+static int send_close(kvi_ws *ws, unsigned code, int timeout_ms)
+{
+    unsigned char p[2] = {(unsigned char)(code >> 8), (unsigned char)code};
+    return send_frame(ws, KVI_WS_CLOSE, p, code ? 2 : 0, timeout_ms, NULL);
+}
+
+/* ---- the upgrade -------------------------------------------------------------------------- */
+
+typedef struct upgrade_answer {
+    int status;
+    long long content_length; /* -1 when absent */
+    int chunked;
+    char *accept, *upgrade, *connection, *extensions, *protocol, *error_type, *request_id;
+} upgrade_answer;
+
+static void answer_free(upgrade_answer *a)
+{
+    free(a->accept);
+    free(a->upgrade);
+    free(a->connection);
+    free(a->extensions);
+    free(a->protocol);
+    free(a->error_type);
+    free(a->request_id);
+}
+
+static char *dup_trimmed(const char *v, size_t n)
+{
+    while (n > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        n--;
+    }
+    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    char *s = malloc(n + 1);
+    if (s) {
+        memcpy(s, v, n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
+/* Parses the status line and the headers we look at from head[0..n) (CRLF lines, no final
+ * blank line). -1 when it is not HTTP, -2 when out of memory. */
+static int parse_answer(const char *head, size_t n, upgrade_answer *a)
+{
+    memset(a, 0, sizeof *a);
+    a->content_length = -1;
+    const char *end = head + n;
+    const char *eol = memchr(head, '\n', n);
+    if (!eol)
+        eol = end;
+    size_t l = (size_t)(eol - head);
+    if (l < 12 || memcmp(head, "HTTP/1.", 7) != 0 || head[8] != ' ')
+        return -1;
+    int st = 0;
+    for (int i = 9; i < 12; i++) {
+        if (head[i] < '0' || head[i] > '9')
+            return -1;
+        st = st * 10 + (head[i] - '0');
+    }
+    a->status = st;
+    const char *p = eol < end ? eol + 1 : end;
+    while (p < end) {
+        const char *e = memchr(p, '\n', (size_t)(end - p));
+        if (!e)
+            e = end;
+        size_t ln = (size_t)(e - p);
+        if (ln > 0 && p[ln - 1] == '\r')
+            ln--;
+        const char *colon = memchr(p, ':', ln);
+        if (colon) {
+            size_t nl = (size_t)(colon - p);
+            const char *v = colon + 1;
+            size_t vl = ln - nl - 1;
+            char **slot = NULL;
+            if (name_is(p, nl, "Sec-WebSocket-Accept"))
+                slot = &a->accept;
+            else if (name_is(p, nl, "Upgrade"))
+                slot = &a->upgrade;
+            else if (name_is(p, nl, "Connection"))
+                slot = &a->connection;
+            else if (name_is(p, nl, "Sec-WebSocket-Extensions"))
+                slot = &a->extensions;
+            else if (name_is(p, nl, "Sec-WebSocket-Protocol"))
+                slot = &a->protocol;
+            else if (name_is(p, nl, "x-amzn-ErrorType"))
+                slot = &a->error_type;
+            else if (name_is(p, nl, "x-amzn-RequestId"))
+                slot = &a->request_id;
+            else if (name_is(p, nl, "x-amz-request-id") && !a->request_id)
+                slot = &a->request_id;
+            if (slot) {
+                free(*slot);
+                *slot = dup_trimmed(v, vl);
+                if (!*slot)
+                    return -2;
+            } else if (name_is(p, nl, "Content-Length")) {
+                char *s = dup_trimmed(v, vl);
+                if (!s)
+                    return -2;
+                char *stop = NULL;
+                long long cl = strtoll(s, &stop, 10);
+                if (stop != s && *stop == '\0' && cl >= 0)
+                    a->content_length = cl;
+                free(s);
+            } else if (name_is(p, nl, "Transfer-Encoding")) {
+                char *s = dup_trimmed(v, vl);
+                if (!s)
+                    return -2;
+                a->chunked = has_token(s, "chunked");
+                free(s);
+            }
+        }
+        p = e < end ? e + 1 : end;
+    }
+    return 0;
+}
+
+/* Decodes a chunked body as far as it is there; returns 1 when the last chunk was seen. */
+static int dechunk(const char *in, size_t n, kvi_buf *out)
+{
+    size_t i = 0;
+    for (;;) {
+        const char *crlf = memchr(in + i, '\n', n - i);
+        if (!crlf)
+            return 0;
+        char *stop = NULL;
+        char line[32];
+        size_t ll = (size_t)(crlf - (in + i));
+        if (ll >= sizeof line)
+            ll = sizeof line - 1;
+        memcpy(line, in + i, ll);
+        line[ll] = '\0';
+        unsigned long long size = strtoull(line, &stop, 16);
+        if (stop == line)
+            return 1; /* not chunked after all: keep what we have */
+        i = (size_t)(crlf - in) + 1;
+        if (size == 0)
+            return 1;
+        size_t take = size > n - i ? n - i : (size_t)size;
+        if (kvi_buf_append(out, in + i, take) != 0)
+            return 1;
+        if (take < size || out->len >= ERROR_BODY_MAX)
+            return take < size ? 0 : 1;
+        i += take;
+        /* The CRLF after the chunk's data. */
+        while (i < n && (in[i] == '\r' || in[i] == '\n'))
+            i++;
+    }
+}
+
+/* Reads more of the connection into buf; 1 got bytes, 0 EOF, -1 error (why), -2 deadline. */
+static int recv_some(kvi_ws *ws, kvi_buf *buf, int64_t deadline, const char **why)
+{
+    char chunk[RECV_CHUNK];
+    for (;;) {
+        size_t n = 0;
+        pthread_mutex_lock(&ws->io_lock);
+        CURLcode rc = curl_easy_recv(ws->curl, chunk, sizeof chunk, &n);
+        pthread_mutex_unlock(&ws->io_lock);
+        if (rc == CURLE_OK) {
+            if (n == 0)
+                return 0;
+            if (kvi_buf_append(buf, chunk, n) != 0) {
+                *why = "out of memory";
+                return -1;
+            }
+            return 1;
+        }
+        if (rc != CURLE_AGAIN) {
+            *why = curl_easy_strerror(rc);
+            return -1;
+        }
+        if (!wait_socket(ws->sock, POLLIN, deadline))
+            return -2;
+    }
+}
+
+/* The error answer's body, read as far as the deadline lets us. */
+static void read_error_body(kvi_ws *ws, const upgrade_answer *a, const char *rest,
+                            size_t rest_len, int64_t deadline, kvi_buf *body)
+{
+    kvi_buf raw = KVI_BUF_INIT;
+    const char *why = NULL;
+    if (rest_len)
+        kvi_buf_append(&raw, rest, rest_len);
+    int64_t limit = now_ms() + ERROR_BODY_WAIT_MS;
+    if (limit < deadline)
+        deadline = limit;
+    for (;;) {
+        if (a->chunked) {
+            kvi_buf_reset(body);
+            if (dechunk(raw.data ? raw.data : "", raw.len, body))
+                break;
+        } else if (a->content_length >= 0 && raw.len >= (unsigned long long)a->content_length) {
+            break;
+        }
+        if (raw.len >= ERROR_BODY_MAX || recv_some(ws, &raw, deadline, &why) != 1)
+            break;
+    }
+    if (!a->chunked) {
+        size_t n = raw.len;
+        if (a->content_length >= 0 && (unsigned long long)a->content_length < n)
+            n = (size_t)a->content_length;
+        if (n > ERROR_BODY_MAX)
+            n = ERROR_BODY_MAX;
+        kvi_buf_append(body, raw.data ? raw.data : "", n);
+    }
+    kvi_buf_free(&raw);
+}
+
+static kvsws_status upgrade_failed(const char *shown, kvsws_error *err, const char *what,
+                                   const char *detail)
+{
+    kvi_error_set(err, KVSWS_E_TRANSPORT, "WebSocket upgrade failed: %s%s (endpoint URL: \"%s\")",
+                  what, detail ? detail : "", shown);
+    if (err)
+        err->retryable = 0;
+    return KVSWS_E_TRANSPORT;
+}
+
+static kvsws_status handshake(kvi_ws *ws, const char *authority, const char *target,
+                              const char *user_agent, int64_t deadline, const char *shown,
+                              kvsws_error *err)
+{
+    unsigned char nonce[16];
+    char key[25], expect[29];
+    if (RAND_bytes(nonce, sizeof nonce) != 1)
+        return kvi_error_set(err, KVSWS_E_INTERNAL, "the random generator failed");
+    EVP_EncodeBlock((unsigned char *)key, nonce, sizeof nonce);
+    key[24] = '\0';
+    kvi_ws_accept_for_key(key, expect);
+
+    kvi_buf req = KVI_BUF_INIT;
+    int rc = kvi_buf_printf(&req,
+                            "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
+                            "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                            "Sec-WebSocket-Version: 13\r\nUser-Agent: %s\r\n\r\n",
+                            target, authority, key, user_agent ? user_agent : "kvsws");
+    if (rc != 0) {
+        kvi_buf_free(&req);
+        return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
+    }
+    const char *why = NULL;
+    rc = send_all(ws, req.data, req.len, deadline, &why);
+    /* The request line carries the presigned query: wipe it. */
+    kvi_buf_free_secret(&req);
+    if (rc != 0) {
+        kvsws_status st =
+            kvi_error_set(err, KVSWS_E_TRANSPORT,
+                          "Could not send the WebSocket upgrade to endpoint URL: \"%s\" (%s)",
+                          shown, why);
+        if (err)
+            err->retryable = 1;
+        return st;
+    }
+
+    kvi_buf in = KVI_BUF_INIT;
+    size_t head_len = 0;
+    for (;;) {
+        const char *p = in.len >= 4 ? memmem(in.data, in.len, "\r\n\r\n", 4) : NULL;
+        if (p) {
+            head_len = (size_t)(p - in.data);
+            break;
+        }
+        if (in.len > HEADERS_MAX) {
+            kvi_buf_free(&in);
+            return upgrade_failed(shown, err, "the answer's headers are too long", NULL);
+        }
+        int r = recv_some(ws, &in, deadline, &why);
+        if (r == 1)
+            continue;
+        kvi_buf_free(&in);
+        kvsws_status st;
+        if (r == -2)
+            st = kvi_error_set(err, KVSWS_E_CONNECT_TIMEOUT,
+                               "Connect timeout on endpoint URL: \"%s\" (no answer to the "
+                               "WebSocket upgrade)",
+                               shown);
+        else
+            st = kvi_error_set(err, KVSWS_E_TRANSPORT,
+                               "Connection was closed before we received a valid response from "
+                               "endpoint URL: \"%s\". (%s)",
+                               shown, r == 0 ? "no answer to the WebSocket upgrade" : why);
+        if (err)
+            err->retryable = 1;
+        return st;
+    }
+
+    upgrade_answer a;
+    int pr = parse_answer(in.data, head_len, &a);
+    const char *rest = in.data + head_len + 4;
+    size_t rest_len = in.len - head_len - 4;
+    kvsws_status st = KVSWS_OK;
+    if (pr == -2) {
+        st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
+    } else if (pr != 0) {
+        st = upgrade_failed(shown, err, "the answer is not HTTP", NULL);
+    } else if (a.status >= 400) {
+        kvi_buf body = KVI_BUF_INIT;
+        read_error_body(ws, &a, rest, rest_len, deadline, &body);
+        kvi_aws_error ae;
+        if (kvi_aws_error_parse(a.status, a.error_type, a.request_id, body.data, body.len,
+                                &ae) != 0) {
+            st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
+        } else {
+            kvi_buf msg = KVI_BUF_INIT;
+            if (ae.message && *ae.message)
+                kvi_buf_puts(&msg, ae.message);
+            else
+                kvi_buf_printf(&msg, "WebSocket upgrade failed: HTTP %d (endpoint URL: \"%s\")",
+                               a.status, shown);
+            st = kvi_error_set_service(err, ae.status, ae.code, kvi_buf_str(&msg), a.status,
+                                       ae.request_id, ae.retryable);
+            kvi_buf_free(&msg);
+            kvi_aws_error_free(&ae);
+        }
+        kvi_buf_free(&body);
+    } else if (a.status != 101) {
+        char detail[48];
+        snprintf(detail, sizeof detail, "%d instead of 101", a.status);
+        st = upgrade_failed(shown, err, "HTTP ", detail);
+    } else if (!a.upgrade || !name_is(a.upgrade, strlen(a.upgrade), "websocket")) {
+        st = upgrade_failed(shown, err, "the answer has no \"Upgrade: websocket\"", NULL);
+    } else if (!a.connection || !has_token(a.connection, "upgrade")) {
+        st = upgrade_failed(shown, err, "the answer has no \"Connection: Upgrade\"", NULL);
+    } else if (!a.accept || strcmp(a.accept, expect) != 0) {
+        st = upgrade_failed(shown, err,
+                            a.accept ? "wrong Sec-WebSocket-Accept"
+                                     : "no Sec-WebSocket-Accept in the answer",
+                            NULL);
+    } else if ((a.extensions && *a.extensions) || (a.protocol && *a.protocol)) {
+        /* RFC 6455 4.1: an extension or subprotocol we did not ask for fails the connection. */
+        st = upgrade_failed(shown, err, "the server chose an extension or subprotocol we did not "
+                                        "offer", NULL);
+    } else if (rest_len && kvi_buf_append(&ws->in, rest, rest_len) != 0) {
+        /* Bytes after the headers are the start of the frame stream. */
+        st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
+    }
+    if (pr != -1)
+        answer_free(&a);
+    kvi_buf_free(&in);
+    return st;
+}
+
+/* ---- connect / close ---------------------------------------------------------------------- */
+
+static void ws_free(kvi_ws *ws)
+{
+    if (!ws)
+        return;
+    if (ws->curl)
+        curl_easy_cleanup(ws->curl);
+    kvi_buf_free(&ws->in);
+    kvi_buf_free(&ws->msg);
+    free(ws->dead_message);
+    pthread_mutex_destroy(&ws->send_lock);
+    pthread_mutex_destroy(&ws->io_lock);
+    if (ws->holds_global)
+        curl_global_cleanup();
+    free(ws);
+}
+
+/* Bytes that cannot go on a request line or a Host header. */
+static int bad_url_bytes(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= 0x20 || c == 0x7f)
+            return 1;
+    }
+    return 0;
+}
+
+kvsws_status kvi_ws_connect(const char *url, const kvi_ws_options *opts, kvi_ws **out,
+                            kvsws_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!url || !out)
+        return kvi_error_set(err, KVSWS_E_INTERNAL, "kvi_ws_connect called without a URL");
+    char *shown = url_for_message(url);
+    if (!shown)
+        return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
+
+    /* wss://[user@]authority[/path][?query][#fragment] */
+    kvsws_status st = KVSWS_OK;
+    kvi_buf curl_url = KVI_BUF_INIT, authority = KVI_BUF_INIT, target = KVI_BUF_INIT;
+    kvi_ws *ws = NULL;
+    if (strncasecmp(url, "wss://", 6) != 0) {
+        st = kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
+                           "Invalid endpoint: %s (a signaling URL must start with wss://)", shown);
+        goto done;
+    }
+    const char *auth = url + 6;
+    size_t auth_len = strcspn(auth, "/?#");
+    const char *at = memchr(auth, '@', auth_len);
+    const char *host = at ? at + 1 : auth;
+    size_t host_len = auth_len - (size_t)(host - auth);
+    const char *path = auth + auth_len;
+    size_t path_len = strcspn(path, "#");
+    if (host_len == 0 || bad_url_bytes(host, host_len) || bad_url_bytes(path, path_len)) {
+        st = kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
+                           "Invalid endpoint: %s (no host, or a space or control character in "
+                           "the URL)",
+                           shown);
+        goto done;
+    }
+    int oom = kvi_buf_append(&authority, host, host_len) != 0 ||
+              (path_len == 0 || path[0] != '/' ? kvi_buf_putc(&target, '/') : 0) != 0 ||
+              kvi_buf_append(&target, path, path_len) != 0 ||
+              kvi_buf_printf(&curl_url, "https://%s/", authority.data) != 0;
+    if (oom) {
+        st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
+        goto done;
+    }
+
+    pthread_once(&global_once, global_probe);
+    if (!global_threadsafe && global_once_rc != CURLE_OK) {
+        st = kvi_error_set(err, KVSWS_E_INTERNAL, "libcurl could not be initialised");
+        goto done;
+    }
+    ws = calloc(1, sizeof *ws);
+    if (!ws) {
+        st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
+        goto done;
+    }
+    pthread_mutex_init(&ws->send_lock, NULL);
+    pthread_mutex_init(&ws->io_lock, NULL);
+    ws->sock = CURL_SOCKET_BAD;
+    ws->max_message = opts && opts->max_message ? opts->max_message : DEFAULT_MAX_MESSAGE;
+    if (global_threadsafe) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            st = kvi_error_set(err, KVSWS_E_INTERNAL, "libcurl could not be initialised");
+            goto done;
+        }
+        ws->holds_global = 1;
+    }
+    long connect_ms = opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
+                                                            : DEFAULT_CONNECT_TIMEOUT_MS;
+    int64_t deadline = now_ms() + connect_ms;
+    ws->curl = curl_easy_init();
+    if (!ws->curl) {
+        st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory creating a connection");
+        goto done;
+    }
+
+    char *errbuf = ws->errbuf;
+    errbuf[0] = '\0';
+    CURLcode rc = CURLE_OK;
+    CURL *e = ws->curl;
+#define SET(opt, val)                                  \
+    do {                                               \
+        if (rc == CURLE_OK)                            \
+            rc = curl_easy_setopt(e, opt, val);        \
+    } while (0)
+    SET(CURLOPT_ERRORBUFFER, errbuf);
+    /* curl only connects: it gets the host and port, never the presigned path and query. */
+    SET(CURLOPT_URL, curl_url.data);
+    SET(CURLOPT_PROTOCOLS_STR, "https");
+    SET(CURLOPT_CONNECT_ONLY, 1L);
+    /* ALPN must not pick h2: the upgrade is an HTTP/1.1 request. */
+    SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    SET(CURLOPT_SSL_VERIFYPEER, 1L);
+    SET(CURLOPT_SSL_VERIFYHOST, 2L);
+    if (opts && opts->ca_bundle)
+        SET(CURLOPT_CAINFO, opts->ca_bundle);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    /* No signals: timeouts must work in threads, and a library must not touch SIGALRM. */
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    SET(CURLOPT_TCP_NODELAY, 1L);
+    SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+#undef SET
+    if (rc != CURLE_OK) {
+        st = kvi_error_set(err, KVSWS_E_INTERNAL, "libcurl rejected an option for \"%s\"", shown);
+        goto done;
+    }
+    rc = curl_easy_perform(e);
+    chomp(errbuf);
+    if (rc != CURLE_OK) {
+        st = connect_error(rc, shown, errbuf, err);
+        goto done;
+    }
+    curl_socket_t sock = CURL_SOCKET_BAD;
+    if (curl_easy_getinfo(e, CURLINFO_ACTIVESOCKET, &sock) != CURLE_OK ||
+        sock == CURL_SOCKET_BAD) {
+        st = kvi_error_set(err, KVSWS_E_TRANSPORT,
+                           "libcurl gave no socket for endpoint URL: \"%s\"", shown);
+        goto done;
+    }
+    ws->sock = sock;
+    st = handshake(ws, authority.data, target.data, opts ? opts->user_agent : NULL, deadline,
+                   shown, err);
+    if (st == KVSWS_OK)
+        __atomic_store_n(&ws->last_rx_ms, now_ms(), __ATOMIC_RELAXED);
+
+done:
+    if (st != KVSWS_OK) {
+        ws_free(ws);
+        ws = NULL;
+    } else {
+        kvi_error_clear(err);
+    }
+    kvi_buf_free_secret(&target);
+    kvi_buf_free(&authority);
+    kvi_buf_free(&curl_url);
+    free(shown);
+    *out = ws;
+    return st;
+}
+
+int kvi_ws_socket(const kvi_ws *ws) { return ws ? (int)ws->sock : -1; }
+
+int64_t kvi_ws_idle_ms(const kvi_ws *ws)
+{
+    if (!ws)
+        return 0;
+    int64_t last = __atomic_load_n(&ws->last_rx_ms, __ATOMIC_RELAXED);
+    return now_ms() - last;
+}
+
+/* ---- receiving ---------------------------------------------------------------------------- */
+
+/* Records why the reader stopped; read_message reports the same thing from then on. */
+static int go_dead(kvi_ws *ws, kvsws_status st, const char *message, kvsws_error *err)
+{
+    free(ws->dead_message);
+    ws->dead_message = kvi_strdup(message);
+    ws->dead = 1;
+    ws->dead_status = st;
+    kvi_error_set(err, st, "%s", ws->dead_message ? ws->dead_message : "WebSocket closed");
+    if (err)
+        err->retryable = kvi_retry_is_retryable_transport(st);
+    return -1;
+}
+
+static int protocol_error(kvi_ws *ws, const char *why, unsigned close_code, kvsws_error *err)
+{
+    /* Best effort: the server learns why; a failure changes nothing for us. */
+    send_close(ws, close_code, CLOSE_SEND_MS);
+    char m[160];
+    snprintf(m, sizeof m, "WebSocket protocol error: %s", why);
+    return go_dead(ws, KVSWS_E_TRANSPORT, m, err);
+}
+
+/* A close frame's reason as one printable line. */
+static void close_reason(const unsigned char *p, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 1 < cap; i++)
+        out[o++] = p[i] < 0x20 || p[i] == 0x7f ? '?' : (char)p[i];
+    out[o] = '\0';
+}
+
+static int valid_close_code(unsigned code)
+{
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+           (code >= 3000 && code <= 4999);
+}
+
+static void consume(kvi_ws *ws, size_t n)
+{
+    ws->in_off += n;
+    if (ws->in_off == ws->in.len) {
+        kvi_buf_reset(&ws->in);
+        ws->in_off = 0;
+    } else if (ws->in_off > ws->in.len / 2 && ws->in_off > 4096) {
+        /* Compact: the unparsed tail moves to the front. */
+        memmove(ws->in.data, ws->in.data + ws->in_off, ws->in.len - ws->in_off);
+        ws->in.len -= ws->in_off;
+        ws->in.data[ws->in.len] = '\0';
+        ws->in_off = 0;
+    }
+}
+
+static int deliver(kvi_ws *ws, const void *data, size_t n, char **msg, size_t *len,
+                   kvsws_error *err)
+{
+    char *copy = malloc(n + 1);
+    if (!copy)
+        return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory reading the WebSocket"), -1;
+    if (n)
+        memcpy(copy, data, n);
+    copy[n] = '\0';
+    *msg = copy;
+    if (len)
+        *len = n;
+    return 1;
+}
+
+/* Handles buffered frames: 1 a text message is out, 0 more bytes are needed, -1 dead. */
+static int process_frames(kvi_ws *ws, char **msg, size_t *len, kvsws_error *err)
+{
+    for (;;) {
+        kvi_ws_frame f;
+        const char *why = NULL;
+        if (ws->in.len == ws->in_off)
+            return 0;
+        int r = kvi_ws_parse_frame((unsigned char *)ws->in.data + ws->in_off,
+                                   ws->in.len - ws->in_off, ws->max_message, &f, &why);
+        if (r == 0)
+            return 0;
+        if (r < 0)
+            return protocol_error(ws, why, why == WHY_TOO_BIG ? 1009u : 1002u, err);
+        size_t flen = f.header_len + (size_t)f.payload_len;
+        if (f.masked)
+            return protocol_error(ws, "a masked frame from the server", 1002, err);
+        switch (f.opcode) {
+        case KVI_WS_TEXT:
+        case KVI_WS_BINARY:
+            if (ws->in_message)
+                return protocol_error(ws, "a new message inside a fragmented one", 1002, err);
+            if (f.fin) {
+                int text = f.opcode == KVI_WS_TEXT;
+                int rc = text ? deliver(ws, f.payload, (size_t)f.payload_len, msg, len, err) : 0;
+                consume(ws, flen);
+                if (rc != 0)
+                    return rc;
+                break; /* binary messages are skipped */
+            }
+            /* The first fragment is handled like the continuations that follow it. */
+            ws->in_message = 1;
+            ws->msg_is_text = f.opcode == KVI_WS_TEXT;
+            ws->msg_total = 0;
+            kvi_buf_reset(&ws->msg);
+            __attribute__((fallthrough));
+        case KVI_WS_CONTINUATION:
+            if (!ws->in_message)
+                return protocol_error(ws, "a continuation frame outside a message", 1002, err);
+            if (f.payload_len > ws->max_message - ws->msg_total)
+                return protocol_error(ws, "message larger than the message size limit", 1009,
+                                      err);
+            ws->msg_total += f.payload_len;
+            if (ws->msg_is_text && kvi_buf_append(&ws->msg, f.payload, (size_t)f.payload_len) != 0)
+                return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory reading the WebSocket"),
+                       -1;
+            consume(ws, flen);
+            if (f.fin) {
+                ws->in_message = 0;
+                if (ws->msg_is_text) {
+                    size_t n = ws->msg.len;
+                    *msg = kvi_buf_detach(&ws->msg);
+                    if (!*msg)
+                        return kvi_error_set(err, KVSWS_E_NO_MEMORY,
+                                             "out of memory reading the WebSocket"),
+                               -1;
+                    if (len)
+                        *len = n;
+                    return 1;
+                }
+            }
+            break;
+        case KVI_WS_PING: {
+            /* The pong echoes the payload; it is sent before the frame leaves the buffer. */
+            kvsws_error perr;
+            memset(&perr, 0, sizeof perr);
+            int rc = send_frame(ws, KVI_WS_PONG, f.payload, (size_t)f.payload_len,
+                                SEND_TIMEOUT_MS, &perr);
+            if (rc != 0)
+                go_dead(ws, KVSWS_E_TRANSPORT, kvsws_error_message(&perr), err);
+            kvi_error_clear(&perr);
+            if (rc != 0)
+                return -1;
+            consume(ws, flen);
+            break;
+        }
+        case KVI_WS_PONG:
+            consume(ws, flen);
+            break;
+        case KVI_WS_CLOSE: {
+            if (f.payload_len == 1)
+                return protocol_error(ws, "a close frame with a 1-byte payload", 1002, err);
+            char reason[128];
+            unsigned code = 0;
+            if (f.payload_len >= 2) {
+                code = ((unsigned)f.payload[0] << 8) | f.payload[1];
+                close_reason(f.payload + 2, (size_t)f.payload_len - 2, reason, sizeof reason);
+            }
+            ws->got_close = 1;
+            consume(ws, flen);
+            /* The reply echoes a valid code (RFC 6455 5.5.1); a bad one gets 1002. */
+            send_close(ws, code == 0 ? 0 : valid_close_code(code) ? code : 1002, CLOSE_SEND_MS);
+            if (code == 0)
+                return go_dead(ws, KVSWS_E_TRANSPORT,
+                               "WebSocket closed by the server (no status code)", err);
+            char m[200];
+            snprintf(m, sizeof m, "WebSocket closed by the server (code %u: %s)", code,
+                     *reason ? reason : "no reason given");
+            return go_dead(ws, KVSWS_E_TRANSPORT, m, err);
+        }
+        }
+    }
+}
+
+int kvi_ws_read_message(kvi_ws *ws, char **msg, size_t *len, kvsws_error *err)
+{
+    if (msg)
+        *msg = NULL;
+    if (len)
+        *len = 0;
+    if (!ws || !msg)
+        return kvi_error_set(err, KVSWS_E_INTERNAL, "kvi_ws_read_message called without a socket"),
+               -1;
+    if (ws->dead) {
+        kvi_error_set(err, ws->dead_status, "%s",
+                      ws->dead_message ? ws->dead_message : "WebSocket closed");
+        if (err)
+            err->retryable = kvi_retry_is_retryable_transport(ws->dead_status);
+        return -1;
+    }
+    char chunk[RECV_CHUNK];
+    for (;;) {
+        int r = process_frames(ws, msg, len, err);
+        if (r != 0)
+            return r;
+        size_t n = 0;
+        pthread_mutex_lock(&ws->io_lock);
+        CURLcode rc = curl_easy_recv(ws->curl, chunk, sizeof chunk, &n);
+        pthread_mutex_unlock(&ws->io_lock);
+        if (rc == CURLE_AGAIN)
+            return 0;
+        if (rc != CURLE_OK) {
+            char m[200];
+            snprintf(m, sizeof m, "WebSocket connection closed: %s", curl_easy_strerror(rc));
+            return go_dead(ws, KVSWS_E_TRANSPORT, m, err);
+        }
+        if (n == 0)
+            return go_dead(ws, KVSWS_E_TRANSPORT,
+                           ws->in.len > ws->in_off || ws->in_message
+                               ? "WebSocket connection closed by the server without a close "
+                                 "frame (in the middle of a message)"
+                               : "WebSocket connection closed by the server without a close "
+                                 "frame",
+                           err);
+        __atomic_store_n(&ws->last_rx_ms, now_ms(), __ATOMIC_RELAXED);
+        if (kvi_buf_append(&ws->in, chunk, n) != 0)
+            return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory reading the WebSocket"),
+                   -1;
+    }
+}
+
+/* Reads and drops frames until the server's close frame, EOF, an error or the deadline. */
+static void await_close(kvi_ws *ws, int64_t deadline)
+{
+    char chunk[RECV_CHUNK];
+    for (;;) {
+        for (;;) {
+            kvi_ws_frame f;
+            const char *why = NULL;
+            if (ws->in.len == ws->in_off)
+                break;
+            int r = kvi_ws_parse_frame((unsigned char *)ws->in.data + ws->in_off,
+                                       ws->in.len - ws->in_off, ws->max_message, &f, &why);
+            if (r < 0)
+                return;
+            if (r == 0)
+                break;
+            consume(ws, f.header_len + (size_t)f.payload_len);
+            if (f.opcode == KVI_WS_CLOSE)
+                return;
+        }
+        size_t n = 0;
+        pthread_mutex_lock(&ws->io_lock);
+        CURLcode rc = curl_easy_recv(ws->curl, chunk, sizeof chunk, &n);
+        pthread_mutex_unlock(&ws->io_lock);
+        if (rc == CURLE_AGAIN) {
+            if (!wait_socket(ws->sock, POLLIN, deadline))
+                return;
+            continue;
+        }
+        if (rc != CURLE_OK || n == 0 || kvi_buf_append(&ws->in, chunk, n) != 0)
+            return;
+    }
+}
+
+void kvi_ws_close(kvi_ws *ws, int timeout_ms)
+{
+    if (!ws)
+        return;
+    int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    if (!ws->dead && timeout_ms > 0 && send_close(ws, 1000, timeout_ms) == 0)
+        await_close(ws, deadline);
+    ws_free(ws);
+}

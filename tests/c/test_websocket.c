@@ -1,0 +1,1118 @@
+/* test_websocket.c - the RFC 6455 codec, and a real WSS client on loopback against a small Python
+ * server (aiohttp when importable, and a hand-rolled one that can send any frame): echo, sizes,
+ * fragmentation, pings, close codes, drops, protocol errors, upgrade failures, TLS, threads. */
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "error.h"
+#include "websocket.h"
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
+/* The server, run as `python -c SERVER_PY <certdir>`: prints "<raw port> <aiohttp port or 0>"
+ * and exits when our end of its stdin closes. The raw server records the close codes and pongs
+ * it receives and the upgrade requests; a "report" message on /echo returns that record. */
+static const char *const SERVER_PY =
+    "import asyncio, base64, hashlib, json, os, ssl, struct, sys, threading\n"
+    "d = sys.argv[1]\n"
+    "GUID = b'258EAFA5-E914-47DA-95CA-C5AB0DC85B11'\n"
+    "ev = {'closes': [], 'pongs': [], 'requests': []}\n"
+    "def frame(op, p=b'', fin=True, rsv=0, mask=None):\n"
+    "    n = len(p)\n"
+    "    b0 = (0x80 if fin else 0) | rsv | op\n"
+    "    m = 0x80 if mask else 0\n"
+    "    if n < 126: h = bytes([b0, m | n])\n"
+    "    elif n < 65536: h = bytes([b0, m | 126]) + struct.pack('!H', n)\n"
+    "    else: h = bytes([b0, m | 127]) + struct.pack('!Q', n)\n"
+    "    if mask: h += mask; p = unmask(p, mask)\n"
+    "    return h + p\n"
+    "def unmask(p, k):\n"
+    "    if not p: return p\n"
+    "    kk = (k * (len(p) // 4 + 1))[:len(p)]\n"
+    "    x = int.from_bytes(p, 'big') ^ int.from_bytes(kk, 'big')\n"
+    "    return x.to_bytes(len(p), 'big')\n"
+    "async def rframe(r):\n"
+    "    h = await r.readexactly(2)\n"
+    "    n = h[1] & 127\n"
+    "    if n == 126: n = struct.unpack('!H', await r.readexactly(2))[0]\n"
+    "    elif n == 127: n = struct.unpack('!Q', await r.readexactly(8))[0]\n"
+    "    k = await r.readexactly(4) if h[1] & 0x80 else None\n"
+    "    p = await r.readexactly(n)\n"
+    "    return h[0] >> 7, h[0] & 15, k is not None, unmask(p, k) if k else p\n"
+    "def status(w, code, reason, hdrs=(), body=b''):\n"
+    "    w.write(('HTTP/1.1 %d %s\\r\\n' % (code, reason)).encode() +\n"
+    "            b''.join(('%s: %s\\r\\n' % kv).encode() for kv in hdrs) + b'\\r\\n' + body)\n"
+    "def fragments(data, size, op=1):\n"
+    "    parts = [data[i:i + size] for i in range(0, len(data), size)]\n"
+    "    return [frame(op if i == 0 else 0, part, fin=i == len(parts) - 1)\n"
+    "            for i, part in enumerate(parts)]\n"
+    "async def serve_frames(path, r, w, deaf=False):\n"
+    "    while True:\n"
+    "        fin, op, masked, p = await rframe(r)\n"
+    "        if deaf: continue\n"
+    "        if not masked: ev['closes'].append([path, 'unmasked']); break\n"
+    "        if op == 1:\n"
+    "            t = p.decode()\n"
+    "            if t.startswith('big '): w.write(frame(1, b'x' * int(t[4:])))\n"
+    "            elif t.startswith('fragbig '):\n"
+    "                data = bytes(97 + i % 26 for i in range(int(t[8:])))\n"
+    "                for i, f in enumerate(fragments(data, 16384)):\n"
+    "                    w.write(f)\n"
+    "                    if i == 3: w.write(frame(9, b'mid'))\n"
+    "            elif t == 'report': w.write(frame(1, json.dumps(ev).encode()))\n"
+    "            else: w.write(frame(1, p))\n"
+    "        elif op == 9: w.write(frame(10, p))\n"
+    "        elif op == 10: ev['pongs'].append(p.decode())\n"
+    "        elif op == 8:\n"
+    "            code = struct.unpack('!H', p[:2])[0] if len(p) >= 2 else None\n"
+    "            ev['closes'].append([path, code])\n"
+    "            w.write(frame(8, p)); break\n"
+    "        await w.drain()\n"
+    "PROTO = {'/proto/rsv': frame(1, b'x', rsv=0x40), '/proto/opcode': frame(3, b'x'),\n"
+    "         '/proto/masked': frame(1, b'hi', mask=b'abcd'),\n"
+    "         '/proto/bigctl': frame(9, b'x' * 126), '/proto/fragctl': frame(9, b'x', fin=False),\n"
+    "         '/proto/cont': frame(0, b'x'),\n"
+    "         '/proto/newmsg': frame(1, b'a', fin=False) + frame(1, b'b'),\n"
+    "         '/proto/msb': bytes([0x81, 127, 0x80, 0, 0, 0, 0, 0, 0, 1]) + b'x',\n"
+    "         '/proto/close1': frame(8, b'x'),\n"
+    "         '/proto/toolong': b''.join(fragments(b'y' * 327680, 16384)),\n"
+    "         '/proto/toobig': frame(1, b'z' * 300000)}\n"
+    "FORBIDDEN = b'{\"message\":\"User: arn:aws:iam::123456789012:user/x is not authorized\"}'\n"
+    "EXPIRED = (b'{\"message\":\"Signature expired: 20190101T000000Z is now earlier than '\n"
+    "           b'20190101T000500Z\"}')\n"
+    "async def handle(r, w):\n"
+    "    try:\n"
+    "        head = await r.readuntil(b'\\r\\n\\r\\n')\n"
+    "        lines = head.decode('latin1').split('\\r\\n')\n"
+    "        method, target, ver = lines[0].split(' ')\n"
+    "        h = {}\n"
+    "        for l in lines[1:]:\n"
+    "            if ':' in l:\n"
+    "                k, v = l.split(':', 1)\n"
+    "                h[k.strip().lower()] = v.strip()\n"
+    "        path = target.split('?')[0]\n"
+    "        ev['requests'].append({'method': method, 'target': target, 'version': ver,\n"
+    "                               'host': h.get('host'), 'ua': h.get('user-agent'),\n"
+    "                               'wsv': h.get('sec-websocket-version'),\n"
+    "                               'upgrade': h.get('upgrade'),\n"
+    "                               'connection': h.get('connection'),\n"
+    "                               'key': h.get('sec-websocket-key')})\n"
+    "        key = h.get('sec-websocket-key', '').encode()\n"
+    "        acc = base64.b64encode(hashlib.sha1(key + GUID).digest()).decode()\n"
+    "        ok = [('Upgrade', 'websocket'), ('Connection', 'Upgrade'),\n"
+    "              ('Sec-WebSocket-Accept', acc)]\n"
+    "        if path == '/403':\n"
+    "            status(w, 403, 'Forbidden', [\n"
+    "                ('x-amzn-ErrorType', 'AccessDeniedException:http://internal.amazon.com/x/'),\n"
+    "                ('x-amzn-RequestId', 'req-403'), ('Content-Type', 'application/json'),\n"
+    "                ('Content-Length', len(FORBIDDEN))], FORBIDDEN)\n"
+    "        elif path == '/403chunked':\n"
+    "            body = b'%x\\r\\n%s\\r\\n%x\\r\\n%s\\r\\n0\\r\\n\\r\\n' % (\n"
+    "                10, EXPIRED[:10], len(EXPIRED) - 10, EXPIRED[10:])\n"
+    "            status(w, 403, 'Forbidden', [('Transfer-Encoding', 'chunked'),\n"
+    "                                         ('x-amzn-RequestId', 'req-c')], body)\n"
+    "        elif path == '/500html':\n"
+    "            status(w, 500, 'Internal Server Error', [('Connection', 'close')],\n"
+    "                   b'<html><h1>oops</h1></html>')\n"
+    "            await w.drain(); w.close(); return\n"
+    "        elif path == '/badaccept':\n"
+    "            status(w, 101, 'Switching Protocols',\n"
+    "                   ok[:2] + [('Sec-WebSocket-Accept', 'AAAA')])\n"
+    "        elif path == '/noupgrade': status(w, 101, 'Switching Protocols', ok[1:])\n"
+    "        elif path == '/200': status(w, 200, 'OK', [('Content-Length', '0')])\n"
+    "        elif path == '/ext':\n"
+    "            status(w, 101, 'Switching Protocols',\n"
+    "                   ok + [('Sec-WebSocket-Extensions', 'permessage-deflate')])\n"
+    "        elif path == '/garbage': w.write(b'SSH-2.0-OpenSSH_9.2\\r\\n\\r\\n')\n"
+    "        elif path == '/hang': await asyncio.sleep(30)\n"
+    "        else:\n"
+    "            status(w, 101, 'Switching Protocols', ok)\n"
+    "            if path == '/early': w.write(frame(1, b'early bird'))\n"
+    "            elif path == '/frag':\n"
+    "                w.write(frame(1, b'hel', fin=False) + frame(9, b'p1') +\n"
+    "                        frame(0, b'lo ', fin=False) + frame(10, b'unsolicited') +\n"
+    "                        frame(0, b'world') + frame(2, b'\\x00\\x01') +\n"
+    "                        frame(2, b'ab', fin=False) +\n"
+    "                        frame(0, b'cd') + frame(1, b'after'))\n"
+    "            elif path == '/ping': w.write(frame(9, b'hb-1'))\n"
+    "            elif path == '/close4000':\n"
+    "                w.write(frame(8, struct.pack('!H', 4000) + b'bye now'))\n"
+    "            elif path == '/closenocode': w.write(frame(8))\n"
+    "            elif path == '/drop':\n"
+    "                await w.drain(); w.transport.abort(); return\n"
+    "            elif path == '/dropmid':\n"
+    "                w.write(frame(1, b'hello')[:4]); await w.drain(); await asyncio.sleep(0.05)\n"
+    "                w.transport.abort(); return\n"
+    "            elif path in PROTO: w.write(PROTO[path])\n"
+    "            await w.drain()\n"
+    "            await serve_frames(path, r, w, deaf=path == '/deaf')\n"
+    "        await w.drain()\n"
+    "        w.close()\n"
+    "    except Exception:\n"
+    "        try: w.transport.abort()\n"
+    "        except Exception: pass\n"
+    "async def aio_site(ctx):\n"
+    "    try:\n"
+    "        from aiohttp import web, WSMsgType\n"
+    "    except ImportError:\n"
+    "        return 0\n"
+    "    import logging; logging.disable(logging.CRITICAL)\n"
+    "    aev = {'pongs': [], 'requests': []}\n"
+    "    async def ws_route(request):\n"
+    "        aev['requests'].append({'target': request.path_qs,\n"
+    "                                'host': request.headers.get('Host'),\n"
+    "                                'ua': request.headers.get('User-Agent')})\n"
+    "        ws = web.WebSocketResponse(autoping=False, max_msg_size=0)\n"
+    "        await ws.prepare(request)\n"
+    "        if request.path == '/ping': await ws.ping(b'hb-1')\n"
+    "        elif request.path == '/close4000':\n"
+    "            await ws.close(code=4000, message=b'bye now'); return ws\n"
+    "        elif request.path == '/drop':\n"
+    "            request.transport.abort(); return ws\n"
+    "        async for msg in ws:\n"
+    "            if msg.type == WSMsgType.TEXT:\n"
+    "                t = msg.data\n"
+    "                if t.startswith('big '): await ws.send_str('x' * int(t[4:]))\n"
+    "                elif t == 'report': await ws.send_str(json.dumps(aev))\n"
+    "                else: await ws.send_str(t)\n"
+    "            elif msg.type == WSMsgType.PING: await ws.pong(msg.data)\n"
+    "            elif msg.type == WSMsgType.PONG: aev['pongs'].append(msg.data.decode())\n"
+    "        return ws\n"
+    "    async def forbidden(request):\n"
+    "        return web.Response(status=403, body=FORBIDDEN, headers={\n"
+    "            'x-amzn-ErrorType': 'AccessDeniedException', 'x-amzn-RequestId': 'req-403',\n"
+    "            'Content-Type': 'application/json'})\n"
+    "    app = web.Application()\n"
+    "    for p in ('/echo', '/ping', '/close4000', '/drop'): app.router.add_get(p, ws_route)\n"
+    "    app.router.add_get('/403', forbidden)\n"
+    "    runner = web.AppRunner(app, access_log=None)\n"
+    "    await runner.setup()\n"
+    "    site = web.TCPSite(runner, '127.0.0.1', 0, ssl_context=ctx)\n"
+    "    await site.start()\n"
+    "    return runner.addresses[0][1]\n"
+    "async def main():\n"
+    "    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+    "    ctx.load_cert_chain(os.path.join(d, 'srv.pem'), os.path.join(d, 'srv.key'))\n"
+    "    srv = await asyncio.start_server(handle, '127.0.0.1', 0, ssl=ctx)\n"
+    "    aio = 0 if os.environ.get('KVSWS_TEST_NO_AIOHTTP') else await aio_site(ctx)\n"
+    "    print(srv.sockets[0].getsockname()[1], aio, flush=True)\n"
+    "    await asyncio.Event().wait()\n"
+    "def watchdog():\n"
+    "    sys.stdin.read()\n"
+    "    os._exit(0)\n"
+    "threading.Thread(target=watchdog, daemon=True).start()\n"
+    "threading.Timer(120, lambda: os._exit(0)).start()\n"
+    "asyncio.run(main())\n";
+
+static char tmpdir[] = "/tmp/kvsws-ws-XXXXXX";
+static char ca_path[256], other_ca_path[256];
+static int port_raw, port_aio;
+static pid_t server_pid;
+static int server_stdin = -1;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* ---- the codec ---------------------------------------------------------------------------- */
+
+/* A server frame (never masked), built by hand. */
+static size_t server_frame(unsigned char *out, int fin, int op, const void *p, size_t n)
+{
+    size_t h = 0;
+    out[h++] = (unsigned char)((fin ? 0x80 : 0) | op);
+    if (n <= 125) {
+        out[h++] = (unsigned char)n;
+    } else if (n <= 0xFFFF) {
+        out[h++] = 126;
+        out[h++] = (unsigned char)(n >> 8);
+        out[h++] = (unsigned char)n;
+    } else {
+        out[h++] = 127;
+        for (int i = 7; i >= 0; i--)
+            out[h++] = (unsigned char)((uint64_t)n >> (8 * i));
+    }
+    memcpy(out + h, p, n);
+    return h + n;
+}
+
+static void test_lengths(void)
+{
+    static const size_t lens[] = {0, 1, 125, 126, 127, 65535, 65536, 70000};
+    static const size_t hdr[] = {2, 2, 2, 4, 4, 4, 10, 10};
+    const unsigned char key[4] = {0x37, 0xfa, 0x21, 0x3d};
+    for (size_t t = 0; t < sizeof lens / sizeof lens[0]; t++) {
+        size_t n = lens[t];
+        unsigned char *payload = malloc(n + 1);
+        for (size_t i = 0; i < n; i++)
+            payload[i] = (unsigned char)(i * 7 + 3);
+        kvi_buf out = KVI_BUF_INIT;
+        CHECK_INT(kvi_ws_encode_frame(&out, KVI_WS_TEXT, 1, payload, n, key), 0);
+        CHECK_INT(out.len, hdr[t] + 4 + n);
+        unsigned char *f = (unsigned char *)out.data;
+        CHECK_INT(f[0], 0x81);
+        CHECK_INT(f[1] & 0x80, 0x80); /* client frames are masked */
+        CHECK_INT(f[1] & 0x7f, n <= 125 ? (int)n : n <= 0xFFFF ? 126 : 127);
+        CHECK(memcmp(f + hdr[t], key, 4) == 0);
+        /* The wire bytes are the payload XOR the key. */
+        int masked_ok = 1;
+        for (size_t i = 0; i < n; i++)
+            if (f[hdr[t] + 4 + i] != (payload[i] ^ key[i & 3]))
+                masked_ok = 0;
+        CHECK(masked_ok);
+        /* Every prefix needs more bytes; the whole frame parses and unmasks in place. */
+        int prefixes_ok = 1;
+        for (size_t cut = 0; cut < out.len; cut += (cut < 16 ? 1 : 997)) {
+            kvi_ws_frame fr;
+            const char *why = NULL;
+            if (kvi_ws_parse_frame(f, cut, UINT64_MAX, &fr, &why) != 0)
+                prefixes_ok = 0;
+        }
+        CHECK(prefixes_ok);
+        kvi_ws_frame fr;
+        const char *why = NULL;
+        CHECK_INT(kvi_ws_parse_frame(f, out.len, UINT64_MAX, &fr, &why), 1);
+        CHECK_INT(fr.fin, 1);
+        CHECK_INT(fr.opcode, KVI_WS_TEXT);
+        CHECK_INT(fr.masked, 1);
+        CHECK_INT(fr.payload_len, n);
+        CHECK_INT(fr.header_len, hdr[t] + 4);
+        CHECK(n == 0 || memcmp(fr.payload, payload, n) == 0);
+
+        /* The same payload as a server frame: unmasked, header 2/4/10. */
+        unsigned char *sf = malloc(n + 16);
+        size_t sl = server_frame(sf, 1, KVI_WS_BINARY, payload, n);
+        CHECK_INT(kvi_ws_parse_frame(sf, sl, UINT64_MAX, &fr, &why), 1);
+        CHECK_INT(fr.masked, 0);
+        CHECK_INT(fr.header_len, hdr[t]);
+        CHECK_INT(fr.payload_len, n);
+        CHECK_INT(fr.opcode, KVI_WS_BINARY);
+        CHECK(n == 0 || memcmp(fr.payload, payload, n) == 0);
+        /* Extra bytes after the frame are left alone. */
+        CHECK_INT(kvi_ws_parse_frame(sf, sl, n ? n - 1 : 0, &fr, &why), n ? -1 : 1);
+        free(sf);
+        free(payload);
+        kvi_buf_free(&out);
+    }
+    /* A zero key leaves the payload as it is; encode appends to what the buffer holds. */
+    kvi_buf out = KVI_BUF_INIT;
+    const unsigned char zero[4] = {0, 0, 0, 0};
+    kvi_buf_puts(&out, "AB");
+    CHECK_INT(kvi_ws_encode_frame(&out, KVI_WS_PING, 1, "hi", 2, zero), 0);
+    CHECK_INT(out.len, 2 + 2 + 4 + 2);
+    CHECK(memcmp(out.data, "AB\x89\x82\0\0\0\0hi", 10) == 0);
+    kvi_buf_free(&out);
+    /* A non-minimal length encoding is tolerated. */
+    unsigned char nm[] = {0x81, 126, 0, 3, 'a', 'b', 'c'};
+    kvi_ws_frame fr;
+    const char *why = NULL;
+    CHECK_INT(kvi_ws_parse_frame(nm, sizeof nm, 100, &fr, &why), 1);
+    CHECK_INT(fr.payload_len, 3);
+}
+
+static void test_fragments_and_control(void)
+{
+    const unsigned char key[4] = {1, 2, 3, 4};
+    kvi_buf out = KVI_BUF_INIT;
+    kvi_ws_encode_frame(&out, KVI_WS_TEXT, 0, "hel", 3, key);
+    kvi_ws_encode_frame(&out, KVI_WS_PING, 1, "p", 1, key);
+    kvi_ws_encode_frame(&out, KVI_WS_CONTINUATION, 0, "lo ", 3, key);
+    kvi_ws_encode_frame(&out, KVI_WS_CONTINUATION, 1, "world", 5, key);
+    kvi_ws_encode_frame(&out, KVI_WS_CLOSE, 1, "\x03\xe8" "bye", 5, key);
+    struct {
+        int fin, op;
+        const char *p;
+    } want[] = {{0, KVI_WS_TEXT, "hel"},
+                {1, KVI_WS_PING, "p"},
+                {0, KVI_WS_CONTINUATION, "lo "},
+                {1, KVI_WS_CONTINUATION, "world"},
+                {1, KVI_WS_CLOSE, "\x03\xe8" "bye"}};
+    size_t off = 0;
+    for (size_t i = 0; i < 5; i++) {
+        kvi_ws_frame fr;
+        const char *why = NULL;
+        CHECK_INT(kvi_ws_parse_frame((unsigned char *)out.data + off, out.len - off, 1000, &fr,
+                                     &why),
+                  1);
+        CHECK_INT(fr.fin, want[i].fin);
+        CHECK_INT(fr.opcode, want[i].op);
+        CHECK_INT(fr.payload_len, strlen(want[i].p));
+        CHECK(memcmp(fr.payload, want[i].p, strlen(want[i].p)) == 0);
+        off += fr.header_len + (size_t)fr.payload_len;
+    }
+    CHECK_INT(off, out.len);
+    kvi_buf_free(&out);
+    /* Control frames: 125 bytes is the most. */
+    unsigned char buf[300];
+    char big[200];
+    memset(big, 'p', sizeof big);
+    kvi_ws_frame fr;
+    const char *why = NULL;
+    size_t n = server_frame(buf, 1, KVI_WS_PING, big, 125);
+    CHECK_INT(kvi_ws_parse_frame(buf, n, 1000, &fr, &why), 1);
+    n = server_frame(buf, 1, KVI_WS_PONG, big, 126);
+    CHECK_INT(kvi_ws_parse_frame(buf, n, 1000, &fr, &why), -1);
+    CHECK(why && strstr(why, "125"));
+    n = server_frame(buf, 0, KVI_WS_PING, big, 1);
+    CHECK_INT(kvi_ws_parse_frame(buf, n, 1000, &fr, &why), -1);
+    CHECK(why && strstr(why, "fragmented control"));
+    n = server_frame(buf, 0, KVI_WS_CLOSE, big, 2);
+    CHECK_INT(kvi_ws_parse_frame(buf, n, 1000, &fr, &why), -1);
+    /* The error is found from the first two bytes, before the payload arrives. */
+    n = server_frame(buf, 1, KVI_WS_CLOSE, big, 126);
+    CHECK_INT(kvi_ws_parse_frame(buf, 2, 1000, &fr, &why), -1);
+}
+
+static void test_protocol_errors(void)
+{
+    kvi_ws_frame fr;
+    const char *why = NULL;
+    for (int rsv = 0x10; rsv <= 0x40; rsv <<= 1) {
+        unsigned char f[] = {(unsigned char)(0x81 | rsv), 1, 'x'};
+        why = NULL;
+        CHECK_INT(kvi_ws_parse_frame(f, sizeof f, 100, &fr, &why), -1);
+        CHECK(why && strstr(why, "reserved"));
+    }
+    int ops_ok = 1;
+    for (int op = 0; op < 16; op++) {
+        unsigned char f[] = {(unsigned char)(0x80 | op), 1, 'x'};
+        int known = op <= 2 || (op >= 8 && op <= 10);
+        int rc = kvi_ws_parse_frame(f, sizeof f, 100, &fr, &why);
+        if (rc != (known ? 1 : -1) || (!known && !strstr(why, "opcode")))
+            ops_ok = 0;
+    }
+    CHECK(ops_ok);
+    unsigned char msb[] = {0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 1, 'x'};
+    CHECK_INT(kvi_ws_parse_frame(msb, sizeof msb, UINT64_MAX, &fr, &why), -1);
+    /* Over max_payload: refused from the header alone (no need to buffer it). */
+    unsigned char huge[] = {0x81, 127, 0, 0, 0, 1, 0, 0, 0, 0};
+    CHECK_INT(kvi_ws_parse_frame(huge, sizeof huge, 1 << 20, &fr, &why), -1);
+    CHECK(why && strstr(why, "limit"));
+    CHECK_INT(kvi_ws_parse_frame(huge, sizeof huge, UINT64_MAX, &fr, &why), 0);
+    unsigned char exact[8] = {0x81, 5, 'a', 'b', 'c', 'd', 'e'};
+    CHECK_INT(kvi_ws_parse_frame(exact, 7, 5, &fr, &why), 1);
+    CHECK_INT(kvi_ws_parse_frame(exact, 7, 4, &fr, &why), -1);
+    /* Truncated headers: 0, never a read past the end (ASan watches). */
+    unsigned char *one = malloc(1);
+    one[0] = 0x81;
+    CHECK_INT(kvi_ws_parse_frame(one, 1, 100, &fr, &why), 0);
+    CHECK_INT(kvi_ws_parse_frame(one, 0, 100, &fr, &why), 0);
+    free(one);
+    unsigned char *h3 = malloc(3);
+    memcpy(h3, "\x81\x7e\x00", 3);
+    CHECK_INT(kvi_ws_parse_frame(h3, 3, 100000, &fr, &why), 0);
+    free(h3);
+    unsigned char *m5 = malloc(5);
+    memcpy(m5, "\x81\x81\x01\x02\x03", 5); /* masked, key cut short */
+    CHECK_INT(kvi_ws_parse_frame(m5, 5, 100, &fr, &why), 0);
+    free(m5);
+    /* why may be NULL. */
+    unsigned char bad[] = {0xF1, 0};
+    CHECK_INT(kvi_ws_parse_frame(bad, 2, 100, &fr, NULL), -1);
+}
+
+static void test_accept_key(void)
+{
+    char out[29];
+    kvi_ws_accept_for_key("dGhlIHNhbXBsZSBub25jZQ==", out);
+    CHECK_STR(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    kvi_ws_accept_for_key("", out);
+    CHECK_INT(strlen(out), 28);
+}
+
+/* ---- the loopback server ------------------------------------------------------------------ */
+
+static int make_certs(void)
+{
+    if (!mkdtemp(tmpdir))
+        return -1;
+    char cmd[4096];
+    const char *ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    snprintf(cmd, sizeof cmd,
+             "(cd %s && "
+             "openssl req -x509 %s -keyout ca.key -out ca.pem -days 2 -subj /CN=kvsws-ws-ca && "
+             "openssl req -x509 %s -keyout other.key -out other.pem -days 2 -subj /CN=other && "
+             "openssl req %s -keyout srv.key -out srv.csr -subj /CN=127.0.0.1 && "
+             "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > srv.ext && "
+             "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+             "-out srv.pem -days 2 -extfile srv.ext) >/dev/null 2>&1",
+             tmpdir, ec, ec, ec);
+    if (system(cmd) != 0)
+        return -1;
+    snprintf(ca_path, sizeof ca_path, "%s/ca.pem", tmpdir);
+    snprintf(other_ca_path, sizeof other_ca_path, "%s/other.pem", tmpdir);
+    return 0;
+}
+
+/* The project's venv Python (with aiohttp) when there is one, else python3 on PATH. */
+static void pick_python(char *out, size_t n)
+{
+    const char *env = getenv("KVSWS_TEST_PYTHON");
+    if (env && *env) {
+        snprintf(out, n, "%s", env);
+        return;
+    }
+    /* __FILE__ is <root>/tests/c/test_websocket.c (absolute under CMake, relative by hand). */
+    char root[512];
+    snprintf(root, sizeof root, "%s", __FILE__);
+    for (int i = 0; i < 3; i++) {
+        char *slash = strrchr(root, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(root, sizeof root, ".");
+    }
+    snprintf(out, n, "%s/.venv/bin/python", root);
+    if (access(out, X_OK) != 0)
+        snprintf(out, n, "python3");
+}
+
+static int start_server(void)
+{
+    int out[2], in[2];
+    char python[600];
+    pick_python(python, sizeof python);
+    if (pipe(out) != 0 || pipe(in) != 0)
+        return -1;
+    server_pid = fork();
+    if (server_pid < 0)
+        return -1;
+    if (server_pid == 0) {
+        dup2(out[1], 1);
+        dup2(in[0], 0);
+        close(out[0]);
+        close(out[1]);
+        close(in[0]);
+        close(in[1]);
+        execlp(python, python, "-c", SERVER_PY, tmpdir, (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    close(in[0]);
+    server_stdin = in[1];
+    char line[128];
+    size_t len = 0;
+    int64_t deadline = now_ms() + 15000;
+    while (len < sizeof line - 1 && !memchr(line, '\n', len)) {
+        struct pollfd pfd = {out[0], POLLIN, 0};
+        int64_t left = deadline - now_ms();
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+            break;
+        ssize_t n = read(out[0], line + len, sizeof line - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(out[0]);
+    line[len] = '\0';
+    return sscanf(line, "%d %d", &port_raw, &port_aio) == 2 ? 0 : -1;
+}
+
+static void stop_server(void)
+{
+    if (server_stdin >= 0)
+        close(server_stdin);
+    if (server_pid > 0) {
+        kill(server_pid, SIGTERM);
+        waitpid(server_pid, NULL, 0);
+    }
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
+/* ---- connection helpers ------------------------------------------------------------------- */
+
+/* The query stands in for a presigned one: it must never show up in a message. */
+#define SECRET_QUERY "?X-Amz-Security-Token=SECRETTOKEN&X-Amz-Signature=SECRETSIG&b=%2F"
+
+static kvsws_status open_ws_opts(int port, const char *path, const char *ca, long connect_ms,
+                                 uint64_t max_message, kvi_ws **ws, kvsws_error *err)
+{
+    char url[512];
+    snprintf(url, sizeof url, "wss://127.0.0.1:%d%s%s", port, path, SECRET_QUERY);
+    kvi_ws_options o = {ca, connect_ms, "kvsws-test/1.0", max_message};
+    kvsws_status st = kvi_ws_connect(url, &o, ws, err);
+    if (st != KVSWS_OK) {
+        /* No secret in any part of the error. */
+        CHECK(strstr(kvsws_error_message(err), "SECRET") == NULL);
+        CHECK(strstr(kvsws_error_describe(err), "SECRET") == NULL);
+        CHECK(*ws == NULL);
+    }
+    return st;
+}
+
+static kvi_ws *open_ws(int port, const char *path)
+{
+    kvi_ws *ws = NULL;
+    kvsws_error *err = kvsws_error_new();
+    kvsws_status st = open_ws_opts(port, path, ca_path, 5000, 256 << 10, &ws, err);
+    if (st != KVSWS_OK)
+        fprintf(stderr, "connect %s failed: %s\n", path, kvsws_error_message(err));
+    CHECK_INT(st, KVSWS_OK);
+    kvsws_error_free(err);
+    return ws;
+}
+
+/* Waits up to timeout_ms for the next message: 1 message, 0 timeout, -1 closed (err set). */
+static int next_message(kvi_ws *ws, int timeout_ms, char **msg, size_t *len, kvsws_error *err)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        int r = kvi_ws_read_message(ws, msg, len, err);
+        if (r != 0)
+            return r;
+        int64_t left = deadline - now_ms();
+        if (left <= 0)
+            return 0;
+        struct pollfd pfd = {kvi_ws_socket(ws), POLLIN, 0};
+        poll(&pfd, 1, (int)left);
+    }
+}
+
+/* Sends text and returns the next message (or NULL). */
+static char *roundtrip(kvi_ws *ws, const char *text)
+{
+    kvsws_error *err = kvsws_error_new();
+    char *msg = NULL;
+    size_t len = 0;
+    CHECK_INT(kvi_ws_send_text(ws, text, strlen(text), err), 0);
+    int r = next_message(ws, 5000, &msg, &len, err);
+    if (r != 1)
+        fprintf(stderr, "no answer to [%.40s]: %d %s\n", text, r, kvsws_error_message(err));
+    CHECK_INT(r, 1);
+    kvsws_error_free(err);
+    return msg;
+}
+
+/* The server's record of what happened so far (a JSON object, caller deletes). */
+static cJSON *report(int port)
+{
+    kvi_ws *ws = open_ws(port, "/echo");
+    if (!ws)
+        return NULL;
+    char *msg = roundtrip(ws, "report");
+    cJSON *j = msg ? cJSON_Parse(msg) : NULL;
+    free(msg);
+    kvi_ws_close(ws, 2000);
+    return j;
+}
+
+/* Does report.closes hold [path, code]? */
+static int close_recorded(int port, const char *path, int code)
+{
+    int found = 0;
+    for (int tries = 0; tries < 20 && !found; tries++) {
+        cJSON *j = report(port);
+        const cJSON *c;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "closes"))
+        {
+            const cJSON *p = cJSON_GetArrayItem(c, 0), *v = cJSON_GetArrayItem(c, 1);
+            if (cJSON_IsString(p) && strcmp(p->valuestring, path) == 0 && cJSON_IsNumber(v) &&
+                v->valueint == code)
+                found = 1;
+        }
+        cJSON_Delete(j);
+        if (!found)
+            sleep_ms(25);
+    }
+    return found;
+}
+
+static int pong_recorded(int port, const char *payload)
+{
+    int found = 0;
+    for (int tries = 0; tries < 20 && !found; tries++) {
+        cJSON *j = report(port);
+        const cJSON *c;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "pongs"))
+        {
+            if (cJSON_IsString(c) && strcmp(c->valuestring, payload) == 0)
+                found = 1;
+        }
+        cJSON_Delete(j);
+        if (!found)
+            sleep_ms(25);
+    }
+    return found;
+}
+
+/* ---- tests against a server (both the hand-rolled one and aiohttp) ------------------------ */
+
+static void test_echo(int port)
+{
+    kvi_ws *ws = open_ws(port, "/echo");
+    if (!ws)
+        return;
+    char *m = roundtrip(ws, "hello");
+    CHECK_STR(m, "hello");
+    free(m);
+    m = roundtrip(ws, "caf\xc3\xa9 \xf0\x9f\x98\x80");
+    CHECK_STR(m, "caf\xc3\xa9 \xf0\x9f\x98\x80");
+    free(m);
+    /* Lengths at the encoding boundaries, both ways. */
+    static const size_t lens[] = {125, 126, 65535, 65536};
+    for (size_t i = 0; i < 4; i++) {
+        char *t = malloc(lens[i] + 1);
+        for (size_t k = 0; k < lens[i]; k++)
+            t[k] = (char)('a' + k % 26);
+        t[lens[i]] = '\0';
+        m = roundtrip(ws, t);
+        CHECK(m && strlen(m) == lens[i] && strcmp(m, t) == 0);
+        free(m);
+        free(t);
+    }
+    /* Nothing else is pending. */
+    kvsws_error *err = kvsws_error_new();
+    char *none = NULL;
+    CHECK_INT(kvi_ws_read_message(ws, &none, NULL, err), 0);
+    CHECK(none == NULL);
+    /* A 200 KB message in one frame (64-bit length). */
+    m = roundtrip(ws, "big 200000");
+    CHECK(m && strlen(m) == 200000 && m[0] == 'x' && m[199999] == 'x');
+    free(m);
+    /* A ping of ours is answered and the pong consumed inside. */
+    CHECK_INT(kvi_ws_send_ping(ws, err), 0);
+    m = roundtrip(ws, "after ping");
+    CHECK_STR(m, "after ping");
+    free(m);
+    /* Idle time grows while nothing arrives, and resets when something does. */
+    sleep_ms(120);
+    CHECK(kvi_ws_idle_ms(ws) >= 100);
+    m = roundtrip(ws, "x");
+    free(m);
+    CHECK(kvi_ws_idle_ms(ws) < 100);
+    CHECK(kvi_ws_socket(ws) >= 0);
+    kvsws_error_free(err);
+    /* A clean close: the server answers, so this is quick. */
+    int64_t t0 = now_ms();
+    kvi_ws_close(ws, 3000);
+    CHECK(now_ms() - t0 < 2000);
+}
+
+static void test_request_shape(int port)
+{
+    cJSON *j = report(port);
+    const cJSON *reqs = cJSON_GetObjectItem(j, "requests");
+    const cJSON *r = cJSON_GetArrayItem(reqs, cJSON_GetArraySize(reqs) - 1);
+    const cJSON *t = cJSON_GetObjectItem(r, "target");
+    CHECK(cJSON_IsString(t) && strcmp(t->valuestring, "/echo" SECRET_QUERY) == 0);
+    char host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%d", port);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(r, "host")), host);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(r, "ua")), "kvsws-test/1.0");
+    if (cJSON_GetObjectItem(r, "wsv")) {
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(r, "method")), "GET");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(r, "version")), "HTTP/1.1");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(r, "wsv")), "13");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(r, "upgrade")), "websocket");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(r, "connection")), "Upgrade");
+        const char *key = cJSON_GetStringValue(cJSON_GetObjectItem(r, "key"));
+        CHECK(key && strlen(key) == 24 && key[22] == '=' && key[23] == '=');
+        /* A fresh key per connection. */
+        const cJSON *prev = cJSON_GetArrayItem(reqs, cJSON_GetArraySize(reqs) - 2);
+        const char *pkey = cJSON_GetStringValue(cJSON_GetObjectItem(prev, "key"));
+        CHECK(pkey && key && strcmp(pkey, key) != 0);
+    }
+    cJSON_Delete(j);
+}
+
+static void test_server_ping(int port)
+{
+    kvi_ws *ws = open_ws(port, "/ping");
+    if (!ws)
+        return;
+    kvsws_error *err = kvsws_error_new();
+    char *m = NULL;
+    /* The ping is handled inside read_message: no message comes out of it. */
+    CHECK_INT(next_message(ws, 300, &m, NULL, err), 0);
+    m = roundtrip(ws, "report");
+    CHECK(m && strstr(m, "\"hb-1\""));
+    free(m);
+    kvsws_error_free(err);
+    kvi_ws_close(ws, 2000);
+}
+
+static void test_server_close(int port, int raw)
+{
+    kvi_ws *ws = open_ws(port, "/close4000");
+    if (!ws)
+        return;
+    kvsws_error *err = kvsws_error_new();
+    char *m = NULL;
+    CHECK_INT(next_message(ws, 5000, &m, NULL, err), -1);
+    CHECK_INT(kvsws_error_status(err), KVSWS_E_TRANSPORT);
+    CHECK(strstr(kvsws_error_message(err), "closed by the server (code 4000: bye now)") != NULL);
+    CHECK_INT(kvsws_error_retryable(err), 1);
+    /* Once closed, always closed, with the same reason. */
+    kvi_error_clear(err);
+    CHECK_INT(kvi_ws_read_message(ws, &m, NULL, err), -1);
+    CHECK(strstr(kvsws_error_message(err), "code 4000") != NULL);
+    /* Sending after the close handshake fails cleanly. */
+    CHECK_INT(kvi_ws_send_text(ws, "late", 4, err), -1);
+    kvsws_error_free(err);
+    kvi_ws_close(ws, 1000);
+    /* The server saw its code echoed. */
+    if (raw)
+        CHECK(close_recorded(port, "/close4000", 4000));
+}
+
+static void test_drop(int port, const char *path, const char *says)
+{
+    kvi_ws *ws = open_ws(port, path);
+    if (!ws)
+        return;
+    kvsws_error *err = kvsws_error_new();
+    char *m = NULL;
+    CHECK_INT(next_message(ws, 5000, &m, NULL, err), -1);
+    CHECK_INT(kvsws_error_status(err), KVSWS_E_TRANSPORT);
+    CHECK(strstr(kvsws_error_message(err), says) != NULL);
+    if (!strstr(kvsws_error_message(err), says))
+        fprintf(stderr, "  %s: [%s]\n", path, kvsws_error_message(err));
+    kvsws_error_free(err);
+    kvi_ws_close(ws, 1000);
+}
+
+static void test_403(int port)
+{
+    kvi_ws *ws = NULL;
+    kvsws_error *err = kvsws_error_new();
+    CHECK_INT(open_ws_opts(port, "/403", ca_path, 5000, 0, &ws, err), KVSWS_E_ACCESS_DENIED);
+    CHECK_STR(kvsws_error_code(err), "AccessDeniedException");
+    CHECK_INT(kvsws_error_http_status(err), 403);
+    CHECK_STR(kvsws_error_request_id(err), "req-403");
+    CHECK_STR(kvsws_error_message(err),
+              "User: arn:aws:iam::123456789012:user/x is not authorized");
+    CHECK_INT(kvsws_error_retryable(err), 0);
+    kvsws_error_free(err);
+}
+
+/* Four threads send while this one reads: every message comes back, in each thread's order. */
+typedef struct sender {
+    kvi_ws *ws;
+    int id, count, failed;
+} sender;
+
+static void *send_worker(void *arg)
+{
+    sender *s = arg;
+    kvsws_error *err = kvsws_error_new();
+    char text[64];
+    for (int i = 0; i < s->count; i++) {
+        snprintf(text, sizeof text, "t%d-%d", s->id, i);
+        if (kvi_ws_send_text(s->ws, text, strlen(text), err) != 0)
+            s->failed++;
+        if (s->id == 0 && i % 50 == 0 && kvi_ws_send_ping(s->ws, err) != 0)
+            s->failed++;
+    }
+    kvsws_error_free(err);
+    return NULL;
+}
+
+static void test_concurrency(int port)
+{
+    kvi_ws *ws = open_ws(port, "/echo");
+    if (!ws)
+        return;
+    int per = RUNNING_ON_VALGRIND ? 50 : 250;
+    pthread_t t[4];
+    sender s[4];
+    for (int i = 0; i < 4; i++) {
+        s[i] = (sender){ws, i, per, 0};
+        pthread_create(&t[i], NULL, send_worker, &s[i]);
+    }
+    int next[4] = {0, 0, 0, 0};
+    int got = 0, order_ok = 1;
+    kvsws_error *err = kvsws_error_new();
+    int64_t deadline = now_ms() + 20000;
+    while (got < 4 * per && now_ms() < deadline) {
+        char *m = NULL;
+        int r = next_message(ws, 200, &m, NULL, err);
+        if (r < 0) {
+            fprintf(stderr, "concurrency read: %s\n", kvsws_error_message(err));
+            break;
+        }
+        if (r == 0)
+            continue;
+        int id = -1, n = -1;
+        if (sscanf(m, "t%d-%d", &id, &n) != 2 || id < 0 || id > 3 || n != next[id])
+            order_ok = 0;
+        else
+            next[id]++;
+        got++;
+        free(m);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        CHECK_INT(s[i].failed, 0);
+    }
+    CHECK_INT(got, 4 * per);
+    CHECK(order_ok);
+    kvsws_error_free(err);
+    kvi_ws_close(ws, 2000);
+}
+
+static void run_common(int port, int raw)
+{
+    test_echo(port);
+    test_request_shape(port);
+    test_server_ping(port);
+    test_server_close(port, raw);
+    test_drop(port, "/drop", "connection closed");
+    test_403(port);
+    test_concurrency(port);
+}
+
+/* ---- tests only the hand-rolled server can drive ------------------------------------------ */
+
+static void test_fragmented(int port)
+{
+    kvi_ws *ws = open_ws(port, "/frag");
+    if (!ws)
+        return;
+    kvsws_error *err = kvsws_error_new();
+    char *m = NULL;
+    size_t len = 0;
+    /* Text in three fragments with a ping and a pong between them; binary messages skipped. */
+    CHECK_INT(next_message(ws, 5000, &m, &len, err), 1);
+    CHECK_STR(m, "hello world");
+    CHECK_INT(len, 11);
+    free(m);
+    CHECK_INT(next_message(ws, 5000, &m, &len, err), 1);
+    CHECK_STR(m, "after");
+    free(m);
+    /* A 200 KB message in 13 fragments, a ping between them. */
+    m = roundtrip(ws, "fragbig 204800");
+    CHECK(m && strlen(m) == 204800);
+    int content_ok = m != NULL;
+    for (size_t i = 0; m && i < 204800; i++)
+        if (m[i] != (char)('a' + i % 26))
+            content_ok = 0;
+    CHECK(content_ok);
+    free(m);
+    kvsws_error_free(err);
+    kvi_ws_close(ws, 2000);
+    CHECK(pong_recorded(port, "p1"));
+    CHECK(pong_recorded(port, "mid"));
+}
+
+static void test_early_bytes(int port)
+{
+    /* The first frame arrives in the same packet as the 101 headers. */
+    kvi_ws *ws = open_ws(port, "/early");
+    if (!ws)
+        return;
+    kvsws_error *err = kvsws_error_new();
+    char *m = NULL;
+    CHECK_INT(kvi_ws_read_message(ws, &m, NULL, err), 1);
+    CHECK_STR(m, "early bird");
+    free(m);
+    kvsws_error_free(err);
+    kvi_ws_close(ws, 2000);
+}
+
+static void test_protocol_errors_live(int port)
+{
+    static const struct {
+        const char *path;
+        const char *says;
+        int code;
+    } cases[] = {{"/proto/rsv", "reserved bits", 1002},
+                 {"/proto/opcode", "unknown opcode", 1002},
+                 {"/proto/masked", "masked frame", 1002},
+                 {"/proto/bigctl", "over 125", 1002},
+                 {"/proto/fragctl", "fragmented control", 1002},
+                 {"/proto/cont", "continuation frame outside", 1002},
+                 {"/proto/newmsg", "new message inside", 1002},
+                 {"/proto/msb", "most significant bit", 1002},
+                 {"/proto/close1", "1-byte", 1002},
+                 {"/proto/toolong", "size limit", 1009},
+                 {"/proto/toobig", "size limit", 1009}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        kvi_ws *ws = open_ws(port, cases[i].path);
+        if (!ws)
+            continue;
+        kvsws_error *err = kvsws_error_new();
+        char *m = NULL;
+        CHECK_INT(next_message(ws, 5000, &m, NULL, err), -1);
+        CHECK(m == NULL);
+        CHECK_INT(kvsws_error_status(err), KVSWS_E_TRANSPORT);
+        const char *msg = kvsws_error_message(err);
+        CHECK(strstr(msg, "protocol error") && strstr(msg, cases[i].says));
+        if (!strstr(msg, cases[i].says))
+            fprintf(stderr, "  %s: [%s]\n", cases[i].path, msg);
+        kvsws_error_free(err);
+        kvi_ws_close(ws, 1000);
+        CHECK(close_recorded(port, cases[i].path, cases[i].code));
+    }
+    /* A close without a status code. */
+    test_drop(port, "/closenocode", "closed by the server (no status code)");
+    test_drop(port, "/dropmid", "in the middle of a message");
+}
+
+static void test_upgrade_failures(int port)
+{
+    static const char *const bad[] = {"/badaccept", "/noupgrade", "/200", "/ext", "/garbage"};
+    static const char *const says[] = {"Sec-WebSocket-Accept", "Upgrade: websocket",
+                                       "HTTP 200 instead of 101", "extension", "not HTTP"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        kvi_ws *ws = NULL;
+        kvsws_error *err = kvsws_error_new();
+        CHECK_INT(open_ws_opts(port, bad[i], ca_path, 5000, 0, &ws, err), KVSWS_E_TRANSPORT);
+        const char *msg = kvsws_error_message(err);
+        CHECK(strstr(msg, "WebSocket upgrade failed") && strstr(msg, says[i]));
+        if (!strstr(msg, says[i]))
+            fprintf(stderr, "  %s: [%s]\n", bad[i], msg);
+        /* The URL is named, without its query. */
+        char shown[128];
+        snprintf(shown, sizeof shown, "\"wss://127.0.0.1:%d%s\"", port, bad[i]);
+        CHECK(strstr(msg, shown) != NULL);
+        kvsws_error_free(err);
+    }
+    /* A chunked 403 without x-amzn-ErrorType: the body's message, the status as the code. */
+    kvi_ws *ws = NULL;
+    kvsws_error *err = kvsws_error_new();
+    kvsws_status st = open_ws_opts(port, "/403chunked", ca_path, 5000, 0, &ws, err);
+    CHECK(st >= 200);
+    CHECK_INT(kvsws_error_http_status(err), 403);
+    CHECK_STR(kvsws_error_message(err),
+              "Signature expired: 20190101T000000Z is now earlier than 20190101T000500Z");
+    CHECK_STR(kvsws_error_request_id(err), "req-c");
+    /* An HTML 500 that ends with the connection. */
+    CHECK_INT(open_ws_opts(port, "/500html", ca_path, 5000, 0, &ws, err),
+              KVSWS_E_INTERNAL_FAILURE);
+    CHECK_INT(kvsws_error_http_status(err), 500);
+    CHECK_INT(kvsws_error_retryable(err), 1);
+    /* No answer to the upgrade within the connect timeout. */
+    int64_t t0 = now_ms();
+    CHECK_INT(open_ws_opts(port, "/hang", ca_path, 400, 0, &ws, err), KVSWS_E_CONNECT_TIMEOUT);
+    CHECK(now_ms() - t0 < 3000);
+    CHECK_INT(kvsws_error_retryable(err), 1);
+    kvsws_error_free(err);
+}
+
+static void test_connect_failures(int port)
+{
+    kvi_ws *ws = NULL;
+    kvsws_error *err = kvsws_error_new();
+    /* A CA that did not sign the server's certificate. */
+    CHECK_INT(open_ws_opts(port, "/echo", other_ca_path, 5000, 0, &ws, err), KVSWS_E_TLS);
+    CHECK_STR(kvsws_error_code(err), "SSLError");
+    CHECK_INT(kvsws_error_retryable(err), 0);
+    /* The system store does not know our test CA either. */
+    CHECK_INT(open_ws_opts(port, "/echo", NULL, 5000, 0, &ws, err), KVSWS_E_TLS);
+    /* Nothing listening. */
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    bind(s, (struct sockaddr *)&a, sizeof a);
+    getsockname(s, (struct sockaddr *)&a, &al);
+    int closed_port = ntohs(a.sin_port);
+    close(s);
+    CHECK_INT(open_ws_opts(closed_port, "/echo", ca_path, 5000, 0, &ws, err), KVSWS_E_CONNECT);
+    CHECK_INT(kvsws_error_retryable(err), 1);
+    /* Bad URLs are refused before any I/O. */
+    static const char *const urls[] = {"https://127.0.0.1/x",  "ws://127.0.0.1/x",
+                                       "wss://",               "wss:///path",
+                                       "wss://127.0.0.1/a b",  "wss://127.0.0.1/\r\nX: y",
+                                       "127.0.0.1"};
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        kvi_ws_options o = {ca_path, 1000, "t", 0};
+        CHECK_INT(kvi_ws_connect(urls[i], &o, &ws, err), KVSWS_E_PARAM_VALIDATION);
+        CHECK(ws == NULL);
+    }
+    /* The query of a bad URL is not echoed either. */
+    kvi_ws_options o = {ca_path, 1000, "t", 0};
+    CHECK_INT(kvi_ws_connect("https://h/x?X-Amz-Signature=SECRET", &o, &ws, err),
+              KVSWS_E_PARAM_VALIDATION);
+    CHECK(strstr(kvsws_error_message(err), "SECRET") == NULL);
+    CHECK_INT(kvi_ws_connect(NULL, &o, &ws, err), KVSWS_E_INTERNAL);
+    kvsws_error_free(err);
+    /* NULL-safe helpers. */
+    kvi_ws_close(NULL, 0);
+    CHECK_INT(kvi_ws_socket(NULL), -1);
+}
+
+static void test_close_timeout(int port)
+{
+    /* The server never answers our close frame: close gives up at the timeout. */
+    kvi_ws *ws = open_ws(port, "/deaf");
+    if (!ws)
+        return;
+    int64_t t0 = now_ms();
+    kvi_ws_close(ws, 300);
+    int64_t took = now_ms() - t0;
+    CHECK(took >= 250 && took < 2000);
+    /* A zero timeout does not wait at all. */
+    ws = open_ws(port, "/deaf");
+    t0 = now_ms();
+    kvi_ws_close(ws, 0);
+    CHECK(now_ms() - t0 < 200);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    int64_t t0 = now_ms();
+    test_lengths();
+    test_fragments_and_control();
+    test_protocol_errors();
+    test_accept_key();
+
+    /* Loopback must not go through whatever proxy the environment names. */
+    setenv("NO_PROXY", "127.0.0.1,localhost", 1);
+    setenv("no_proxy", "127.0.0.1,localhost", 1);
+    if (make_certs() != 0 || start_server() != 0) {
+        fprintf(stderr, "test setup failed (openssl CLI and python3 are needed)\n");
+        CHECK(0);
+        stop_server();
+        return CHECK_DONE();
+    }
+    run_common(port_raw, 1);
+    if (port_aio)
+        run_common(port_aio, 0);
+    else
+        fprintf(stderr, "aiohttp is not importable: the hand-rolled server alone was used\n");
+    test_fragmented(port_raw);
+    test_early_bytes(port_raw);
+    test_protocol_errors_live(port_raw);
+    test_upgrade_failures(port_raw);
+    test_connect_failures(port_raw);
+    test_close_timeout(port_raw);
+    stop_server();
+    fprintf(stderr, "websocket tests took %lld ms\n", (long long)(now_ms() - t0));
+    return CHECK_DONE();
+}

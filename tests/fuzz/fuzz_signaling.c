@@ -1,0 +1,164 @@
+/* fuzz_signaling.c - libFuzzer target for the KVS signaling codec: decode the input as a
+ * received message, re-encode what decoded and decode it again, and run the same bytes through
+ * the SDP answer check and the base64 decoder.
+ * Build: see README.md. With -DKVSWS_FUZZ_STANDALONE it is a plain program that replays the
+ * files (or directories of files) named on its command line. */
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "signaling.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* What the service would forward for what we encoded: our payload under a messageType. */
+static void redecode(const char *sent, const char *type, kvi_sig_message *out)
+{
+    cJSON *env = cJSON_Parse(sent);
+    const cJSON *mp = cJSON_GetObjectItemCaseSensitive(env, "messagePayload");
+    if (!cJSON_IsString(mp))
+        abort();
+    kvi_buf rx = KVI_BUF_INIT;
+    kvi_buf_printf(&rx, "{\"messageType\":\"%s\",\"messagePayload\":\"%s\"}", type,
+                   mp->valuestring);
+    const char *why = NULL;
+    if (kvi_sig_decode(rx.data, rx.len, out, &why) != 0)
+        abort();
+    kvi_buf_free(&rx);
+    cJSON_Delete(env);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *text = (const char *)data;
+    kvi_sig_message m;
+    const char *why = NULL;
+    if (kvi_sig_decode(text, size, &m, &why) != 0)
+        return 0; /* out of memory */
+    if (m.type == KVI_SIG_IGNORED && (!why || m.sdp || m.candidate || m.sender_client_id))
+        abort();
+    kvi_buf out = KVI_BUF_INIT;
+    if ((m.type == KVI_SIG_SDP_OFFER || m.type == KVI_SIG_SDP_ANSWER) && m.sdp) {
+        int rc = kvi_sig_check_answer(m.sdp, &why);
+        if ((rc == 0) != (why == NULL))
+            abort();
+        if (kvi_sig_encode_answer(&out, m.sdp, m.sender_client_id, NULL, &why) == 0) {
+            kvi_sig_message back;
+            redecode(out.data, "SDP_ANSWER", &back);
+            if (back.type != KVI_SIG_SDP_ANSWER || strcmp(back.sdp, m.sdp) != 0)
+                abort();
+            kvi_sig_message_free(&back);
+        } else if (!why) {
+            abort();
+        }
+    } else if (m.type == KVI_SIG_ICE_CANDIDATE) {
+        if (!m.candidate)
+            abort();
+        if (kvi_sig_encode_candidate(&out, m.candidate, m.sdp_mid, m.sdp_mline_index,
+                                     m.sender_client_id, NULL, &why) == 0) {
+            kvi_sig_message back;
+            redecode(out.data, "ICE_CANDIDATE", &back);
+            if (back.type != KVI_SIG_ICE_CANDIDATE || strcmp(back.candidate, m.candidate) != 0 ||
+                back.sdp_mline_index != m.sdp_mline_index ||
+                (m.sdp_mid ? !back.sdp_mid || strcmp(back.sdp_mid, m.sdp_mid) != 0
+                           : back.sdp_mid != NULL))
+                abort();
+            kvi_sig_message_free(&back);
+        } else if (!why) {
+            abort();
+        }
+    }
+    kvi_buf_free(&out);
+    kvi_sig_message_free(&m);
+
+    /* The same bytes as an SDP answer (a C string) and as base64 text. */
+    char *s = malloc(size + 1);
+    if (!s)
+        return 0;
+    memcpy(s, data, size);
+    s[size] = '\0';
+    why = NULL;
+    int rc = kvi_sig_check_answer(s, &why);
+    if ((rc == 0) != (why == NULL))
+        abort();
+    kvi_buf raw = KVI_BUF_INIT, again = KVI_BUF_INIT;
+    if (kvi_base64_decode(&raw, text, size) == 0) {
+        /* Only canonical base64 is accepted, so encoding gives back the very input. */
+        if (kvi_base64_encode(&again, raw.data ? raw.data : "", raw.len) != 0 ||
+            again.len != size || (size && memcmp(again.data, data, size) != 0))
+            abort();
+    }
+    kvi_buf_free(&raw);
+    kvi_buf_free(&again);
+    free(s);
+    return 0;
+}
+
+#ifdef KVSWS_FUZZ_STANDALONE
+/* Replays files, or every file in directories, given on the command line. */
+#include <dirent.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+static int run_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        return 1;
+    }
+    size_t cap = 4096, n = 0;
+    uint8_t *data = malloc(cap);
+    size_t got;
+    while (data && (got = fread(data + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            uint8_t *bigger = realloc(data, cap *= 2);
+            if (!bigger)
+                free(data);
+            data = bigger;
+        }
+    }
+    fclose(f);
+    if (!data)
+        return 1;
+    /* An exact-size copy, as libFuzzer hands it over. */
+    uint8_t *exact = malloc(n ? n : 1);
+    if (exact) {
+        memcpy(exact, data, n);
+        LLVMFuzzerTestOneInput(exact, n);
+    }
+    free(exact);
+    free(data);
+    return exact ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    int failed = 0, runs = 0;
+    for (int i = 1; i < argc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            DIR *d = opendir(argv[i]);
+            struct dirent *e;
+            while (d && (e = readdir(d)) != NULL) {
+                if (e->d_name[0] == '.')
+                    continue;
+                char path[4096];
+                snprintf(path, sizeof path, "%s/%s", argv[i], e->d_name);
+                failed += run_file(path);
+                runs++;
+            }
+            if (d)
+                closedir(d);
+        } else {
+            failed += run_file(argv[i]);
+            runs++;
+        }
+    }
+    printf("%d inputs replayed, %d unreadable\n", runs, failed);
+    return failed ? 1 : 0;
+}
+#endif

@@ -1,0 +1,126 @@
+/* fuzz_ws_frame.c - libFuzzer target for the WebSocket frame codec: parse every frame in the
+ * input, check what the parser claims, and re-encode each frame and parse it back.
+ * Build: see README.md. With -DKVSWS_FUZZ_STANDALONE it is a plain program that replays the
+ * files (or directories of files) named on its command line. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "websocket.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    /* The first byte picks the size limit, so the limit checks get reached too. */
+    uint64_t max = (data[0] & 1) ? UINT64_MAX : (uint64_t)data[0] * 257;
+    size_t len = size - 1;
+    /* An exact-size copy: ASan flags any read past the end. */
+    unsigned char *buf = malloc(len ? len : 1);
+    if (!buf)
+        return 0;
+    memcpy(buf, data + 1, len);
+    size_t off = 0;
+    while (off < len) {
+        kvi_ws_frame f;
+        const char *why = NULL;
+        int r = kvi_ws_parse_frame(buf + off, len - off, max, &f, &why);
+        if (r < 0) {
+            if (!why)
+                abort();
+            break;
+        }
+        if (r == 0)
+            break;
+        if (r != 1 || f.header_len < 2 || f.header_len > 14 ||
+            f.payload_len > (uint64_t)(len - off - f.header_len) || f.payload_len > max ||
+            f.payload != buf + off + f.header_len)
+            abort();
+        if ((f.opcode & 0x8) && (f.payload_len > 125 || !f.fin))
+            abort();
+        /* Round trip: the unmasked payload, encoded as a client frame, parses to the same. */
+        kvi_buf out = KVI_BUF_INIT;
+        const unsigned char key[4] = {buf[off], 0x5a, 0xa5, (unsigned char)f.payload_len};
+        if (kvi_ws_encode_frame(&out, f.opcode, f.fin, f.payload, (size_t)f.payload_len, key) != 0)
+            abort();
+        kvi_ws_frame g;
+        if (kvi_ws_parse_frame((unsigned char *)out.data, out.len, UINT64_MAX, &g, &why) != 1 ||
+            g.fin != f.fin || g.opcode != f.opcode || !g.masked ||
+            g.payload_len != f.payload_len || g.header_len + (size_t)g.payload_len != out.len ||
+            (f.payload_len && memcmp(g.payload, f.payload, (size_t)f.payload_len) != 0))
+            abort();
+        kvi_buf_free(&out);
+        off += f.header_len + (size_t)f.payload_len;
+    }
+    free(buf);
+    return 0;
+}
+
+#ifdef KVSWS_FUZZ_STANDALONE
+/* Replays files, or every file in directories, given on the command line. */
+#include <dirent.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+static int run_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        return 1;
+    }
+    size_t cap = 4096, n = 0;
+    uint8_t *data = malloc(cap);
+    size_t got;
+    while (data && (got = fread(data + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            uint8_t *bigger = realloc(data, cap *= 2);
+            if (!bigger)
+                free(data);
+            data = bigger;
+        }
+    }
+    fclose(f);
+    if (!data)
+        return 1;
+    /* An exact-size copy, as libFuzzer hands it over. */
+    uint8_t *exact = malloc(n ? n : 1);
+    if (exact) {
+        memcpy(exact, data, n);
+        LLVMFuzzerTestOneInput(exact, n);
+    }
+    free(exact);
+    free(data);
+    return exact ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    int failed = 0, runs = 0;
+    for (int i = 1; i < argc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            DIR *d = opendir(argv[i]);
+            struct dirent *e;
+            while (d && (e = readdir(d)) != NULL) {
+                if (e->d_name[0] == '.')
+                    continue;
+                char path[4096];
+                snprintf(path, sizeof path, "%s/%s", argv[i], e->d_name);
+                failed += run_file(path);
+                runs++;
+            }
+            if (d)
+                closedir(d);
+        } else {
+            failed += run_file(argv[i]);
+            runs++;
+        }
+    }
+    printf("%d inputs replayed, %d unreadable\n", runs, failed);
+    return failed ? 1 : 0;
+}
+#endif
