@@ -218,13 +218,8 @@ int cli_sign(cli_globals *g, int argc, char **argv)
 
     /* Only scheme and authority are parsed: the path is signed literally, spaces and all. */
     const char *why = NULL;
-    const char *scheme_end = strstr(a.url, "://");
-    char *origin = scheme_end ? strndup(a.url, (size_t)(scheme_end + 3 - a.url) +
-                                                   strcspn(scheme_end + 3, "/?#"))
-                              : NULL;
-    int bad_url = kvi_url_parse(origin ? origin : a.url, &url, &why) != 0;
-    free(origin);
-    if (bad_url) {
+    char *raw_path = NULL, *raw_query = NULL;
+    if (kvi_url_parse_request(a.url, &url, &raw_path, &raw_query, &why) != 0) {
         rc = cli_usage_error("argument --url: '%s' %s", a.url, why);
         goto done;
     }
@@ -232,21 +227,14 @@ int cli_sign(cli_globals *g, int argc, char **argv)
     if (a.timestamp && parse_timestamp(a.timestamp, &when) != 0) {
         rc = cli_usage_error("argument --timestamp: expected YYYYMMDDTHHMMSSZ, got '%s'",
                              a.timestamp);
-        goto done;
+        goto free_raw;
     }
     if (a.body)
         kvi_buf_puts(&body, a.body);
     else if (a.body_file && read_file(a.body_file, &body) != 0) {
         rc = cli_usage_error("argument --body-file: cannot read '%s'", a.body_file);
-        goto done;
+        goto free_raw;
     }
-    /* The path is taken literally: what follows the authority up to '?' or '#'. */
-    const char *after_scheme = strstr(a.url, "://") + 3;
-    const char *path_start = after_scheme + strcspn(after_scheme, "/?#");
-    size_t path_len = strcspn(path_start, "?#");
-    char *raw_path = strndup(path_start, path_len);
-    const char *query = path_start[path_len] == '?' ? path_start + path_len + 1 : "";
-    char *raw_query = strndup(query, strcspn(query, "#"));
     /* Without a Host header the URL's authority is the host, as an HTTP client would send it */
     if (!has_header(&a, "host") && add_host_header(&a, url.authority) != 0) {
         rc = EXIT_BAD_ARGS;

@@ -240,6 +240,26 @@ KVSWS_API kvsws_status kvsws_get_ice_server_config(kvsws_client *client, const c
 
 
 /* ---------------------------------------------------------------------------------------------
+ * Signing for your own transport: SigV4 with the client's credentials and region, for a user
+ * who sends a request (or opens a WebSocket) with another HTTP stack.
+ *
+ * url: the full URL; its path is signed as written (encoded once), its query canonicalized.
+ * headers: NULL or a NULL-terminated array of "Name: value" strings to sign (Host is added from
+ * the URL when absent). body/body_len: the payload (its SHA-256 is signed).
+ * expires_s: 0 signs for an Authorization header; 1..604800 presigns a URL valid that long.
+ * timestamp: Unix seconds to sign at, 0 for now (tests pin it).
+ * *out (free with kvsws_string_free): header mode, the headers to add as "Name: value" lines
+ * joined by "\n" (X-Amz-Date, X-Amz-Security-Token if any, Authorization); presign mode, the
+ * presigned URL.
+ * ------------------------------------------------------------------------------------------- */
+KVSWS_API kvsws_status kvsws_sign_request(kvsws_client *client, const char *service,
+                                          const char *method, const char *url,
+                                          const char *const *headers, const void *body,
+                                          size_t body_len, int64_t expires_s, int64_t timestamp,
+                                          char **out, kvsws_error *err);
+KVSWS_API void kvsws_string_free(char *s);
+
+/* ---------------------------------------------------------------------------------------------
  * Storage sessions: the WebRTC handoff.
  *
  * A session does the whole storage-session flow for one channel: describe the channel and check

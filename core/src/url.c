@@ -106,3 +106,33 @@ void kvi_url_free(kvi_url *u)
     free(u->path);
     memset(u, 0, sizeof *u);
 }
+
+int kvi_url_parse_request(const char *url, kvi_url *out, char **raw_path, char **raw_query,
+                          const char **why)
+{
+    *raw_path = *raw_query = NULL;
+    const char *scheme_end = url ? strstr(url, "://") : NULL;
+    if (!scheme_end) {
+        *why = "must start with a scheme such as https://";
+        return -1;
+    }
+    const char *path = scheme_end + 3 + strcspn(scheme_end + 3, "/?#");
+    char *origin = dup_range(url, (size_t)(path - url));
+    int bad = !origin || kvi_url_parse(origin, out, why) != 0;
+    free(origin);
+    if (bad)
+        return -1;
+    size_t path_len = strcspn(path, "?#");
+    const char *query = path[path_len] == '?' ? path + path_len + 1 : "";
+    *raw_path = dup_range(path, path_len);
+    *raw_query = dup_range(query, strcspn(query, "#"));
+    if (!*raw_path || !*raw_query) {
+        free(*raw_path);
+        free(*raw_query);
+        *raw_path = *raw_query = NULL;
+        kvi_url_free(out);
+        *why = "out of memory";
+        return -1;
+    }
+    return 0;
+}

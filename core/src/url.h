@@ -14,4 +14,11 @@ typedef struct kvi_url {
 int kvi_url_parse(const char *url, kvi_url *out, const char **why);
 void kvi_url_free(kvi_url *u);
 
+/* For signing a request URL as given: parses scheme and authority, and returns the path and
+ * query exactly as written (the path may hold spaces or raw UTF-8; the signer encodes it).
+ * raw_path is "" or starts with '/'; raw_query excludes '?' and any '#fragment'.
+ * 0 ok, -1 with *why set (malformed authority, or out of memory). */
+int kvi_url_parse_request(const char *url, kvi_url *out, char **raw_path, char **raw_query,
+                          const char **why);
+
 #endif

@@ -140,6 +140,71 @@ static void test_cancel(void)
     CHECK_STR(kvsws_error_describe(NULL), "");
 }
 
+static kvsws_client *client_with(const char *region, const char *ak, const char *sk,
+                                 const char *token)
+{
+    kvsws_config *cfg = kvsws_config_new();
+    kvsws_config_set_str(cfg, KVSWS_OPT_REGION, region, NULL);
+    kvsws_config_set_str(cfg, KVSWS_OPT_ACCESS_KEY_ID, ak, NULL);
+    kvsws_config_set_str(cfg, KVSWS_OPT_SECRET_ACCESS_KEY, sk, NULL);
+    kvsws_config_set_str(cfg, KVSWS_OPT_SESSION_TOKEN, token, NULL);
+    kvsws_client *client = NULL;
+    kvsws_client_new(cfg, &client, NULL);
+    kvsws_config_free(cfg);
+    return client;
+}
+
+/* kvsws_sign_request against published vectors: the AWS suite's get-vanilla (header mode) and
+ * the KVS WebRTC SDKs' golden presigned WSS URL (with and without a session token). */
+static void test_sign_request(void)
+{
+    kvsws_error *err = kvsws_error_new();
+    char *out = NULL;
+    kvsws_client *c = client_with("us-east-1", "AKIDEXAMPLE",
+                                  "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", NULL);
+    CHECK_INT(kvsws_sign_request(c, "service", "GET", "https://example.amazonaws.com/", NULL, NULL,
+                                 0, 0, 1440938160, &out, err),
+              KVSWS_OK);
+    CHECK(out && strstr(out, "Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d"
+                             "763fbf31") != NULL);
+    CHECK(out && strstr(out, "X-Amz-Date: 20150830T123600Z") != NULL);
+    kvsws_string_free(out);
+    CHECK_INT(kvsws_sign_request(c, "service", "GET", "example.amazonaws.com/", NULL, NULL, 0, 0,
+                                 0, &out, err),
+              KVSWS_E_PARAM_VALIDATION);
+    CHECK(strstr(kvsws_error_message(err), "url") != NULL);
+    CHECK_INT(kvsws_sign_request(c, "service", "GET", "https://a/", NULL, NULL, 0, 604801, 0, &out,
+                                 err),
+              KVSWS_E_PARAM_VALIDATION);
+    CHECK(strstr(kvsws_error_message(err), "expires_s") != NULL);
+    const char *bad_headers[] = {"no colon here", NULL};
+    CHECK_INT(kvsws_sign_request(c, "service", "GET", "https://a/", bad_headers, NULL, 0, 0, 0,
+                                 &out, err),
+              KVSWS_E_PARAM_VALIDATION);
+    kvsws_client_free(c);
+
+    const char *wss = "wss://kvs.awsamazon.com/?X-Amz-TestParam=test-param-value";
+    c = client_with("us-west-2", "AKIA4F7WJQR7FMMWMNXI", "FakeSecretKey", "FakeSessionToken");
+    CHECK_INT(kvsws_sign_request(c, "kinesisvideo", "GET", wss, NULL, NULL, 0, 299, 1575158400,
+                                 &out, err),
+              KVSWS_OK);
+    CHECK(out && strstr(out, "X-Amz-Signature=fc268038be276315822b4f73eafd28ee3a5632a2a35fdb0a88"
+                             "db9a42b13d6c92") != NULL);
+    CHECK(out && strncmp(out, "wss://kvs.awsamazon.com/?", 25) == 0);
+    CHECK(out && strstr(out, "X-Amz-Security-Token=FakeSessionToken") != NULL);
+    kvsws_string_free(out);
+    kvsws_client_free(c);
+    c = client_with("us-west-2", "AKIA4F7WJQR7FMMWMNXI", "FakeSecretKey", NULL);
+    CHECK_INT(kvsws_sign_request(c, "kinesisvideo", "GET", wss, NULL, NULL, 0, 299, 1575158400,
+                                 &out, err),
+              KVSWS_OK);
+    CHECK(out && strstr(out, "X-Amz-Signature=be1e78950d956a8a9a1997417099ddbd7455619f3d08c4ad20"
+                             "e1e272179ca695") != NULL);
+    kvsws_string_free(out);
+    kvsws_client_free(c);
+    kvsws_error_free(err);
+}
+
 int main(void)
 {
     clear_aws_env();
@@ -147,5 +212,6 @@ int main(void)
     test_config();
     test_validation_before_io();
     test_cancel();
+    test_sign_request();
     return CHECK_DONE();
 }
