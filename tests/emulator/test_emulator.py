@@ -283,7 +283,11 @@ def test_get_ice_server_config(emu: Emulator, clients: dict[str, Any], demo_arn:
     servers = call(clients[SIGNALING], "GetIceServerConfig", demo_arn)["IceServerList"]
     assert len(servers) == 1
     server = servers[0]
-    assert server["Uris"][0] == "turn:127.0.0.1:3478?transport=udp"
+    # The emulator's own TURN server: UDP on the emulator's port number, TCP on a port of its own.
+    turn = emu.ready["turn"]
+    assert server["Uris"] == [f"turn:127.0.0.1:{turn['udp_port']}?transport=udp",
+                              f"turn:127.0.0.1:{turn['tcp_port']}?transport=tcp"]
+    assert turn["udp_port"] == emu.port
     assert server["Ttl"] == 300 and server["Password"]
     expiry = int(server["Username"].split(":", 1)[0])
     assert 250 < expiry - time.time() < 350

@@ -26,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.log_level != "DEBUG":  # every ICE check and DTLS step at INFO: only with --log-level DEBUG
+        for noisy in ("aioice", "aiortc"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         state = build_state(load_config(args.config) if args.config else None)
     except (OSError, ValueError) as exc:

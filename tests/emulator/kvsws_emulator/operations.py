@@ -6,12 +6,13 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import CONTROL, SIGNALING, STORAGE, ApiError, ServiceSpec
-from .state import Channel, State
+from .state import Channel, Fault, JoinEvent, State
 from .validation import Member, validate
 
 # Patterns and lengths exactly as in the service models (they differ between the services).
@@ -31,6 +32,8 @@ class CallContext:
     state: State
     region: str  # the region the request was signed for
     op: OperationSpec
+    request_id: str = ""
+    fault: Fault | None = None  # the fault taken for this call, if it lets the call go on
 
 
 Handler = Callable[[CallContext, dict[str, Any]], Awaitable[dict[str, Any] | None]]
@@ -83,9 +86,12 @@ def _no_storage_message(channel: Channel) -> str:
     )
 
 
-def _spawn_hooks(state: State, channel: Channel, client_id: str | None) -> None:
+def _spawn_hooks(ctx: CallContext, channel: Channel, client_id: str | None) -> None:
+    event = JoinEvent(channel=channel, client_id=client_id, request_id=ctx.request_id, time=time.time(),
+                      fault=ctx.fault.session if ctx.fault is not None else None)
+    state = ctx.state
     for hook in state.storage_session_hooks:
-        task = asyncio.get_running_loop().create_task(hook(channel, client_id))
+        task = asyncio.get_running_loop().create_task(hook(event))
         state.background_tasks.add(task)
         task.add_done_callback(state.background_tasks.discard)
 
@@ -97,7 +103,7 @@ async def join_storage_session(ctx: CallContext, params: dict[str, Any]) -> None
     if not channel.storage:
         raise ApiError("InvalidArgumentException", _no_storage_message(channel))
     channel.join_count += 1
-    _spawn_hooks(ctx.state, channel, None)
+    _spawn_hooks(ctx, channel, None)
 
 
 async def join_storage_session_as_viewer(ctx: CallContext, params: dict[str, Any]) -> None:
@@ -105,7 +111,7 @@ async def join_storage_session_as_viewer(ctx: CallContext, params: dict[str, Any
     if not channel.storage:
         raise ApiError("InvalidArgumentException", _no_storage_message(channel))
     channel.viewer_join_count += 1
-    _spawn_hooks(ctx.state, channel, params["clientId"])
+    _spawn_hooks(ctx, channel, params["clientId"])
 
 
 async def get_signaling_channel_endpoint(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -159,7 +165,7 @@ async def get_ice_server_config(ctx: CallContext, params: dict[str, Any]) -> dic
     username, password = turn_credentials(ctx.state, channel)
     return {
         "IceServerList": [
-            {"Uris": list(ctx.state.turn.uris), "Username": username, "Password": password,
+            {"Uris": list(ctx.state.turn_uris), "Username": username, "Password": password,
              "Ttl": ctx.state.turn.ttl}
         ]
     }

@@ -1,8 +1,10 @@
-"""The aiohttp application: the AWS API routes, faults, and the unsigned admin API.
+"""The aiohttp application: the AWS API routes, the signaling WebSocket, faults, and the unsigned
+admin API.
 
-Routing: ``/_emulator/*`` is the admin API; every other request goes through ``api_handler``
-(authentication, fault injection, validation, the operation). The WSS signaling route (GET ``/``
-with a presigned query) belongs in ``create_app`` before the catch-all.
+Routing: ``/_emulator/*`` is the admin API; a GET of ``/`` that carries ``X-Amz-ChannelARN`` or asks
+for a WebSocket upgrade is the signaling endpoint (``signaling_handler``: presigned-URL check, faults,
+channel lookup, upgrade, then ``signaling.SignalingHub``); every other request goes through
+``api_handler`` (authentication, fault injection, validation, the operation).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import time
 import uuid
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -25,6 +27,7 @@ from . import tlsgen
 from .errors import (
     COMMON_ERRORS,
     SERVICES,
+    SIGNALING,
     ApiError,
     ServiceSpec,
     error_shape,
@@ -32,12 +35,25 @@ from .errors import (
     known_error,
 )
 from .operations import NOT_FOUND, OPERATIONS, OPERATIONS_BY_PATH, CallContext, invoke
-from .sigv4 import expired_message, format_amz_date, parse_amz_date, verify_header_auth
-from .state import ConfigError, Fault, RequestRecord, State
+from .signaling import CHANNEL_ARN_RE, NAME_RE, WSS_OPERATIONS, SignalingHub
+from .sigv4 import (
+    expired_message,
+    format_amz_date,
+    parse_amz_date,
+    parse_raw_query,
+    verify_header_auth,
+    verify_presigned_url,
+)
+from .state import ConfigError, Fault, RequestRecord, SessionFault, State
+
+if TYPE_CHECKING:
+    from .turn import TurnServer
 
 log = logging.getLogger("kvsws_emulator")
 
 STATE_KEY = web.AppKey("state", State)
+HUB_KEY = web.AppKey("signaling", SignalingHub)
+TURN_KEY: web.AppKey[Any] = web.AppKey("turn")  # the TurnServer, or None when the built-in one is off
 ADMIN_PREFIX = "/_emulator"
 FAULT_STATUSES = (500, 502, 503, 504)
 FAULT_BODIES = ("json", "html", "empty")
@@ -208,7 +224,7 @@ async def api_handler(request: web.Request) -> web.StreamResponse:
         if resp is None:
             params = _parse_body(body)
             assert auth.region is not None
-            result = await invoke(CallContext(state, auth.region, op), params)
+            result = await invoke(CallContext(state, auth.region, op, request_id, fault), params)
             if result is None:
                 resp = web.Response(status=200, body=b"", content_type="application/json")
             else:
@@ -237,6 +253,98 @@ async def api_handler(request: web.Request) -> web.StreamResponse:
     return resp
 
 
+# -- the signaling WebSocket ---------------------------------------------------------------------
+
+def is_signaling_request(request: web.Request) -> bool:
+    if request.method != "GET" or request.path != "/":
+        return False
+    return "X-Amz-ChannelARN" in request.query or request.headers.get("Upgrade", "").lower() == "websocket"
+
+
+async def signaling_handler(request: web.Request) -> web.StreamResponse:
+    """ConnectAsMaster / ConnectAsViewer: ``GET /?X-Amz-ChannelARN=...[&X-Amz-ClientId=...]&X-Amz-...``.
+
+    Everything is decided before the upgrade, with an AWS JSON error body (as the gateway does):
+    403 for the signature, 400 for bad parameters, 404 for an unknown channel."""
+    if not is_signaling_request(request):
+        return await api_handler(request)
+    state = request.app[STATE_KEY]
+    hub = request.app[HUB_KEY]
+    request_id: str = request["request_id"]
+    _, _, raw_query = request.raw_path.partition("?")
+    query: dict[str, str] = {}
+    for key, value in parse_raw_query(raw_query):
+        query.setdefault(key, value)
+    client_id = query.get("X-Amz-ClientId")
+    op = "ConnectAsViewer" if client_id is not None else "ConnectAsMaster"
+    record = RequestRecord(request_id=request_id, time=time.time(), method=request.method, path=request.path_qs,
+                           operation=op, user_agent=request.headers.get("User-Agent"))
+    state.records.append(record)
+    state.calls[op] += 1
+    host = request.headers.get("Host") or f"{state.endpoint_host}:{state.port}"
+    headers = list(request.headers.items())
+    if "X-Amz-Signature" not in query and request.headers.get("Authorization"):
+        auth = verify_header_auth(state, "GET", host, request.raw_path, headers, b"")
+    else:
+        auth = verify_presigned_url(state, "GET", host, request.path, raw_query, headers)
+    record.verified = auth.verified
+    record.auth_error = auth.error.code if auth.error else None
+    record.region, record.service, record.access_key_id = auth.region, auth.service, auth.access_key_id
+    record.signed_headers = auth.signed_headers
+    record.canonical_request, record.string_to_sign = auth.canonical_request, auth.string_to_sign
+    record.params = {k: v for k, v in query.items() if not k.startswith("X-Amz-") or k in
+                     ("X-Amz-ChannelARN", "X-Amz-ClientId")}
+    resp: web.Response | None = None
+    try:
+        if auth.error is not None:
+            raise auth.error
+        fault = state.take_fault(op, wildcard=False)
+        if fault is not None:
+            record.fault = fault.to_json()
+            resp = await _apply_fault(request, state, fault, op, b"", SIGNALING)
+        if resp is None:
+            arn = query.get("X-Amz-ChannelARN")
+            if not arn:
+                raise ApiError("InvalidArgumentException", "X-Amz-ChannelARN is required.")
+            if len(arn) > 1024 or not CHANNEL_ARN_RE.fullmatch(arn):
+                raise ApiError("InvalidArgumentException",
+                               f"1 validation error detected: Value '{arn}' at 'channelARN' failed to satisfy "
+                               f"constraint: Member must satisfy regular expression pattern: {CHANNEL_ARN_RE.pattern}")
+            if client_id is not None and not NAME_RE.fullmatch(client_id):
+                raise ApiError("InvalidArgumentException",
+                               f"1 validation error detected: Value '{client_id}' at 'clientId' failed to satisfy "
+                               f"constraint: Member must satisfy regular expression pattern: {NAME_RE.pattern}")
+            channel = state.channels.get(arn)
+            if channel is None or channel.region != auth.region:
+                raise ApiError("ResourceNotFoundException", NOT_FOUND)
+            ws = web.WebSocketResponse(autoping=False, max_msg_size=1 << 20)
+            if not ws.can_prepare(request).ok:
+                raise ApiError("InvalidArgumentException",
+                               "The signaling endpoint takes a WebSocket upgrade (Upgrade: websocket).")
+            ws.headers["x-amzn-RequestId"] = request_id
+            ws.headers["Date"] = formatdate(state.now(), usegmt=True)
+            await ws.prepare(request)
+            record.status = 101
+            log.info("GET / op=%s status=101 ak=%s region=%s channel=%s rid=%s", op, auth.access_key_id,
+                     auth.region, channel.name, request_id)
+            await hub.serve_connection(request, ws, channel, client_id, request_id)
+            return ws
+    except ApiError as err:
+        record.error = err.code
+        resp = error_response(SIGNALING, err)
+    except _Dropped:
+        record.error = "ConnectionDropped"
+        return web.Response(status=500)
+    record.status = resp.status
+    if resp.status >= 400 and record.error is None:
+        error_type = resp.headers.get("x-amzn-ErrorType")
+        record.error = error_type.split(":", 1)[0] if error_type else str(resp.status)
+    log.info("GET / op=%s status=%s error=%s ak=%s auth=%s fault=%s rid=%s", op, resp.status, record.error or "-",
+             record.access_key_id or "-", "ok" if auth.verified else record.auth_error,
+             record.fault["kind"] if record.fault else "-", request_id)
+    return resp
+
+
 # -- the admin API --------------------------------------------------------------------------------
 
 def _admin_error(message: str, status: int = 400) -> web.Response:
@@ -254,7 +362,36 @@ async def _json_object(request: web.Request) -> dict[str, Any]:
 
 
 async def admin_state(request: web.Request) -> web.Response:
-    return web.json_response(request.app[STATE_KEY].snapshot())
+    snapshot = request.app[STATE_KEY].snapshot()
+    snapshot["signaling"] = await request.app[HUB_KEY].snapshot()
+    turn_server = request.app[TURN_KEY]
+    snapshot["turn"] = {"uris": request.app[STATE_KEY].turn_uris,
+                        "builtin": turn_server.snapshot() if turn_server is not None else None}
+    return web.json_response(snapshot)
+
+
+async def admin_sessions(request: web.Request) -> web.Response:
+    """GET /_emulator/sessions[?channel=NAME-OR-ARN]: storage sessions and WebSocket connections."""
+    hub = request.app[HUB_KEY]
+    name = request.query.get("channel")
+    channel = None
+    if name is not None:
+        channel = hub.find_channel(name)
+        if channel is None:
+            return _admin_error(f"no channel {name!r}", 404)
+    return web.json_response(await hub.snapshot(channel))
+
+
+async def admin_signaling(request: web.Request) -> web.Response:
+    """POST /_emulator/signaling {"channel", "action", ...}: act on the channel's open connection."""
+    hub = request.app[HUB_KEY]
+    try:
+        result = await hub.admin_action(await _json_object(request))
+    except ConfigError as exc:
+        return _admin_error(str(exc))
+    except LookupError as exc:
+        return _admin_error(str(exc.args[0]), 409)
+    return web.json_response(result)
 
 
 async def admin_channels(request: web.Request) -> web.Response:
@@ -287,15 +424,46 @@ async def admin_credentials(request: web.Request) -> web.Response:
     return web.json_response(cred.public())
 
 
+SESSION_FAULT_KEYS = ("no_offer", "candidates_first", "trickle_only", "offer_delay_ms", "sender_client_id")
+JOIN_OPERATIONS = ("JoinStorageSession", "JoinStorageSessionAsViewer")
+
+
+def _service_for(operation: str) -> ServiceSpec:
+    return SIGNALING if operation in WSS_OPERATIONS else OPERATIONS[operation].service
+
+
+def _parse_session_fault(data: dict[str, Any], operation: str) -> SessionFault | None:
+    given = [k for k in SESSION_FAULT_KEYS if k in data]
+    if not given:
+        return None
+    if operation != "JoinStorageSession":
+        raise ConfigError(f"{', '.join(given)}: storage-session faults apply to operation JoinStorageSession only")
+    session = SessionFault()
+    for key in ("no_offer", "candidates_first", "trickle_only"):
+        value = data.get(key, False)
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} must be true or false")
+        setattr(session, key, value)
+    delay = data.get("offer_delay_ms", 0)
+    if not isinstance(delay, int) or isinstance(delay, bool) or not 0 <= delay <= 600_000:
+        raise ConfigError("offer_delay_ms must be an integer from 0 to 600000")
+    session.offer_delay_ms = delay
+    sender = data.get("sender_client_id")
+    if sender is not None and (not isinstance(sender, str) or not NAME_RE.fullmatch(sender)):
+        raise ConfigError("sender_client_id must match [a-zA-Z0-9_.-]+ (1-256 characters)")
+    session.sender_client_id = sender
+    return session
+
+
 def parse_fault(data: dict[str, Any]) -> Fault:
     allowed = {"operation", "count", "error", "message", "status", "body", "throttle", "delay_ms", "drop",
-               "signature_expired"}
+               "signature_expired", *SESSION_FAULT_KEYS}
     unknown = set(data) - allowed
     if unknown:
         raise ConfigError(f"unknown fault keys: {sorted(unknown)}")
     operation = data.get("operation", "*")
-    if operation != "*" and operation not in OPERATIONS:
-        raise ConfigError(f"operation must be '*' or one of {sorted(OPERATIONS)}")
+    if operation != "*" and operation not in OPERATIONS and operation not in WSS_OPERATIONS:
+        raise ConfigError(f"operation must be '*' or one of {sorted([*OPERATIONS, *WSS_OPERATIONS])}")
     count = data.get("count", 1)
     delay_ms = data.get("delay_ms", 0)
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
@@ -306,9 +474,15 @@ def parse_fault(data: dict[str, Any]) -> Fault:
     actions += [k for k in ("throttle", "drop", "signature_expired") if data.get(k)]
     if len(actions) > 1:
         raise ConfigError(f"give one of error, status, throttle, drop, signature_expired (got {actions})")
-    if not actions and not delay_ms:
-        raise ConfigError("a fault needs one of error, status, throttle, drop, signature_expired or delay_ms")
-    fault = Fault(id=0, operation=operation, remaining=count, delay_ms=delay_ms)
+    session = _parse_session_fault(data, operation)
+    if session is not None and actions:
+        raise ConfigError(f"storage-session faults make the join succeed: they do not combine with {actions[0]}")
+    if not actions and not delay_ms and session is None:
+        raise ConfigError("a fault needs one of error, status, throttle, drop, signature_expired, delay_ms, "
+                          f"or (JoinStorageSession) one of {', '.join(SESSION_FAULT_KEYS)}")
+    if operation in WSS_OPERATIONS and "signature_expired" in actions:
+        raise ConfigError("signature_expired applies to the HTTPS calls; for the WebSocket use /_emulator/clock")
+    fault = Fault(id=0, operation=operation, remaining=count, delay_ms=delay_ms, session=session)
     message = data.get("message")
     if message is not None and not isinstance(message, str):
         raise ConfigError("message must be a string")
@@ -317,7 +491,7 @@ def parse_fault(data: dict[str, Any]) -> Fault:
         if not isinstance(error, str) or not known_error(error):
             raise ConfigError(f"unknown error {error!r}")
         if operation != "*":
-            svc = OPERATIONS[operation].service
+            svc = _service_for(operation)
             if error not in svc.errors and error not in COMMON_ERRORS:
                 raise ConfigError(f"{operation} ({svc.service_id}) has no error {error!r}")
         fault.error, fault.message = error, message
@@ -348,6 +522,7 @@ async def admin_faults(request: web.Request) -> web.Response:
 
 async def admin_reset(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
+    await request.app[HUB_KEY].close_sessions("reset")  # peers stopped, recordings finished
     state.reset()
     return web.json_response({"reset": True})
 
@@ -393,15 +568,28 @@ async def common_headers(request: web.Request, handler: Any) -> web.StreamRespon
         resp: web.StreamResponse = await handler(request)
     except web.HTTPException as exc:
         resp = exc
-    resp.headers.setdefault("x-amzn-RequestId", request_id)
-    resp.headers["Server"] = "kvsws-emulator"
-    resp.headers["Date"] = formatdate(request.app[STATE_KEY].now(), usegmt=True)
+    if not resp.prepared:  # a WebSocket has sent its headers already (it sets its own)
+        resp.headers.setdefault("x-amzn-RequestId", request_id)
+        resp.headers["Server"] = "kvsws-emulator"
+        resp.headers["Date"] = formatdate(request.app[STATE_KEY].now(), usegmt=True)
     return resp
 
 
-def create_app(state: State) -> web.Application:
+def create_app(state: State, state_dir: Path | None = None, turn_server: TurnServer | None = None) -> web.Application:
     app = web.Application(middlewares=[common_headers])
     app[STATE_KEY] = state
+    hub = SignalingHub(state, state_dir)
+    app[HUB_KEY] = hub
+    app[TURN_KEY] = turn_server
+    if turn_server is not None:
+        state.reset_hooks.append(turn_server.reset)
+
+    async def _shutdown(_app: web.Application) -> None:
+        await hub.shutdown()
+
+    app.on_shutdown.append(_shutdown)
+    app.router.add_get(f"{ADMIN_PREFIX}/sessions", admin_sessions)
+    app.router.add_post(f"{ADMIN_PREFIX}/signaling", admin_signaling)
     app.router.add_get(f"{ADMIN_PREFIX}/state", admin_state)
     app.router.add_post(f"{ADMIN_PREFIX}/channels", admin_channels)
     app.router.add_post(f"{ADMIN_PREFIX}/credentials", admin_credentials)
@@ -410,7 +598,7 @@ def create_app(state: State) -> web.Application:
     app.router.add_post(f"{ADMIN_PREFIX}/clock", admin_clock)
     app.router.add_post(f"{ADMIN_PREFIX}/regions", admin_regions)
     app.router.add_route("*", ADMIN_PREFIX + "{tail:(/.*)?}", admin_not_found)
-    # (the signaling half adds its GET "/" WebSocket route here, before the catch-all)
+    app.router.add_get("/", signaling_handler)  # falls through to api_handler unless it is signaling
     app.router.add_route("*", "/{tail:.*}", api_handler)
     return app
 
@@ -457,7 +645,21 @@ async def serve(state: State, host: str, port: int, state_dir: Path, keep_ca: bo
     sock = _bind(host, port)
     state.port = sock.getsockname()[1]
     state.endpoint_host = f"[{host}]" if ":" in host else host
-    runner = web.AppRunner(create_app(state), access_log=None, handle_signals=False)
+    bound_ip = sock.getsockname()[0]
+    turn_server: TurnServer | None = None
+    if state.turn.uris is not None:
+        state.turn_uris = list(state.turn.uris)
+    elif state.turn.builtin:
+        try:
+            from .turn import TurnServer  # aioice (comes with aiortc): only when the TURN server runs
+        except ImportError as exc:
+            log.warning("no built-in TURN server (%s): pip install aiortc", exc)
+        else:
+            turn_server = TurnServer(bound_ip, lambda: state.turn.secret, state.now)
+            await turn_server.start(udp_port=state.port)
+            uri_host = f"[{bound_ip}]" if ":" in bound_ip else bound_ip
+            state.turn_uris = turn_server.uris(uri_host)
+    runner = web.AppRunner(create_app(state, state_dir, turn_server), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.SockSite(runner, sock, ssl_context=tlsgen.server_context(files))
     await site.start()
@@ -473,7 +675,12 @@ async def serve(state: State, host: str, port: int, state_dir: Path, keep_ca: bo
         "access_key_id": cred.access_key_id,
         "secret_access_key": cred.secret_access_key,
         "channels": {c.name: c.arn for c in state.channels.values()},
+        "wss_endpoint": f"wss://{state.endpoint_host}:{state.port}",
+        "turn_uris": state.turn_uris,
+        "recordings": str((state_dir / "recordings").resolve()) if state.record_media else None,
     }
+    if turn_server is not None:
+        info["turn"] = {"udp_port": turn_server.udp_port, "tcp_port": turn_server.tcp_port}
     if cred.session_token:
         info["session_token"] = cred.session_token
     token_cred = next((c for c in state.credentials.values() if c.session_token), None)
@@ -495,3 +702,5 @@ async def serve(state: State, host: str, port: int, state_dir: Path, keep_ca: bo
         except FileNotFoundError:
             pass
         await runner.cleanup()
+        if turn_server is not None:
+            await turn_server.stop()

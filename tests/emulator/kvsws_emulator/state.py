@@ -92,6 +92,8 @@ class Fault:
     throttle: bool = False
     drop: bool = False
     signature_expired: bool = False
+    # Storage-session faults (JoinStorageSession): the join is accepted, the offer misbehaves.
+    session: SessionFault | None = None
 
     def kind(self) -> str:
         for k in ("error", "status"):
@@ -100,6 +102,8 @@ class Fault:
         for k in ("throttle", "drop", "signature_expired"):
             if getattr(self, k):
                 return k
+        if self.session is not None:
+            return "session"
         return "delay"
 
     def to_json(self) -> dict[str, Any]:
@@ -114,6 +118,30 @@ class Fault:
         if self.status is not None:
             out["status"] = self.status
             out["body"] = self.body
+        if self.session is not None:
+            out.update(self.session.to_json())
+        return out
+
+
+@dataclass
+class SessionFault:
+    """What the storage service's peer does wrong for one accepted join."""
+
+    no_offer: bool = False  # the join is accepted, no offer is ever sent
+    candidates_first: bool = False  # the ICE candidates go out before the offer
+    trickle_only: bool = False  # the offer's SDP carries no candidates: they come only as ICE_CANDIDATE
+    offer_delay_ms: int = 0  # a slow peer: wait this long before making the offer
+    sender_client_id: str | None = None  # add senderClientId to the offer and candidates
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k in ("no_offer", "candidates_first", "trickle_only"):
+            if getattr(self, k):
+                out[k] = True
+        if self.offer_delay_ms:
+            out["offer_delay_ms"] = self.offer_delay_ms
+        if self.sender_client_id is not None:
+            out["sender_client_id"] = self.sender_client_id
         return out
 
 
@@ -145,10 +173,21 @@ class RequestRecord:
         return out
 
 
+@dataclass
+class JoinEvent:
+    """One accepted JoinStorageSession(AsViewer)."""
+
+    channel: Channel
+    client_id: str | None  # the viewer's client id; None for JoinStorageSession (the master)
+    request_id: str
+    time: float
+    fault: SessionFault | None = None
+
+
 # Called (as a task) when JoinStorageSession(AsViewer) is accepted: the signaling half hooks the
-# WebRTC peer that sends the offer here. Arguments: the channel and the viewer's client id (None
-# for the master).
-StorageSessionHook = Callable[[Channel, str | None], Coroutine[Any, Any, None]]
+# WebRTC peer that sends the offer here.
+StorageSessionHook = Callable[[JoinEvent], Coroutine[Any, Any, None]]
+ResetHook = Callable[[], None]
 
 
 class ConfigError(ValueError):
@@ -157,11 +196,12 @@ class ConfigError(ValueError):
 
 @dataclass
 class TurnConfig:
-    uris: list[str] = field(
-        default_factory=lambda: ["turn:127.0.0.1:3478?transport=udp", "turn:127.0.0.1:3478?transport=tcp"]
-    )
+    # None: the emulator's own TURN server (UDP on the emulator's port number, TCP on its own port),
+    # filled in once it listens. A list: those URIs, as they are (e.g. a coturn sharing ``secret``).
+    uris: list[str] | None = None
     secret: str = "emulator-turn-secret"
     ttl: int = 300
+    builtin: bool = True  # run the built-in TURN server (only used when uris is None)
 
 
 class State:
@@ -177,6 +217,13 @@ class State:
         self.calls: Counter[str] = Counter()
         self.records: deque[RequestRecord] = deque(maxlen=MAX_RECORDS)
         self.storage_session_hooks: list[StorageSessionHook] = []
+        self.reset_hooks: list[ResetHook] = []
+        self.record_media = True  # write what the storage peer receives to STATE_DIR/recordings
+        # Remote ICE candidates the storage peer accepts: "loopback" (127.0.0.0/8, ::1) or "local"
+        # (also this machine's own interface addresses). Anything else is recorded and ignored.
+        self.ice_remote_candidates = "loopback"
+        self.idle_timeout_seconds = 600.0  # the signaling WebSocket closes after this much silence
+        self.turn_uris: list[str] = []  # what GetIceServerConfig returns, once known
         self.background_tasks: set[asyncio.Task[None]] = set()
         self.endpoint_host = "127.0.0.1"
         self.port = 0
@@ -240,9 +287,9 @@ class State:
         self.faults.setdefault(fault.operation, deque()).append(fault)
         return fault
 
-    def take_fault(self, operation: str) -> Fault | None:
-        """Consume one use of the first fault queued for ``operation``, else for "*"."""
-        for key in (operation, "*"):
+    def take_fault(self, operation: str, wildcard: bool = True) -> Fault | None:
+        """Consume one use of the first fault queued for ``operation``, else (if ``wildcard``) for "*"."""
+        for key in (operation, "*") if wildcard else (operation,):
             queue = self.faults.get(key)
             if queue:
                 fault = queue[0]
@@ -260,6 +307,8 @@ class State:
         self.calls.clear()
         self.records.clear()
         self.clock_skew = 0.0
+        for hook in self.reset_hooks:
+            hook()
 
     # -- admin view ------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -277,7 +326,8 @@ class State:
         }
 
 
-_CONFIG_KEYS = {"region", "account_id", "credentials", "channels", "allowed_regions", "turn"}
+_CONFIG_KEYS = {"region", "account_id", "credentials", "channels", "allowed_regions", "turn", "record",
+                "ice_remote_candidates", "idle_timeout_seconds"}
 
 
 def build_state(config: Mapping[str, Any] | None = None) -> State:
@@ -333,13 +383,27 @@ def build_state(config: Mapping[str, Any] | None = None) -> State:
 
     turn = config.get("turn")
     if turn is not None:
-        if not isinstance(turn, dict) or set(turn) - {"uris", "secret", "ttl"}:
-            raise ConfigError("turn must be an object with uris, secret, ttl")
+        if not isinstance(turn, dict) or set(turn) - {"uris", "secret", "ttl", "builtin"}:
+            raise ConfigError("turn must be an object with uris, secret, ttl, builtin")
+        uris = turn.get("uris")
+        if uris is not None and (not isinstance(uris, list) or not all(isinstance(u, str) for u in uris)):
+            raise ConfigError("turn.uris must be a list of turn:/turns:/stun: URIs or null (the built-in server)")
         state.turn = TurnConfig(
-            uris=list(turn.get("uris", TurnConfig().uris)),
+            uris=list(uris) if uris is not None else None,
             secret=str(turn.get("secret", TurnConfig().secret)),
             ttl=int(turn.get("ttl", 300)),
+            builtin=bool(turn.get("builtin", True)),
         )
+    if "record" in config:
+        state.record_media = bool(config["record"])
+    remote = config.get("ice_remote_candidates", "loopback")
+    if remote not in ("loopback", "local"):
+        raise ConfigError("ice_remote_candidates must be 'loopback' or 'local'")
+    state.ice_remote_candidates = remote
+    idle = config.get("idle_timeout_seconds", 600)
+    if not isinstance(idle, (int, float)) or isinstance(idle, bool) or idle <= 0:
+        raise ConfigError("idle_timeout_seconds must be a positive number")
+    state.idle_timeout_seconds = float(idle)
     return state
 
 

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -271,3 +272,59 @@ class Emulator:
     def requests(self, operation: str | None = None) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = self.state()["requests"]
         return [r for r in records if operation is None or r["operation"] == operation]
+
+    # -- signaling and storage sessions -------------------------------------------------------------
+    @property
+    def wss_endpoint(self) -> str:
+        return str(self.ready.get("wss_endpoint", self.endpoint.replace("https://", "wss://", 1)))
+
+    @property
+    def turn_uris(self) -> list[str]:
+        return list(self.ready.get("turn_uris", []))
+
+    def sessions(self, channel: str) -> list[dict[str, Any]]:
+        """The storage sessions (one per accepted JoinStorageSession) of a channel, oldest first, with
+        their status, ``timings_ms`` since the join, codecs, frame and packet counts, candidates."""
+        data = self.admin("GET", f"sessions?channel={urllib.parse.quote(channel, safe='')}")
+        return list(next(iter(data["channels"].values()))["sessions"])
+
+    def connections(self, channel: str) -> list[dict[str, Any]]:
+        """The signaling WebSocket connections of a channel (open and closed), oldest first."""
+        data = self.admin("GET", f"sessions?channel={urllib.parse.quote(channel, safe='')}")
+        return list(next(iter(data["channels"].values()))["connections"])
+
+    def signal(self, channel: str, action: str, **options: Any) -> dict[str, Any]:
+        """Act on the channel's open master connection (``client_id=`` for a viewer's):
+        go_away, reconnect_ice_server, close (code=, reason=), drop, malformed, silence, send (text=),
+        idle_close (idle_close_after_ms=)."""
+        return dict(self.admin("POST", "signaling", {"channel": channel, "action": action, **options}))
+
+    def turn_state(self) -> dict[str, Any]:
+        """The built-in TURN server: ports, requests, allocations (with relayed packet counts)."""
+        return dict(self.state()["turn"])
+
+    def wait_for_session(self, channel: str, predicate: Any = None, timeout: float = 10.0,
+                         index: int = -1) -> dict[str, Any]:
+        """Poll until the channel's session ``index`` (default: the latest) exists and satisfies
+        ``predicate(session)``; returns it. Raises EmulatorError on timeout, with the last state."""
+        deadline = time.monotonic() + timeout
+        last: dict[str, Any] | None = None
+        while True:
+            sessions = self.sessions(channel)
+            if sessions and -len(sessions) <= index < len(sessions):
+                last = sessions[index]
+                if predicate is None or predicate(last):
+                    return last
+            if time.monotonic() > deadline:
+                raise EmulatorError(f"session condition not met within {timeout}s; last: {json.dumps(last)[:2000]}")
+            time.sleep(0.1)
+
+    def wait_for_media(self, channel: str, min_video_frames: int = 30, min_audio: int = 30,
+                       timeout: float = 10.0) -> dict[str, Any]:
+        """Wait until the latest session decoded ``min_video_frames`` video frames and received
+        ``min_audio`` audio packets (decoded Opus frames); returns that session."""
+        def enough(s: dict[str, Any]) -> bool:
+            audio = max(s["audio"]["frames"], s.get("rtp", {}).get("audio", {}).get("packets", 0))
+            return bool(s["video"]["frames"] >= min_video_frames and audio >= min_audio)
+
+        return self.wait_for_session(channel, enough, timeout)
