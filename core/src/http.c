@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "curl_common.h"
 #include "error.h"
 #include "retry.h"
 
@@ -42,30 +43,6 @@ struct kvi_http_pool {
     int holds_global; /* 1 when this pool owns a curl_global_init reference */
 };
 
-/* ---- libcurl global initialisation ------------------------------------------------------- */
-
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static int global_threadsafe; /* written once under global_once, read-only after */
-static CURLcode global_once_rc;
-
-/*
- * libcurl >= 7.84 reports CURL_VERSION_THREADSAFE when curl_global_init/cleanup are themselves
- * thread-safe and reference counted (Debian's 7.88 does): then every pool takes and releases a
- * reference, which also keeps leak checkers quiet. An older libcurl gets one init, never undone.
- */
-static void global_probe(void)
-{
-    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-#ifdef CURL_VERSION_THREADSAFE
-    global_threadsafe = v && (v->features & CURL_VERSION_THREADSAFE);
-#else
-    (void)v;
-    global_threadsafe = 0;
-#endif
-    if (!global_threadsafe)
-        global_once_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 /* ---- small helpers ------------------------------------------------------------------------ */
 
 static int64_t now_ms(void)
@@ -75,46 +52,9 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
-
-/* Does the n-byte name equal lit, ignoring ASCII case? */
-static int name_is(const char *name, size_t n, const char *lit)
-{
-    size_t i = 0;
-    for (; i < n && lit[i]; i++)
-        if (lower((unsigned char)name[i]) != lower((unsigned char)lit[i]))
-            return 0;
-    return i == n && lit[i] == '\0';
-}
-
 static int cancel_requested(const volatile int *flag)
 {
     return flag && __atomic_load_n(flag, __ATOMIC_ACQUIRE) != 0;
-}
-
-/* The URL as error messages show it: no query or fragment (a presigned URL carries a session
- * token there) and no user:password@. */
-static char *url_for_message(const char *url)
-{
-    const char *start = url;
-    const char *scheme = strstr(url, "://");
-    size_t end = strcspn(url, "?#");
-    char *out = malloc(end + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    if (scheme && (size_t)(scheme - url) < end) {
-        size_t auth = (size_t)(scheme - url) + 3;
-        size_t auth_end = auth + strcspn(url + auth, "/?#");
-        const char *at = memchr(url + auth, '@', auth_end - auth);
-        memcpy(out, url, auth);
-        o = auth;
-        start = at ? at + 1 : url + auth;
-    }
-    size_t rest = end - (size_t)(start - url);
-    memcpy(out + o, start, rest);
-    out[o + rest] = '\0';
-    return out;
 }
 
 /* ---- the pool ----------------------------------------------------------------------------- */
@@ -188,18 +128,10 @@ static void pool_give(kvi_http_pool *pool, http_slot *s)
 
 kvi_http_pool *kvi_http_pool_new(const kvi_http_options *opts)
 {
-    pthread_once(&global_once, global_probe);
-    if (!global_threadsafe && global_once_rc != CURLE_OK)
-        return NULL;
     kvi_http_pool *pool = calloc(1, sizeof *pool);
-    if (!pool)
+    if (!pool || kvi_curl_global_acquire(&pool->holds_global) != 0) {
+        free(pool);
         return NULL;
-    if (global_threadsafe) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            free(pool);
-            return NULL;
-        }
-        pool->holds_global = 1;
     }
     pthread_mutex_init(&pool->lock, NULL);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
@@ -253,8 +185,7 @@ void kvi_http_pool_free(kvi_http_pool *pool)
     pthread_mutex_destroy(&pool->lock);
     free(pool->ca_bundle);
     free(pool->user_agent);
-    if (pool->holds_global)
-        curl_global_cleanup();
+    kvi_curl_global_release(pool->holds_global);
     free(pool);
 }
 
@@ -357,13 +288,13 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
         return len;
     size_t name_len = (size_t)(colon - line);
     char **slot = NULL;
-    if (name_is(line, name_len, "x-amzn-RequestId"))
+    if (kvi_curl_name_is(line, name_len, "x-amzn-RequestId"))
         slot = &x->request_id;
-    else if (name_is(line, name_len, "x-amz-request-id"))
+    else if (kvi_curl_name_is(line, name_len, "x-amz-request-id"))
         slot = &x->request_id_alt;
-    else if (name_is(line, name_len, "x-amzn-ErrorType"))
+    else if (kvi_curl_name_is(line, name_len, "x-amzn-ErrorType"))
         slot = &x->error_type;
-    else if (name_is(line, name_len, "Date"))
+    else if (kvi_curl_name_is(line, name_len, "Date"))
         slot = &x->date;
     if (slot) {
         keep_header(x, slot, colon + 1, n - name_len - 1, 0);
@@ -450,9 +381,9 @@ static kvsws_status build_headers(const kvi_http_request *req, struct curl_slist
             break;
         }
         size_t name_len = strlen(h->name);
-        if (name_is(h->name, name_len, "Host"))
+        if (kvi_curl_name_is(h->name, name_len, "Host"))
             continue;
-        if (name_is(h->name, name_len, "Content-Type"))
+        if (kvi_curl_name_is(h->name, name_len, "Content-Type"))
             has_content_type = 1;
         const char *value = h->value ? h->value : "";
         /* A line break would let a value start a header of its own; values are not echoed
@@ -495,27 +426,15 @@ static kvsws_status build_headers(const kvi_http_request *req, struct curl_slist
 static int set_options(kvi_http_pool *pool, CURL *e, const kvi_http_request *req,
                        struct curl_slist *headers, xfer *x, char *errbuf)
 {
-    CURLcode rc = CURLE_OK;
+    CURLcode rc = kvi_curl_set_common(e, errbuf, pool->ca_bundle, pool->connect_timeout_ms);
 #define SET(opt, val)                                  \
     do {                                               \
         if (rc == CURLE_OK)                            \
             rc = curl_easy_setopt(e, opt, val);        \
     } while (0)
-    SET(CURLOPT_ERRORBUFFER, errbuf);
     SET(CURLOPT_URL, req->url);
     SET(CURLOPT_PROTOCOLS_STR, "https,http");
-    /* HTTP/1.1 only: one peer SDK saw HTML 400s from the per-channel endpoints over h2. */
-    SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    SET(CURLOPT_SSL_VERIFYPEER, 1L);
-    SET(CURLOPT_SSL_VERIFYHOST, 2L);
-    if (pool->ca_bundle)
-        SET(CURLOPT_CAINFO, pool->ca_bundle);
-    SET(CURLOPT_CONNECTTIMEOUT_MS, pool->connect_timeout_ms);
-    /* No signals: timeouts must work in threads, and a library must not touch SIGALRM. */
-    SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_TCP_KEEPALIVE, 1L);
     SET(CURLOPT_FOLLOWLOCATION, 0L);
-    SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
     if (pool->user_agent)
         SET(CURLOPT_USERAGENT, pool->user_agent);
     SET(CURLOPT_HTTPHEADER, headers);
@@ -546,35 +465,11 @@ static int set_options(kvi_http_pool *pool, CURL *e, const kvi_http_request *req
     return rc == CURLE_OK ? 0 : -1;
 }
 
-static int is_tls_error(CURLcode rc)
-{
-    switch (rc) {
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CLIENTCERT:
-    case CURLE_USE_SSL_FAILED:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 /* Turns a failed transfer into a status and botocore's one-line message. */
-static kvsws_status transfer_error(CURLcode rc, const xfer *x, const char *url,
-                                   const char *errbuf, kvsws_error *err)
+static kvsws_status transfer_error(CURLcode rc, const xfer *x, const char *url, char *errbuf,
+                                   kvsws_error *err)
 {
-    const char *reason = errbuf && *errbuf ? errbuf : curl_easy_strerror(rc);
+    const char *reason = kvi_curl_reason(rc, errbuf);
     kvsws_status st;
     if (x->oom || rc == CURLE_OUT_OF_MEMORY) {
         st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory reading \"%s\"", url);
@@ -584,29 +479,16 @@ static kvsws_status transfer_error(CURLcode rc, const xfer *x, const char *url,
                            BODY_MAX, url);
     } else if (x->cancelled || rc == CURLE_ABORTED_BY_CALLBACK) {
         st = kvi_error_set(err, KVSWS_E_CANCELLED, "Cancelled calling endpoint URL: \"%s\"", url);
-    } else if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_CONNECT ||
-               rc == CURLE_COULDNT_RESOLVE_PROXY) {
-        st = kvi_error_set(err, KVSWS_E_CONNECT,
-                           "Could not connect to the endpoint URL: \"%s\" (%s)", url, reason);
-    } else if (rc == CURLE_OPERATION_TIMEDOUT) {
+    } else if (rc == CURLE_OPERATION_TIMEDOUT && x->connected) {
         /* Only the connect phase has a libcurl timeout; our own read timer is separate. */
-        st = x->connected
-                 ? kvi_error_set(err, KVSWS_E_READ_TIMEOUT,
-                                 "Read timeout on endpoint URL: \"%s\"", url)
-                 : kvi_error_set(err, KVSWS_E_CONNECT_TIMEOUT,
-                                 "Connect timeout on endpoint URL: \"%s\"", url);
-    } else if (is_tls_error(rc)) {
-        st = kvi_error_set(err, KVSWS_E_TLS, "SSL validation failed for %s %s", url, reason);
-    } else if (rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL) {
-        st = kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "Invalid endpoint: %s (%s)", url,
-                           reason);
+        st = kvi_error_set(err, KVSWS_E_READ_TIMEOUT, "Read timeout on endpoint URL: \"%s\"", url);
     } else if (rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
                rc == CURLE_PARTIAL_FILE) {
         st = kvi_error_set(err, KVSWS_E_TRANSPORT,
                            "Connection was closed before we received a valid response from "
                            "endpoint URL: \"%s\". (%s)",
                            url, reason);
-    } else {
+    } else if ((st = kvi_curl_connect_error(rc, url, reason, err)) == KVSWS_OK) {
         st = kvi_error_set(err, KVSWS_E_TRANSPORT,
                            "An HTTP Client raised an unhandled exception: %s (endpoint URL: "
                            "\"%s\")",
@@ -615,14 +497,6 @@ static kvsws_status transfer_error(CURLcode rc, const xfer *x, const char *url,
     if (err)
         err->retryable = kvi_retry_is_retryable_transport(st);
     return st;
-}
-
-/* errbuf lines end with a newline on some paths; messages are one line. */
-static void chomp(char *s)
-{
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
-        s[--n] = '\0';
 }
 
 kvsws_status kvi_http_perform(kvi_http_pool *pool, const kvi_http_request *req,
@@ -635,7 +509,7 @@ kvsws_status kvi_http_perform(kvi_http_pool *pool, const kvi_http_request *req,
     if (req->header_count && !req->headers)
         return kvi_error_set(err, KVSWS_E_INTERNAL, "kvi_http_perform: headers missing");
 
-    char *url = url_for_message(req->url);
+    char *url = kvi_curl_url_for_message(req->url);
     if (!url)
         return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
     if (cancel_requested(req->cancel_flag)) {
@@ -716,7 +590,6 @@ kvsws_status kvi_http_perform(kvi_http_pool *pool, const kvi_http_request *req,
     }
     /* Removing an unfinished transfer closes its connection; a finished one stays cached. */
     curl_multi_remove_handle(slot->multi, slot->easy);
-    chomp(errbuf);
 
     if (stop == CANCELLED) {
         x.cancelled = 1;

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "aws_error.h"
+#include "curl_common.h"
 #include "error.h"
 #include "retry.h"
 
@@ -70,27 +71,6 @@ struct kvi_ws {
     char errbuf[CURL_ERROR_SIZE]; /* curl keeps the pointer for the handle's whole life */
 };
 
-/* ---- libcurl global initialisation (as http.c does it) ------------------------------------ */
-
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static int global_threadsafe; /* written once under global_once, read-only after */
-static CURLcode global_once_rc;
-
-/* A thread-safe, reference-counted curl_global_init (7.84+) is taken per connection; an older
- * libcurl gets one init, never undone. */
-static void global_probe(void)
-{
-    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-#ifdef CURL_VERSION_THREADSAFE
-    global_threadsafe = v && (v->features & CURL_VERSION_THREADSAFE);
-#else
-    (void)v;
-    global_threadsafe = 0;
-#endif
-    if (!global_threadsafe)
-        global_once_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 /* ---- small helpers ------------------------------------------------------------------------ */
 
 static int64_t now_ms(void)
@@ -98,17 +78,6 @@ static int64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
-
-static int name_is(const char *name, size_t n, const char *lit)
-{
-    size_t i = 0;
-    for (; i < n && lit[i]; i++)
-        if (lower((unsigned char)name[i]) != lower((unsigned char)lit[i]))
-            return 0;
-    return i == n && lit[i] == '\0';
 }
 
 /* Does the comma-separated header value hold token (case-insensitive)? */
@@ -122,91 +91,21 @@ static int has_token(const char *value, const char *token)
         size_t m = n;
         while (m > 0 && (p[m - 1] == ' ' || p[m - 1] == '\t'))
             m--;
-        if (m && name_is(p, m, token))
+        if (m && kvi_curl_name_is(p, m, token))
             return 1;
         p += n;
     }
     return 0;
 }
 
-/* The URL as messages show it: no query or fragment (a presigned URL carries a session token
- * and a signature there) and no user:password@. Same rule as http.c. */
-static char *url_for_message(const char *url)
-{
-    const char *start = url;
-    const char *scheme = strstr(url, "://");
-    size_t end = strcspn(url, "?#");
-    char *out = malloc(end + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    if (scheme && (size_t)(scheme - url) < end) {
-        size_t auth = (size_t)(scheme - url) + 3;
-        size_t auth_end = auth + strcspn(url + auth, "/?#");
-        const char *at = memchr(url + auth, '@', auth_end - auth);
-        memcpy(out, url, auth);
-        o = auth;
-        start = at ? at + 1 : url + auth;
-    }
-    size_t rest = end - (size_t)(start - url);
-    memcpy(out + o, start, rest);
-    out[o + rest] = '\0';
-    return out;
-}
-
-static int is_tls_error(CURLcode rc)
-{
-    switch (rc) {
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CLIENTCERT:
-    case CURLE_USE_SSL_FAILED:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-/* errbuf lines end with a newline on some paths; messages are one line. */
-static void chomp(char *s)
-{
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
-        s[--n] = '\0';
-}
-
 /* The connect phase's failures, with http.c's statuses and botocore's wording. */
-static kvsws_status connect_error(CURLcode rc, const char *shown, const char *errbuf,
-                                  kvsws_error *err)
+static kvsws_status connect_error(CURLcode rc, const char *shown, char *errbuf, kvsws_error *err)
 {
-    const char *reason = errbuf && *errbuf ? errbuf : curl_easy_strerror(rc);
+    const char *reason = kvi_curl_reason(rc, errbuf);
     kvsws_status st;
     if (rc == CURLE_OUT_OF_MEMORY)
         st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory connecting to \"%s\"", shown);
-    else if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_CONNECT ||
-             rc == CURLE_COULDNT_RESOLVE_PROXY)
-        st = kvi_error_set(err, KVSWS_E_CONNECT,
-                           "Could not connect to the endpoint URL: \"%s\" (%s)", shown, reason);
-    else if (rc == CURLE_OPERATION_TIMEDOUT)
-        st = kvi_error_set(err, KVSWS_E_CONNECT_TIMEOUT, "Connect timeout on endpoint URL: \"%s\"",
-                           shown);
-    else if (is_tls_error(rc))
-        st = kvi_error_set(err, KVSWS_E_TLS, "SSL validation failed for %s %s", shown, reason);
-    else if (rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL)
-        st = kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "Invalid endpoint: %s (%s)", shown,
-                           reason);
-    else
+    else if ((st = kvi_curl_connect_error(rc, shown, reason, err)) == KVSWS_OK)
         st = kvi_error_set(err, KVSWS_E_TRANSPORT,
                            "Could not open the WebSocket to endpoint URL: \"%s\" (%s)", shown,
                            reason);
@@ -522,28 +421,28 @@ static int parse_answer(const char *head, size_t n, upgrade_answer *a)
             const char *v = colon + 1;
             size_t vl = ln - nl - 1;
             char **slot = NULL;
-            if (name_is(p, nl, "Sec-WebSocket-Accept"))
+            if (kvi_curl_name_is(p, nl, "Sec-WebSocket-Accept"))
                 slot = &a->accept;
-            else if (name_is(p, nl, "Upgrade"))
+            else if (kvi_curl_name_is(p, nl, "Upgrade"))
                 slot = &a->upgrade;
-            else if (name_is(p, nl, "Connection"))
+            else if (kvi_curl_name_is(p, nl, "Connection"))
                 slot = &a->connection;
-            else if (name_is(p, nl, "Sec-WebSocket-Extensions"))
+            else if (kvi_curl_name_is(p, nl, "Sec-WebSocket-Extensions"))
                 slot = &a->extensions;
-            else if (name_is(p, nl, "Sec-WebSocket-Protocol"))
+            else if (kvi_curl_name_is(p, nl, "Sec-WebSocket-Protocol"))
                 slot = &a->protocol;
-            else if (name_is(p, nl, "x-amzn-ErrorType"))
+            else if (kvi_curl_name_is(p, nl, "x-amzn-ErrorType"))
                 slot = &a->error_type;
-            else if (name_is(p, nl, "x-amzn-RequestId"))
+            else if (kvi_curl_name_is(p, nl, "x-amzn-RequestId"))
                 slot = &a->request_id;
-            else if (name_is(p, nl, "x-amz-request-id") && !a->request_id)
+            else if (kvi_curl_name_is(p, nl, "x-amz-request-id") && !a->request_id)
                 slot = &a->request_id;
             if (slot) {
                 free(*slot);
                 *slot = dup_trimmed(v, vl);
                 if (!*slot)
                     return -2;
-            } else if (name_is(p, nl, "Content-Length")) {
+            } else if (kvi_curl_name_is(p, nl, "Content-Length")) {
                 char *s = dup_trimmed(v, vl);
                 if (!s)
                     return -2;
@@ -552,7 +451,7 @@ static int parse_answer(const char *head, size_t n, upgrade_answer *a)
                 if (stop != s && *stop == '\0' && cl >= 0)
                     a->content_length = cl;
                 free(s);
-            } else if (name_is(p, nl, "Transfer-Encoding")) {
+            } else if (kvi_curl_name_is(p, nl, "Transfer-Encoding")) {
                 char *s = dup_trimmed(v, vl);
                 if (!s)
                     return -2;
@@ -769,7 +668,7 @@ static kvsws_status handshake(kvi_ws *ws, const char *authority, const char *tar
         char detail[48];
         snprintf(detail, sizeof detail, "%d instead of 101", a.status);
         st = upgrade_failed(shown, err, "HTTP ", detail);
-    } else if (!a.upgrade || !name_is(a.upgrade, strlen(a.upgrade), "websocket")) {
+    } else if (!a.upgrade || !kvi_curl_name_is(a.upgrade, strlen(a.upgrade), "websocket")) {
         st = upgrade_failed(shown, err, "the answer has no \"Upgrade: websocket\"", NULL);
     } else if (!a.connection || !has_token(a.connection, "upgrade")) {
         st = upgrade_failed(shown, err, "the answer has no \"Connection: Upgrade\"", NULL);
@@ -805,8 +704,7 @@ static void ws_free(kvi_ws *ws)
     free(ws->dead_message);
     pthread_mutex_destroy(&ws->send_lock);
     pthread_mutex_destroy(&ws->io_lock);
-    if (ws->holds_global)
-        curl_global_cleanup();
+    kvi_curl_global_release(ws->holds_global);
     free(ws);
 }
 
@@ -828,7 +726,7 @@ kvsws_status kvi_ws_connect(const char *url, const kvi_ws_options *opts, kvi_ws 
         *out = NULL;
     if (!url || !out)
         return kvi_error_set(err, KVSWS_E_INTERNAL, "kvi_ws_connect called without a URL");
-    char *shown = url_for_message(url);
+    char *shown = kvi_curl_url_for_message(url);
     if (!shown)
         return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
 
@@ -864,11 +762,6 @@ kvsws_status kvi_ws_connect(const char *url, const kvi_ws_options *opts, kvi_ws 
         goto done;
     }
 
-    pthread_once(&global_once, global_probe);
-    if (!global_threadsafe && global_once_rc != CURLE_OK) {
-        st = kvi_error_set(err, KVSWS_E_INTERNAL, "libcurl could not be initialised");
-        goto done;
-    }
     ws = calloc(1, sizeof *ws);
     if (!ws) {
         st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
@@ -878,12 +771,9 @@ kvsws_status kvi_ws_connect(const char *url, const kvi_ws_options *opts, kvi_ws 
     pthread_mutex_init(&ws->io_lock, NULL);
     ws->sock = CURL_SOCKET_BAD;
     ws->max_message = opts && opts->max_message ? opts->max_message : DEFAULT_MAX_MESSAGE;
-    if (global_threadsafe) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            st = kvi_error_set(err, KVSWS_E_INTERNAL, "libcurl could not be initialised");
-            goto done;
-        }
-        ws->holds_global = 1;
+    if (kvi_curl_global_acquire(&ws->holds_global) != 0) {
+        st = kvi_error_set(err, KVSWS_E_INTERNAL, "libcurl could not be initialised");
+        goto done;
     }
     long connect_ms = opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
                                                             : DEFAULT_CONNECT_TIMEOUT_MS;
@@ -896,37 +786,24 @@ kvsws_status kvi_ws_connect(const char *url, const kvi_ws_options *opts, kvi_ws 
 
     char *errbuf = ws->errbuf;
     errbuf[0] = '\0';
-    CURLcode rc = CURLE_OK;
     CURL *e = ws->curl;
+    CURLcode rc = kvi_curl_set_common(e, errbuf, opts ? opts->ca_bundle : NULL, connect_ms);
 #define SET(opt, val)                                  \
     do {                                               \
         if (rc == CURLE_OK)                            \
             rc = curl_easy_setopt(e, opt, val);        \
     } while (0)
-    SET(CURLOPT_ERRORBUFFER, errbuf);
     /* curl only connects: it gets the host and port, never the presigned path and query. */
     SET(CURLOPT_URL, curl_url.data);
     SET(CURLOPT_PROTOCOLS_STR, "https");
     SET(CURLOPT_CONNECT_ONLY, 1L);
-    /* ALPN must not pick h2: the upgrade is an HTTP/1.1 request. */
-    SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    SET(CURLOPT_SSL_VERIFYPEER, 1L);
-    SET(CURLOPT_SSL_VERIFYHOST, 2L);
-    if (opts && opts->ca_bundle)
-        SET(CURLOPT_CAINFO, opts->ca_bundle);
-    SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
-    /* No signals: timeouts must work in threads, and a library must not touch SIGALRM. */
-    SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_TCP_KEEPALIVE, 1L);
     SET(CURLOPT_TCP_NODELAY, 1L);
-    SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
 #undef SET
     if (rc != CURLE_OK) {
         st = kvi_error_set(err, KVSWS_E_INTERNAL, "libcurl rejected an option for \"%s\"", shown);
         goto done;
     }
     rc = curl_easy_perform(e);
-    chomp(errbuf);
     if (rc != CURLE_OK) {
         st = connect_error(rc, shown, errbuf, err);
         goto done;

@@ -2,7 +2,6 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,52 +13,12 @@
 
 #include "check.h"
 #include "credentials.h"
+#include "env_support.h"
 #include "error.h"
-
-extern char **environ;
-
-static char tmpdir[] = "/tmp/kvsws-test-creds-XXXXXX";
 
 /* Every secret the tests use contains this; no message may. */
 #define SECRET_MARK "SUPERSECRET"
 #define EXPIRY_2030 ((time_t)1893456000) /* 2030-01-01T00:00:00Z */
-
-static void reset_env(void)
-{
-    for (;;) {
-        char *name = NULL;
-        for (char **e = environ; *e; e++)
-            if (strncmp(*e, "AWS_", 4) == 0) {
-                name = strndup(*e, strcspn(*e, "="));
-                break;
-            }
-        if (!name)
-            break;
-        unsetenv(name);
-        free(name);
-    }
-    setenv("HOME", tmpdir, 1);
-    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-}
-
-static char *path_of(const char *name)
-{
-    char *p = NULL;
-    if (asprintf(&p, "%s/%s", tmpdir, name) < 0)
-        abort();
-    return p;
-}
-
-static void write_file(const char *name, const char *content)
-{
-    char *p = path_of(name);
-    FILE *f = fopen(p, "w");
-    if (!f)
-        abort();
-    fputs(content, f);
-    fclose(f);
-    free(p);
-}
 
 static void write_script(const char *name, const char *content)
 {
@@ -90,24 +49,11 @@ static int read_count(void)
     return n;
 }
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 /* A chain over the test's files ("none" = a file that does not exist). */
 static kvi_credential_chain *chain_for(const char *config, const char *creds, const char *profile,
                                        const char *ak, const char *sk, const char *tok)
 {
-    kvi_profile_paths p;
-    char *c = path_of(config ? config : "none"), *k = path_of(creds ? creds : "none");
-    if (kvi_profile_paths_resolve(c, k, profile, &p) != 0)
-        abort();
-    free(c);
-    free(k);
+    kvi_profile_paths p = scratch_paths(config, creds, profile);
     kvi_credential_chain *ch = kvi_credential_chain_new(ak, sk, tok, &p);
     kvi_profile_paths_free(&p);
     if (!ch)
@@ -767,12 +713,7 @@ static void test_threads(void)
 static char *region_for(const char *option, const char *config, const char *creds,
                         const char *profile, kvsws_error *err)
 {
-    kvi_profile_paths p;
-    char *c = path_of(config ? config : "none"), *k = path_of(creds ? creds : "none");
-    if (kvi_profile_paths_resolve(c, k, profile, &p) != 0)
-        abort();
-    free(c);
-    free(k);
+    kvi_profile_paths p = scratch_paths(config, creds, profile);
     kvi_error_clear(err);
     char *r = kvi_region_resolve(option, &p, err);
     kvi_profile_paths_free(&p);
@@ -872,10 +813,8 @@ static void test_region(kvsws_error *err)
 
 int main(void)
 {
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
+    if (scratch_create("creds") != 0)
         return 1;
-    }
     kvsws_error *err = kvsws_error_new();
     test_explicit_and_env(err);
     test_files(err);
@@ -885,6 +824,6 @@ int main(void)
     test_threads();
     test_region(err);
     kvsws_error_free(err);
-    nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    scratch_remove();
     return CHECK_DONE();
 }

@@ -2,7 +2,6 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,66 +10,7 @@
 
 #include "check.h"
 #include "endpoints.h"
-
-extern char **environ;
-
-static char tmpdir[] = "/tmp/kvsws-test-endpoints-XXXXXX";
-
-static void reset_env(void)
-{
-    for (;;) {
-        char *name = NULL;
-        for (char **e = environ; *e; e++)
-            if (strncmp(*e, "AWS_", 4) == 0) {
-                name = strndup(*e, strcspn(*e, "="));
-                break;
-            }
-        if (!name)
-            break;
-        unsetenv(name);
-        free(name);
-    }
-    setenv("HOME", tmpdir, 1);
-    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-}
-
-static char *path_of(const char *name)
-{
-    char *p = NULL;
-    if (asprintf(&p, "%s/%s", tmpdir, name) < 0)
-        abort();
-    return p;
-}
-
-static void write_file(const char *name, const char *content)
-{
-    char *p = path_of(name);
-    FILE *f = fopen(p, "w");
-    if (!f)
-        abort();
-    fputs(content, f);
-    fclose(f);
-    free(p);
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static kvi_profile_paths paths_for(const char *config, const char *profile)
-{
-    kvi_profile_paths p;
-    char *c = path_of(config ? config : "none"), *k = path_of("none");
-    if (kvi_profile_paths_resolve(c, k, profile, &p) != 0)
-        abort();
-    free(c);
-    free(k);
-    return p;
-}
+#include "env_support.h"
 
 static void check_url(char *got, const char *want, int line)
 {
@@ -108,7 +48,7 @@ static void test_configured(void)
 {
     reset_env();
     write_file("config", CONFIG);
-    kvi_profile_paths p = paths_for("config", NULL);
+    kvi_profile_paths p = scratch_paths("config", NULL, NULL);
 
     /* The profile: its services section for the kinds it names, else its endpoint_url. */
     URL(kvi_endpoint_configured(KVI_ENDPOINT_CONTROL, NULL, &p), "https://svc-control");
@@ -159,14 +99,14 @@ static void test_configured(void)
 
     /* A profile without services; one whose services section is missing; none at all. */
     reset_env();
-    p = paths_for("config", "plain");
+    p = scratch_paths("config", NULL, "plain");
     URL(kvi_endpoint_configured(KVI_ENDPOINT_CONTROL, NULL, &p), "https://plain-global");
     URL(kvi_endpoint_configured(KVI_ENDPOINT_WEBRTC_STORAGE, NULL, &p), "https://plain-global");
     kvi_profile_paths_free(&p);
-    p = paths_for("config", "dangling");
+    p = scratch_paths("config", NULL, "dangling");
     URL(kvi_endpoint_configured(KVI_ENDPOINT_CONTROL, NULL, &p), "https://dangling-global");
     kvi_profile_paths_free(&p);
-    p = paths_for("config", "nothing");
+    p = scratch_paths("config", NULL, "nothing");
     URL(kvi_endpoint_configured(KVI_ENDPOINT_CONTROL, NULL, &p), NULL);
     URL(kvi_endpoint_configured(KVI_ENDPOINT_SIGNALING, NULL, &p), NULL);
     URL(kvi_endpoint_configured(KVI_ENDPOINT_WEBRTC_STORAGE, NULL, &p), NULL);
@@ -174,7 +114,7 @@ static void test_configured(void)
     URL(kvi_endpoint_configured(KVI_ENDPOINT_CONTROL, NULL, NULL), NULL);
 
     /* The profile's ignore_configured_endpoint_urls, which the variable overrides. */
-    p = paths_for("config", "ignoring");
+    p = scratch_paths("config", NULL, "ignoring");
     setenv("AWS_ENDPOINT_URL", "https://env-global", 1);
     URL(kvi_endpoint_configured(KVI_ENDPOINT_CONTROL, NULL, &p), NULL);
     URL(kvi_endpoint_configured(KVI_ENDPOINT_CONTROL, "https://option", &p), "https://option");
@@ -186,7 +126,7 @@ static void test_configured(void)
 
     /* Missing config file. */
     reset_env();
-    p = paths_for(NULL, NULL);
+    p = scratch_paths(NULL, NULL, NULL);
     URL(kvi_endpoint_configured(KVI_ENDPOINT_CONTROL, NULL, &p), NULL);
     kvi_profile_paths_free(&p);
 }
@@ -236,7 +176,7 @@ static void test_fips(void)
 {
     reset_env();
     write_file("fips", "[default]\nuse_fips_endpoint = True\n[profile off]\nregion = x\n");
-    kvi_profile_paths p = paths_for("fips", NULL);
+    kvi_profile_paths p = scratch_paths("fips", NULL, NULL);
     CHECK_INT(kvi_endpoint_use_fips(-1, &p), 1); /* the profile */
     CHECK_INT(kvi_endpoint_use_fips(0, &p), 0);  /* the option beats it */
     setenv("AWS_USE_FIPS_ENDPOINT", "false", 1);
@@ -251,7 +191,7 @@ static void test_fips(void)
     CHECK_INT(kvi_endpoint_use_fips(-1, &p), 1);
     kvi_profile_paths_free(&p);
     unsetenv("AWS_USE_FIPS_ENDPOINT");
-    p = paths_for("fips", "off");
+    p = scratch_paths("fips", NULL, "off");
     CHECK_INT(kvi_endpoint_use_fips(-1, &p), 0);
     kvi_profile_paths_free(&p);
     CHECK_INT(kvi_endpoint_use_fips(-1, NULL), 0);
@@ -324,14 +264,12 @@ static void test_validate(void)
 
 int main(void)
 {
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
+    if (scratch_create("endpoints") != 0)
         return 1;
-    }
     test_configured();
     test_defaults();
     test_fips();
     test_validate();
-    nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    scratch_remove();
     return CHECK_DONE();
 }

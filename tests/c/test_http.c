@@ -3,32 +3,22 @@
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "aws_error.h"
 #include "check.h"
+#include "curl_common.h"
 #include "error.h"
 #include "http.h"
-
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
+#include "test_support.h"
 
 /* The server: two TLS listeners (a good certificate, and one for another name), routes for each
  * case, a count of accepted connections, and exit when our end of its stdin closes. */
@@ -106,98 +96,27 @@ static const char *const SERVER_PY =
     "sys.stdin.read()\n"
     "os._exit(0)\n";
 
-static char tmpdir[] = "/tmp/kvsws-http-XXXXXX";
-static char ca_path[256], other_ca_path[256];
-static int port_good, port_wrong;
-static pid_t server_pid;
-static int server_stdin = -1;
+static tls_server server = TLS_SERVER_INIT;
+static int port_good, port_wrong; /* the server's listeners with srv.pem and with wrong.pem */
 
-static int64_t now_ms(void)
+/* Messages name a URL without what could be a secret: userinfo, query and fragment. */
+static void test_url_for_message(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int make_certs(void)
-{
-    if (!mkdtemp(tmpdir))
-        return -1;
-    char cmd[4096];
-    const char *ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-    snprintf(cmd, sizeof cmd,
-             "cd %s && "
-             "openssl req -x509 %s -keyout ca.key -out ca.pem -days 2 -subj /CN=kvsws-test-ca && "
-             "openssl req -x509 %s -keyout other.key -out other.pem -days 2 -subj /CN=other-ca && "
-             "openssl req %s -keyout srv.key -out srv.csr -subj /CN=127.0.0.1 && "
-             "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > srv.ext && "
-             "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-             "-out srv.pem -days 2 -extfile srv.ext && "
-             "openssl req %s -keyout wrong.key -out wrong.csr -subj /CN=wrong.example && "
-             "printf 'subjectAltName=DNS:wrong.example\\n' > wrong.ext && "
-             "openssl x509 -req -in wrong.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-             "-out wrong.pem -days 2 -extfile wrong.ext",
-             tmpdir, ec, ec, ec, ec);
-    char quiet[4200];
-    snprintf(quiet, sizeof quiet, "(%s) >/dev/null 2>&1", cmd);
-    if (system(quiet) != 0)
-        return -1;
-    snprintf(ca_path, sizeof ca_path, "%s/ca.pem", tmpdir);
-    snprintf(other_ca_path, sizeof other_ca_path, "%s/other.pem", tmpdir);
-    return 0;
-}
-
-static int start_server(void)
-{
-    int out[2], in[2];
-    if (pipe(out) != 0 || pipe(in) != 0)
-        return -1;
-    server_pid = fork();
-    if (server_pid < 0)
-        return -1;
-    if (server_pid == 0) {
-        dup2(out[1], 1);
-        dup2(in[0], 0);
-        close(out[0]);
-        close(out[1]);
-        close(in[0]);
-        close(in[1]);
-        execlp("python3", "python3", "-c", SERVER_PY, tmpdir, (char *)NULL);
-        _exit(127);
+    static const char *const cases[][2] = {
+        {"https://user:pw@h.example:443/p/a?X-Amz-Security-Token=S#f", "https://h.example:443/p/a"},
+        {"wss://h/x?X-Amz-Signature=S", "wss://h/x"},
+        {"https://u@h", "https://h"},
+        {"https://h/a@b?x", "https://h/a@b"}, /* an @ in the path is no userinfo */
+        {"https://h#frag", "https://h"},
+        {"no-scheme/p?q", "no-scheme/p"},
+        {"a?b://u:pw@c", "a"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *shown = kvi_curl_url_for_message(cases[i][0]);
+        CHECK_STR(shown, cases[i][1]);
+        free(shown);
     }
-    close(out[1]);
-    close(in[0]);
-    server_stdin = in[1];
-    char line[128];
-    size_t len = 0;
-    int64_t deadline = now_ms() + 10000;
-    while (len < sizeof line - 1 && !memchr(line, '\n', len)) {
-        struct pollfd pfd = {out[0], POLLIN, 0};
-        int64_t left = deadline - now_ms();
-        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-            break;
-        ssize_t n = read(out[0], line + len, sizeof line - 1 - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-    }
-    close(out[0]);
-    line[len] = '\0';
-    return sscanf(line, "%d %d", &port_good, &port_wrong) == 2 ? 0 : -1;
-}
-
-static void stop_server(void)
-{
-    if (server_stdin >= 0)
-        close(server_stdin);
-    if (server_pid > 0) {
-        kill(server_pid, SIGTERM);
-        waitpid(server_pid, NULL, 0);
-    }
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
 }
 
 static kvi_http_pool *new_pool(const char *ca, long connect_ms, long read_ms)
@@ -416,7 +335,7 @@ static void test_tls_failures(void)
     char want[400];
     snprintf(want, sizeof want, "SSL validation failed for %s ", url);
 
-    kvi_http_pool *other = new_pool(other_ca_path, 5000, 5000);
+    kvi_http_pool *other = new_pool(server.other_ca_path, 5000, 5000);
     CHECK_INT(do_get(other, url, &r, err), KVSWS_E_TLS);
     CHECK(strncmp(kvsws_error_message(err), want, strlen(want)) == 0);
     CHECK_STR(kvsws_error_code(err), "SSLError");
@@ -429,30 +348,17 @@ static void test_tls_failures(void)
     kvi_http_pool_free(sys);
 
     char missing[300];
-    snprintf(missing, sizeof missing, "%s/no-such-ca.pem", tmpdir);
+    snprintf(missing, sizeof missing, "%s/no-such-ca.pem", server.dir);
     kvi_http_pool *none = new_pool(missing, 5000, 5000);
     CHECK_INT(do_get(none, url, &r, err), KVSWS_E_TLS);
     kvi_http_pool_free(none);
 
     /* Right CA, wrong name. */
-    kvi_http_pool *good = new_pool(ca_path, 5000, 5000);
+    kvi_http_pool *good = new_pool(server.ca_path, 5000, 5000);
     url_for(url, sizeof url, port_wrong, "/ok");
     CHECK_INT(do_get(good, url, &r, err), KVSWS_E_TLS);
     kvi_http_pool_free(good);
     kvsws_error_free(err);
-}
-
-static int unused_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    bind(fd, (struct sockaddr *)&a, sizeof a);
-    getsockname(fd, (struct sockaddr *)&a, &len);
-    close(fd);
-    return ntohs(a.sin_port);
 }
 
 static void test_connect_failures(void)
@@ -460,7 +366,7 @@ static void test_connect_failures(void)
     char url[256];
     kvi_http_response r;
     kvsws_error *err = kvsws_error_new();
-    kvi_http_pool *pool = new_pool(ca_path, 300, 5000);
+    kvi_http_pool *pool = new_pool(server.ca_path, 300, 5000);
 
     int port = unused_port();
     snprintf(url, sizeof url, "https://user:pw@127.0.0.1:%d/ok?X-Amz-Security-Token=SECRET#f",
@@ -502,7 +408,7 @@ static void test_read_timeout(void)
     char url[256];
     kvi_http_response r;
     kvsws_error *err = kvsws_error_new();
-    kvi_http_pool *pool = new_pool(ca_path, 5000, 300);
+    kvi_http_pool *pool = new_pool(server.ca_path, 5000, 300);
     url_for(url, sizeof url, port_good, "/sleep");
     int64_t t0 = now_ms();
     CHECK_INT(do_get(pool, url, &r, err), KVSWS_E_READ_TIMEOUT);
@@ -549,8 +455,7 @@ static void test_cancel(kvi_http_pool *pool)
     cancel_job job = {pool, url, 0, KVSWS_OK, 0};
     pthread_t t;
     pthread_create(&t, NULL, cancel_worker, &job);
-    struct timespec ts = {0, 400 * 1000000L}; /* well into the server's 3 s sleep */
-    nanosleep(&ts, NULL);
+    sleep_ms(400); /* well into the server's 3 s sleep */
     int64_t set_at = now_ms();
     __atomic_store_n(&job.flag, 1, __ATOMIC_RELEASE);
     pthread_join(t, NULL);
@@ -615,17 +520,15 @@ static void test_concurrency(kvi_http_pool *pool)
 
 int main(void)
 {
-    /* Loopback must not go through whatever proxy the environment names. */
-    setenv("NO_PROXY", "127.0.0.1,localhost", 1);
-    setenv("no_proxy", "127.0.0.1,localhost", 1);
-    if (make_certs() != 0 || start_server() != 0) {
-        fprintf(stderr, "test setup failed (openssl CLI and python3 are needed)\n");
+    test_url_for_message();
+    if (tls_server_start(&server, "kvsws-http", "python3", SERVER_PY) != 0) {
         CHECK(0);
-        stop_server();
         return CHECK_DONE();
     }
+    port_good = server.port[0];
+    port_wrong = server.port[1];
     int64_t t0 = now_ms();
-    kvi_http_pool *pool = new_pool(ca_path, 5000, 5000);
+    kvi_http_pool *pool = new_pool(server.ca_path, 5000, 5000);
     CHECK(pool != NULL);
     test_ok_and_headers(pool);
     test_request_shape(pool);
@@ -638,7 +541,7 @@ int main(void)
     test_concurrency(pool);
     kvi_http_pool_free(pool);
     kvi_http_pool_free(NULL);
-    stop_server();
+    tls_server_stop(&server);
     fprintf(stderr, "http tests took %lld ms\n", (long long)(now_ms() - t0));
     return CHECK_DONE();
 }

@@ -2,7 +2,6 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,57 +9,8 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "env_support.h"
 #include "profile.h"
-
-extern char **environ;
-
-static char tmpdir[] = "/tmp/kvsws-test-profile-XXXXXX";
-
-/* The developer's AWS_* variables must not leak into the tests. */
-static void reset_env(void)
-{
-    for (;;) {
-        char *name = NULL;
-        for (char **e = environ; *e; e++)
-            if (strncmp(*e, "AWS_", 4) == 0) {
-                name = strndup(*e, strcspn(*e, "="));
-                break;
-            }
-        if (!name)
-            break;
-        unsetenv(name);
-        free(name);
-    }
-    setenv("HOME", tmpdir, 1);
-    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-}
-
-static char *path_of(const char *name)
-{
-    char *p = NULL;
-    if (asprintf(&p, "%s/%s", tmpdir, name) < 0)
-        abort();
-    return p;
-}
-
-static void write_file(const char *name, const char *content)
-{
-    char *p = path_of(name);
-    FILE *f = fopen(p, "w");
-    if (!f)
-        abort();
-    fputs(content, f);
-    fclose(f);
-    free(p);
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
 
 /* Paths to the two test files and a profile (NULL = default resolution). */
 static kvi_profile_paths paths_for(const char *config, const char *creds, const char *profile)
@@ -137,7 +87,7 @@ static void test_paths(void)
 
     /* HOME with a trailing slash. */
     char *home_slash = NULL;
-    if (asprintf(&home_slash, "%s/", tmpdir) < 0)
+    if (asprintf(&home_slash, "%s/", scratch_dir) < 0)
         abort();
     setenv("HOME", home_slash, 1);
     unsetenv("AWS_CONFIG_FILE");
@@ -450,16 +400,14 @@ static void test_shlex(void)
 
 int main(void)
 {
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
+    if (scratch_create("profile") != 0)
         return 1;
-    }
     test_paths();
     test_sections();
     test_syntax();
     test_missing();
     test_services();
     test_shlex();
-    nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    scratch_remove();
     return CHECK_DONE();
 }

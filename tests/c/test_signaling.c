@@ -134,15 +134,22 @@ static void test_base64(void)
     "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=recvonly\r\n"         \
     "a=rtpmap:111 opus/48000/2\r\n"
 
+/* {"type":"offer","sdp":sdp} with the SDP escaped as JSON (caller cJSON_frees). */
+static char *offer_json(const char *sdp)
+{
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "type", "offer");
+    cJSON_AddStringToObject(p, "sdp", sdp);
+    char *pj = cJSON_PrintUnformatted(p);
+    cJSON_Delete(p);
+    return pj;
+}
+
 static void test_decode_offer(void)
 {
     kvi_sig_message m;
     const char *why = NULL;
-    cJSON *p = cJSON_CreateObject();
-    cJSON_AddStringToObject(p, "type", "offer");
-    cJSON_AddStringToObject(p, "sdp", OFFER_SDP);
-    char *pj = cJSON_PrintUnformatted(p);
-    cJSON_Delete(p);
+    char *pj = offer_json(OFFER_SDP);
 
     /* The storage service's offer: no senderClientId. */
     char *env = envelope("SDP_OFFER", NULL, pj);
@@ -357,27 +364,21 @@ static void test_decode_stray(void)
     IGN("{\"messageType\":\"SDP_OFFER\",\"messagePayload\":\"!!!!\"}");
     IGN("{\"messageType\":\"SDP_OFFER\",\"messagePayload\":\"eyJ0eXBlIjoib2ZmZXIi\"}"); /* cut */
     IGN("{\"messageType\":\"ICE_CANDIDATE\",\"messagePayload\":\"e30\"}");
-    char *env = envelope("SDP_OFFER", NULL, "v=0 not json");
-    IGN(env);
-    free(env);
-    env = envelope("SDP_OFFER", NULL, "[\"offer\"]");
-    IGN(env);
-    free(env);
-    env = envelope("SDP_OFFER", NULL, "{\"type\":\"offer\"}");
-    IGN(env);
-    free(env);
-    env = envelope("SDP_OFFER", NULL, "{\"type\":\"offer\",\"sdp\":\"\"}");
-    IGN(env);
-    free(env);
-    env = envelope("SDP_OFFER", NULL, "{\"type\":\"offer\",\"sdp\":7}");
-    IGN(env);
-    free(env);
-    env = envelope("SDP_OFFER", NULL, "{\"type\":\"answer\",\"sdp\":\"v=0\"}");
-    IGN(env);
-    free(env);
-    env = envelope("ICE_CANDIDATE", NULL, "");
-    IGN(env);
-    free(env);
+    /* Valid base64 of a payload that is no offer or candidate. */
+    static const struct {
+        const char *type, *payload;
+    } not_a_payload[] = {{"SDP_OFFER", "v=0 not json"},
+                         {"SDP_OFFER", "[\"offer\"]"},
+                         {"SDP_OFFER", "{\"type\":\"offer\"}"},
+                         {"SDP_OFFER", "{\"type\":\"offer\",\"sdp\":\"\"}"},
+                         {"SDP_OFFER", "{\"type\":\"offer\",\"sdp\":7}"},
+                         {"SDP_OFFER", "{\"type\":\"answer\",\"sdp\":\"v=0\"}"},
+                         {"ICE_CANDIDATE", ""}};
+    for (size_t i = 0; i < sizeof not_a_payload / sizeof not_a_payload[0]; i++) {
+        char *env = envelope(not_a_payload[i].type, NULL, not_a_payload[i].payload);
+        IGN(env);
+        free(env);
+    }
     /* A payload that decodes to binary garbage. */
     IGN("{\"messageType\":\"SDP_OFFER\",\"messagePayload\":\"/////w==\"}");
     /* A payload with a NUL byte after valid JSON. */
@@ -493,11 +494,7 @@ static void test_huge(void)
     for (size_t i = 0; i < n; i++)
         sdp[i] = (char)('a' + i % 26);
     sdp[n] = '\0';
-    cJSON *p = cJSON_CreateObject();
-    cJSON_AddStringToObject(p, "type", "offer");
-    cJSON_AddStringToObject(p, "sdp", sdp);
-    char *pj = cJSON_PrintUnformatted(p);
-    cJSON_Delete(p);
+    char *pj = offer_json(sdp);
     char *env = envelope("SDP_OFFER", NULL, pj);
     kvi_sig_message m;
     const char *why = NULL;
@@ -555,6 +552,15 @@ static char *as_received(const char *sent, const char *type)
     return kvi_buf_detach(&b);
 }
 
+/* Decodes what we sent in out as the service would forward it to the peer. */
+static void decode_sent(const kvi_buf *out, const char *type, kvi_sig_message *m)
+{
+    char *rx = as_received(kvi_buf_str(out), type);
+    const char *why = NULL;
+    CHECK_INT(decode_str(rx, m, &why), 0);
+    free(rx);
+}
+
 static void test_encode_answer(void)
 {
     const char *sdp = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=\"quoted\" \\ caf\xc3\xa9\r\nt=0 0\r\n";
@@ -572,13 +578,11 @@ static void test_encode_answer(void)
     cJSON_Delete(p);
     cJSON_Delete(env);
     /* And back through the decoder. */
-    char *rx = as_received(kvi_buf_str(&out), "SDP_ANSWER");
     kvi_sig_message m;
-    CHECK_INT(decode_str(rx, &m, &why), 0);
+    decode_sent(&out, "SDP_ANSWER", &m);
     CHECK_INT(m.type, KVI_SIG_SDP_ANSWER);
     CHECK_STR(m.sdp, sdp);
     kvi_sig_message_free(&m);
-    free(rx);
     kvi_buf_free(&out);
 
     /* No recipient (the storage service's offer had no sender), no correlation id: left out.
@@ -634,16 +638,14 @@ static void test_encode_candidate(void)
     CHECK(cJSON_IsNumber(idx) && idx->valueint == 0);
     cJSON_Delete(p);
     cJSON_Delete(env);
-    char *rx = as_received(kvi_buf_str(&out), "ICE_CANDIDATE");
     kvi_sig_message m;
-    CHECK_INT(decode_str(rx, &m, &why), 0);
+    decode_sent(&out, "ICE_CANDIDATE", &m);
     CHECK_INT(m.type, KVI_SIG_ICE_CANDIDATE);
     CHECK_STR(m.candidate, CAND);
     CHECK_STR(m.sdp_mid, "0");
     CHECK_INT(m.sdp_mline_index, 0);
     CHECK_STR(m.sender_client_id, "me");
     kvi_sig_message_free(&m);
-    free(rx);
     kvi_buf_free(&out);
 
     /* No mid, no index, no recipient: those members are left out. */
@@ -659,12 +661,10 @@ static void test_encode_candidate(void)
     kvi_buf_free(&out);
 
     CHECK_INT(kvi_sig_encode_candidate(&out, "c", "1", 7, NULL, NULL, &why), 0);
-    rx = as_received(kvi_buf_str(&out), "ICE_CANDIDATE");
-    CHECK_INT(decode_str(rx, &m, &why), 0);
+    decode_sent(&out, "ICE_CANDIDATE", &m);
     CHECK_INT(m.sdp_mline_index, 7);
     CHECK_STR(m.sdp_mid, "1");
     kvi_sig_message_free(&m);
-    free(rx);
     kvi_buf_free(&out);
 
     CHECK_INT(kvi_sig_encode_candidate(&out, NULL, "0", 0, NULL, NULL, &why), -1);
@@ -788,6 +788,21 @@ static void accepted(const char *sdp)
         fprintf(stderr, "  refused: %s\n", why ? why : "(null)");
 }
 
+/* CHROME_ANSWER with one edit: the check must accept it, or refuse it saying says. */
+static void accepted_edit(const char *from, const char *to)
+{
+    char *a = replace(CHROME_ANSWER, from, to);
+    accepted(a);
+    free(a);
+}
+
+static void refused_edit(const char *from, const char *to, const char *says)
+{
+    char *a = replace(CHROME_ANSWER, from, to);
+    refused(a, says);
+    free(a);
+}
+
 static void test_check_answer(void)
 {
     accepted(CHROME_ANSWER);
@@ -800,9 +815,7 @@ static void test_check_answer(void)
     free(a);
     free(b);
     /* Opus without the channel count, LF-only line endings, audio before video. */
-    a = replace(CHROME_ANSWER, "opus/48000/2", "opus/48000");
-    accepted(a);
-    free(a);
+    accepted_edit("opus/48000/2", "opus/48000");
     kvi_buf lf = KVI_BUF_INIT;
     for (const char *p = CHROME_ANSWER; *p; p++)
         if (*p != '\r')
@@ -818,23 +831,15 @@ static void test_check_answer(void)
     accepted(swapped.data);
     kvi_buf_free(&swapped);
     /* sendrecv is fine too. */
-    a = replace(CHROME_ANSWER, "a=sendonly", "a=sendrecv");
-    accepted(a);
-    free(a);
+    accepted_edit("a=sendonly", "a=sendrecv");
 
     /* VP8-only video. */
-    a = replace(CHROME_ANSWER, "a=rtpmap:102 H264/90000", "a=rtpmap:102 VP8/90000");
-    refused(a, "no H.264 video");
-    refused(a, "Kinesis Video Streams");
-    free(a);
+    refused_edit("a=rtpmap:102 H264/90000", "a=rtpmap:102 VP8/90000", "no H.264 video");
+    refused_edit("a=rtpmap:102 H264/90000", "a=rtpmap:102 VP8/90000", "Kinesis Video Streams");
     /* H.264 mapped to a payload type the m-line does not carry. */
-    a = replace(CHROME_ANSWER, "a=rtpmap:102 H264/90000", "a=rtpmap:96 H264/90000");
-    refused(a, "H.264");
-    free(a);
+    refused_edit("a=rtpmap:102 H264/90000", "a=rtpmap:96 H264/90000", "H.264");
     /* H.264 with a wrong clock rate. */
-    a = replace(CHROME_ANSWER, "H264/90000", "H264/8000");
-    refused(a, "H.264");
-    free(a);
+    refused_edit("H264/90000", "H264/8000", "H.264");
     /* No audio at all. */
     kvi_buf cut = KVI_BUF_INIT;
     kvi_buf_append(&cut, CHROME_ANSWER, (size_t)(audio_at - CHROME_ANSWER));
@@ -847,26 +852,18 @@ static void test_check_answer(void)
     refused(cut.data, "no video");
     kvi_buf_free(&cut);
     /* Audio rejected with port 0 (as an answer rejects it: no attributes left). */
-    a = replace(CHROME_ANSWER, "m=audio 9 UDP/TLS/RTP/SAVPF 111",
-                "m=audio 0 UDP/TLS/RTP/SAVPF 111");
-    refused(a, "audio (port 0)");
-    refused(a, "Opus");
-    free(a);
+    refused_edit("m=audio 9 UDP/TLS/RTP/SAVPF 111", "m=audio 0 UDP/TLS/RTP/SAVPF 111",
+                 "audio (port 0)");
+    refused_edit("m=audio 9 UDP/TLS/RTP/SAVPF 111", "m=audio 0 UDP/TLS/RTP/SAVPF 111", "Opus");
     kvi_buf_append(&cut, CHROME_ANSWER, (size_t)(audio_at - CHROME_ANSWER));
     kvi_buf_puts(&cut, "m=audio 0 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\n");
     refused(cut.data, "rejects the audio");
     kvi_buf_free(&cut);
     /* Video rejected with port 0. */
-    a = replace(CHROME_ANSWER, "m=video 9", "m=video 0");
-    refused(a, "rejects the video");
-    free(a);
+    refused_edit("m=video 9", "m=video 0", "rejects the video");
     /* Inactive or recvonly video. */
-    a = replace(CHROME_ANSWER, "a=sendonly", "a=inactive");
-    refused(a, "H.264 video is inactive");
-    free(a);
-    a = replace(CHROME_ANSWER, "a=sendonly", "a=recvonly");
-    refused(a, "video is inactive or recvonly");
-    free(a);
+    refused_edit("a=sendonly", "a=inactive", "H.264 video is inactive");
+    refused_edit("a=sendonly", "a=recvonly", "video is inactive or recvonly");
     /* Inactive audio (the video's a=sendonly comes first, so replace the second one). */
     const char *second = strstr(strstr(CHROME_ANSWER, "a=sendonly") + 1, "a=sendonly");
     kvi_buf_append(&cut, CHROME_ANSWER, (size_t)(second - CHROME_ANSWER));
@@ -891,9 +888,7 @@ static void test_check_answer(void)
     kvi_buf_free(&cut);
     free(a);
     /* Opus at the wrong clock rate. */
-    a = replace(CHROME_ANSWER, "opus/48000/2", "opus/16000/2");
-    refused(a, "no Opus audio");
-    free(a);
+    refused_edit("opus/48000/2", "opus/16000/2", "no Opus audio");
 
     /* Degenerate input never crashes. */
     refused("", "empty");

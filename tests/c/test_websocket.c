@@ -1,9 +1,7 @@
 /* test_websocket.c - the RFC 6455 codec, and a real WSS client on loopback against a small Python
  * server (aiohttp when importable, and a hand-rolled one that can send any frame): echo, sizes,
  * fragmentation, pings, close codes, drops, protocol errors, upgrade failures, TLS, threads. */
-#include <arpa/inet.h>
 #include <cjson/cJSON.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -11,23 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "error.h"
+#include "test_support.h"
 #include "websocket.h"
-
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
 
 /* The server, run as `python -c SERVER_PY <certdir>`: prints "<raw port> <aiohttp port or 0>"
  * and exits when our end of its stdin closes. The raw server records the close codes and pongs
@@ -224,24 +211,8 @@ static const char *const SERVER_PY =
     "threading.Timer(120, lambda: os._exit(0)).start()\n"
     "asyncio.run(main())\n";
 
-static char tmpdir[] = "/tmp/kvsws-ws-XXXXXX";
-static char ca_path[256], other_ca_path[256];
-static int port_raw, port_aio;
-static pid_t server_pid;
-static int server_stdin = -1;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
+static tls_server server = TLS_SERVER_INIT;
+static int port_raw, port_aio; /* the hand-rolled server, and aiohttp's (0 when not importable) */
 
 /* ---- the codec ---------------------------------------------------------------------------- */
 
@@ -451,28 +422,6 @@ static void test_accept_key(void)
 
 /* ---- the loopback server ------------------------------------------------------------------ */
 
-static int make_certs(void)
-{
-    if (!mkdtemp(tmpdir))
-        return -1;
-    char cmd[4096];
-    const char *ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-    snprintf(cmd, sizeof cmd,
-             "(cd %s && "
-             "openssl req -x509 %s -keyout ca.key -out ca.pem -days 2 -subj /CN=kvsws-ws-ca && "
-             "openssl req -x509 %s -keyout other.key -out other.pem -days 2 -subj /CN=other && "
-             "openssl req %s -keyout srv.key -out srv.csr -subj /CN=127.0.0.1 && "
-             "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > srv.ext && "
-             "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-             "-out srv.pem -days 2 -extfile srv.ext) >/dev/null 2>&1",
-             tmpdir, ec, ec, ec);
-    if (system(cmd) != 0)
-        return -1;
-    snprintf(ca_path, sizeof ca_path, "%s/ca.pem", tmpdir);
-    snprintf(other_ca_path, sizeof other_ca_path, "%s/other.pem", tmpdir);
-    return 0;
-}
-
 /* The project's venv Python (with aiohttp) when there is one, else python3 on PATH. */
 static void pick_python(char *out, size_t n)
 {
@@ -494,61 +443,6 @@ static void pick_python(char *out, size_t n)
     snprintf(out, n, "%s/.venv/bin/python", root);
     if (access(out, X_OK) != 0)
         snprintf(out, n, "python3");
-}
-
-static int start_server(void)
-{
-    int out[2], in[2];
-    char python[600];
-    pick_python(python, sizeof python);
-    if (pipe(out) != 0 || pipe(in) != 0)
-        return -1;
-    server_pid = fork();
-    if (server_pid < 0)
-        return -1;
-    if (server_pid == 0) {
-        dup2(out[1], 1);
-        dup2(in[0], 0);
-        close(out[0]);
-        close(out[1]);
-        close(in[0]);
-        close(in[1]);
-        execlp(python, python, "-c", SERVER_PY, tmpdir, (char *)NULL);
-        _exit(127);
-    }
-    close(out[1]);
-    close(in[0]);
-    server_stdin = in[1];
-    char line[128];
-    size_t len = 0;
-    int64_t deadline = now_ms() + 15000;
-    while (len < sizeof line - 1 && !memchr(line, '\n', len)) {
-        struct pollfd pfd = {out[0], POLLIN, 0};
-        int64_t left = deadline - now_ms();
-        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-            break;
-        ssize_t n = read(out[0], line + len, sizeof line - 1 - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-    }
-    close(out[0]);
-    line[len] = '\0';
-    return sscanf(line, "%d %d", &port_raw, &port_aio) == 2 ? 0 : -1;
-}
-
-static void stop_server(void)
-{
-    if (server_stdin >= 0)
-        close(server_stdin);
-    if (server_pid > 0) {
-        kill(server_pid, SIGTERM);
-        waitpid(server_pid, NULL, 0);
-    }
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
 }
 
 /* ---- connection helpers ------------------------------------------------------------------- */
@@ -576,7 +470,7 @@ static kvi_ws *open_ws(int port, const char *path)
 {
     kvi_ws *ws = NULL;
     kvsws_error *err = kvsws_error_new();
-    kvsws_status st = open_ws_opts(port, path, ca_path, 5000, 256 << 10, &ws, err);
+    kvsws_status st = open_ws_opts(port, path, server.ca_path, 5000, 256 << 10, &ws, err);
     if (st != KVSWS_OK)
         fprintf(stderr, "connect %s failed: %s\n", path, kvsws_error_message(err));
     CHECK_INT(st, KVSWS_OK);
@@ -787,27 +681,45 @@ static void test_server_close(int port, int raw)
         CHECK(close_recorded(port, "/close4000", 4000));
 }
 
-static void test_drop(int port, const char *path, const char *says)
+/* Does msg say want? When not, shows what it said instead. */
+static int mentions(const char *path, const char *msg, const char *want)
+{
+    int ok = msg && strstr(msg, want) != NULL;
+    if (!ok)
+        fprintf(stderr, "  %s: [%s]\n", path, msg ? msg : "(null)");
+    return ok;
+}
+
+/* Connects to path and reads until the connection ends: the error's message (caller frees), or
+ * NULL when it could not connect. */
+static char *ended_with(int port, const char *path)
 {
     kvi_ws *ws = open_ws(port, path);
     if (!ws)
-        return;
+        return NULL;
     kvsws_error *err = kvsws_error_new();
     char *m = NULL;
     CHECK_INT(next_message(ws, 5000, &m, NULL, err), -1);
+    CHECK(m == NULL);
     CHECK_INT(kvsws_error_status(err), KVSWS_E_TRANSPORT);
-    CHECK(strstr(kvsws_error_message(err), says) != NULL);
-    if (!strstr(kvsws_error_message(err), says))
-        fprintf(stderr, "  %s: [%s]\n", path, kvsws_error_message(err));
+    char *said = strdup(kvsws_error_message(err));
     kvsws_error_free(err);
     kvi_ws_close(ws, 1000);
+    return said;
+}
+
+static void test_drop(int port, const char *path, const char *says)
+{
+    char *said = ended_with(port, path);
+    CHECK(said && mentions(path, said, says));
+    free(said);
 }
 
 static void test_403(int port)
 {
     kvi_ws *ws = NULL;
     kvsws_error *err = kvsws_error_new();
-    CHECK_INT(open_ws_opts(port, "/403", ca_path, 5000, 0, &ws, err), KVSWS_E_ACCESS_DENIED);
+    CHECK_INT(open_ws_opts(port, "/403", server.ca_path, 5000, 0, &ws, err), KVSWS_E_ACCESS_DENIED);
     CHECK_STR(kvsws_error_code(err), "AccessDeniedException");
     CHECK_INT(kvsws_error_http_status(err), 403);
     CHECK_STR(kvsws_error_request_id(err), "req-403");
@@ -959,20 +871,11 @@ static void test_protocol_errors_live(int port)
                  {"/proto/toolong", "size limit", 1009},
                  {"/proto/toobig", "size limit", 1009}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        kvi_ws *ws = open_ws(port, cases[i].path);
-        if (!ws)
+        char *said = ended_with(port, cases[i].path);
+        if (!said)
             continue;
-        kvsws_error *err = kvsws_error_new();
-        char *m = NULL;
-        CHECK_INT(next_message(ws, 5000, &m, NULL, err), -1);
-        CHECK(m == NULL);
-        CHECK_INT(kvsws_error_status(err), KVSWS_E_TRANSPORT);
-        const char *msg = kvsws_error_message(err);
-        CHECK(strstr(msg, "protocol error") && strstr(msg, cases[i].says));
-        if (!strstr(msg, cases[i].says))
-            fprintf(stderr, "  %s: [%s]\n", cases[i].path, msg);
-        kvsws_error_free(err);
-        kvi_ws_close(ws, 1000);
+        CHECK(strstr(said, "protocol error") && mentions(cases[i].path, said, cases[i].says));
+        free(said);
         CHECK(close_recorded(port, cases[i].path, cases[i].code));
     }
     /* A close without a status code. */
@@ -988,11 +891,9 @@ static void test_upgrade_failures(int port)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         kvi_ws *ws = NULL;
         kvsws_error *err = kvsws_error_new();
-        CHECK_INT(open_ws_opts(port, bad[i], ca_path, 5000, 0, &ws, err), KVSWS_E_TRANSPORT);
+        CHECK_INT(open_ws_opts(port, bad[i], server.ca_path, 5000, 0, &ws, err), KVSWS_E_TRANSPORT);
         const char *msg = kvsws_error_message(err);
-        CHECK(strstr(msg, "WebSocket upgrade failed") && strstr(msg, says[i]));
-        if (!strstr(msg, says[i]))
-            fprintf(stderr, "  %s: [%s]\n", bad[i], msg);
+        CHECK(strstr(msg, "WebSocket upgrade failed") && mentions(bad[i], msg, says[i]));
         /* The URL is named, without its query. */
         char shown[128];
         snprintf(shown, sizeof shown, "\"wss://127.0.0.1:%d%s\"", port, bad[i]);
@@ -1002,20 +903,21 @@ static void test_upgrade_failures(int port)
     /* A chunked 403 without x-amzn-ErrorType: the body's message, the status as the code. */
     kvi_ws *ws = NULL;
     kvsws_error *err = kvsws_error_new();
-    kvsws_status st = open_ws_opts(port, "/403chunked", ca_path, 5000, 0, &ws, err);
+    kvsws_status st = open_ws_opts(port, "/403chunked", server.ca_path, 5000, 0, &ws, err);
     CHECK(st >= 200);
     CHECK_INT(kvsws_error_http_status(err), 403);
     CHECK_STR(kvsws_error_message(err),
               "Signature expired: 20190101T000000Z is now earlier than 20190101T000500Z");
     CHECK_STR(kvsws_error_request_id(err), "req-c");
     /* An HTML 500 that ends with the connection. */
-    CHECK_INT(open_ws_opts(port, "/500html", ca_path, 5000, 0, &ws, err),
+    CHECK_INT(open_ws_opts(port, "/500html", server.ca_path, 5000, 0, &ws, err),
               KVSWS_E_INTERNAL_FAILURE);
     CHECK_INT(kvsws_error_http_status(err), 500);
     CHECK_INT(kvsws_error_retryable(err), 1);
     /* No answer to the upgrade within the connect timeout. */
     int64_t t0 = now_ms();
-    CHECK_INT(open_ws_opts(port, "/hang", ca_path, 400, 0, &ws, err), KVSWS_E_CONNECT_TIMEOUT);
+    CHECK_INT(open_ws_opts(port, "/hang", server.ca_path, 400, 0, &ws, err),
+              KVSWS_E_CONNECT_TIMEOUT);
     CHECK(now_ms() - t0 < 3000);
     CHECK_INT(kvsws_error_retryable(err), 1);
     kvsws_error_free(err);
@@ -1026,23 +928,14 @@ static void test_connect_failures(int port)
     kvi_ws *ws = NULL;
     kvsws_error *err = kvsws_error_new();
     /* A CA that did not sign the server's certificate. */
-    CHECK_INT(open_ws_opts(port, "/echo", other_ca_path, 5000, 0, &ws, err), KVSWS_E_TLS);
+    CHECK_INT(open_ws_opts(port, "/echo", server.other_ca_path, 5000, 0, &ws, err), KVSWS_E_TLS);
     CHECK_STR(kvsws_error_code(err), "SSLError");
     CHECK_INT(kvsws_error_retryable(err), 0);
     /* The system store does not know our test CA either. */
     CHECK_INT(open_ws_opts(port, "/echo", NULL, 5000, 0, &ws, err), KVSWS_E_TLS);
     /* Nothing listening. */
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    bind(s, (struct sockaddr *)&a, sizeof a);
-    getsockname(s, (struct sockaddr *)&a, &al);
-    int closed_port = ntohs(a.sin_port);
-    close(s);
-    CHECK_INT(open_ws_opts(closed_port, "/echo", ca_path, 5000, 0, &ws, err), KVSWS_E_CONNECT);
+    CHECK_INT(open_ws_opts(unused_port(), "/echo", server.ca_path, 5000, 0, &ws, err),
+              KVSWS_E_CONNECT);
     CHECK_INT(kvsws_error_retryable(err), 1);
     /* Bad URLs are refused before any I/O. */
     static const char *const urls[] = {"https://127.0.0.1/x",  "ws://127.0.0.1/x",
@@ -1050,12 +943,12 @@ static void test_connect_failures(int port)
                                        "wss://127.0.0.1/a b",  "wss://127.0.0.1/\r\nX: y",
                                        "127.0.0.1"};
     for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
-        kvi_ws_options o = {ca_path, 1000, "t", 0};
+        kvi_ws_options o = {server.ca_path, 1000, "t", 0};
         CHECK_INT(kvi_ws_connect(urls[i], &o, &ws, err), KVSWS_E_PARAM_VALIDATION);
         CHECK(ws == NULL);
     }
     /* The query of a bad URL is not echoed either. */
-    kvi_ws_options o = {ca_path, 1000, "t", 0};
+    kvi_ws_options o = {server.ca_path, 1000, "t", 0};
     CHECK_INT(kvi_ws_connect("https://h/x?X-Amz-Signature=SECRET", &o, &ws, err),
               KVSWS_E_PARAM_VALIDATION);
     CHECK(strstr(kvsws_error_message(err), "SECRET") == NULL);
@@ -1092,15 +985,14 @@ int main(void)
     test_protocol_errors();
     test_accept_key();
 
-    /* Loopback must not go through whatever proxy the environment names. */
-    setenv("NO_PROXY", "127.0.0.1,localhost", 1);
-    setenv("no_proxy", "127.0.0.1,localhost", 1);
-    if (make_certs() != 0 || start_server() != 0) {
-        fprintf(stderr, "test setup failed (openssl CLI and python3 are needed)\n");
+    char python[600];
+    pick_python(python, sizeof python);
+    if (tls_server_start(&server, "kvsws-ws", python, SERVER_PY) != 0) {
         CHECK(0);
-        stop_server();
         return CHECK_DONE();
     }
+    port_raw = server.port[0];
+    port_aio = server.port[1];
     run_common(port_raw, 1);
     if (port_aio)
         run_common(port_aio, 0);
@@ -1112,7 +1004,7 @@ int main(void)
     test_upgrade_failures(port_raw);
     test_connect_failures(port_raw);
     test_close_timeout(port_raw);
-    stop_server();
+    tls_server_stop(&server);
     fprintf(stderr, "websocket tests took %lld ms\n", (long long)(now_ms() - t0));
     return CHECK_DONE();
 }

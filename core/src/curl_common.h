@@ -1,0 +1,37 @@
+/* curl_common.h - what the two libcurl users (http.c, websocket.c) share: the global init, the
+ * options every connection of ours has, URLs as messages show them, and failure statuses. */
+#ifndef KVSWS_CURL_COMMON_H
+#define KVSWS_CURL_COMMON_H
+
+#include <curl/curl.h>
+#include <stddef.h>
+
+#include "kvsws.h"
+
+/* Takes libcurl's global init for one user (a pool, a connection). 0 on success, with *holds
+ * set to 1 when the reference must be given back by kvi_curl_global_release; -1 on failure. */
+int kvi_curl_global_acquire(int *holds);
+void kvi_curl_global_release(int holds);
+
+/* Does the n-byte name (an HTTP header name or token) equal lit, ignoring ASCII case? */
+int kvi_curl_name_is(const char *name, size_t n, const char *lit);
+
+/* The URL as messages show it (malloc'd, NULL when out of memory): no query or fragment (a
+ * presigned URL carries a session token and a signature there) and no user:password@. */
+char *kvi_curl_url_for_message(const char *url);
+
+/* The options every connection of ours has, TLS verification first among them (ca_bundle NULL:
+ * the system store); returns the first failure. */
+CURLcode kvi_curl_set_common(CURL *e, char *errbuf, const char *ca_bundle,
+                             long connect_timeout_ms);
+
+/* Why rc failed, as one line: errbuf when libcurl filled it in (a trailing newline is cut off
+ * in place), else libcurl's name for rc. errbuf may be NULL. */
+const char *kvi_curl_reason(CURLcode rc, char *errbuf);
+
+/* Sets err (botocore's wording, retryable flag) for a failure to get connected: host
+ * unreachable, connect timeout, TLS, bad URL. KVSWS_OK, err untouched, for any other rc. */
+kvsws_status kvi_curl_connect_error(CURLcode rc, const char *shown, const char *reason,
+                                    kvsws_error *err);
+
+#endif
