@@ -205,6 +205,50 @@ static void test_sign_request(void)
     kvsws_error_free(err);
 }
 
+/* Session options are checked at start, before any I/O (the endpoint is a closed port). */
+static void test_session_validation(void)
+{
+    kvsws_error *err = kvsws_error_new();
+    kvsws_client *c = client_with("us-west-2", "AKIDEXAMPLE", "not-a-real-secret-0123456789",
+                                  NULL);
+    kvsws_session *s = NULL;
+    CHECK_INT(kvsws_session_new(c, &s, err), KVSWS_OK);
+    kvsws_event *ev = NULL;
+    CHECK_INT(kvsws_session_next_event(s, 0, &ev, err), KVSWS_E_CONFIG); /* not started */
+    CHECK_INT(kvsws_session_start(s, err), KVSWS_E_PARAM_VALIDATION);      /* no channel */
+    CHECK(strstr(kvsws_error_message(err), "channel") != NULL);
+    CHECK_INT(kvsws_session_set_str(s, KVSWS_SESSION_OPT_CHANNEL_ARN, "arn:nope", err), KVSWS_OK);
+    CHECK_INT(kvsws_session_start(s, err), KVSWS_E_PARAM_VALIDATION);
+    CHECK(strstr(kvsws_error_message(err), "channelArn") != NULL);
+    kvsws_session_set_str(s, KVSWS_SESSION_OPT_CHANNEL_ARN,
+                          "arn:aws:kinesisvideo:us-west-2:123456789012:channel/a/1", err);
+    CHECK_INT(kvsws_session_set_int(s, KVSWS_SESSION_OPT_ROLE, KVSWS_ROLE_VIEWER, err), KVSWS_OK);
+    CHECK_INT(kvsws_session_start(s, err), KVSWS_E_PARAM_VALIDATION); /* viewer needs a client id */
+    CHECK(strstr(kvsws_error_message(err), "clientId") != NULL ||
+          strstr(kvsws_error_message(err), "client id") != NULL);
+    CHECK_INT(kvsws_session_set_int(s, KVSWS_SESSION_OPT_ROLE, KVSWS_ROLE_MASTER, err), KVSWS_OK);
+    kvsws_session_set_str(s, KVSWS_SESSION_OPT_CLIENT_ID, "viewer-1", err);
+    CHECK_INT(kvsws_session_start(s, err), KVSWS_E_PARAM_VALIDATION); /* master has no client id */
+    CHECK_INT(kvsws_session_set_int(s, KVSWS_SESSION_OPT_OFFER_TIMEOUT_MS, 5, err), KVSWS_E_CONFIG);
+    CHECK(strstr(kvsws_error_message(err), "KVSWS_SESSION_OPT_OFFER_TIMEOUT_MS") != NULL);
+    CHECK_INT(kvsws_session_set_str(s, KVSWS_SESSION_OPT_ROLE, "MASTER", err), KVSWS_E_CONFIG);
+    CHECK_INT(kvsws_session_send_answer(s, "v=0", NULL, err), KVSWS_E_PARAM_VALIDATION);
+    CHECK(strstr(kvsws_error_message(err), "H.264") != NULL);
+    CHECK(kvsws_session_fd(s) >= 0);
+    CHECK_INT(kvsws_session_get_state(s), KVSWS_STATE_NEW);
+    CHECK_STR(kvsws_session_state_name(KVSWS_STATE_RECONNECTING), "reconnecting");
+    kvsws_session_close(s); /* before start: harmless */
+    kvsws_session_free(s);
+    /* NULL-safe accessors */
+    CHECK_STR(kvsws_event_json(NULL), "{}");
+    CHECK_STR(kvsws_event_sdp(NULL), "");
+    CHECK_INT(kvsws_event_sdp_mline_index(NULL), -1);
+    kvsws_event_free(NULL);
+    kvsws_session_free(NULL);
+    kvsws_client_free(c);
+    kvsws_error_free(err);
+}
+
 int main(void)
 {
     clear_aws_env();
@@ -213,5 +257,6 @@ int main(void)
     test_validation_before_io();
     test_cancel();
     test_sign_request();
+    test_session_validation();
     return CHECK_DONE();
 }
