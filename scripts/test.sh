@@ -30,6 +30,9 @@ scripts/test-python.sh
 echo "== Go module"
 scripts/test-go.sh
 
+echo "== C example (GStreamer webrtcbin) streaming into the emulator"
+scripts/test-c-example.sh
+
 echo "== lint"
 .venv/bin/ruff check tests
 

@@ -465,12 +465,13 @@ class SignalingHub:
         channels = [channel] if channel is not None else list(self.state.channels.values())
         for ch in channels:
             sessions = []
-            for item in self.sessions.get(ch.arn, ()):
+            # a copy: a join may append while we await to_json()
+            for item in list(self.sessions.get(ch.arn, ())):
                 sessions.append(item if isinstance(item, dict) else await item.to_json())
             out[ch.name] = {
                 "arn": ch.arn,
                 "sessions": sessions,
-                "connections": [r.to_json() for r in self.records if r.channel_arn == ch.arn],
+                "connections": [r.to_json() for r in list(self.records) if r.channel_arn == ch.arn],
             }
         result: dict[str, Any] = {"channels": out}
         peer = sys.modules.get(f"{__package__}.peer")
