@@ -3,7 +3,8 @@
  *
  * It wraps the C ABI in a few functions and adds exactly three things:
  *  - the GIL is released around everything that can block (creating a client reads files and may
- *    run credential_process; a call talks to AWS), so threads make calls in parallel;
+ *    run credential_process; a call talks to AWS; a storage session's next event may run a
+ *    (re)connect step; its sends write to the WebSocket), so threads run in parallel;
  *  - a failed call raises _core.CoreError whose args are the fields of that call's own
  *    kvsws_error (never thread-local state); kvsws.exceptions maps them to Python exceptions by
  *    the stable status number and the AWS error code;
@@ -170,6 +171,18 @@ static kvsws_status kvsws_py_set_option(kvsws_config *cfg, PyObject *item, kvsws
 %rename(cancel_new) kvsws_py_cancel_new;
 %rename(cancel_free) kvsws_py_cancel_free;
 %rename(cancel_trigger) kvsws_py_cancel_trigger;
+%rename(session_new) kvsws_py_session_new;
+%rename(session_set_str) kvsws_py_session_set_str;
+%rename(session_set_int) kvsws_py_session_set_int;
+%rename(session_start) kvsws_py_session_start;
+%rename(session_fd) kvsws_py_session_fd;
+%rename(session_state) kvsws_py_session_state;
+%rename(session_next_event_json) kvsws_py_session_next_event_json;
+%rename(session_send_answer) kvsws_py_session_send_answer;
+%rename(session_send_candidate) kvsws_py_session_send_candidate;
+%rename(session_wake) kvsws_py_session_wake;
+%rename(session_close) kvsws_py_session_close;
+%rename(session_free) kvsws_py_session_free;
 
 %inline %{
 /* The version of the core linked into this extension. */
@@ -299,4 +312,163 @@ void kvsws_py_cancel_free(kvsws_cancel *cancel) { kvsws_cancel_free(cancel); }
 
 /* Makes every call given this token return KVSWS_E_CANCELLED promptly; any thread. */
 void kvsws_py_cancel_trigger(kvsws_cancel *cancel) { kvsws_cancel_trigger(cancel); }
+
+/* ---- storage sessions: the pull-based event source (kvsws.StorageSession) ------------------- */
+
+/* A session on the client (options unset, not started). kvsws.StorageSession keeps the client
+ * alive for as long as the session exists. */
+kvsws_session *kvsws_py_session_new(kvsws_client *client)
+{
+    kvsws_error *err = kvsws_error_new();
+    if (!err) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    kvsws_session *s = NULL;
+    kvsws_status st = kvsws_session_new(client, &s, err);
+    if (st != KVSWS_OK) {
+        s = NULL;
+        kvsws_py_raise(st, err);
+    }
+    kvsws_error_free(err);
+    return s;
+}
+
+/* A string option (None: unset); no I/O. */
+void kvsws_py_session_set_str(kvsws_session *s, int opt, PyObject *value)
+{
+    const char *text = NULL;
+    if (value != Py_None) {
+        Py_ssize_t size = 0;
+        if (!PyUnicode_Check(value)) {
+            PyErr_Format(PyExc_TypeError, "session option %d: expected str or None, got %s", opt,
+                         Py_TYPE(value)->tp_name);
+            return;
+        }
+        text = PyUnicode_AsUTF8AndSize(value, &size);
+        if (!text)
+            return;
+        if ((size_t)size != strlen(text)) {
+            PyErr_SetString(PyExc_ValueError, "embedded null character in a session option");
+            return;
+        }
+    }
+    kvsws_error *err = kvsws_error_new();
+    if (!err) {
+        PyErr_NoMemory();
+        return;
+    }
+    kvsws_status st = kvsws_session_set_str(s, (kvsws_session_option)opt, text, err);
+    if (st != KVSWS_OK)
+        kvsws_py_raise(st, err);
+    kvsws_error_free(err);
+}
+
+void kvsws_py_session_set_int(kvsws_session *s, int opt, long long value)
+{
+    kvsws_error *err = kvsws_error_new();
+    if (!err) {
+        PyErr_NoMemory();
+        return;
+    }
+    kvsws_status st = kvsws_session_set_int(s, (kvsws_session_option)opt, (int64_t)value, err);
+    if (st != KVSWS_OK)
+        kvsws_py_raise(st, err);
+    kvsws_error_free(err);
+}
+
+/* Checks the options (no I/O) and starts: the work happens in next_event. */
+void kvsws_py_session_start(kvsws_session *s)
+{
+    kvsws_error *err = kvsws_error_new();
+    if (!err) {
+        PyErr_NoMemory();
+        return;
+    }
+    kvsws_status st = kvsws_session_start(s, err);
+    if (st != KVSWS_OK)
+        kvsws_py_raise(st, err);
+    kvsws_error_free(err);
+}
+
+int kvsws_py_session_fd(kvsws_session *s) { return kvsws_session_fd(s); }
+
+/* "new", "connecting", "joining", "connected", "reconnecting", "closed". */
+const char *kvsws_py_session_state(kvsws_session *s)
+{
+    return kvsws_session_state_name(kvsws_session_get_state(s));
+}
+
+/* The next event as kvsws_event_json's text, or None when nothing happened within timeout_ms
+ * (0: do not wait; -1: forever). The GIL is released: this does the session's work, which may
+ * be a (re)connect step (HTTPS calls, the WebSocket handshake) bounded by the client's timeouts. */
+PyObject *kvsws_py_session_next_event_json(kvsws_session *s, int timeout_ms)
+{
+    kvsws_error *err = kvsws_error_new();
+    if (!err)
+        return PyErr_NoMemory();
+    kvsws_event *ev = NULL;
+    kvsws_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = kvsws_session_next_event(s, timeout_ms, &ev, err);
+    Py_END_ALLOW_THREADS
+    PyObject *result = NULL;
+    if (st != KVSWS_OK) {
+        kvsws_py_raise(st, err);
+    } else if (!ev) {
+        Py_INCREF(Py_None);
+        result = Py_None;
+    } else {
+        result = kvsws_py_str(kvsws_event_json(ev));
+    }
+    kvsws_event_free(ev);
+    kvsws_error_free(err);
+    return result;
+}
+
+/* The answer (checked for H.264 + Opus by the core) to the last offer's sender, or recipient. */
+void kvsws_py_session_send_answer(kvsws_session *s, const char *sdp, const char *recipient)
+{
+    kvsws_error *err = kvsws_error_new();
+    if (!err) {
+        PyErr_NoMemory();
+        return;
+    }
+    kvsws_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = kvsws_session_send_answer(s, sdp, recipient, err);
+    Py_END_ALLOW_THREADS
+    if (st != KVSWS_OK)
+        kvsws_py_raise(st, err);
+    kvsws_error_free(err);
+}
+
+void kvsws_py_session_send_candidate(kvsws_session *s, const char *candidate, const char *sdp_mid,
+                                     int sdp_mline_index, const char *recipient)
+{
+    kvsws_error *err = kvsws_error_new();
+    if (!err) {
+        PyErr_NoMemory();
+        return;
+    }
+    kvsws_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = kvsws_session_send_candidate(s, candidate, sdp_mid, sdp_mline_index, recipient, err);
+    Py_END_ALLOW_THREADS
+    if (st != KVSWS_OK)
+        kvsws_py_raise(st, err);
+    kvsws_error_free(err);
+}
+
+/* Both safe from any thread and quick (an eventfd write). */
+void kvsws_py_session_wake(kvsws_session *s) { kvsws_session_wake(s); }
+void kvsws_py_session_close(kvsws_session *s) { kvsws_session_close(s); }
+
+/* Frees the session; closes its WebSocket politely first if it is open (up to ~1 s). */
+void kvsws_py_session_free(kvsws_session *s)
+{
+    Py_BEGIN_ALLOW_THREADS
+    kvsws_session_free(s);
+    Py_END_ALLOW_THREADS
+}
 %}

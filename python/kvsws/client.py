@@ -9,12 +9,12 @@ import logging
 import os
 import platform
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent import futures
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import TYPE_CHECKING, Any, Literal, Self, cast
 
 from . import _core
 from .config import Config, _milliseconds
@@ -26,6 +26,9 @@ from .type_defs import (
     GetSignalingChannelEndpointOutput,
     SingleMasterChannelEndpointConfiguration,
 )
+
+if TYPE_CHECKING:
+    from .session import StorageSession
 
 __all__ = ["Client", "ClientMeta"]
 
@@ -116,6 +119,7 @@ class Client:
         self._handle: Any = None
         self._lock = threading.Lock()
         self._inflight: dict[object, Any] = {}
+        self._sessions: dict[object, Any] = {}  # the live storage sessions' core handles
         self._closed = False
         if verify is False:
             raise ValueError("verify=False is refused: kvsws always verifies TLS. To trust a private CA, "
@@ -168,14 +172,18 @@ class Client:
     def close(self) -> None:
         """Frees the client. Calls still running in other threads are cancelled (they raise
         :class:`~kvsws.exceptions.CallCancelledError`); later calls raise
-        :class:`~kvsws.exceptions.ClientClosedError`. Closing twice is fine."""
+        :class:`~kvsws.exceptions.ClientClosedError`; its storage sessions are closed (their
+        readers get :class:`~kvsws.Closed`). Closing twice is fine."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             for token in self._inflight.values():
                 _core.cancel_trigger(token)
-            handle, self._handle = (self._handle, None) if not self._inflight else (None, self._handle)
+            for session in self._sessions.values():
+                _core.session_close(session)  # quick and thread-safe; each session frees its own handle
+            busy = self._inflight or self._sessions
+            handle, self._handle = (self._handle, None) if not busy else (None, self._handle)
         if handle is not None:
             _core.client_free(handle)  # else the last running call frees it
 
@@ -199,6 +207,45 @@ class Client:
         meta = getattr(self, "meta", None)
         state = " closed" if self._closed else ""
         return f"<kvsws.Client region_name={meta.region_name if meta else None!r}{state}>"
+
+    # -- storage sessions ---------------------------------------------------------------------------
+    def storage_session(self, *, channel_arn: str | None = None, channel_name: str | None = None,
+                        role: Literal["MASTER", "VIEWER"] = "MASTER", client_id: str | None = None,
+                        offer_timeout: float | None = 6.0, ping_interval: float | None = None,
+                        max_join_attempts: int | None = None, max_duration: float | None = None,
+                        check_answer: bool = True, reconnect_max: float | None = None,
+                        executor: futures.Executor | None = None) -> StorageSession:
+        """A :class:`kvsws.StorageSession` on this client (not started yet): ``with
+        client.storage_session(channel_name="cam") as session: for event in session: ...``.
+        See :class:`kvsws.StorageSession` for the options."""
+        from .session import StorageSession
+
+        return StorageSession(self, channel_arn=channel_arn, channel_name=channel_name, role=role,
+                              client_id=client_id, offer_timeout=offer_timeout, ping_interval=ping_interval,
+                              max_join_attempts=max_join_attempts, max_duration=max_duration,
+                              check_answer=check_answer, reconnect_max=reconnect_max, executor=executor)
+
+    def _attach_session(self, key: object, factory: Callable[[Any], Any]) -> Any:
+        """A new core session on this client's handle, which then outlives it (see _detach_session)."""
+        with self._lock:
+            if self._closed:
+                raise ClientClosedError("Cannot start a storage session: the client is closed")
+            try:
+                session = factory(self._handle)
+            except _core.CoreError as exc:
+                raise _from_core(exc.args) from None
+            self._sessions[key] = session
+            return session
+
+    def _detach_session(self, key: object) -> Any:
+        """Forgets a session about to be freed; returns the client handle for the caller to free
+        after it when the client was closed and this was its last user, else None."""
+        with self._lock:
+            self._sessions.pop(key, None)
+            if self._closed and not self._inflight and not self._sessions and self._handle is not None:
+                handle, self._handle = self._handle, None
+                return handle
+        return None
 
     # -- the operations -----------------------------------------------------------------------------
     def join_storage_session(self, *, channelArn: str) -> None:
@@ -288,7 +335,7 @@ class Client:
         finally:
             with self._lock:
                 del self._inflight[key]
-                last = self._closed and not self._inflight and self._handle is not None
+                last = self._closed and not self._inflight and not self._sessions and self._handle is not None
                 if last:
                     self._handle = None
             _core.cancel_free(token)

@@ -52,6 +52,7 @@ __all__ = [
     "SSLError",
     "SerializationException",
     "ServiceUnavailableException",
+    "SessionClosedError",
     "SessionExpiredException",
     "ThrottlingException",
     "UnknownOperationException",
@@ -149,6 +150,13 @@ class ClientClosedError(KvswsError):
 
     default_status = 7
     default_code = "ClientClosedError"
+
+
+class SessionClosedError(KvswsError):
+    """The storage session was closed: start a new one."""
+
+    default_status = 7
+    default_code = "SessionClosedError"
 
 
 class HTTPClientError(KvswsError):
