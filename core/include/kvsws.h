@@ -273,8 +273,12 @@ KVSWS_API void kvsws_string_free(char *s);
  * timeout (it waits, does the work and returns the next event), or wait yourself for
  * kvsws_session_fd to be readable in your own loop (epoll, asyncio, a Go poller), then call
  * kvsws_session_next_event with timeout 0. Many sessions need no thread each.
- * Steady state never blocks; the (re)connect steps make HTTPS calls and open the WebSocket,
- * which block for at most the client's timeouts.
+ * Reading frames, pings, timers and sends never block for long. These steps do make HTTPS calls
+ * or touch the network, bounded by the client's timeouts: the first connect (describe, endpoints,
+ * ICE servers, WebSocket, join), every reconnect and rejoin (after GO_AWAY, a drop, silence, the
+ * offer timeout or the session limit, including a polite close of up to 1 s), and the ICE refresh
+ * after RECONNECT_ICE_SERVER. An event loop that must never stall runs next_event on a worker
+ * (as the Python binding's asyncio interface does); the state reads "new" until the first step.
  *
  * Threads: one thread reads events; the send functions and kvsws_session_wake are safe to call
  * from any other thread at the same time.

@@ -376,6 +376,18 @@ kvsws_session_state kvsws_session_get_state(const kvsws_session *s)
     return s ? s->state : KVSWS_STATE_CLOSED;
 }
 
+/* Errors the session raises itself: a code naming what happened, retryable, and the operation
+ * "StorageSession" so they read like the others. */
+static void set_session_code(kvsws_error *err, const char *code)
+{
+    if (!err)
+        return;
+    free(err->code);
+    err->code = kvi_strdup(code);
+    kvi_error_set_operation(err, "StorageSession");
+    err->retryable = strcmp(code, "NoOfferReceived") != 0;
+}
+
 /* ---- the connect sequence ------------------------------------------------------------------ */
 
 static kvsws_status call_json(kvsws_session *s, const char *op, cJSON *input, cJSON **output,
@@ -749,8 +761,7 @@ static void handle_message(kvsws_session *s, kvi_sig_message *m)
         kvsws_error *why = kvsws_error_new();
         kvi_error_set(why, KVSWS_E_SERVICE_UNAVAILABLE,
                       "The signaling service sent GO_AWAY: reconnecting and rejoining");
-        if (why)
-            why->retryable = 1;
+        set_session_code(why, "GoAway");
         drop_websocket(s, 1);
         s->reconnect_attempts = 0;
         s->retry_at = now_ms();
@@ -834,10 +845,7 @@ static void run_timers(kvsws_session *s)
                           "apart: check the channel's storage configuration and the IAM "
                           "permissions for the storage service",
                           s->join_attempts, (long long)s->offer_timeout_ms);
-            if (err) {
-                free(err->code);
-                err->code = kvi_strdup("NoOfferReceived");
-            }
+            set_session_code(err, "NoOfferReceived");
             drop_websocket(s, 1);
             s->phase = PHASE_CLOSED;
             set_state(s, KVSWS_STATE_CLOSED, err);
@@ -855,6 +863,7 @@ static void run_timers(kvsws_session *s)
         kvsws_error *why = kvsws_error_new();
         kvi_error_set(why, KVSWS_E_SESSION_EXPIRED,
                       "The storage session reached its maximum duration: rejoining");
+        set_session_code(why, "SessionMaxDuration");
         s->retry_at = now;
         s->phase = PHASE_BACKOFF;
         drop_websocket(s, 1);
@@ -869,8 +878,7 @@ static void run_timers(kvsws_session *s)
             kvi_error_set(why, KVSWS_E_READ_TIMEOUT,
                           "The signaling WebSocket went silent for %lld ms: reconnecting",
                           (long long)idle);
-            if (why)
-                why->retryable = 1;
+            set_session_code(why, "SignalingSilent");
             fail_step(s, why);
             kvsws_error_free(why);
         } else if (idle >= s->ping_interval_ms) {

@@ -474,9 +474,9 @@ class SignalingHub:
                 "connections": [r.to_json() for r in list(self.records) if r.channel_arn == ch.arn],
             }
         result: dict[str, Any] = {"channels": out}
-        peer = sys.modules.get(f"{__package__}.peer")
-        if peer is not None:
-            policy = peer.SendPolicy
+        # peer may be half-imported by the loader thread: read it only once it has SendPolicy
+        policy = getattr(sys.modules.get(f"{__package__}.peer"), "SendPolicy", None)
+        if policy is not None:
             result["ice_send_policy"] = {"allow": "loopback and this machine's addresses" if policy.allow_local
                                          else "loopback", "blocked_sends": policy.blocked,
                                          "blocked_to": sorted(policy.blocked_to)}
