@@ -168,6 +168,7 @@ static kvsws_status kvsws_py_set_option(kvsws_config *cfg, PyObject *item, kvsws
 %rename(client_free) kvsws_py_client_free;
 %rename(client_region) kvsws_py_client_region;
 %rename(call) kvsws_py_call;
+%rename(sign_request) kvsws_py_sign_request;
 %rename(cancel_new) kvsws_py_cancel_new;
 %rename(cancel_free) kvsws_py_cancel_free;
 %rename(cancel_trigger) kvsws_py_cancel_trigger;
@@ -268,6 +269,54 @@ const char *kvsws_py_client_region(kvsws_client *client)
 {
     const char *region = kvsws_client_region(client);
     return region ? region : "";
+}
+
+/* SigV4 for the caller's own transport: the headers to add ("Name: value" lines) or, with
+ * expires > 0, the presigned URL. headers is a sequence of "Name: value" str. The GIL is
+ * released: a credential_process may run. */
+PyObject *kvsws_py_sign_request(kvsws_client *client, const char *service, const char *method,
+                                const char *url, PyObject *headers, PyObject *body,
+                                long long expires, long long timestamp)
+{
+    PyObject *seq = PySequence_Fast(headers, "headers must be a sequence of str");
+    if (!seq)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    const char **list = calloc((size_t)n + 1, sizeof *list);
+    if (!list) {
+        Py_DECREF(seq);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        list[i] = PyUnicode_AsUTF8(PySequence_Fast_GET_ITEM(seq, i));
+        if (!list[i]) {
+            free(list);
+            Py_DECREF(seq);
+            return NULL;
+        }
+    }
+    char *data = NULL;
+    Py_ssize_t len = 0;
+    if (PyBytes_AsStringAndSize(body, &data, &len) != 0) {
+        free(list);
+        Py_DECREF(seq);
+        return NULL;
+    }
+    kvsws_error *err = kvsws_error_new();
+    char *out = NULL;
+    kvsws_status st = KVSWS_E_NO_MEMORY;
+    if (err) {
+        Py_BEGIN_ALLOW_THREADS
+        st = kvsws_sign_request(client, service, method, url, list, data, (size_t)len, expires,
+                                timestamp, &out, err);
+        Py_END_ALLOW_THREADS
+    }
+    PyObject *result = st == KVSWS_OK ? kvsws_py_str(out) : kvsws_py_raise(st, err);
+    kvsws_string_free(out);
+    kvsws_error_free(err);
+    free(list);
+    Py_DECREF(seq);
+    return result;
 }
 
 /* One operation: (output JSON, HTTP status, request id, attempts), or CoreError. The GIL is

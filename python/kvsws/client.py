@@ -9,7 +9,7 @@ import logging
 import os
 import platform
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -299,6 +299,30 @@ class Client:
         return cast(GetIceServerConfigOutput, self._call("GetIceServerConfig", {
             "ChannelARN": ChannelARN, "ClientId": ClientId, "Service": Service, "Username": Username}))
 
+    # -- signing for your own transport --------------------------------------------------------------
+    def sign_request(self, service: str, method: str, url: str, *, headers: Sequence[str] = (),
+                     body: bytes = b"", expires: int = 0, timestamp: int = 0) -> str:
+        """SigV4-signs a request with this client's credentials and region, for sending it (or
+        opening a WebSocket) with another HTTP stack. ``headers`` are ``"Name: value"`` strings to
+        sign (Host comes from the URL). Returns the headers to add, one ``"Name: value"`` per line,
+        or with ``expires`` (1 to 604800 seconds) the presigned URL. ``timestamp`` pins the
+        signing time (Unix seconds; 0 is now)."""
+        key = object()
+        token = _core.cancel_new()  # registered like a call, so close() never frees the client under it
+        with self._lock:
+            if self._closed:
+                _core.cancel_free(token)
+                raise ClientClosedError("Cannot sign: the client is closed")
+            self._inflight[key] = token
+            handle = self._handle
+        try:
+            return str(_core.sign_request(handle, service, method, url, list(headers), bytes(body),
+                                          int(expires), int(timestamp)))
+        except _core.CoreError as exc:
+            raise _from_core(exc.args) from None
+        finally:
+            self._release(key, token, handle)
+
     # -- the one path to the core -------------------------------------------------------------------
     def _call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """Runs one operation in the core (which validates, signs, sends and retries) with the GIL
@@ -333,14 +357,19 @@ class Client:
         except _core.CoreError as exc:
             raise _from_core(exc.args) from None
         finally:
-            with self._lock:
-                del self._inflight[key]
-                last = self._closed and not self._inflight and not self._sessions and self._handle is not None
-                if last:
-                    self._handle = None
-            _core.cancel_free(token)
+            self._release(key, token, handle)
+
+    def _release(self, key: object, token: Any, handle: Any) -> None:
+        """After a call: frees its token, and the client too if it was closed meanwhile and this
+        was its last user."""
+        with self._lock:
+            del self._inflight[key]
+            last = self._closed and not self._inflight and not self._sessions and self._handle is not None
             if last:
-                _core.client_free(handle)
+                self._handle = None
+        _core.cancel_free(token)
+        if last:
+            _core.client_free(handle)
 
     def _invoke_interruptibly(self, key: object, handle: Any, operation: str, body: str,
                               token: Any) -> tuple[str, int, str, int]:
