@@ -20,6 +20,16 @@
 // per-channel endpoint cache, TLS (always verified), retries in the AWS standard mode, and the
 // mapping of every AWS and transport error to a stable Status.
 //
+// # Storage sessions
+//
+// Client.NewStorageSession does the whole storage-session flow in the C library (the channel's
+// media storage check, endpoints, TURN servers, the signaling WebSocket, JoinStorageSession and
+// rejoins, GO_AWAY, dropped connections, the 1 hour limit) and delivers the storage service's
+// SDP offer, ICE candidates and ICE servers as Events for the application's own WebRTC stack
+// (pion: ICECandidateInit converts to and from webrtc.ICECandidateInit), which answers with
+// SendAnswer and SendCandidate. See the StorageSession example and the repository's
+// examples/go.
+//
 // # Errors
 //
 // Every error an operation returns is an *OperationError wrapping one of this package's error

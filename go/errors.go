@@ -3,6 +3,7 @@ package kvsws
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ErrClientClosed is returned (wrapped in an *OperationError) by calls made on a closed Client,
@@ -74,8 +75,13 @@ type apiError struct {
 	attempts   int
 }
 
-// Error returns "https response error StatusCode: 404, RequestID: ..., CODE: MESSAGE".
+// Error returns "https response error StatusCode: 404, RequestID: ..., CODE: MESSAGE", or
+// "CODE: MESSAGE" for what came without an HTTP answer (a storage session's GO_AWAY, or its
+// NoOfferReceived).
 func (e *apiError) Error() string {
+	if e.httpStatus == 0 && e.requestID == "" {
+		return e.code + ": " + e.message
+	}
 	return fmt.Sprintf("https response error StatusCode: %d, RequestID: %s, %s: %s",
 		e.httpStatus, e.requestID, e.code, e.message)
 }
@@ -209,18 +215,23 @@ type BadResponseError struct{ clientError }
 // TransportError is any other transport failure, such as a connection closed without an answer.
 type TransportError struct{ clientError }
 
-// ConfigError means NewClient refused a Config value.
+// ConfigError means NewClient refused a Config value, or NewStorageSession a
+// StorageSessionInput value.
 type ConfigError struct {
 	clientError
 	// Field is the Config field that was refused, such as "MaxAttempts" ("" when the bad value
-	// came from the environment, such as AWS_MAX_ATTEMPTS).
+	// came from the environment, such as AWS_MAX_ATTEMPTS), or the StorageSessionInput field,
+	// such as "StorageSessionInput.OfferTimeout".
 	Field string
 }
 
 // Error names the field and says what is wrong with it.
 func (e *ConfigError) Error() string {
-	if e.Field == "" {
+	switch {
+	case e.Field == "":
 		return "kvsws: invalid configuration: " + e.message
+	case strings.Contains(e.Field, "."):
+		return fmt.Sprintf("kvsws: invalid %s: %s", e.Field, e.message)
 	}
 	return fmt.Sprintf("kvsws: invalid Config.%s: %s", e.Field, e.message)
 }

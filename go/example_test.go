@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"strings"
 	"time"
 
 	kvsws "github.com/kvsws/kvsws/go"
@@ -198,4 +199,44 @@ func ExampleClient_DescribeSignalingChannel_timeout() {
 	// Output:
 	// true
 	// operation error Kinesis Video: DescribeSignalingChannel, request canceled, context deadline exceeded
+}
+
+func ExampleClient_NewStorageSession() {
+	client, err := kvsws.NewClient(kvsws.Config{Region: "us-west-2"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	session, err := client.NewStorageSession(ctx, &kvsws.StorageSessionInput{ChannelName: "demo-channel"})
+	if err != nil {
+		log.Fatal(err) // a *ParamValidationError or *ConfigError: nothing was sent
+	}
+	defer session.Close()
+	for ev := range session.Events() {
+		switch ev.Type {
+		case kvsws.EventState:
+			fmt.Println("state:", ev.State)
+		case kvsws.EventICEServers:
+			// For the next peer connection (pion: webrtc.ICEServer{URLs: s.URLs, ...}).
+			fmt.Println("ICE servers:", len(ev.ICEServers))
+		case kvsws.EventOffer:
+			// Make a peer connection, set the offer, add H.264 and Opus tracks, then:
+			// session.SendAnswer(answer.SDP), and session.SendCandidate(kvsws.ICECandidateInit(c.ToJSON()))
+			// for each local candidate.
+			fmt.Println("offer with H.264:", strings.Contains(ev.SDP, "H264/90000"))
+			return
+		case kvsws.EventICECandidate:
+			// pc.AddICECandidate(webrtc.ICECandidateInit(ev.Candidate))
+		case kvsws.EventClosed:
+			log.Fatal(ev.Err)
+		}
+	}
+	// Output:
+	// state: connecting
+	// ICE servers: 1
+	// state: joining
+	// offer with H.264: true
 }
