@@ -280,8 +280,8 @@ KVSWS_API void kvsws_string_free(char *s);
  * after RECONNECT_ICE_SERVER. An event loop that must never stall runs next_event on a worker
  * (as the Python binding's asyncio interface does); the state reads "new" until the first step.
  *
- * Threads: one thread reads events; the send functions and kvsws_session_wake are safe to call
- * from any other thread at the same time.
+ * Threads: one thread reads events; the send functions, kvsws_session_wake and
+ * kvsws_session_close are safe to call from any other thread at the same time.
  * ------------------------------------------------------------------------------------------- */
 typedef struct kvsws_session kvsws_session;
 typedef struct kvsws_event kvsws_event;
@@ -351,7 +351,8 @@ KVSWS_API kvsws_status kvsws_session_send_answer(kvsws_session *s, const char *s
 KVSWS_API kvsws_status kvsws_session_send_candidate(kvsws_session *s, const char *candidate,
                                                     const char *sdp_mid, int sdp_mline_index,
                                                     const char *recipient, kvsws_error *err);
-/* Closes the WebSocket politely and stops; next_event then returns KVSWS_EVENT_CLOSED. */
+/* Closes the WebSocket politely and stops; next_event then returns KVSWS_EVENT_CLOSED. Safe from
+ * any thread: it also interrupts a connect step in progress (within ~100 ms). */
 KVSWS_API void kvsws_session_close(kvsws_session *s);
 KVSWS_API void kvsws_session_free(kvsws_session *s);
 
@@ -370,8 +371,11 @@ KVSWS_API int kvsws_event_sdp_mline_index(const kvsws_event *ev);           /* -
 KVSWS_API const char *kvsws_event_ice_servers(const kvsws_event *ev);
 /* The whole event as one JSON object (what the bindings read):
  * {"type": "offer", "state": "...", "sdp": ..., "sender_id": ..., "candidate": ...,
- *  "sdp_mid": ..., "sdp_mline_index": ..., "ice_servers": [...], "reason": ...,
- *  "error": {"status": N, "code": ..., "message": ...}} with only the members that apply. */
+ *  "sdp_mid": ..., "sdp_mline_index": ..., "ice_servers": [...],
+ *  "error": {"status": N, "status_name": ..., "code": ..., "message": ..., "operation": ...,
+ *  "http_status": N, "request_id": ..., "retryable": bool}} with only the members that apply.
+ * ice_servers entries carry "ttl" (seconds) when the service gave one; TURN credentials are
+ * fetched again on a reconnect once they are within a minute of it. */
 KVSWS_API const char *kvsws_event_json(const kvsws_event *ev);
 /* CLOSED, STATUS and RECONNECTING states: why (never NULL; status KVSWS_OK when no error). */
 KVSWS_API const kvsws_error *kvsws_event_error(const kvsws_event *ev);

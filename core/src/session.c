@@ -59,6 +59,7 @@ struct kvsws_session {
     int64_t offer_deadline, session_deadline, retry_at;
     int join_attempts, reconnect_attempts;
     int have_endpoints;
+    int64_t ice_refresh_at; /* when the TURN credentials need fetching again (0: never) */
     char *wss_endpoint;
     kvsws_cancel cancel; /* stops a blocking step when close() comes from another thread */
 
@@ -508,6 +509,7 @@ static kvsws_status refresh_ice_servers(kvsws_session *s, kvsws_error *err)
     if (st)
         return st;
     cJSON *servers = cJSON_CreateArray();
+    int64_t min_refresh_at = 0;
     /* The regional STUN server, as the KVS SDKs add it; TURN comes from the service. */
     const char *endpoint = s->client->control_endpoint;
     if (strstr(endpoint, ".amazonaws.com")) {
@@ -532,11 +534,17 @@ static kvsws_status refresh_ice_servers(kvsws_session *s, kvsws_error *err)
         if (pass)
             cJSON_AddStringToObject(server, "credential", pass);
         const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(item, "Ttl");
-        if (cJSON_IsNumber(ttl))
+        if (cJSON_IsNumber(ttl)) {
             cJSON_AddNumberToObject(server, "ttl", ttl->valuedouble);
+            /* a minute early, so a rejoin never hands out credentials about to expire */
+            int64_t at = now_ms() + ((int64_t)ttl->valuedouble - 60) * 1000;
+            if (min_refresh_at == 0 || at < min_refresh_at)
+                min_refresh_at = at;
+        }
         cJSON_AddItemToArray(servers, server);
     }
     cJSON_Delete(out);
+    s->ice_refresh_at = min_refresh_at;
     kvsws_event *ev = event_new(KVSWS_EVENT_ICE_SERVERS);
     if (ev)
         ev->ice_servers = cJSON_PrintUnformatted(servers);
@@ -594,7 +602,7 @@ static kvsws_status connect_websocket(kvsws_session *s, kvsws_error *err)
         kvi_buf_printf(&full, "wss://%s%s?%s", url.authority, kvi_buf_str(&path),
                        kvi_buf_str(&signed_url.query));
         kvi_ws_options opts = {s->client->ca_bundle, s->client->connect_timeout_ms,
-                               s->client->user_agent, MAX_MESSAGE};
+                               s->client->user_agent, MAX_MESSAGE, &s->cancel.flag};
         kvi_ws *ws = NULL;
         st = kvi_ws_connect(kvi_buf_str(&full), &opts, &ws, err);
         if (st == KVSWS_OK) {
@@ -685,6 +693,8 @@ static void run_connect(kvsws_session *s)
             st = find_endpoints(s, err);
         if (!st)
             st = refresh_ice_servers(s, err);
+    } else if (s->ice_refresh_at && now_ms() >= s->ice_refresh_at) {
+        st = refresh_ice_servers(s, err); /* the next offer needs TURN credentials that work */
     }
     if (!st)
         st = connect_websocket(s, err);
@@ -945,8 +955,12 @@ static void step(kvsws_session *s)
         s->phase = PHASE_CLOSED;
         set_state(s, KVSWS_STATE_CLOSED, NULL);
     }
-    if (s->phase == PHASE_CONNECT)
+    if (s->phase == PHASE_CONNECT && s->state == KVSWS_STATE_NEW) {
+        set_state(s, KVSWS_STATE_CONNECTING, NULL);
+        wake(s); /* the blocking connect runs on the next call, after "connecting" is seen */
+    } else if (s->phase == PHASE_CONNECT) {
         run_connect(s);
+    }
     read_websocket(s);
     run_timers(s);
     if (s->phase != PHASE_CLOSED)

@@ -64,6 +64,7 @@ struct kvi_ws {
     uint64_t msg_total; /* bytes of the current fragmented message (binary ones are not kept) */
     uint64_t max_message;
     int dead;         /* the reader reported -1: it keeps doing so */
+    const int *cancel; /* the connect's cancel flag (NULL once connected) */
     int got_close;    /* the server's close frame arrived */
     kvsws_status dead_status;
     char *dead_message;
@@ -114,15 +115,18 @@ static kvsws_status connect_error(CURLcode rc, const char *shown, char *errbuf, 
     return st;
 }
 
-/* Waits for the socket; 1 ready (or in error: the next call says which), 0 deadline passed. */
-static int wait_socket(curl_socket_t sock, short events, int64_t deadline)
+static int cancelled(const int *flag) { return flag && __atomic_load_n(flag, __ATOMIC_SEQ_CST); }
+
+/* Waits for the socket; 1 ready (or in error: the next call says which), 0 deadline passed or
+ * the connect was cancelled (checked every 100 ms). */
+static int wait_socket(const kvi_ws *ws, short events, int64_t deadline)
 {
     for (;;) {
         int64_t left = deadline - now_ms();
-        if (left <= 0)
+        if (left <= 0 || cancelled(ws->cancel))
             return 0;
-        struct pollfd pfd = {sock, events, 0};
-        int n = poll(&pfd, 1, left > 1000 ? 1000 : (int)left);
+        struct pollfd pfd = {ws->sock, events, 0};
+        int n = poll(&pfd, 1, left > 100 ? 100 : (int)left);
         if (n > 0)
             return 1;
         if (n < 0 && errno != EINTR)
@@ -278,7 +282,7 @@ static int send_all(kvi_ws *ws, const char *p, size_t left, int64_t deadline, co
             p += n;
             left -= n;
         } else if (rc == CURLE_AGAIN) {
-            if (!wait_socket(ws->sock, POLLOUT, deadline)) {
+            if (!wait_socket(ws, POLLOUT, deadline)) {
                 *why = "timed out: the connection is not draining";
                 return -1;
             }
@@ -519,7 +523,7 @@ static int recv_some(kvi_ws *ws, kvi_buf *buf, int64_t deadline, const char **wh
             *why = curl_easy_strerror(rc);
             return -1;
         }
-        if (!wait_socket(ws->sock, POLLIN, deadline))
+        if (!wait_socket(ws, POLLIN, deadline))
             return -2;
     }
 }
@@ -719,6 +723,13 @@ static int bad_url_bytes(const char *s, size_t n)
     return 0;
 }
 
+static int connect_progress(void *ws, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                            curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return cancelled(((const kvi_ws *)ws)->cancel); /* non-zero aborts the transfer */
+}
+
 kvsws_status kvi_ws_connect(const char *url, const kvi_ws_options *opts, kvi_ws **out,
                             kvsws_error *err)
 {
@@ -771,6 +782,7 @@ kvsws_status kvi_ws_connect(const char *url, const kvi_ws_options *opts, kvi_ws 
     pthread_mutex_init(&ws->io_lock, NULL);
     ws->sock = CURL_SOCKET_BAD;
     ws->max_message = opts && opts->max_message ? opts->max_message : DEFAULT_MAX_MESSAGE;
+    ws->cancel = opts ? opts->cancel_flag : NULL;
     if (kvi_curl_global_acquire(&ws->holds_global) != 0) {
         st = kvi_error_set(err, KVSWS_E_INTERNAL, "libcurl could not be initialised");
         goto done;
@@ -798,6 +810,11 @@ kvsws_status kvi_ws_connect(const char *url, const kvi_ws_options *opts, kvi_ws 
     SET(CURLOPT_PROTOCOLS_STR, "https");
     SET(CURLOPT_CONNECT_ONLY, 1L);
     SET(CURLOPT_TCP_NODELAY, 1L);
+    if (ws->cancel) { /* libcurl asks at least once a second while it connects */
+        SET(CURLOPT_XFERINFOFUNCTION, connect_progress);
+        SET(CURLOPT_XFERINFODATA, ws);
+        SET(CURLOPT_NOPROGRESS, 0L);
+    }
 #undef SET
     if (rc != CURLE_OK) {
         st = kvi_error_set(err, KVSWS_E_INTERNAL, "libcurl rejected an option for \"%s\"", shown);
@@ -822,6 +839,10 @@ kvsws_status kvi_ws_connect(const char *url, const kvi_ws_options *opts, kvi_ws 
         __atomic_store_n(&ws->last_rx_ms, now_ms(), __ATOMIC_RELAXED);
 
 done:
+    if (st != KVSWS_OK && ws && cancelled(ws->cancel))
+        st = kvi_error_set(err, KVSWS_E_CANCELLED, "The WebSocket connect was cancelled");
+    if (ws)
+        ws->cancel = NULL; /* the flag belongs to the caller's connect, not the connection */
     if (st != KVSWS_OK) {
         ws_free(ws);
         ws = NULL;
@@ -1091,7 +1112,7 @@ static void await_close(kvi_ws *ws, int64_t deadline)
         CURLcode rc = curl_easy_recv(ws->curl, chunk, sizeof chunk, &n);
         pthread_mutex_unlock(&ws->io_lock);
         if (rc == CURLE_AGAIN) {
-            if (!wait_socket(ws->sock, POLLIN, deadline))
+            if (!wait_socket(ws, POLLIN, deadline))
                 return;
             continue;
         }

@@ -52,6 +52,8 @@ typedef struct kvi_ws_options {
     long connect_timeout_ms;
     const char *user_agent;
     uint64_t max_message;      /* reassembled message cap, e.g. 1 MiB */
+    const int *cancel_flag;    /* NULL, or read atomically: 1 stops a connect within ~100 ms
+                                  (KVSWS_E_CANCELLED) */
 } kvi_ws_options;
 
 /* Connects (DNS, proxy, TCP, TLS with verification, then the HTTP/1.1 upgrade with

@@ -2,6 +2,8 @@
  * server (aiohttp when importable, and a hand-rolled one that can send any frame): echo, sizes,
  * fragmentation, pings, close codes, drops, protocol errors, upgrade failures, TLS, threads. */
 #include <cjson/cJSON.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -455,7 +458,7 @@ static kvsws_status open_ws_opts(int port, const char *path, const char *ca, lon
 {
     char url[512];
     snprintf(url, sizeof url, "wss://127.0.0.1:%d%s%s", port, path, SECRET_QUERY);
-    kvi_ws_options o = {ca, connect_ms, "kvsws-test/1.0", max_message};
+    kvi_ws_options o = {ca, connect_ms, "kvsws-test/1.0", max_message, NULL};
     kvsws_status st = kvi_ws_connect(url, &o, ws, err);
     if (st != KVSWS_OK) {
         /* No secret in any part of the error. */
@@ -943,12 +946,12 @@ static void test_connect_failures(int port)
                                        "wss://127.0.0.1/a b",  "wss://127.0.0.1/\r\nX: y",
                                        "127.0.0.1"};
     for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
-        kvi_ws_options o = {server.ca_path, 1000, "t", 0};
+        kvi_ws_options o = {server.ca_path, 1000, "t", 0, NULL};
         CHECK_INT(kvi_ws_connect(urls[i], &o, &ws, err), KVSWS_E_PARAM_VALIDATION);
         CHECK(ws == NULL);
     }
     /* The query of a bad URL is not echoed either. */
-    kvi_ws_options o = {server.ca_path, 1000, "t", 0};
+    kvi_ws_options o = {server.ca_path, 1000, "t", 0, NULL};
     CHECK_INT(kvi_ws_connect("https://h/x?X-Amz-Signature=SECRET", &o, &ws, err),
               KVSWS_E_PARAM_VALIDATION);
     CHECK(strstr(kvsws_error_message(err), "SECRET") == NULL);
@@ -974,6 +977,40 @@ static void test_close_timeout(int port)
     t0 = now_ms();
     kvi_ws_close(ws, 0);
     CHECK(now_ms() - t0 < 200);
+}
+
+static void *cancel_after_200ms(void *flag)
+{
+    sleep_ms(200);
+    __atomic_store_n((int *)flag, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+/* A listener that accepts TCP but never speaks TLS: the connect would hang until its timeout;
+ * the cancel flag stops it promptly with KVSWS_E_CANCELLED. */
+static void test_cancel_connect(const char *ca)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof addr;
+    CHECK(bind(lfd, (struct sockaddr *)&addr, sizeof addr) == 0 && listen(lfd, 4) == 0 &&
+          getsockname(lfd, (struct sockaddr *)&addr, &len) == 0);
+    char url[128];
+    snprintf(url, sizeof url, "wss://127.0.0.1:%d/?X-Amz-Signature=SECRET", ntohs(addr.sin_port));
+    int flag = 0;
+    kvi_ws_options o = {ca, 20000, "t", 0, &flag};
+    kvi_ws *ws = NULL;
+    kvsws_error *err = kvsws_error_new();
+    pthread_t t;
+    pthread_create(&t, NULL, cancel_after_200ms, &flag);
+    int64_t t0 = now_ms();
+    CHECK_INT(kvi_ws_connect(url, &o, &ws, err), KVSWS_E_CANCELLED);
+    int64_t took = now_ms() - t0;
+    CHECK(took < 1500);
+    CHECK(ws == NULL);
+    pthread_join(t, NULL);
+    kvsws_error_free(err);
+    close(lfd);
 }
 
 int main(void)
@@ -1004,6 +1041,7 @@ int main(void)
     test_upgrade_failures(port_raw);
     test_connect_failures(port_raw);
     test_close_timeout(port_raw);
+    test_cancel_connect(server.ca_path);
     tls_server_stop(&server);
     fprintf(stderr, "websocket tests took %lld ms\n", (long long)(now_ms() - t0));
     return CHECK_DONE();
