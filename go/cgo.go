@@ -191,6 +191,41 @@ func cCall(p *cClient, operation string, input []byte, cancel *cCancel) (*respon
 	}, nil
 }
 
+// cSignRequest runs kvsws_sign_request: the headers to add, or the presigned URL.
+func cSignRequest(p *cClient, service, method, url string, headers []string, body []byte,
+	expiresSeconds, unixTime int64) (string, *errorDetail) {
+	cerr := C.kvsws_error_new()
+	if cerr == nil {
+		return "", noMemory()
+	}
+	defer C.kvsws_error_free(cerr)
+	strs := []*C.char{C.CString(service), C.CString(method), C.CString(url)}
+	// A NULL-terminated array of C strings, allocated in C so cgo's pointer rules hold.
+	list := (**C.char)(C.calloc(C.size_t(len(headers)+1), C.size_t(unsafe.Sizeof((*C.char)(nil)))))
+	items := unsafe.Slice(list, len(headers)+1)
+	for i, h := range headers {
+		items[i] = C.CString(h)
+	}
+	defer func() {
+		for _, p := range append(strs, items...) {
+			C.free(unsafe.Pointer(p))
+		}
+		C.free(unsafe.Pointer(list))
+	}()
+	var data unsafe.Pointer
+	if len(body) > 0 {
+		data = C.CBytes(body)
+		defer C.free(data)
+	}
+	var out *C.char
+	if C.kvsws_sign_request(p, strs[0], strs[1], strs[2], list, data, C.size_t(len(body)),
+		C.int64_t(expiresSeconds), C.int64_t(unixTime), &out, cerr) != C.KVSWS_OK {
+		return "", readError(cerr)
+	}
+	defer C.kvsws_string_free(out)
+	return C.GoString(out), nil
+}
+
 func cNewCancel() *cCancel { return C.kvsws_cancel_new() }
 
 func cTriggerCancel(c *cCancel) { C.kvsws_cancel_trigger(c) }
