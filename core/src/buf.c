@@ -24,6 +24,8 @@ static int buf_reserve(kvi_buf *b, size_t extra)
     return 0;
 }
 
+int kvi_buf_reserve(kvi_buf *b, size_t extra) { return buf_reserve(b, extra); }
+
 int kvi_buf_append(kvi_buf *b, const void *data, size_t len)
 {
     if (buf_reserve(b, len) != 0)
@@ -41,13 +43,22 @@ int kvi_buf_putc(kvi_buf *b, char c) { return kvi_buf_append(b, &c, 1); }
 
 int kvi_buf_vprintf(kvi_buf *b, const char *fmt, va_list ap)
 {
+    /* Format into the spare room first: glibc's separate sizing pass is slow on long strings. */
     va_list copy;
     va_copy(copy, ap);
-    int n = vsnprintf(NULL, 0, fmt, copy);
+    size_t room = b->cap > b->len ? b->cap - b->len : 0;
+    int n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, copy);
     va_end(copy);
-    if (n < 0 || buf_reserve(b, (size_t)n) != 0)
+    if (n < 0)
         return -1;
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    if ((size_t)n >= room) {
+        if (buf_reserve(b, (size_t)n) != 0) {
+            if (b->data)
+                b->data[b->len] = '\0'; /* undo the partial write */
+            return -1;
+        }
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    }
     b->len += (size_t)n;
     return 0;
 }

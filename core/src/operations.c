@@ -1,6 +1,7 @@
 /* operations.c - the operations' models and input validation (before any network I/O). */
 #include "operations.h"
 
+#include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
 #include <string.h>
@@ -106,14 +107,31 @@ static size_t utf8_length(const char *s)
     return n;
 }
 
+/* The patterns are the models' static strings: each is compiled once, on first use, and kept. */
+#define MAX_PATTERNS 32
+static struct {
+    const char *pattern;
+    regex_t re;
+    int ok;
+} compiled[MAX_PATTERNS];
+static size_t compiled_count;
+static pthread_mutex_t compiled_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static int matches(const char *pattern, const char *value)
 {
-    regex_t re;
-    if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
-        return 0;
-    int ok = regexec(&re, value, 0, NULL, 0) == 0;
-    regfree(&re);
-    return ok;
+    regex_t *re = NULL;
+    pthread_mutex_lock(&compiled_lock);
+    for (size_t i = 0; i < compiled_count && !re; i++)
+        if (compiled[i].pattern == pattern)
+            re = compiled[i].ok ? &compiled[i].re : NULL;
+    if (!re && compiled_count < MAX_PATTERNS) {
+        size_t i = compiled_count++;
+        compiled[i].pattern = pattern;
+        compiled[i].ok = regcomp(&compiled[i].re, pattern, REG_EXTENDED | REG_NOSUB) == 0;
+        re = compiled[i].ok ? &compiled[i].re : NULL;
+    }
+    pthread_mutex_unlock(&compiled_lock);
+    return re && regexec(re, value, 0, NULL, 0) == 0;
 }
 
 static int in_list(const char *const *values, const char *v)
