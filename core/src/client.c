@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 
 #include "buf.h"
+#include "curl_common.h"
 #include "endpoints.h"
 #include "error.h"
 
@@ -177,8 +178,16 @@ kvsws_status kvsws_client_new(const kvsws_config *cfg, kvsws_client **out, kvsws
         }
         fclose(f);
     }
+    const char *why_ca = NULL;
+    c->ca_store = kvi_ca_store_load(ca && *ca ? ca : NULL, &why_ca);
+    if (!c->ca_store) {
+        st = kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "Invalid ca_bundle \"%s\": %s",
+                           ca && *ca ? ca : "(the system store)", why_ca);
+        goto fail;
+    }
     kvi_http_options http = {
         .ca_bundle = ca && *ca ? ca : NULL,
+        .ca_store = c->ca_store,
         .connect_timeout_ms = (long)opt_int(cfg, KVSWS_OPT_CONNECT_TIMEOUT_MS, DEFAULT_TIMEOUT_MS),
         .read_timeout_ms = (long)opt_int(cfg, KVSWS_OPT_READ_TIMEOUT_MS, DEFAULT_TIMEOUT_MS),
         .user_agent = c->user_agent,
@@ -206,6 +215,7 @@ void kvsws_client_free(kvsws_client *c)
     if (!c)
         return;
     kvi_http_pool_free(c->http);
+    kvi_ca_store_free(c->ca_store); /* after the pool: its connections held references */
     kvi_signer_free(c->signer);
     kvi_credential_chain_free(c->credentials);
     kvi_profile_paths_free(&c->paths);

@@ -1,6 +1,8 @@
 /* curl_common.c - what the two libcurl users (http.c, websocket.c) share. */
 #include "curl_common.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +90,50 @@ char *kvi_curl_url_for_message(const char *url)
 
 /* ---- connection options ------------------------------------------------------------------- */
 
-CURLcode kvi_curl_set_common(CURL *e, char *errbuf, const char *ca_bundle,
+void *kvi_ca_store_load(const char *ca_bundle, const char **why)
+{
+    const char *file = ca_bundle, *dir = NULL;
+    CURL *probe = NULL;
+    if (!file) { /* libcurl's own defaults, as a connection without a bundle would use */
+        probe = curl_easy_init();
+        char *v = NULL;
+        if (probe && curl_easy_getinfo(probe, CURLINFO_CAINFO, &v) == CURLE_OK)
+            file = v;
+        if (probe && curl_easy_getinfo(probe, CURLINFO_CAPATH, &v) == CURLE_OK)
+            dir = v;
+    }
+    X509_STORE *store = X509_STORE_new();
+    int ok = store != NULL;
+    if (ok && file && X509_STORE_load_file(store, file) != 1)
+        ok = 0;
+    if (ok && dir && X509_STORE_load_path(store, dir) != 1 && !file)
+        ok = 0;
+    if (ok && !file && !dir)
+        ok = X509_STORE_set_default_paths(store) == 1;
+    if (ok && file) {
+        STACK_OF(X509_OBJECT) *objects = X509_STORE_get0_objects(store);
+        ok = objects && sk_X509_OBJECT_num(objects) > 0;
+    }
+    curl_easy_cleanup(probe);
+    if (!ok) {
+        *why = "it holds no readable PEM certificate";
+        X509_STORE_free(store);
+        return NULL;
+    }
+    return store;
+}
+
+void kvi_ca_store_free(void *store) { X509_STORE_free(store); }
+
+/* libcurl hands us each new TLS context: it trusts the client's store (one more reference). */
+static CURLcode use_ca_store(CURL *curl, void *ssl_ctx, void *store)
+{
+    (void)curl;
+    SSL_CTX_set1_cert_store(ssl_ctx, store);
+    return CURLE_OK;
+}
+
+CURLcode kvi_curl_set_common(CURL *e, char *errbuf, const char *ca_bundle, void *ca_store,
                              long connect_timeout_ms)
 {
     CURLcode rc = CURLE_OK;
@@ -103,8 +148,15 @@ CURLcode kvi_curl_set_common(CURL *e, char *errbuf, const char *ca_bundle,
     SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     SET(CURLOPT_SSL_VERIFYPEER, 1L);
     SET(CURLOPT_SSL_VERIFYHOST, 2L);
-    if (ca_bundle)
+    if (ca_store) {
+        /* no file for libcurl to parse on every connection: the store comes in use_ca_store */
+        SET(CURLOPT_CAINFO, (char *)NULL);
+        SET(CURLOPT_CAPATH, (char *)NULL);
+        SET(CURLOPT_SSL_CTX_FUNCTION, use_ca_store);
+        SET(CURLOPT_SSL_CTX_DATA, ca_store);
+    } else if (ca_bundle) {
         SET(CURLOPT_CAINFO, ca_bundle);
+    }
     SET(CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
     /* No signals: timeouts must work in threads, and a library must not touch SIGALRM. */
     SET(CURLOPT_NOSIGNAL, 1L);

@@ -20,9 +20,16 @@ int kvi_curl_name_is(const char *name, size_t n, const char *lit);
  * presigned URL carries a session token and a signature there) and no user:password@. */
 char *kvi_curl_url_for_message(const char *url);
 
-/* The options every connection of ours has, TLS verification first among them (ca_bundle NULL:
- * the system store); returns the first failure. */
-CURLcode kvi_curl_set_common(CURL *e, char *errbuf, const char *ca_bundle,
+/* The trusted CAs, parsed once per client and shared by all its connections (an OpenSSL
+ * X509_STORE, reference-counted): ca_bundle, or NULL for libcurl's default CA file and
+ * directory. NULL with *why set when the file cannot be read or holds no certificate. */
+void *kvi_ca_store_load(const char *ca_bundle, const char **why);
+void kvi_ca_store_free(void *store);
+
+/* The options every connection of ours has, TLS verification first among them. Trust comes from
+ * ca_store when given (no per-connection parsing of the bundle), else from ca_bundle (NULL: the
+ * system store); returns the first failure. */
+CURLcode kvi_curl_set_common(CURL *e, char *errbuf, const char *ca_bundle, void *ca_store,
                              long connect_timeout_ms);
 
 /* Why rc failed, as one line: errbuf when libcurl filled it in (a trailing newline is cut off

@@ -37,6 +37,7 @@ struct kvi_http_pool {
     CURLSH *share; /* DNS cache and TLS sessions, shared by every slot */
     pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
     char *ca_bundle;
+    void *ca_store; /* borrowed from the client */
     char *user_agent;
     long connect_timeout_ms;
     long read_timeout_ms;
@@ -145,6 +146,7 @@ kvi_http_pool *kvi_http_pool_new(const kvi_http_options *opts)
         if (opts->read_timeout_ms > 0)
             pool->read_timeout_ms = opts->read_timeout_ms;
         pool->ca_bundle = kvi_strdup(opts->ca_bundle);
+        pool->ca_store = opts->ca_store;
         pool->user_agent = kvi_strdup(opts->user_agent);
         if ((opts->ca_bundle && !pool->ca_bundle) || (opts->user_agent && !pool->user_agent)) {
             kvi_http_pool_free(pool);
@@ -426,7 +428,8 @@ static kvsws_status build_headers(const kvi_http_request *req, struct curl_slist
 static int set_options(kvi_http_pool *pool, CURL *e, const kvi_http_request *req,
                        struct curl_slist *headers, xfer *x, char *errbuf)
 {
-    CURLcode rc = kvi_curl_set_common(e, errbuf, pool->ca_bundle, pool->connect_timeout_ms);
+    CURLcode rc = kvi_curl_set_common(e, errbuf, pool->ca_bundle, pool->ca_store,
+                                      pool->connect_timeout_ms);
 #define SET(opt, val)                                  \
     do {                                               \
         if (rc == CURLE_OK)                            \

@@ -601,8 +601,9 @@ static kvsws_status connect_websocket(kvsws_session *s, kvsws_error *err)
     } else {
         kvi_buf_printf(&full, "wss://%s%s?%s", url.authority, kvi_buf_str(&path),
                        kvi_buf_str(&signed_url.query));
-        kvi_ws_options opts = {s->client->ca_bundle, s->client->connect_timeout_ms,
-                               s->client->user_agent, MAX_MESSAGE, &s->cancel.flag};
+        kvi_ws_options opts = {s->client->ca_bundle, s->client->ca_store,
+                               s->client->connect_timeout_ms, s->client->user_agent, MAX_MESSAGE,
+                               &s->cancel.flag};
         kvi_ws *ws = NULL;
         st = kvi_ws_connect(kvi_buf_str(&full), &opts, &ws, err);
         if (st == KVSWS_OK) {

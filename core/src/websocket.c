@@ -799,7 +799,8 @@ kvsws_status kvi_ws_connect(const char *url, const kvi_ws_options *opts, kvi_ws 
     char *errbuf = ws->errbuf;
     errbuf[0] = '\0';
     CURL *e = ws->curl;
-    CURLcode rc = kvi_curl_set_common(e, errbuf, opts ? opts->ca_bundle : NULL, connect_ms);
+    CURLcode rc = kvi_curl_set_common(e, errbuf, opts ? opts->ca_bundle : NULL,
+                                      opts ? opts->ca_store : NULL, connect_ms);
 #define SET(opt, val)                                  \
     do {                                               \
         if (rc == CURLE_OK)                            \

@@ -121,7 +121,14 @@ static void test_url_for_message(void)
 
 static kvi_http_pool *new_pool(const char *ca, long connect_ms, long read_ms)
 {
-    kvi_http_options o = {ca, connect_ms, read_ms, "kvsws-test/1.0"};
+    kvi_http_options o = {ca, NULL, connect_ms, read_ms, "kvsws-test/1.0"};
+    return kvi_http_pool_new(&o);
+}
+
+/* The way a client connects: trust from a store parsed once (kvi_ca_store_load). */
+static kvi_http_pool *new_store_pool(void *store)
+{
+    kvi_http_options o = {NULL, store, 5000, 5000, "kvsws-test/1.0"};
     return kvi_http_pool_new(&o);
 }
 
@@ -361,6 +368,45 @@ static void test_tls_failures(void)
     kvsws_error_free(err);
 }
 
+/* The shared CA store verifies exactly like a bundle file: the right CA passes; another CA,
+ * the system store, and the right CA with the wrong name all fail. */
+static void test_shared_ca_store(void)
+{
+    char url[256];
+    kvi_http_response r;
+    kvsws_error *err = kvsws_error_new();
+    const char *why = NULL;
+    void *right = kvi_ca_store_load(server.ca_path, &why);
+    void *other = kvi_ca_store_load(server.other_ca_path, &why);
+    void *system = kvi_ca_store_load(NULL, &why);
+    CHECK(right && other && system);
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s/no-such-ca.pem", server.dir);
+    CHECK(kvi_ca_store_load(missing, &why) == NULL && why != NULL);
+    url_for(url, sizeof url, port_good, "/ok");
+    kvi_http_pool *pool = new_store_pool(right);
+    for (int i = 0; i < 3; i++) { /* several connections share the one store */
+        CHECK_INT(do_get(pool, url, &r, err), KVSWS_OK);
+        CHECK_INT(r.status, 200);
+        kvi_http_response_free(&r);
+    }
+    kvi_http_pool_free(pool);
+    pool = new_store_pool(other);
+    CHECK_INT(do_get(pool, url, &r, err), KVSWS_E_TLS);
+    kvi_http_pool_free(pool);
+    pool = new_store_pool(system);
+    CHECK_INT(do_get(pool, url, &r, err), KVSWS_E_TLS);
+    kvi_http_pool_free(pool);
+    pool = new_store_pool(right);
+    url_for(url, sizeof url, port_wrong, "/ok");
+    CHECK_INT(do_get(pool, url, &r, err), KVSWS_E_TLS);
+    kvi_http_pool_free(pool);
+    kvi_ca_store_free(right);
+    kvi_ca_store_free(other);
+    kvi_ca_store_free(system);
+    kvsws_error_free(err);
+}
+
 static void test_connect_failures(void)
 {
     char url[256];
@@ -535,6 +581,7 @@ int main(void)
     test_keep_alive(pool);
     test_transport_failures(pool);
     test_tls_failures();
+    test_shared_ca_store();
     test_connect_failures();
     test_read_timeout();
     test_cancel(pool);

@@ -458,7 +458,7 @@ static kvsws_status open_ws_opts(int port, const char *path, const char *ca, lon
 {
     char url[512];
     snprintf(url, sizeof url, "wss://127.0.0.1:%d%s%s", port, path, SECRET_QUERY);
-    kvi_ws_options o = {ca, connect_ms, "kvsws-test/1.0", max_message, NULL};
+    kvi_ws_options o = {ca, NULL, connect_ms, "kvsws-test/1.0", max_message, NULL};
     kvsws_status st = kvi_ws_connect(url, &o, ws, err);
     if (st != KVSWS_OK) {
         /* No secret in any part of the error. */
@@ -949,12 +949,12 @@ static void test_connect_failures(int port)
                                        "wss://127.0.0.1/a b",  "wss://127.0.0.1/\r\nX: y",
                                        "127.0.0.1"};
     for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
-        kvi_ws_options o = {server.ca_path, 1000, "t", 0, NULL};
+        kvi_ws_options o = {server.ca_path, NULL, 1000, "t", 0, NULL};
         CHECK_INT(kvi_ws_connect(urls[i], &o, &ws, err), KVSWS_E_PARAM_VALIDATION);
         CHECK(ws == NULL);
     }
     /* The query of a bad URL is not echoed either. */
-    kvi_ws_options o = {server.ca_path, 1000, "t", 0, NULL};
+    kvi_ws_options o = {server.ca_path, NULL, 1000, "t", 0, NULL};
     CHECK_INT(kvi_ws_connect("https://h/x?X-Amz-Signature=SECRET", &o, &ws, err),
               KVSWS_E_PARAM_VALIDATION);
     CHECK(strstr(kvsws_error_message(err), "SECRET") == NULL);
@@ -1001,7 +1001,7 @@ static void test_cancel_connect(const char *ca)
     char url[128];
     snprintf(url, sizeof url, "wss://127.0.0.1:%d/?X-Amz-Signature=SECRET", ntohs(addr.sin_port));
     int flag = 0;
-    kvi_ws_options o = {ca, 20000, "t", 0, &flag};
+    kvi_ws_options o = {ca, NULL, 20000, "t", 0, &flag};
     kvi_ws *ws = NULL;
     kvsws_error *err = kvsws_error_new();
     pthread_t t;
