@@ -33,7 +33,6 @@ Two ways to read the events, with no thread per session either way:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -57,6 +56,8 @@ from .exceptions import (
 )
 
 if TYPE_CHECKING:
+    import asyncio
+
     from .client import Client
 
 __all__ = [
@@ -355,6 +356,8 @@ class StorageSession:
 
     async def aclose(self) -> None:
         """:meth:`close` for asyncio: the polite WebSocket close happens off the event loop."""
+        import asyncio  # on first async use: it is a third of `import kvsws`
+
         handle = self._request_close()
         if handle is not None:
             await asyncio.get_running_loop().run_in_executor(self._pool(), self._free, handle)
@@ -519,6 +522,8 @@ class StorageSession:
         :meth:`fileno` with ``loop.add_reader`` (no thread waits), then does the work due."""
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0):
             raise ValueError(f"timeout must be None or a number of seconds >= 0, got {timeout!r}")
+        import asyncio  # on first async use: it is a third of `import kvsws`
+
         loop = asyncio.get_running_loop()
         self._ensure_started()
         deadline = None if timeout is None else loop.time() + timeout
@@ -532,6 +537,8 @@ class StorageSession:
             await self._readable(loop, left)
 
     async def _step_async(self) -> Event | None:
+        import asyncio  # on first async use: it is a third of `import kvsws`
+
         # Always off the loop, on a bounded shared pool: any step may block (connect, rejoin, ICE refresh, GO_AWAY's
         # polite close), not only in "connecting"/"reconnecting", and a pool hop costs ~0.1 ms next to that.
         job = self._job
@@ -550,6 +557,8 @@ class StorageSession:
 
     async def _readable(self, loop: asyncio.AbstractEventLoop, timeout: float | None) -> None:
         """Until the session's fd is readable (or timeout seconds pass)."""
+        import asyncio  # on first async use: it is a third of `import kvsws`
+
         handle = self._acquire()
         if handle is None:
             return  # closed: the next step says so
