@@ -138,6 +138,9 @@ type Client struct {
 	region    string
 	closing   chan struct{} // closed by Close: calls in flight are cancelled
 	closeOnce sync.Once
+
+	callsMu sync.Mutex
+	calls   map[*cCancel]struct{} // the cancel tokens of the calls in flight, for Close
 }
 
 // NewClient creates a client. The region is resolved now (*NoRegionError); credentials are
@@ -157,7 +160,8 @@ func NewClient(cfg Config) (*Client, error) {
 		}
 		return nil, err
 	}
-	c := &Client{p: p, region: cClientRegion(p), closing: make(chan struct{})}
+	c := &Client{p: p, region: cClientRegion(p), closing: make(chan struct{}),
+		calls: make(map[*cCancel]struct{})}
 	runtime.SetFinalizer(c, (*Client).Close)
 	return c, nil
 }
@@ -171,6 +175,11 @@ func (c *Client) Region() string { return c.region }
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		close(c.closing)
+		c.callsMu.Lock()
+		for token := range c.calls {
+			cTriggerCancel(token)
+		}
+		c.callsMu.Unlock()
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		cFreeClient(c.p)
@@ -178,6 +187,25 @@ func (c *Client) Close() error {
 		runtime.SetFinalizer(c, nil)
 	})
 	return nil
+}
+
+// track registers a call's cancel token so that Close cancels the call; a call that starts
+// while Close runs is cancelled here.
+func (c *Client) track(token *cCancel) {
+	c.callsMu.Lock()
+	c.calls[token] = struct{}{}
+	c.callsMu.Unlock()
+	select {
+	case <-c.closing:
+		cTriggerCancel(token)
+	default:
+	}
+}
+
+func (c *Client) untrack(token *cCancel) {
+	c.callsMu.Lock()
+	delete(c.calls, token)
+	c.callsMu.Unlock()
 }
 
 // operation names an operation and the service aws-sdk-go-v2 puts it in.
@@ -213,22 +241,27 @@ func (c *Client) invoke(ctx context.Context, op operation, input, output interfa
 	if cancel == nil {
 		return Metadata{}, op.error(noMemory().toError())
 	}
-	// The watcher cancels the C call when ctx is done or the client is closing; it has
-	// returned before the token is freed.
-	stop, watched := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(watched)
-		select {
-		case <-ctx.Done():
-			cTriggerCancel(cancel)
-		case <-c.closing:
-			cTriggerCancel(cancel)
-		case <-stop:
-		}
-	}()
+	c.track(cancel)
+	// A watcher goroutine only for a context that can end (a goroutine per call costs three
+	// context switches); it has returned before the token is freed.
+	var stop, watched chan struct{}
+	if ctx.Done() != nil {
+		stop, watched = make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(watched)
+			select {
+			case <-ctx.Done():
+				cTriggerCancel(cancel)
+			case <-stop:
+			}
+		}()
+	}
 	resp, detail := cCall(c.p, op.name, body, cancel)
-	close(stop)
-	<-watched
+	if stop != nil {
+		close(stop)
+		<-watched
+	}
+	c.untrack(cancel)
 	cFreeCancel(cancel)
 
 	if detail != nil {
