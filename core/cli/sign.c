@@ -175,7 +175,8 @@ static void print_result(const sign_args *a, const kvi_url *url, const kvi_sign_
         } else {
             cJSON *h = cJSON_AddObjectToObject(o, "headers");
             char *lines = kvi_strdup(kvi_buf_str(&r->added_headers));
-            for (char *l = strtok(lines, "\n"); l; l = strtok(NULL, "\n")) {
+            char *saved = NULL;
+            for (char *l = strtok_r(lines, "\n", &saved); l; l = strtok_r(NULL, "\n", &saved)) {
                 char *colon = strchr(l, ':');
                 if (!colon)
                     continue;

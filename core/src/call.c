@@ -137,8 +137,9 @@ static kvsws_status send_once(kvsws_client *c, const kvi_url *url, const char *o
     size_t n = 0;
     wire[n++] = sign_headers[1];
     char *added = kvi_strdup(kvi_buf_str(&signed_req.added_headers));
-    for (char *line = added ? strtok(added, "\n") : NULL; line && n < 8;
-         line = strtok(NULL, "\n")) {
+    char *saved = NULL; /* strtok_r: strtok's hidden state is shared by all threads */
+    for (char *line = added ? strtok_r(added, "\n", &saved) : NULL; line && n < 8;
+         line = strtok_r(NULL, "\n", &saved)) {
         char *colon = strchr(line, ':');
         if (!colon)
             continue;

@@ -401,7 +401,7 @@ kvsws_status kvi_credential_process_run(const char *command, const char *profile
 
     /* O_CLOEXEC so that processes other threads spawn meanwhile do not hold our pipes open. */
     if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
-        st = process_error(err, profile, "cannot create a pipe: %s", strerror(errno));
+        st = process_error(err, profile, "cannot create a pipe: %s", strerror_r(errno, (char[128]){0}, 128));
         goto out;
     }
     /* A daemon with closed stdio could get fds 0-2 here, which the dup2s below would clobber. */
@@ -411,7 +411,7 @@ kvsws_status kvi_credential_process_run(const char *command, const char *profile
             continue;
         int moved = fcntl(*fds[i], F_DUPFD_CLOEXEC, 3);
         if (moved < 0) {
-            st = process_error(err, profile, "cannot create a pipe: %s", strerror(errno));
+            st = process_error(err, profile, "cannot create a pipe: %s", strerror_r(errno, (char[128]){0}, 128));
             goto out;
         }
         close(*fds[i]);
@@ -441,7 +441,7 @@ kvsws_status kvi_credential_process_run(const char *command, const char *profile
         process_prefix(&msg, profile);
         kvi_buf_puts(&msg, "cannot run \"");
         put_sanitized(&msg, argv[0], 200);
-        kvi_buf_printf(&msg, "\": %s", strerror(rc));
+        kvi_buf_printf(&msg, "\": %s", strerror_r(rc, (char[128]){0}, 128));
         st = set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
         goto out;
     }

@@ -232,7 +232,7 @@ kvsws_status kvsws_session_new(kvsws_client *client, kvsws_session **out, kvsws_
     if (s->epfd < 0 || s->timer_fd < 0 || s->wake_fd < 0) {
         kvsws_session_free(s);
         return kvi_error_set(err, KVSWS_E_INTERNAL, "cannot create the session's descriptors: %s",
-                             strerror(errno));
+                             strerror_r(errno, (char[128]){0}, 128));
     }
     struct epoll_event ee = {.events = EPOLLIN, .data.fd = s->timer_fd};
     epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->timer_fd, &ee);
@@ -1002,7 +1002,7 @@ kvsws_status kvsws_session_next_event(kvsws_session *s, int timeout_ms, kvsws_ev
         struct epoll_event ee;
         int n = epoll_wait(s->epfd, &ee, 1, wait);
         if (n < 0 && errno != EINTR)
-            return kvi_error_set(err, KVSWS_E_INTERNAL, "epoll_wait failed: %s", strerror(errno));
+            return kvi_error_set(err, KVSWS_E_INTERNAL, "epoll_wait failed: %s", strerror_r(errno, (char[128]){0}, 128));
     }
 }
 
