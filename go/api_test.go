@@ -21,7 +21,7 @@ func checkMetadata(t *testing.T, op string, md kvsws.Metadata, attempts int) {
 
 func TestEveryOperation(t *testing.T) {
 	ctx := context.Background()
-	arn := addChannel(t, "go-ops", true)
+	arn := emu.Must(t).AddChannel("go-ops", true)
 	c := newClient(t)
 
 	if c.Region() != "us-west-2" {
@@ -64,7 +64,7 @@ func TestEveryOperation(t *testing.T) {
 			msc.StreamARN == nil || !strings.Contains(*msc.StreamARN, ":stream/") {
 			t.Fatalf("MediaStorageConfiguration = %+v", msc)
 		}
-		off := addChannel(t, "go-ops-no-storage", false)
+		off := emu.Must(t).AddChannel("go-ops-no-storage", false)
 		out, err = c.DescribeMediaStorageConfiguration(ctx, &kvsws.DescribeMediaStorageConfigurationInput{ChannelARN: off})
 		if err != nil {
 			t.Fatal(err)
@@ -119,13 +119,13 @@ func TestEveryOperation(t *testing.T) {
 	})
 
 	t.Run("JoinStorageSession", func(t *testing.T) {
-		joins := calls(t, "JoinStorageSession")
+		joins := emu.Must(t).Calls("JoinStorageSession")
 		out, err := c.JoinStorageSession(ctx, &kvsws.JoinStorageSessionInput{ChannelARN: arn})
 		if err != nil {
 			t.Fatal(err)
 		}
 		checkMetadata(t, "JoinStorageSession", out.ResultMetadata, 1)
-		if n := calls(t, "JoinStorageSession"); n != joins+1 {
+		if n := emu.Must(t).Calls("JoinStorageSession"); n != joins+1 {
 			t.Errorf("the emulator saw %d joins, want %d", n, joins+1)
 		}
 	})
@@ -136,14 +136,14 @@ func TestEveryOperation(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkMetadata(t, "JoinStorageSessionAsViewer", out.ResultMetadata, 1)
-		if n := calls(t, "JoinStorageSessionAsViewer"); n != 1 {
+		if n := emu.Must(t).Calls("JoinStorageSessionAsViewer"); n != 1 {
 			t.Errorf("the emulator saw %d viewer joins, want 1", n)
 		}
 	})
 
 	// Every request was signed with the configured key and verified by the emulator.
-	for _, r := range state(t).Requests {
-		if !r.Verified || r.AccessKey != emu.AccessKeyID || r.Status != 200 {
+	for _, r := range emu.Must(t).State().Requests {
+		if !r.Verified || r.AccessKeyID != emu.AccessKeyID || r.Status != 200 {
 			t.Errorf("request %+v", r)
 		}
 	}
@@ -157,10 +157,10 @@ func TestJoinFindsAndCachesTheWebRTCEndpoint(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := calls(t, "GetSignalingChannelEndpoint"); got != 1 {
+	if got := emu.Must(t).Calls("GetSignalingChannelEndpoint"); got != 1 {
 		t.Errorf("GetSignalingChannelEndpoint was called %d times, want 1 (then cached)", got)
 	}
-	if got := calls(t, "JoinStorageSession"); got != 3 {
+	if got := emu.Must(t).Calls("JoinStorageSession"); got != 3 {
 		t.Errorf("JoinStorageSession was called %d times, want 3", got)
 	}
 
@@ -169,13 +169,13 @@ func TestJoinFindsAndCachesTheWebRTCEndpoint(t *testing.T) {
 	if _, err := direct.JoinStorageSession(ctx, &kvsws.JoinStorageSessionInput{ChannelARN: demoARN}); err != nil {
 		t.Fatal(err)
 	}
-	if got := calls(t, "GetSignalingChannelEndpoint"); got != 0 {
+	if got := emu.Must(t).Calls("GetSignalingChannelEndpoint"); got != 0 {
 		t.Errorf("with EndpointURL, GetSignalingChannelEndpoint was called %d times", got)
 	}
 }
 
 func TestJoinWithoutStorageSaysSo(t *testing.T) {
-	off := addChannel(t, "go-no-storage", false)
+	off := emu.Must(t).AddChannel("go-no-storage", false)
 	c := newClient(t, func(cfg *kvsws.Config) { cfg.MaxAttempts = 1 })
 	_, err := c.JoinStorageSession(context.Background(), &kvsws.JoinStorageSessionInput{ChannelARN: off})
 	var invalid *kvsws.InvalidArgumentException
@@ -187,18 +187,18 @@ func TestJoinWithoutStorageSaysSo(t *testing.T) {
 func TestRetriesAreVisible(t *testing.T) {
 	ctx := context.Background()
 	c := newClient(t)
-	fault(t, "DescribeSignalingChannel", map[string]interface{}{"status": 503, "count": 2})
+	emu.Must(t).Fault("DescribeSignalingChannel", map[string]interface{}{"status": 503, "count": 2})
 	out, err := c.DescribeSignalingChannel(ctx, &kvsws.DescribeSignalingChannelInput{ChannelARN: demoARN})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.ResultMetadata.Attempts != 3 || calls(t, "DescribeSignalingChannel") != 3 {
-		t.Errorf("Attempts = %d, emulator calls = %d, want 3 and 3", out.ResultMetadata.Attempts, calls(t, "DescribeSignalingChannel"))
+	if out.ResultMetadata.Attempts != 3 || emu.Must(t).Calls("DescribeSignalingChannel") != 3 {
+		t.Errorf("Attempts = %d, emulator calls = %d, want 3 and 3", out.ResultMetadata.Attempts, emu.Must(t).Calls("DescribeSignalingChannel"))
 	}
 
 	// Retries run out: the error says how many requests were sent.
-	resetEmulator(t)
-	fault(t, "DescribeSignalingChannel", map[string]interface{}{"status": 503, "body": "html", "count": 3})
+	emu.Must(t).Reset()
+	emu.Must(t).Fault("DescribeSignalingChannel", map[string]interface{}{"status": 503, "body": "html", "count": 3})
 	_, err = c.DescribeSignalingChannel(ctx, &kvsws.DescribeSignalingChannelInput{ChannelARN: demoARN})
 	var generic *kvsws.GenericAPIError
 	if !errors.As(err, &generic) {
@@ -219,7 +219,7 @@ func TestJoinRetryPolicy(t *testing.T) {
 	in := &kvsws.JoinStorageSessionInput{ChannelARN: demoARN}
 
 	c := newClient(t, func(cfg *kvsws.Config) { cfg.EndpointURL = emu.Endpoint })
-	fault(t, "JoinStorageSession", map[string]interface{}{"throttle": true})
+	emu.Must(t).Fault("JoinStorageSession", map[string]interface{}{"throttle": true})
 	out, err := c.JoinStorageSession(ctx, in)
 	if err != nil || out.ResultMetadata.Attempts != 2 {
 		t.Fatalf("retried join: %+v, %v; want success after 2 attempts", out, err)
@@ -229,13 +229,13 @@ func TestJoinRetryPolicy(t *testing.T) {
 		cfg.EndpointURL = emu.Endpoint
 		cfg.DisableJoinRetry = true
 	})
-	fault(t, "JoinStorageSession", map[string]interface{}{"status": 503})
+	emu.Must(t).Fault("JoinStorageSession", map[string]interface{}{"status": 503})
 	_, err = noRetry.JoinStorageSession(ctx, in)
 	var apiErr kvsws.APIError
 	if !errors.As(err, &apiErr) || apiErr.Attempts() != 1 || apiErr.HTTPStatusCode() != 503 {
 		t.Fatalf("err = %v, want a 503 after 1 attempt", err)
 	}
-	if n := calls(t, "JoinStorageSession"); n != 1 {
+	if n := emu.Must(t).Calls("JoinStorageSession"); n != 1 {
 		t.Errorf("the emulator saw %d joins, want 1", n)
 	}
 }
@@ -243,7 +243,7 @@ func TestJoinRetryPolicy(t *testing.T) {
 func TestSessionToken(t *testing.T) {
 	ctx := context.Background()
 	key, secret, token := "AKIDGOTOKENTEST", "go-token-secret-0123456789", "FwoGZXIvYXdzE+/=go-token"
-	admin(t, "POST", "credentials", map[string]interface{}{"access_key_id": key, "secret_access_key": secret, "session_token": token}, nil)
+	emu.Must(t).AddCredentials(key, secret, token)
 	c := newClient(t, func(cfg *kvsws.Config) {
 		cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken = key, secret, token
 	})
@@ -273,7 +273,7 @@ func TestProfileFromSharedFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	unsetenv(t, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION")
-	resetEmulator(t)
+	emu.Must(t).Reset()
 	c, err := kvsws.NewClient(kvsws.Config{Profile: "emu", ConfigFile: config, SharedCredentialsFile: creds})
 	if err != nil {
 		t.Fatal(err)
@@ -292,7 +292,7 @@ func TestUserAgentExtra(t *testing.T) {
 	if _, err := c.DescribeSignalingChannel(context.Background(), &kvsws.DescribeSignalingChannelInput{ChannelARN: demoARN}); err != nil {
 		t.Fatal(err)
 	}
-	reqs := state(t).Requests
+	reqs := emu.Must(t).State().Requests
 	if len(reqs) != 1 || !strings.HasPrefix(reqs[0].UserAgent, "kvsws/"+kvsws.Version()) ||
 		!strings.HasSuffix(reqs[0].UserAgent, " go-test/1.0") {
 		t.Fatalf("requests = %+v", reqs)

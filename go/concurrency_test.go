@@ -18,7 +18,7 @@ func describeDemo(ctx context.Context, c *kvsws.Client) error {
 
 func TestCancelMidCall(t *testing.T) {
 	c := newClient(t)
-	fault(t, "DescribeSignalingChannel", map[string]interface{}{"delay_ms": 5000})
+	emu.Must(t).Fault("DescribeSignalingChannel", map[string]interface{}{"delay_ms": 5000})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	time.AfterFunc(200*time.Millisecond, cancel)
@@ -39,7 +39,7 @@ func TestCancelMidCall(t *testing.T) {
 	if elapsed < 150*time.Millisecond || elapsed > time.Second {
 		t.Errorf("the call returned after %v; want soon after the cancel at 200 ms", elapsed)
 	}
-	if n := calls(t, "DescribeSignalingChannel"); n != 1 {
+	if n := emu.Must(t).Calls("DescribeSignalingChannel"); n != 1 {
 		t.Errorf("the emulator saw %d calls, want 1 (the cancelled one)", n)
 	}
 	// The client is fine afterwards.
@@ -50,7 +50,7 @@ func TestCancelMidCall(t *testing.T) {
 
 func TestDeadline(t *testing.T) {
 	c := newClient(t)
-	fault(t, "DescribeSignalingChannel", map[string]interface{}{"delay_ms": 5000})
+	emu.Must(t).Fault("DescribeSignalingChannel", map[string]interface{}{"delay_ms": 5000})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -68,7 +68,7 @@ func TestCancelDuringRetryBackoff(t *testing.T) {
 		cfg.RetryBaseDelay = 20 * time.Second // each backoff: uniform in 0..20 s
 		cfg.MaxAttempts = 20                  // so the retries cannot all fit in 300 ms
 	})
-	fault(t, "DescribeSignalingChannel", map[string]interface{}{"status": 503, "count": 20})
+	emu.Must(t).Fault("DescribeSignalingChannel", map[string]interface{}{"status": 503, "count": 20})
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -91,7 +91,7 @@ func TestAlreadyCancelledContextSendsNothing(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}
-	if n := calls(t, ""); n != 0 {
+	if n := emu.Must(t).Calls(""); n != 0 {
 		t.Errorf("the emulator got %d requests", n)
 	}
 }
@@ -135,7 +135,7 @@ func TestManyGoroutinesShareOneClient(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	s := state(t)
+	s := emu.Must(t).State()
 	per := goroutines * rounds / 3
 	for _, op := range []string{"DescribeSignalingChannel", "GetIceServerConfig", "JoinStorageSessionAsViewer"} {
 		if s.Calls[op] != per {
@@ -149,12 +149,12 @@ func TestManyGoroutinesShareOneClient(t *testing.T) {
 }
 
 func TestCloseCancelsCallsInFlight(t *testing.T) {
-	resetEmulator(t)
+	emu.Must(t).Reset()
 	c, err := kvsws.NewClient(testConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	fault(t, "DescribeSignalingChannel", map[string]interface{}{"delay_ms": 5000})
+	emu.Must(t).Fault("DescribeSignalingChannel", map[string]interface{}{"delay_ms": 5000})
 	result := make(chan error, 1)
 	start := time.Now()
 	go func() { result <- describeDemo(context.Background(), c) }()
@@ -187,7 +187,7 @@ func TestCloseCancelsCallsInFlight(t *testing.T) {
 }
 
 func TestCallsRacingClose(t *testing.T) {
-	resetEmulator(t)
+	emu.Must(t).Reset()
 	c, err := kvsws.NewClient(testConfig())
 	if err != nil {
 		t.Fatal(err)

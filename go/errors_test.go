@@ -109,9 +109,9 @@ func TestEveryModelledError(t *testing.T) {
 			op, name, httpStatus := op, name, httpStatus
 			pairs++
 			t.Run(op.name+"/"+name, func(t *testing.T) {
-				resetEmulator(t)
+				emu.Must(t).Reset()
 				message := "injected " + name + " for " + op.name
-				fault(t, op.name, map[string]interface{}{"error": name, "message": message})
+				emu.Must(t).Fault(op.name, map[string]interface{}{"error": name, "message": message})
 				err := op.call(ctx, c, demoARN)
 				if err == nil {
 					t.Fatal("no error")
@@ -152,7 +152,7 @@ func TestEveryModelledError(t *testing.T) {
 				if err.Error() != want {
 					t.Errorf("Error() = %q\nwant      %q", err.Error(), want)
 				}
-				reqs := state(t).Requests
+				reqs := emu.Must(t).State().Requests
 				if len(reqs) != 1 || reqs[0].Operation != op.name || reqs[0].Status != httpStatus || reqs[0].Error != name {
 					t.Errorf("the emulator recorded %+v", reqs)
 				}
@@ -166,7 +166,7 @@ func TestEveryModelledError(t *testing.T) {
 
 func TestGenericAPIError(t *testing.T) {
 	c := newClient(t, func(cfg *kvsws.Config) { cfg.MaxAttempts = 1 })
-	fault(t, "DescribeSignalingChannel", map[string]interface{}{"error": "ThrottlingException", "message": "Rate exceeded"})
+	emu.Must(t).Fault("DescribeSignalingChannel", map[string]interface{}{"error": "ThrottlingException", "message": "Rate exceeded"})
 	_, err := c.DescribeSignalingChannel(context.Background(), &kvsws.DescribeSignalingChannelInput{ChannelARN: demoARN})
 	var generic *kvsws.GenericAPIError
 	if !errors.As(err, &generic) {
@@ -234,14 +234,14 @@ func TestParamValidationBeforeIO(t *testing.T) {
 			t.Errorf("%s: a validation error is not an APIError", tc.name)
 		}
 	}
-	if n := calls(t, ""); n != 0 {
+	if n := emu.Must(t).Calls(""); n != 0 {
 		t.Errorf("the emulator got %d requests; validation must happen before any I/O", n)
 	}
 }
 
 func TestNoCredentials(t *testing.T) {
 	unsetenv(t, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-	resetEmulator(t)
+	emu.Must(t).Reset()
 	c, err := kvsws.NewClient(kvsws.Config{Region: emu.Region})
 	if err != nil {
 		t.Fatal(err) // credentials are looked up on the first call
@@ -253,7 +253,7 @@ func TestNoCredentials(t *testing.T) {
 		kvsws.StatusOf(err) != kvsws.StatusNoCredentials {
 		t.Fatalf("err = %v, want *NoCredentialsError", err)
 	}
-	if n := calls(t, ""); n != 0 {
+	if n := emu.Must(t).Calls(""); n != 0 {
 		t.Errorf("the emulator got %d requests", n)
 	}
 }
@@ -378,7 +378,7 @@ func TestTLSIsVerified(t *testing.T) {
 	if !errors.As(err, &te) || kvsws.StatusOf(err) != kvsws.StatusTLS {
 		t.Fatalf("err = %v, want *TLSError", err)
 	}
-	if n := calls(t, ""); n != 0 {
+	if n := emu.Must(t).Calls(""); n != 0 {
 		t.Errorf("the emulator answered %d requests over an unverified connection", n)
 	}
 }
@@ -388,7 +388,7 @@ func TestReadTimeout(t *testing.T) {
 		cfg.ReadTimeout = 300 * time.Millisecond
 		cfg.MaxAttempts = 1
 	})
-	fault(t, "DescribeSignalingChannel", map[string]interface{}{"delay_ms": 3000})
+	emu.Must(t).Fault("DescribeSignalingChannel", map[string]interface{}{"delay_ms": 3000})
 	start := time.Now()
 	_, err := c.DescribeSignalingChannel(context.Background(), &kvsws.DescribeSignalingChannelInput{ChannelARN: demoARN})
 	elapsed := time.Since(start)
@@ -403,7 +403,7 @@ func TestReadTimeout(t *testing.T) {
 
 func TestDroppedConnection(t *testing.T) {
 	c := newClient(t, func(cfg *kvsws.Config) { cfg.MaxAttempts = 1 })
-	fault(t, "DescribeSignalingChannel", map[string]interface{}{"drop": true})
+	emu.Must(t).Fault("DescribeSignalingChannel", map[string]interface{}{"drop": true})
 	_, err := c.DescribeSignalingChannel(context.Background(), &kvsws.DescribeSignalingChannelInput{ChannelARN: demoARN})
 	var te *kvsws.TransportError
 	if !errors.As(err, &te) || !te.Retryable() || kvsws.StatusOf(err) != kvsws.StatusTransport {
@@ -411,7 +411,7 @@ func TestDroppedConnection(t *testing.T) {
 	}
 	// With retries, the next attempt succeeds.
 	c2 := newClient(t)
-	fault(t, "DescribeSignalingChannel", map[string]interface{}{"drop": true})
+	emu.Must(t).Fault("DescribeSignalingChannel", map[string]interface{}{"drop": true})
 	out, err := c2.DescribeSignalingChannel(context.Background(), &kvsws.DescribeSignalingChannelInput{ChannelARN: demoARN})
 	if err != nil || out.ResultMetadata.Attempts != 2 {
 		t.Fatalf("%+v, %v; want success after 2 attempts", out, err)

@@ -14,12 +14,6 @@ import (
 	kvsws "github.com/kvsws/kvsws/go"
 )
 
-// signal acts on a channel's open master WebSocket in the emulator: go_away, drop, close, ...
-func signal(t testing.TB, channel, action string) {
-	t.Helper()
-	admin(t, "POST", "signaling", map[string]interface{}{"channel": channel, "action": action}, nil)
-}
-
 // nextEvent returns the next event, failing the test after timeout.
 func nextEvent(t testing.TB, s *kvsws.StorageSession, timeout time.Duration) kvsws.Event {
 	t.Helper()
@@ -70,7 +64,7 @@ func types(evs []kvsws.Event) []string {
 // newSession starts a session on a fresh channel with storage; closed when the test ends.
 func newSession(t *testing.T, c *kvsws.Client, ctx context.Context, channel string, edit ...func(*kvsws.StorageSessionInput)) *kvsws.StorageSession {
 	t.Helper()
-	addChannel(t, channel, true)
+	emu.Must(t).AddChannel(channel, true)
 	in := &kvsws.StorageSessionInput{ChannelName: channel, OfferTimeout: 3 * time.Second, PingInterval: time.Second}
 	for _, f := range edit {
 		f(in)
@@ -130,7 +124,7 @@ func TestStorageSessionValidation(t *testing.T) {
 			}
 		})
 	}
-	if n := calls(t, ""); n != 0 {
+	if n := emu.Must(t).Calls(""); n != 0 {
 		t.Errorf("the emulator saw %d requests: validation must come before any I/O", n)
 	}
 
@@ -217,7 +211,7 @@ func TestStorageSessionStatusEvent(t *testing.T) {
 
 func TestStorageSessionEarlyCandidatesFollowTheOffer(t *testing.T) {
 	c := newClient(t)
-	fault(t, "JoinStorageSession", map[string]interface{}{"candidates_first": true, "count": 1})
+	emu.Must(t).Fault("JoinStorageSession", map[string]interface{}{"candidates_first": true, "count": 1})
 	s := newSession(t, c, context.Background(), "go-early")
 	_, before := until(t, s, kvsws.EventOffer, 15*time.Second)
 	for _, ev := range before {
@@ -232,17 +226,17 @@ func TestStorageSessionEarlyCandidatesFollowTheOffer(t *testing.T) {
 
 func TestStorageSessionRejoinsWithoutOffer(t *testing.T) {
 	c := newClient(t)
-	fault(t, "JoinStorageSession", map[string]interface{}{"no_offer": true, "count": 1})
+	emu.Must(t).Fault("JoinStorageSession", map[string]interface{}{"no_offer": true, "count": 1})
 	s := newSession(t, c, context.Background(), "go-nooffer", func(in *kvsws.StorageSessionInput) { in.OfferTimeout = 500 * time.Millisecond })
 	until(t, s, kvsws.EventOffer, 15*time.Second)
-	if n := calls(t, "JoinStorageSession"); n != 2 {
+	if n := emu.Must(t).Calls("JoinStorageSession"); n != 2 {
 		t.Errorf("JoinStorageSession calls = %d, want 2", n)
 	}
 }
 
 func TestStorageSessionGivesUpWithoutOffer(t *testing.T) {
 	c := newClient(t)
-	fault(t, "JoinStorageSession", map[string]interface{}{"no_offer": true, "count": 2})
+	emu.Must(t).Fault("JoinStorageSession", map[string]interface{}{"no_offer": true, "count": 2})
 	s := newSession(t, c, context.Background(), "go-giveup", func(in *kvsws.StorageSessionInput) {
 		in.OfferTimeout = 200 * time.Millisecond
 		in.MaxJoinAttempts = 2
@@ -260,7 +254,7 @@ func TestStorageSessionGivesUpWithoutOffer(t *testing.T) {
 
 func TestStorageSessionStorageDisabled(t *testing.T) {
 	c := newClient(t)
-	addChannel(t, "go-nostorage", false)
+	emu.Must(t).AddChannel("go-nostorage", false)
 	s, err := c.NewStorageSession(context.Background(), &kvsws.StorageSessionInput{ChannelName: "go-nostorage"})
 	if err != nil {
 		t.Fatal(err)
@@ -271,7 +265,7 @@ func TestStorageSessionStorageDisabled(t *testing.T) {
 	if !errors.As(closed.Err, &pv) || !strings.Contains(closed.Err.Error(), "no media storage") || closed.State != kvsws.StateClosed {
 		t.Errorf("closed = %+v", closed)
 	}
-	if n := calls(t, "JoinStorageSession"); n != 0 {
+	if n := emu.Must(t).Calls("JoinStorageSession"); n != 0 {
 		t.Errorf("JoinStorageSession calls = %d", n)
 	}
 }
@@ -295,7 +289,7 @@ func TestStorageSessionGoAwayRejoins(t *testing.T) {
 	c := newClient(t)
 	s := newSession(t, c, context.Background(), "go-goaway")
 	until(t, s, kvsws.EventOffer, 15*time.Second)
-	signal(t, "go-goaway", "go_away")
+	emu.Must(t).Signal("go-goaway", "go_away")
 	reconnecting, _ := until(t, s, kvsws.EventState, 10*time.Second)
 	for reconnecting.State != kvsws.StateReconnecting {
 		reconnecting, _ = until(t, s, kvsws.EventState, 10*time.Second)
@@ -305,7 +299,7 @@ func TestStorageSessionGoAwayRejoins(t *testing.T) {
 		t.Errorf("reconnecting because of %T %v", reconnecting.Err, reconnecting.Err)
 	}
 	until(t, s, kvsws.EventOffer, 15*time.Second)
-	if n := calls(t, "JoinStorageSession"); n != 2 {
+	if n := emu.Must(t).Calls("JoinStorageSession"); n != 2 {
 		t.Errorf("JoinStorageSession calls = %d, want 2", n)
 	}
 }
@@ -342,8 +336,8 @@ func TestStorageSessionContextCancel(t *testing.T) {
 // A cancel while the session is still connecting (a slow DescribeSignalingChannel) is prompt too.
 func TestStorageSessionCancelWhileConnecting(t *testing.T) {
 	c := newClient(t)
-	addChannel(t, "go-slow", true)
-	fault(t, "DescribeSignalingChannel", map[string]interface{}{"delay_ms": 5000})
+	emu.Must(t).AddChannel("go-slow", true)
+	emu.Must(t).Fault("DescribeSignalingChannel", map[string]interface{}{"delay_ms": 5000})
 	ctx, cancel := context.WithCancel(context.Background())
 	s, err := c.NewStorageSession(ctx, &kvsws.StorageSessionInput{ChannelName: "go-slow"})
 	if err != nil {
@@ -482,16 +476,8 @@ func TestStorageSessionIdle(t *testing.T) {
 			t.Errorf("reconnected while idle: %v", ev.Err)
 		}
 	}
-	var conns struct {
-		Channels map[string]struct {
-			Connections []map[string]interface{} `json:"connections"`
-		} `json:"channels"`
-	}
-	admin(t, "GET", "sessions?channel=go-idle", nil, &conns)
-	for _, ch := range conns.Channels {
-		if len(ch.Connections) != 1 {
-			t.Errorf("%d WebSocket connections, want 1", len(ch.Connections))
-		}
+	if conns := emu.Must(t).Connections("go-idle"); len(conns) != 1 {
+		t.Errorf("%d WebSocket connections, want 1", len(conns))
 	}
 }
 
@@ -506,7 +492,7 @@ func TestStorageSessionWithoutNetpoller(t *testing.T) {
 	if got := strings.Join(types(before), " "); got != "state:connecting ice_servers state:joining" {
 		t.Errorf("events before the offer: %s", got)
 	}
-	signal(t, "go-nopoll", "go_away")
+	emu.Must(t).Signal("go-nopoll", "go_away")
 	until(t, s, kvsws.EventOffer, 15*time.Second)
 	if kvsws.UsesNetpoller(s) {
 		t.Error("it used the netpoller")
@@ -543,7 +529,7 @@ func TestStorageSessionRefreshesICEServers(t *testing.T) {
 	c := newClient(t)
 	s := newSession(t, c, context.Background(), "go-ice")
 	until(t, s, kvsws.EventOffer, 15*time.Second)
-	signal(t, "go-ice", "reconnect_ice_server")
+	emu.Must(t).Signal("go-ice", "reconnect_ice_server")
 	ev, seen := until(t, s, kvsws.EventICEServers, 5*time.Second)
 	if len(ev.ICEServers) != 1 || ev.ICEServers[0].URLs[0] != turnURI {
 		t.Errorf("ICE servers = %+v", ev.ICEServers)
@@ -553,7 +539,7 @@ func TestStorageSessionRefreshesICEServers(t *testing.T) {
 			t.Errorf("state changed to %v", e.State)
 		}
 	}
-	if n := calls(t, "GetIceServerConfig"); n != 2 {
+	if n := emu.Must(t).Calls("GetIceServerConfig"); n != 2 {
 		t.Errorf("GetIceServerConfig calls = %d, want 2", n)
 	}
 }

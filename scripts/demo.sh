@@ -6,6 +6,7 @@
 # Before that, a short tour of the kvsws CLI: a channel described, a modelled AWS error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 export AWS_EC2_METADATA_DISABLED=true
 seconds=${DEMO_SECONDS:-8}
 
@@ -14,26 +15,15 @@ scripts/build.sh build
 
 # The Python package, built from this checkout as the README says (`pip install .`), only when the
 # sources changed since the last install (a build takes ~10 s); and aiortc for the example.
-include=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
-if [ ! -f "$include/Python.h" ]; then
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  echo "demo: installing python3-dev (no Python.h in $include)"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-dev >/dev/null
-fi
 stamp=.venv/.kvsws-demo-install
 sources=$(find python/kvsws bindings/python core/src core/include -type f -print0 | sort -z |
           xargs -0 sha256sum | cat - CMakeLists.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$sources" ] || ! .venv/bin/python -c "import kvsws" 2>/dev/null; then
   echo "demo: pip install . (the kvsws package, with the core compiled in)"
-  .venv/bin/python -m pip install -q --force-reinstall --no-deps .
+  pip_install_kvsws demo
   echo "$sources" >"$stamp"
 fi
-if ! .venv/bin/python -c "import aiortc" 2>/dev/null; then
-  echo "demo: pip install -r examples/python/requirements.txt (aiortc)"
-  .venv/bin/python -m pip install -q -r examples/python/requirements.txt
-fi
+pip_install_aiortc demo
 
 state=$(mktemp -d)
 PYTHONPATH=tests/emulator .venv/bin/python -m kvsws_emulator --state-dir "$state" >"$state/log" 2>&1 &

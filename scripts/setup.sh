@@ -3,20 +3,10 @@
 # Python test tools from PyPI into .venv. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
-packages=(build-essential cmake pkg-config libcurl4-openssl-dev libssl-dev libcjson-dev swig
-          python3 python3-dev python3-venv python3-pip valgrind binutils)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  echo "setup: installing ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+apt_install setup build-essential cmake pkg-config libcurl4-openssl-dev libssl-dev libcjson-dev swig \
+  python3 python3-dev python3-venv python3-pip valgrind binutils
 
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv

@@ -13,6 +13,7 @@
 # Prints the emulator's timings, and "N passed, N failed" last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 root=$PWD
 export AWS_EC2_METADATA_DISABLED=true
 work="$root/build-c-example"
@@ -28,22 +29,10 @@ on_exit() {
 trap on_exit EXIT
 
 # -- Debian packages (only the ones missing; no recommends) --------------------------------------
-packages=(build-essential cmake pkg-config libcurl4-openssl-dev libssl-dev libcjson-dev
-          libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
-          gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-          gstreamer1.0-plugins-ugly gstreamer1.0-nice libjson-glib-dev)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  echo "test-c-example: installing ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
-fi
+apt_install test-c-example build-essential cmake pkg-config libcurl4-openssl-dev libssl-dev libcjson-dev \
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev \
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
+  gstreamer1.0-plugins-ugly gstreamer1.0-nice libjson-glib-dev
 
 # .venv with the emulator's dependencies, unless scripts/test.sh (setup.sh) made it already.
 [ -x .venv/bin/python ] || scripts/setup.sh

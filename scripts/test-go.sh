@@ -8,6 +8,7 @@
 # dependencies come from the Go module proxy, pinned by its go.sum).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 root=$PWD
 export AWS_EC2_METADATA_DISABLED=true
 
@@ -20,11 +21,7 @@ if ! command -v go >/dev/null 2>&1; then
   if [ -x /usr/local/go/bin/go ]; then
     export PATH="/usr/local/go/bin:$PATH"
   else
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    echo "test-go: installing golang-go"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends golang-go >/dev/null
+    apt_install test-go golang-go
   fi
 fi
 export GOTOOLCHAIN=local CGO_ENABLED=1

@@ -7,30 +7,19 @@
 # installs it into a fresh venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 export AWS_EC2_METADATA_DISABLED=true
 
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import mypy, pytest, boto3" 2>/dev/null; then
   scripts/setup.sh
 fi
 
-# The extension needs Python.h for the interpreter in .venv (Debian: python3-dev).
-include=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
-if [ ! -f "$include/Python.h" ]; then
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  echo "test-python: installing python3-dev (no Python.h in $include)"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-dev >/dev/null
-fi
-
 # The storage-session tests and the example answer offers with aiortc.
-if ! .venv/bin/python -c "import aiortc" 2>/dev/null; then
-  .venv/bin/python -m pip install -q -r examples/python/requirements.txt
-fi
+pip_install_aiortc test-python
 
 echo "== Python package: pip install ."
 start=$(date +%s)
-.venv/bin/python -m pip install -q --force-reinstall --no-deps .
+pip_install_kvsws test-python
 root=$PWD
 installed=$(cd / && "$root/.venv/bin/python" -c 'import kvsws; print(kvsws.__version__, "at", kvsws.__file__)')
 echo "test-python: built and installed kvsws $installed in $(( $(date +%s) - start )) s"

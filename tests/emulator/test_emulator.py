@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import botocore.session
 import pytest
 from botocore import UNSIGNED
 from botocore.auth import SigV4Auth
@@ -35,6 +34,7 @@ from cryptography import x509
 
 # isort: split
 from kvsws_emulator.errors import COMMON_ERRORS, SERVICES
+from kvsws_emulator.models import model_error, modelled_errors, service_model
 from kvsws_emulator.operations import OPERATIONS
 from kvsws_emulator.state import ConfigError, build_state
 from kvsws_emulator.testing import PACKAGE_PARENT, Emulator, EmulatorError
@@ -170,12 +170,6 @@ def signed_raw(emu: Emulator, path: str, payload: Any, *, region: str = "us-west
     if tamper is not None:
         headers, body = tamper(headers, body)
     return send_raw(emu, "POST", path, headers, body)
-
-
-def model_error(service: str, code: str) -> tuple[int, str]:
-    """(HTTP status, message member name) of an error shape, from botocore's model."""
-    shape = botocore.session.get_session().get_service_model(service).shape_for(code)
-    return int(shape.metadata["error"]["httpStatusCode"]), next(iter(shape.members))
 
 
 # -- startup, TLS, ready.json -----------------------------------------------------------------------
@@ -376,18 +370,17 @@ def test_malformed_json_is_serialization_exception(emu: Emulator) -> None:
 
 # -- errors on the wire -------------------------------------------------------------------------------------
 
-MODELLED = [(op.name, error) for op in OPERATIONS.values() for error in op.errors]
+MODELLED = modelled_errors()
 
 
-@pytest.mark.parametrize(("operation", "error"), MODELLED, ids=[f"{o}-{e}" for o, e in MODELLED])
+@pytest.mark.parametrize(("operation", "error", "status"), MODELLED, ids=[f"{o}-{e}" for o, e, _ in MODELLED])
 def test_every_modelled_error_reaches_boto3(emu: Emulator, clients: dict[str, Any], demo_arn: str,
-                                            operation: str, error: str) -> None:
+                                            operation: str, error: str, status: int) -> None:
     service = CALLS[operation][0]
     client = clients[service]
     message = f"injected {error} for {operation}"
     emu.fault(operation=operation, error=error, message=message)
     err = client_error(lambda: call(client, operation, demo_arn))
-    status, _ = model_error(service, error)
     assert isinstance(err, getattr(client.exceptions, error))
     assert err.response["Error"] == {"Code": error, "Message": message}
     meta = err.response["ResponseMetadata"]
@@ -415,15 +408,14 @@ def test_error_body_and_headers_on_the_wire(emu: Emulator, demo_arn: str, servic
 
 
 def test_error_tables_match_botocore_models() -> None:
-    session = botocore.session.get_session()
     for spec in SERVICES.values():
-        model = session.get_service_model(spec.boto_name)
+        model = service_model(spec.boto_name)
         assert model.service_id == spec.service_id and model.signing_name == "kinesisvideo"
         modelled = {s.name: (s.metadata["error"]["httpStatusCode"], list(s.members)) for s in model.error_shapes}
         ours = {name: (shape.status, [shape.member]) for name, shape in spec.errors.items()}
         assert ours == modelled, spec.key
     for op in OPERATIONS.values():
-        model = session.get_service_model(op.service.boto_name).operation_model(op.name)
+        model = service_model(op.service.boto_name).operation_model(op.name)
         assert model.http["method"] == "POST" and model.http["requestUri"] == op.path
         assert sorted(e.name for e in model.error_shapes) == sorted(op.errors)
         compare_members(op.input, model.input_shape)

@@ -7,19 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from kvsws_emulator.models import modelled_errors
 from kvsws_emulator.testing import Emulator
 
 from .helpers import clean_env, run_cli
-
-# Modelled errors per operation, with the HTTP status the service models give them.
-STORAGE_ERRORS = {"ClientLimitExceededException": 400, "InvalidArgumentException": 400,
-                  "AccessDeniedException": 403, "ResourceNotFoundException": 404}
-CONTROL_ERRORS = {"ClientLimitExceededException": 400, "InvalidArgumentException": 400,
-                  "AccessDeniedException": 401, "ResourceNotFoundException": 404}
-ICE_ERRORS = {"ClientLimitExceededException": 400, "InvalidArgumentException": 400,
-              "ResourceNotFoundException": 404, "NotAuthorizedException": 401,
-              "InvalidClientException": 400, "SessionExpiredException": 400}
-ENDPOINT_ERRORS = {**CONTROL_ERRORS, "ResourceInUseException": 400}
 
 
 def commands(arn: str) -> dict[str, list[str]]:
@@ -35,12 +26,8 @@ def commands(arn: str) -> dict[str, list[str]]:
     }
 
 
-MODELLED = ([("JoinStorageSession", e, s) for e, s in STORAGE_ERRORS.items()]
-            + [("JoinStorageSessionAsViewer", e, s) for e, s in STORAGE_ERRORS.items()]
-            + [("GetSignalingChannelEndpoint", e, s) for e, s in ENDPOINT_ERRORS.items()]
-            + [("DescribeSignalingChannel", e, s) for e, s in CONTROL_ERRORS.items()]
-            + [("DescribeMediaStorageConfiguration", e, s) for e, s in CONTROL_ERRORS.items()]
-            + [("GetIceServerConfig", e, s) for e, s in ICE_ERRORS.items()])
+# Every modelled error of every operation, with the HTTP status the service models give it.
+MODELLED = modelled_errors()
 
 
 @pytest.fixture()

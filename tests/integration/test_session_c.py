@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from kvsws_emulator.app_peer import AppPeer
 from kvsws_emulator.testing import Emulator
 
-from .app_peer import AppPeer
 from .helpers import clean_env
 
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import kvsws
+from kvsws_emulator.app_peer import AppPeer
 from kvsws_emulator.testing import Emulator
+
+# The app peer's video in these tests: small frames, cheap to encode and decode.
+VIDEO_SIZE = (320, 240)
 
 
 def quick(**overrides: Any) -> kvsws.Config:
@@ -46,3 +52,48 @@ def inputs(arn: str) -> dict[str, tuple[str, dict[str, Any]]]:
 def call(client: kvsws.Client, operation: str, arn: str) -> Any:
     method, kwargs = inputs(arn)[operation]
     return getattr(client, method)(**kwargs)
+
+
+# --- the application around the app peer (kvsws_emulator.app_peer): kvsws's events in, answers out ---
+
+
+@dataclass
+class Recorder:
+    """What the application saw: every event with its time, the offers, failures to answer."""
+
+    events: list[kvsws.Event] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    offers: list[float] = field(default_factory=list)
+    answer_errors: list[Exception] = field(default_factory=list)
+
+    def add(self, event: kvsws.Event) -> None:
+        self.events.append(event)
+        self.times.append(time.monotonic())
+
+    def kinds(self) -> list[str]:
+        return [type(e).__name__ for e in self.events]
+
+    def states(self) -> list[str]:
+        return [e.state for e in self.events if isinstance(e, kvsws.StateChanged)]
+
+
+async def handle(session: kvsws.StorageSession, peer: AppPeer, rec: Recorder, event: kvsws.Event) -> None:
+    """The application's reaction to one event."""
+    rec.add(event)
+    if isinstance(event, kvsws.IceServers):
+        peer.set_ice_servers(event.servers)
+    elif isinstance(event, kvsws.Offer):
+        rec.offers.append(time.monotonic())
+        sdp = await peer.answer(event.sdp)
+        try:
+            session.send_answer(sdp)
+        except kvsws.exceptions.KvswsError as exc:
+            rec.answer_errors.append(exc)
+    elif isinstance(event, kvsws.IceCandidate):
+        await peer.add_candidate(event.candidate, event.sdp_mid, event.sdp_mline_index)
+
+
+async def serve(session: kvsws.StorageSession, peer: AppPeer, rec: Recorder) -> None:
+    """The asyncio application: ``async for event in session``, until Closed."""
+    async for event in session:
+        await handle(session, peer, rec, event)

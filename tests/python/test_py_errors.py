@@ -9,27 +9,13 @@ import pytest
 
 import kvsws
 from kvsws.exceptions import ClientError
+from kvsws_emulator.models import modelled_errors
 from kvsws_emulator.testing import Emulator
 
 from .helpers import call, make_client, quick
 
-# Modelled errors per operation, with the HTTP status the service models give them (as in
-# tests/integration/test_cli.py).
-STORAGE_ERRORS = {"ClientLimitExceededException": 400, "InvalidArgumentException": 400,
-                  "AccessDeniedException": 403, "ResourceNotFoundException": 404}
-CONTROL_ERRORS = {"ClientLimitExceededException": 400, "InvalidArgumentException": 400,
-                  "AccessDeniedException": 401, "ResourceNotFoundException": 404}
-ICE_ERRORS = {"ClientLimitExceededException": 400, "InvalidArgumentException": 400,
-              "ResourceNotFoundException": 404, "NotAuthorizedException": 401,
-              "InvalidClientException": 400, "SessionExpiredException": 400}
-ENDPOINT_ERRORS = {**CONTROL_ERRORS, "ResourceInUseException": 400}
-
-MODELLED = ([("JoinStorageSession", e, s) for e, s in STORAGE_ERRORS.items()]
-            + [("JoinStorageSessionAsViewer", e, s) for e, s in STORAGE_ERRORS.items()]
-            + [("GetSignalingChannelEndpoint", e, s) for e, s in ENDPOINT_ERRORS.items()]
-            + [("DescribeSignalingChannel", e, s) for e, s in CONTROL_ERRORS.items()]
-            + [("DescribeMediaStorageConfiguration", e, s) for e, s in CONTROL_ERRORS.items()]
-            + [("GetIceServerConfig", e, s) for e, s in ICE_ERRORS.items()])
+# Every modelled error of every operation, with the HTTP status the service models give it.
+MODELLED = modelled_errors()
 
 # Errors any service may send at its front door: (name, HTTP status, kvsws status number).
 FRONT_DOOR = [("ThrottlingException", 400, 230), ("InvalidSignatureException", 403, 231),
@@ -156,5 +142,5 @@ def test_hierarchy_mirrors_botocore() -> None:
     for name in ("ParamValidationError", "NoCredentialsError", "NoRegionError", "CredentialRetrievalError",
                  "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "SSLError"):
         assert issubclass(getattr(e, name), e.KvswsError) and not issubclass(getattr(e, name), ClientError)
-    for name in (*STORAGE_ERRORS, *ICE_ERRORS, *ENDPOINT_ERRORS, *(n for n, _, _ in FRONT_DOOR)):
+    for name in {*(e for _, e, _ in MODELLED), *(n for n, _, _ in FRONT_DOOR)}:
         assert issubclass(getattr(e, name), ClientError) and getattr(kvsws.Client.exceptions, name) is getattr(e, name)

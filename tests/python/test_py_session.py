@@ -25,11 +25,11 @@ from kvsws.exceptions import (
     ResourceNotFoundException,
     SessionClosedError,
 )
+from kvsws_emulator.app_peer import AppPeer, wait_until
 from kvsws_emulator.testing import Emulator
 
-from .app_peer import AppPeer, Recorder, handle, serve, wait_until
 from .conftest import ROOT
-from .helpers import make_client
+from .helpers import VIDEO_SIZE, Recorder, handle, make_client, serve
 
 FRAMES = 30
 
@@ -44,7 +44,7 @@ async def stream(emu: Emulator, channel: str, during: Callable[[kvsws.StorageSes
                  **options: Any) -> Recorder:
     """An asyncio application streaming on ``channel`` until the emulator decoded ``frames`` video
     frames and audio packets, then ``during`` (a fault and its recovery); closes everything."""
-    peer = peer or AppPeer()
+    peer = peer or AppPeer(video_size=VIDEO_SIZE)
     rec = Recorder()
     options.setdefault("offer_timeout", 3.0)
     with make_client(emu) as client:
@@ -152,7 +152,7 @@ def test_storage_disabled_is_a_clear_error(emu: Emulator) -> None:
 def test_blocking_iterator_streams_media(emu: Emulator) -> None:
     """``for event in session.events()`` on a thread of its own; the aiortc peer on an asyncio loop."""
     emu.add_channel("py-sync", storage=True)
-    peer, rec = AppPeer(), Recorder()
+    peer, rec = AppPeer(video_size=VIDEO_SIZE), Recorder()
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -350,7 +350,7 @@ def test_send_candidate_reaches_the_service(emu: Emulator) -> None:
 @pytest.mark.parametrize(("codec", "audio", "words"), [("VP8", True, "H.264"), ("H264", False, "Opus")])
 def test_wrong_answer_is_refused(emu: Emulator, codec: str, audio: bool, words: str) -> None:
     emu.add_channel("py-wrong", storage=True)
-    peer, rec = AppPeer(video_codec=codec, send_audio=audio), Recorder()
+    peer, rec = AppPeer(video_codec=codec, send_audio=audio, video_size=VIDEO_SIZE), Recorder()
 
     async def main() -> None:
         with make_client(emu) as client:
@@ -464,7 +464,7 @@ def test_readme_snippet_runs(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> 
     loop = asyncio.new_event_loop()
     runner = threading.Thread(target=loop.run_forever, daemon=True)
     runner.start()
-    peer = AppPeer()
+    peer = AppPeer(video_size=VIDEO_SIZE)
     sessions: list[kvsws.StorageSession] = []
     printed: list[str] = []
     enter = kvsws.StorageSession.__enter__

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kvsws/kvsws/examples/go/streamer"
 	kvsws "github.com/kvsws/kvsws/go"
+	"github.com/kvsws/kvsws/go/kvswstest"
 )
 
 // running is a streamer.Stream in the background.
@@ -94,7 +95,7 @@ func start(t *testing.T, channel string, edit ...func(*streamer.Options)) *runni
 	return r
 }
 
-func checkCodecs(t *testing.T, s storageSession) {
+func checkCodecs(t *testing.T, s kvswstest.Session) {
 	t.Helper()
 	if !strings.EqualFold(s.Codecs["video"].MIME, "video/H264") || !strings.EqualFold(s.Codecs["audio"].MIME, "audio/opus") {
 		t.Errorf("codecs = %+v, want H264 and opus", s.Codecs)
@@ -105,17 +106,17 @@ func checkCodecs(t *testing.T, s storageSession) {
 }
 
 func TestStreamsH264AndOpus(t *testing.T) {
-	resetEmulator(t)
-	addChannel(t, "pion-media")
+	emu.Must(t).Reset()
+	emu.Must(t).AddChannel("pion-media", true)
 	r := start(t, "pion-media")
-	s := waitForMedia(t, "pion-media", 1, 30, 30*time.Second)
+	s := emu.Must(t).WaitForMedia("pion-media", 1, 30, 30*time.Second)
 	checkCodecs(t, s)
 	if len(s.Errors) > 0 {
 		t.Errorf("the storage peer saw errors: %v", s.Errors)
 	}
 	stats := r.stop(t)
-	if stats.Offers != 1 || calls(t, "JoinStorageSession") != 1 {
-		t.Errorf("offers %d, joins %d: want one of each", stats.Offers, calls(t, "JoinStorageSession"))
+	if stats.Offers != 1 || emu.Must(t).Calls("JoinStorageSession") != 1 {
+		t.Errorf("offers %d, joins %d: want one of each", stats.Offers, emu.Must(t).Calls("JoinStorageSession"))
 	}
 	if stats.VideoFrames < 30 || stats.AudioPackets < 30 {
 		t.Errorf("stats = %+v", stats)
@@ -132,13 +133,13 @@ func TestMediaFlowsAgainAfter(t *testing.T) {
 	for _, action := range []string{"go_away", "drop"} {
 		t.Run(action, func(t *testing.T) {
 			channel := "pion-" + strings.ReplaceAll(action, "_", "-")
-			resetEmulator(t)
-			addChannel(t, channel)
+			emu.Must(t).Reset()
+			emu.Must(t).AddChannel(channel, true)
 			r := start(t, channel)
-			waitForMedia(t, channel, 1, 30, 30*time.Second)
-			signal(t, channel, action)
+			emu.Must(t).WaitForMedia(channel, 1, 30, 30*time.Second)
+			emu.Must(t).Signal(channel, action)
 			// A new offer, answered by a new peer connection, and media on the new session.
-			s := waitForMedia(t, channel, 2, 30, 30*time.Second)
+			s := emu.Must(t).WaitForMedia(channel, 2, 30, 30*time.Second)
 			checkCodecs(t, s)
 			stats := r.stop(t)
 			if stats.Offers != 2 || stats.LastSessionID != 2 {
@@ -156,24 +157,24 @@ func TestMediaFlowsAgainAfter(t *testing.T) {
 }
 
 func TestRejoinsWhenNoOfferComes(t *testing.T) {
-	resetEmulator(t)
-	addChannel(t, "pion-nooffer")
-	fault(t, "JoinStorageSession", map[string]interface{}{"no_offer": true, "count": 1})
+	emu.Must(t).Reset()
+	emu.Must(t).AddChannel("pion-nooffer", true)
+	emu.Must(t).Fault("JoinStorageSession", map[string]interface{}{"no_offer": true, "count": 1})
 	r := start(t, "pion-nooffer", func(o *streamer.Options) { o.Session.OfferTimeout = time.Second })
-	s := waitForMedia(t, "pion-nooffer", 2, 30, 30*time.Second)
+	s := emu.Must(t).WaitForMedia("pion-nooffer", 2, 30, 30*time.Second)
 	checkCodecs(t, s)
 	stats := r.stop(t)
-	if n := calls(t, "JoinStorageSession"); n != 2 || stats.Offers != 1 {
+	if n := emu.Must(t).Calls("JoinStorageSession"); n != 2 || stats.Offers != 1 {
 		t.Errorf("joins %d, offers %d: want 2 and 1", n, stats.Offers)
 	}
 }
 
 func TestCandidatesFirst(t *testing.T) {
-	resetEmulator(t)
-	addChannel(t, "pion-early")
-	fault(t, "JoinStorageSession", map[string]interface{}{"candidates_first": true, "count": 1})
+	emu.Must(t).Reset()
+	emu.Must(t).AddChannel("pion-early", true)
+	emu.Must(t).Fault("JoinStorageSession", map[string]interface{}{"candidates_first": true, "count": 1})
 	r := start(t, "pion-early")
-	checkCodecs(t, waitForMedia(t, "pion-early", 1, 30, 30*time.Second))
+	checkCodecs(t, emu.Must(t).WaitForMedia("pion-early", 1, 30, 30*time.Second))
 	r.stop(t)
 	offerSeen, candidates := false, 0
 	for _, ev := range r.eventsSoFar() {
@@ -193,8 +194,8 @@ func TestCandidatesFirst(t *testing.T) {
 }
 
 func TestAnswerWithoutH264IsRefused(t *testing.T) {
-	resetEmulator(t)
-	addChannel(t, "pion-vp8")
+	emu.Must(t).Reset()
+	emu.Must(t).AddChannel("pion-vp8", true)
 	r := start(t, "pion-vp8", func(o *streamer.Options) {
 		o.EditAnswer = func(sdp string) string { return strings.ReplaceAll(sdp, "H264/90000", "VP8/90000") }
 	})
@@ -208,7 +209,7 @@ func TestAnswerWithoutH264IsRefused(t *testing.T) {
 		t.Fatalf("Stream = %T %v, want a *ParamValidationError about H.264", r.err, r.err)
 	}
 	t.Logf("refused: %v", r.err)
-	for _, s := range sessions(t, "pion-vp8") {
+	for _, s := range emu.Must(t).Sessions("pion-vp8") {
 		if s.Video.Frames > 0 || s.Status == "connected" {
 			t.Errorf("the storage peer got media: %+v", s)
 		}
@@ -216,15 +217,15 @@ func TestAnswerWithoutH264IsRefused(t *testing.T) {
 }
 
 func TestCancelStopsPromptly(t *testing.T) {
-	resetEmulator(t)
-	addChannel(t, "pion-cancel")
+	emu.Must(t).Reset()
+	emu.Must(t).AddChannel("pion-cancel", true)
 	r := start(t, "pion-cancel")
-	waitForMedia(t, "pion-cancel", 1, 10, 30*time.Second)
+	emu.Must(t).WaitForMedia("pion-cancel", 1, 10, 30*time.Second)
 	r.stop(t) // returns within 2 s, no error
 	// The storage peer sees the media stop.
-	before := sessions(t, "pion-cancel")[0].Video.Frames
+	before := emu.Must(t).Sessions("pion-cancel")[0].Video.Frames
 	time.Sleep(500 * time.Millisecond)
-	if after := sessions(t, "pion-cancel")[0].Video.Frames; after > before+2 {
+	if after := emu.Must(t).Sessions("pion-cancel")[0].Video.Frames; after > before+2 {
 		t.Errorf("video frames kept coming after the stream stopped: %d -> %d", before, after)
 	}
 }
@@ -235,7 +236,7 @@ func TestBadFilesFailFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer client.Close()
-	resetEmulator(t)
+	emu.Must(t).Reset()
 	_, err = streamer.Stream(context.Background(), client, streamer.Options{
 		Session:   kvsws.StorageSessionInput{ChannelName: "demo-channel"},
 		VideoFile: audioFile, // not H.264
@@ -252,7 +253,7 @@ func TestBadFilesFailFirst(t *testing.T) {
 	if err == nil {
 		t.Error("Stream with a missing audio file: no error")
 	}
-	if n := calls(t, "DescribeSignalingChannel"); n != 0 {
+	if n := emu.Must(t).Calls("DescribeSignalingChannel"); n != 0 {
 		t.Errorf("the emulator was called %d times: the files are checked first", n)
 	}
 }

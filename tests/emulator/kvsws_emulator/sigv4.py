@@ -28,7 +28,7 @@ from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
 
 from .errors import ApiError
-from .state import State
+from .state import Credential, State
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "kinesisvideo"
@@ -115,6 +115,86 @@ def _get(headers: Sequence[tuple[str, str]], name: str) -> str | None:
     return None
 
 
+# -- what both modes check ------------------------------------------------------------------------
+
+def _check_scope(state: State, result: AuthResult, credential: str, signed_headers: str, token: str | None,
+                 amz_date: str) -> Credential | ApiError:
+    """The credential scope, the key and its session token, the signed headers: the same checks, in
+    the same order, for the Authorization header and for a presigned URL. Fills in ``result``'s key,
+    region, service and signed headers; returns the key's credential, or the error to answer with."""
+    scope = credential.split("/")
+    if len(scope) != 5:
+        return ApiError(
+            "IncompleteSignatureException",
+            "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, "
+            f"got '{credential}'",
+        )
+    access_key_id, scope_date, region, service, terminator = scope
+    result.access_key_id, result.region, result.service = access_key_id, region, service
+    result.signed_headers = [h for h in signed_headers.lower().split(";") if h]
+
+    cred = state.credentials.get(access_key_id)
+    if cred is None:
+        return ApiError("UnrecognizedClientException", TOKEN_INVALID)
+    if cred.session_token is not None:
+        if token is None or not hmac.compare_digest(token.encode(), cred.session_token.encode()):
+            return ApiError("UnrecognizedClientException", TOKEN_INVALID)
+    elif token is not None:
+        return ApiError("UnrecognizedClientException", TOKEN_INVALID)
+
+    if terminator != "aws4_request":
+        return ApiError(
+            "InvalidSignatureException",
+            f"Credential should be scoped with a valid terminator: 'aws4_request', not '{terminator}'. ",
+        )
+    if scope_date != amz_date[:8]:
+        return ApiError(
+            "InvalidSignatureException",
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
+            f"'{scope_date}' != '{amz_date[:8]}', from '{amz_date}'.",
+        )
+    if service != SERVICE:
+        return ApiError("InvalidSignatureException", f"Credential should be scoped to correct service: '{SERVICE}'. ")
+    if state.allowed_regions is not None and region not in state.allowed_regions:
+        return ApiError("InvalidSignatureException", f"Credential should be scoped to a valid region, not '{region}'. ")
+    if "host" not in result.signed_headers:
+        return ApiError(
+            "InvalidSignatureException",
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+        )
+    return cred
+
+
+def _signed_headers(headers: Sequence[tuple[str, str]], names: Sequence[str]) -> HTTPHeaders:
+    """The request's headers named in ``names`` (lower-cased, repeats kept in order)."""
+    wanted = set(names)
+    out = HTTPHeaders()
+    for k, v in headers:
+        if k.lower() in wanted:
+            out[k.lower()] = v
+    return out
+
+
+def _check_signature(result: AuthResult, request: AWSRequest, amz_date: str, cred: Credential,
+                     signature: str) -> AuthResult:
+    """botocore's signature of ``request`` against the client's; on a mismatch, ``result`` keeps the
+    canonical request and string to sign the emulator computed."""
+    request.context["timestamp"] = amz_date
+    assert result.access_key_id is not None and result.service is not None and result.region is not None
+    signer = ExactSignedHeadersSigV4(
+        Credentials(result.access_key_id, cred.secret_access_key, cred.session_token), result.service,
+        result.region, result.signed_headers,
+    )
+    canonical_request = signer.canonical_request(request)
+    string_to_sign = signer.string_to_sign(request, canonical_request)
+    expected = signer.signature(string_to_sign, request)
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
+        result.canonical_request = canonical_request
+        result.string_to_sign = string_to_sign
+        result.error = ApiError("InvalidSignatureException", SIGNATURE_MISMATCH)
+    return result
+
+
 def verify_header_auth(
     state: State,
     method: str,
@@ -167,49 +247,11 @@ def verify_header_auth(
             f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'. See http://en.wikipedia.org/wiki/ISO_8601",
         )
 
-    credential = parts["Credential"]
-    scope = credential.split("/")
-    if len(scope) != 5:
-        return fail(
-            "IncompleteSignatureException",
-            "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, "
-            f"got '{credential}'",
-        )
-    access_key_id, scope_date, region, service, terminator = scope
-    result.access_key_id, result.region, result.service = access_key_id, region, service
-    signed_headers = [h for h in parts["SignedHeaders"].lower().split(";") if h]
-    result.signed_headers = signed_headers
-
-    cred = state.credentials.get(access_key_id)
-    if cred is None:
-        return fail("UnrecognizedClientException", TOKEN_INVALID)
-    token = _get(headers, "x-amz-security-token")
-    if cred.session_token is not None:
-        if token is None or not hmac.compare_digest(token.encode(), cred.session_token.encode()):
-            return fail("UnrecognizedClientException", TOKEN_INVALID)
-    elif token is not None:
-        return fail("UnrecognizedClientException", TOKEN_INVALID)
-
-    if terminator != "aws4_request":
-        return fail(
-            "InvalidSignatureException",
-            f"Credential should be scoped with a valid terminator: 'aws4_request', not '{terminator}'. ",
-        )
-    if scope_date != amz_date[:8]:
-        return fail(
-            "InvalidSignatureException",
-            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
-            f"'{scope_date}' != '{amz_date[:8]}', from '{amz_date}'.",
-        )
-    if service != SERVICE:
-        return fail("InvalidSignatureException", f"Credential should be scoped to correct service: '{SERVICE}'. ")
-    if state.allowed_regions is not None and region not in state.allowed_regions:
-        return fail("InvalidSignatureException", f"Credential should be scoped to a valid region, not '{region}'. ")
-    if "host" not in signed_headers:
-        return fail(
-            "InvalidSignatureException",
-            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
-        )
+    cred = _check_scope(state, result, parts["Credential"], parts["SignedHeaders"],
+                        _get(headers, "x-amz-security-token"), amz_date)
+    if isinstance(cred, ApiError):
+        result.error = cred
+        return result
 
     now = state.now()
     if request_time < now - MAX_SKEW_SECONDS:
@@ -227,24 +269,8 @@ def verify_header_auth(
         )
 
     request = AWSRequest(method=method, url=f"https://{host}{raw_path}", data=body)
-    signed_set = set(signed_headers)
-    request_headers = HTTPHeaders()
-    for k, v in headers:
-        if k.lower() in signed_set:
-            request_headers[k.lower()] = v
-    request.headers = request_headers
-    request.context["timestamp"] = amz_date
-    signer = ExactSignedHeadersSigV4(
-        Credentials(access_key_id, cred.secret_access_key, cred.session_token), service, region, signed_headers
-    )
-    canonical_request = signer.canonical_request(request)
-    string_to_sign = signer.string_to_sign(request, canonical_request)
-    expected = signer.signature(string_to_sign, request)
-    if not hmac.compare_digest(expected.encode(), parts["Signature"].encode()):
-        result.canonical_request = canonical_request
-        result.string_to_sign = string_to_sign
-        return fail("InvalidSignatureException", SIGNATURE_MISMATCH)
-    return result
+    request.headers = _signed_headers(headers, result.signed_headers)
+    return _check_signature(result, request, amz_date, cred, parts["Signature"])
 
 
 # -- presigned URLs (query mode) ------------------------------------------------------------------
@@ -326,48 +352,11 @@ def verify_presigned_url(
                 f"X-Amz-Expires must be less than a week (in seconds) that is {MAX_PRESIGN_EXPIRES}",
             )
 
-    credential = first["X-Amz-Credential"]
-    scope = credential.split("/")
-    if len(scope) != 5:
-        return fail(
-            "IncompleteSignatureException",
-            "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, "
-            f"got '{credential}'",
-        )
-    access_key_id, scope_date, region, service, terminator = scope
-    result.access_key_id, result.region, result.service = access_key_id, region, service
-    signed_headers = [h for h in first["X-Amz-SignedHeaders"].lower().split(";") if h]
-    result.signed_headers = signed_headers
-
-    cred = state.credentials.get(access_key_id)
-    if cred is None:
-        return fail("UnrecognizedClientException", TOKEN_INVALID)
-    token = first.get("X-Amz-Security-Token")
-    if cred.session_token is not None:
-        if token is None or not hmac.compare_digest(token.encode(), cred.session_token.encode()):
-            return fail("UnrecognizedClientException", TOKEN_INVALID)
-    elif token is not None:
-        return fail("UnrecognizedClientException", TOKEN_INVALID)
-    if terminator != "aws4_request":
-        return fail(
-            "InvalidSignatureException",
-            f"Credential should be scoped with a valid terminator: 'aws4_request', not '{terminator}'. ",
-        )
-    if scope_date != amz_date[:8]:
-        return fail(
-            "InvalidSignatureException",
-            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
-            f"'{scope_date}' != '{amz_date[:8]}', from '{amz_date}'.",
-        )
-    if service != SERVICE:
-        return fail("InvalidSignatureException", f"Credential should be scoped to correct service: '{SERVICE}'. ")
-    if state.allowed_regions is not None and region not in state.allowed_regions:
-        return fail("InvalidSignatureException", f"Credential should be scoped to a valid region, not '{region}'. ")
-    if "host" not in signed_headers:
-        return fail(
-            "InvalidSignatureException",
-            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
-        )
+    cred = _check_scope(state, result, first["X-Amz-Credential"], first["X-Amz-SignedHeaders"],
+                        first.get("X-Amz-Security-Token"), amz_date)
+    if isinstance(cred, ApiError):
+        result.error = cred
+        return result
 
     now = state.now()
     if request_time > now + MAX_SKEW_SECONDS:
@@ -380,22 +369,6 @@ def verify_presigned_url(
 
     request = AWSRequest(method=method, url=f"https://{host}{path}", data=b"")
     request.params = [(k, v) for k, v in pairs if k != "X-Amz-Signature"]
-    request_headers = HTTPHeaders()
-    request_headers["host"] = host
-    signed_set = set(signed_headers) - {"host"}
-    for k, v in headers:
-        if k.lower() in signed_set:
-            request_headers[k.lower()] = v
-    request.headers = request_headers
-    request.context["timestamp"] = amz_date
-    signer = ExactSignedHeadersSigV4(
-        Credentials(access_key_id, cred.secret_access_key, cred.session_token), service, region, signed_headers
-    )
-    canonical_request = signer.canonical_request(request)
-    string_to_sign = signer.string_to_sign(request, canonical_request)
-    expected = signer.signature(string_to_sign, request)
-    if not hmac.compare_digest(expected.encode(), first["X-Amz-Signature"].lower().encode()):
-        result.canonical_request = canonical_request
-        result.string_to_sign = string_to_sign
-        return fail("InvalidSignatureException", SIGNATURE_MISMATCH)
-    return result
+    request.headers = _signed_headers(headers, [h for h in result.signed_headers if h != "host"])
+    request.headers["host"] = host
+    return _check_signature(result, request, amz_date, cred, first["X-Amz-Signature"].lower())

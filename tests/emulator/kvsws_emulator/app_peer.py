@@ -1,27 +1,37 @@
-"""The application's side of a storage session in tests: an aiortc peer that answers the storage
-service's offer with generated H.264 video and Opus audio. kvsws hands it the offer and carries
-its answer back; this is what a user's own WebRTC stack does."""
+"""The application's side of a storage session in the end-to-end tests: an aiortc peer that answers
+the storage service's offer with generated H.264 video and Opus audio. kvsws (the C driver, the
+Python package) hands it the offer and carries its answer back; this is what a user's own WebRTC
+stack does. The tests of every binding use this one peer."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from typing import Any
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
-from kvsws_emulator.media import Bars, Tone
+from .media import Bars, Tone
 
 
 class AppPeer:
-    """One RTCPeerConnection per offer; the latest offer replaces the previous peer."""
+    """One RTCPeerConnection per offer; the latest offer replaces the previous peer.
 
-    def __init__(self, video_codec: str = "H264", send_audio: bool = True) -> None:
+    ``video_codec`` other than "H264" and ``send_audio=False`` make deliberately wrong answers (the
+    codec renamed, Opus replaced by PCMU), for the tests that expect kvsws to refuse them."""
+
+    def __init__(self, video_codec: str = "H264", send_audio: bool = True,
+                 video_size: tuple[int, int] = (640, 480)) -> None:
         self.ice_servers: list[RTCIceServer] = []
         self.pc: RTCPeerConnection | None = None
         self.video_codec = video_codec
         self.send_audio = send_audio
+        self.video_size = video_size
 
     def set_ice_servers(self, servers: list[dict[str, Any]]) -> None:
+        """``servers`` as kvsws gives them: RTCIceServer-shaped dicts (urls, username, credential)."""
         self.ice_servers = [RTCIceServer(urls=s["urls"], username=s.get("username"),
                                          credential=s.get("credential")) for s in servers]
 
@@ -32,13 +42,12 @@ class AppPeer:
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         for transceiver in pc.getTransceivers():
             if transceiver.kind == "video":
-                transceiver.sender.replaceTrack(Bars())
+                transceiver.sender.replaceTrack(Bars(*self.video_size))
                 transceiver.direction = "sendonly"
             elif transceiver.kind == "audio" and self.send_audio:
                 transceiver.sender.replaceTrack(Tone())
                 transceiver.direction = "sendonly"
-        answer = await pc.createAnswer()
-        await pc.setLocalDescription(answer)
+        await pc.setLocalDescription(await pc.createAnswer())
         assert pc.localDescription is not None
         sdp = pc.localDescription.sdp
         if self.video_codec != "H264":  # a deliberately wrong answer, for the negative tests
@@ -48,15 +57,24 @@ class AppPeer:
         return sdp
 
     async def add_candidate(self, candidate: str, sdp_mid: str | None, index: int | None) -> None:
+        """A remote candidate ("candidate:..." or without the prefix); ignored before the first
+        offer and for the empty end-of-candidates one."""
         if self.pc is None or not candidate:
             return
-        line = candidate[len("candidate:"):] if candidate.startswith("candidate:") else candidate
-        ice = candidate_from_sdp(line)
-        ice.sdpMid = sdp_mid
-        ice.sdpMLineIndex = index
+        ice = candidate_from_sdp(candidate.removeprefix("candidate:"))
+        ice.sdpMid, ice.sdpMLineIndex = sdp_mid, index
         await self.pc.addIceCandidate(ice)
 
     async def close(self) -> None:
         if self.pc is not None:
             await self.pc.close()
             self.pc = None
+
+
+async def wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> None:
+    """Poll ``predicate`` on the running loop until it is true; AssertionError after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.05)

@@ -1,0 +1,44 @@
+# shellcheck shell=bash
+# Functions the scripts share. Source it from the repository's root:
+#   cd "$(dirname "$0")/.." && . scripts/lib.sh
+
+# apt_install WHO PACKAGE...: installs the Debian packages that are not installed yet (none, the
+# second time), as root or with sudo, after apt-get update, without recommends. WHO prefixes the
+# message (the script's name).
+apt_install() {
+  local who=$1 p
+  shift
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  local SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "$who: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# pip_install_kvsws WHO: builds and installs the Python package from this checkout into .venv, as the
+# README says (`pip install .`: an isolated build, scikit-build-core and SWIG from PyPI, the core
+# compiled into the extension). The extension needs Python.h for .venv's interpreter (Debian:
+# python3-dev), installed first if missing.
+pip_install_kvsws() {
+  local who=$1 include
+  include=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+  if [ ! -f "$include/Python.h" ]; then
+    echo "$who: no Python.h in $include"
+    apt_install "$who" python3-dev
+  fi
+  .venv/bin/python -m pip install -q --force-reinstall --no-deps .
+}
+
+# pip_install_aiortc WHO: aiortc (examples/python/requirements.txt) into .venv, if missing: the
+# Python example and the storage-session tests answer offers with it.
+pip_install_aiortc() {
+  if ! .venv/bin/python -c "import aiortc" 2>/dev/null; then
+    echo "$1: pip install -r examples/python/requirements.txt (aiortc)"
+    .venv/bin/python -m pip install -q -r examples/python/requirements.txt
+  fi
+}
