@@ -178,13 +178,7 @@ kvsws_status kvsws_client_new(const kvsws_config *cfg, kvsws_client **out, kvsws
         }
         fclose(f);
     }
-    const char *why_ca = NULL;
-    c->ca_store = kvi_ca_store_load(ca && *ca ? ca : NULL, &why_ca);
-    if (!c->ca_store) {
-        st = kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "Invalid ca_bundle \"%s\": %s",
-                           ca && *ca ? ca : "(the system store)", why_ca);
-        goto fail;
-    }
+    c->ca_store = kvi_ca_store_new(ca && *ca ? ca : NULL);
     kvi_http_options http = {
         .ca_bundle = ca && *ca ? ca : NULL,
         .ca_store = c->ca_store,
@@ -195,7 +189,7 @@ kvsws_status kvsws_client_new(const kvsws_config *cfg, kvsws_client **out, kvsws
     c->ca_bundle = kvi_strdup(http.ca_bundle);
     c->connect_timeout_ms = http.connect_timeout_ms;
     c->http = kvi_http_pool_new(&http);
-    if (!c->user_agent || !c->http) {
+    if (!c->user_agent || !c->http || !c->ca_store) {
         st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
         goto fail;
     }

@@ -51,7 +51,7 @@ struct kvsws_client {
     void *log_userdata;
     char *user_agent;
     char *ca_bundle;          /* NULL: the system store (the WebSocket needs it too) */
-    void *ca_store;           /* the trusted CAs, parsed once for every connection */
+    struct kvi_ca_store *ca_store; /* the trusted CAs, parsed once for every connection */
     long connect_timeout_ms;
 
     pthread_mutex_t lock;         /* guards what follows */

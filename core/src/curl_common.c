@@ -90,9 +90,39 @@ char *kvi_curl_url_for_message(const char *url)
 
 /* ---- connection options ------------------------------------------------------------------- */
 
-void *kvi_ca_store_load(const char *ca_bundle, const char **why)
+struct kvi_ca_store {
+    pthread_mutex_t lock;
+    char *bundle;       /* NULL: libcurl's defaults */
+    X509_STORE *store;  /* NULL until the first handshake */
+};
+
+kvi_ca_store *kvi_ca_store_new(const char *ca_bundle)
 {
-    const char *file = ca_bundle, *dir = NULL;
+    kvi_ca_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    if (ca_bundle && !(s->bundle = strdup(ca_bundle))) {
+        free(s);
+        return NULL;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    return s;
+}
+
+void kvi_ca_store_free(kvi_ca_store *s)
+{
+    if (!s)
+        return;
+    X509_STORE_free(s->store);
+    pthread_mutex_destroy(&s->lock);
+    free(s->bundle);
+    free(s);
+}
+
+/* Parses the CAs: the bundle, or what libcurl would load by default. NULL when nothing loads. */
+static X509_STORE *load_store(const char *bundle)
+{
+    const char *file = bundle, *dir = NULL;
     CURL *probe = NULL;
     if (!file) { /* libcurl's own defaults, as a connection without a bundle would use */
         probe = curl_easy_init();
@@ -116,25 +146,30 @@ void *kvi_ca_store_load(const char *ca_bundle, const char **why)
     }
     curl_easy_cleanup(probe);
     if (!ok) {
-        *why = "it holds no readable PEM certificate";
         X509_STORE_free(store);
         return NULL;
     }
     return store;
 }
 
-void kvi_ca_store_free(void *store) { X509_STORE_free(store); }
-
 /* libcurl hands us each new TLS context: it trusts the client's store (one more reference). */
-static CURLcode use_ca_store(CURL *curl, void *ssl_ctx, void *store)
+static CURLcode use_ca_store(CURL *curl, void *ssl_ctx, void *arg)
 {
     (void)curl;
+    kvi_ca_store *s = arg;
+    pthread_mutex_lock(&s->lock);
+    if (!s->store)
+        s->store = load_store(s->bundle);
+    X509_STORE *store = s->store;
+    pthread_mutex_unlock(&s->lock);
+    if (!store)
+        return CURLE_SSL_CACERT_BADFILE;
     SSL_CTX_set1_cert_store(ssl_ctx, store);
     return CURLE_OK;
 }
 
-CURLcode kvi_curl_set_common(CURL *e, char *errbuf, const char *ca_bundle, void *ca_store,
-                             long connect_timeout_ms)
+CURLcode kvi_curl_set_common(CURL *e, char *errbuf, const char *ca_bundle,
+                             kvi_ca_store *ca_store, long connect_timeout_ms)
 {
     CURLcode rc = CURLE_OK;
 #define SET(opt, val)                                  \

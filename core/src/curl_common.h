@@ -20,17 +20,20 @@ int kvi_curl_name_is(const char *name, size_t n, const char *lit);
  * presigned URL carries a session token and a signature there) and no user:password@. */
 char *kvi_curl_url_for_message(const char *url);
 
-/* The trusted CAs, parsed once per client and shared by all its connections (an OpenSSL
- * X509_STORE, reference-counted): ca_bundle, or NULL for libcurl's default CA file and
- * directory. NULL with *why set when the file cannot be read or holds no certificate. */
-void *kvi_ca_store_load(const char *ca_bundle, const char **why);
-void kvi_ca_store_free(void *store);
+/* The trusted CAs of one client: ca_bundle, or NULL for libcurl's default CA file and
+ * directory. Parsed once, at the first TLS handshake that needs them (creating a client stays
+ * cheap), then shared by every connection (an OpenSSL X509_STORE is reference-counted and
+ * thread-safe). A bundle that cannot be read fails that handshake as a TLS error. */
+typedef struct kvi_ca_store kvi_ca_store;
+
+kvi_ca_store *kvi_ca_store_new(const char *ca_bundle); /* NULL only when out of memory */
+void kvi_ca_store_free(kvi_ca_store *store);
 
 /* The options every connection of ours has, TLS verification first among them. Trust comes from
  * ca_store when given (no per-connection parsing of the bundle), else from ca_bundle (NULL: the
  * system store); returns the first failure. */
-CURLcode kvi_curl_set_common(CURL *e, char *errbuf, const char *ca_bundle, void *ca_store,
-                             long connect_timeout_ms);
+CURLcode kvi_curl_set_common(CURL *e, char *errbuf, const char *ca_bundle,
+                             kvi_ca_store *ca_store, long connect_timeout_ms);
 
 /* Why rc failed, as one line: errbuf when libcurl filled it in (a trailing newline is cut off
  * in place), else libcurl's name for rc. errbuf may be NULL. */

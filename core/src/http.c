@@ -37,7 +37,7 @@ struct kvi_http_pool {
     CURLSH *share; /* DNS cache and TLS sessions, shared by every slot */
     pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
     char *ca_bundle;
-    void *ca_store; /* borrowed from the client */
+    struct kvi_ca_store *ca_store; /* borrowed from the client */
     char *user_agent;
     long connect_timeout_ms;
     long read_timeout_ms;

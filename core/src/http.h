@@ -10,7 +10,7 @@
 
 typedef struct kvi_http_options {
     const char *ca_bundle;      /* NULL: the system store */
-    void *ca_store;             /* a kvi_ca_store_load store: used instead of ca_bundle */
+    struct kvi_ca_store *ca_store; /* the client's CA store: used instead of ca_bundle */
     long connect_timeout_ms;
     long read_timeout_ms;       /* no bytes received for this long -> KVSWS_E_READ_TIMEOUT */
     const char *user_agent;     /* "kvsws/0.1.0 ..." */

@@ -49,7 +49,7 @@ typedef struct kvi_ws kvi_ws;
 
 typedef struct kvi_ws_options {
     const char *ca_bundle;     /* NULL: the system store */
-    void *ca_store;            /* a kvi_ca_store_load store: used instead of ca_bundle */
+    struct kvi_ca_store *ca_store; /* the client's CA store: used instead of ca_bundle */
     long connect_timeout_ms;
     const char *user_agent;
     uint64_t max_message;      /* reassembled message cap, e.g. 1 MiB */
