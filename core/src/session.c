@@ -256,14 +256,23 @@ static char **str_option(kvsws_session *s, kvsws_session_option opt)
     }
 }
 
-kvsws_status kvsws_session_set_str(kvsws_session *s, kvsws_session_option opt, const char *value,
-                                   kvsws_error *err)
+/* Options are set on a session that exists and has not started. */
+static kvsws_status check_settable(const kvsws_session *s, kvsws_error *err)
 {
     kvi_error_clear(err);
     if (!s)
         return kvi_error_set(err, KVSWS_E_CONFIG, "session is NULL");
     if (s->phase != PHASE_NEW)
         return kvi_error_set(err, KVSWS_E_CONFIG, "options are set before kvsws_session_start");
+    return KVSWS_OK;
+}
+
+kvsws_status kvsws_session_set_str(kvsws_session *s, kvsws_session_option opt, const char *value,
+                                   kvsws_error *err)
+{
+    kvsws_status st = check_settable(s, err);
+    if (st)
+        return st;
     char **slot = str_option(s, opt);
     if (!slot)
         return kvi_error_set(err, KVSWS_E_CONFIG, "session option %d is not a string option",
@@ -276,11 +285,9 @@ kvsws_status kvsws_session_set_str(kvsws_session *s, kvsws_session_option opt, c
 kvsws_status kvsws_session_set_int(kvsws_session *s, kvsws_session_option opt, int64_t value,
                                    kvsws_error *err)
 {
-    kvi_error_clear(err);
-    if (!s)
-        return kvi_error_set(err, KVSWS_E_CONFIG, "session is NULL");
-    if (s->phase != PHASE_NEW)
-        return kvi_error_set(err, KVSWS_E_CONFIG, "options are set before kvsws_session_start");
+    kvsws_status st = check_settable(s, err);
+    if (st)
+        return st;
     static const struct {
         kvsws_session_option opt;
         const char *name;
