@@ -50,7 +50,8 @@ typedef enum kvsws_status {
     KVSWS_E_NO_CREDENTIALS = 2,        /* no credentials found: the message says where we looked */
     KVSWS_E_NO_REGION = 3,             /* no region found: the message says where we looked */
     KVSWS_E_NO_MEMORY = 4,
-    KVSWS_E_CREDENTIAL_RETRIEVAL = 5,  /* a source was found but failed (credential_process, file) */
+    KVSWS_E_CREDENTIAL_RETRIEVAL = 5,  /* a source was found but failed (credential_process,
+                                          a file, container credentials, IMDS) */
     KVSWS_E_CANCELLED = 6,             /* kvsws_cancel_trigger() was called */
     KVSWS_E_INTERNAL = 7,              /* a bug in kvsws: please report it */
     KVSWS_E_CONFIG = 8,                /* a bad option value or unknown option */

@@ -20,6 +20,7 @@
 #include <openssl/crypto.h>
 
 #include "buf.h"
+#include "credentials_remote.h"
 #include "error.h"
 
 extern char **environ;
@@ -70,7 +71,7 @@ int kvi_credentials_copy(const kvi_credentials *from, kvi_credentials *to)
 }
 
 /* Fills c from borrowed strings; token may be NULL or "". */
-static kvsws_status creds_set(kvi_credentials *c, const char *ak, const char *sk,
+kvsws_status kvi_credentials_set(kvi_credentials *c, const char *ak, const char *sk,
                               const char *token, time_t expiration, const char *source,
                               kvsws_error *err)
 {
@@ -91,7 +92,7 @@ static const char *nonempty_env(const char *name)
 }
 
 /* Appends an untrusted, non-secret value for a message: printable ASCII, at most max bytes. */
-static void put_sanitized(kvi_buf *b, const char *s, size_t max)
+void kvi_put_sanitized(kvi_buf *b, const char *s, size_t max)
 {
     size_t i = 0;
     for (; s[i] && i < max; i++) {
@@ -149,7 +150,7 @@ static int take_digits(const char **p, int n, int *out)
 
 /* ISO-8601 / RFC 3339 as credential helpers write it: YYYY-MM-DDTHH:MM:SS[.frac][Z|+HH:MM|
  * +HHMM]; no zone is taken as UTC. 0 ok, -1 not a timestamp. */
-static int parse_iso8601(const char *s, time_t *out)
+int kvi_iso8601_parse(const char *s, time_t *out)
 {
     int Y, M, D, h, m, sec, oh = 0, om = 0, sign = 0;
     const char *p = s;
@@ -190,12 +191,12 @@ static int parse_iso8601(const char *s, time_t *out)
 }
 
 /* Wipes every string in a parsed document: the credentials JSON holds secrets. */
-static void json_cleanse(cJSON *item)
+void kvi_json_cleanse(cJSON *item)
 {
     for (; item; item = item->next) {
         if (item->valuestring)
             OPENSSL_cleanse(item->valuestring, strlen(item->valuestring));
-        json_cleanse(item->child);
+        kvi_json_cleanse(item->child);
     }
 }
 
@@ -289,7 +290,7 @@ static void process_prefix(kvi_buf *msg, const char *profile)
     kvi_buf_puts(msg, "Error when retrieving credentials from credential_process");
     if (profile) {
         kvi_buf_puts(msg, " (profile ");
-        put_sanitized(msg, profile, 128);
+        kvi_put_sanitized(msg, profile, 128);
         kvi_buf_puts(msg, ")");
     }
     kvi_buf_puts(msg, ": ");
@@ -329,7 +330,7 @@ static kvsws_status parse_process_output(const kvi_buf *out, const char *profile
         else if (cJSON_IsNumber(ver))
             kvi_buf_printf(&msg, "%g", ver->valuedouble);
         else if (cJSON_IsString(ver))
-            put_sanitized(&msg, ver->valuestring, 32);
+            kvi_put_sanitized(&msg, ver->valuestring, 32);
         else
             kvi_buf_puts(&msg, "<not a number>");
         kvi_buf_puts(&msg, "' for credential process provider, supported versions: 1");
@@ -353,25 +354,25 @@ static kvsws_status parse_process_output(const kvi_buf *out, const char *profile
     }
     time_t expiration = 0;
     if (exp && !cJSON_IsNull(exp)) {
-        if (!cJSON_IsString(exp) || parse_iso8601(exp->valuestring, &expiration) != 0) {
+        if (!cJSON_IsString(exp) || kvi_iso8601_parse(exp->valuestring, &expiration) != 0) {
             kvi_buf msg = KVI_BUF_INIT;
             process_prefix(&msg, profile);
             kvi_buf_puts(&msg, "Expiration in the response is not an ISO-8601 timestamp");
             if (cJSON_IsString(exp)) {
                 kvi_buf_puts(&msg, ": \"");
-                put_sanitized(&msg, exp->valuestring, 40);
+                kvi_put_sanitized(&msg, exp->valuestring, 40);
                 kvi_buf_puts(&msg, "\"");
             }
             st = set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
             goto done;
         }
     }
-    st = creds_set(creds, ak->valuestring, sk->valuestring,
+    st = kvi_credentials_set(creds, ak->valuestring, sk->valuestring,
                    cJSON_IsString(tok) ? tok->valuestring : NULL, expiration,
                    "credential_process", err);
 done:
     if (doc) {
-        json_cleanse(doc);
+        kvi_json_cleanse(doc);
         cJSON_Delete(doc);
     }
     return st;
@@ -440,7 +441,7 @@ kvsws_status kvi_credential_process_run(const char *command, const char *profile
         kvi_buf msg = KVI_BUF_INIT;
         process_prefix(&msg, profile);
         kvi_buf_puts(&msg, "cannot run \"");
-        put_sanitized(&msg, argv[0], 200);
+        kvi_put_sanitized(&msg, argv[0], 200);
         kvi_buf_printf(&msg, "\": %s", strerror_r(rc, (char[128]){0}, 128));
         st = set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
         goto out;
@@ -476,7 +477,7 @@ kvsws_status kvi_credential_process_run(const char *command, const char *profile
             char *line = strndup(e, len);
             if (line) {
                 kvi_buf_puts(&msg, ": ");
-                put_sanitized(&msg, line, 300);
+                kvi_put_sanitized(&msg, line, 300);
                 free(line);
             }
         }
@@ -567,7 +568,7 @@ static kvsws_status profile_not_found(const kvi_profile_paths *p, kvsws_error *e
 {
     kvi_buf msg = KVI_BUF_INIT;
     kvi_buf_puts(&msg, "The config profile (");
-    put_sanitized(&msg, p->profile, 128);
+    kvi_put_sanitized(&msg, p->profile, 128);
     kvi_buf_printf(&msg, ") could not be found (named by %s; looked in %s and %s)",
                    p->profile_from_option ? "the profile option" : "AWS_PROFILE",
                    p->config_file ? p->config_file : "(no config file)",
@@ -604,11 +605,11 @@ static kvsws_status keys_from_file(const kvi_profile_paths *p, int config_file,
     if (!sk || !*sk) {
         kvi_buf msg = KVI_BUF_INIT;
         kvi_buf_printf(&msg, "Partial credentials found in %s (%s), profile ", source, path);
-        put_sanitized(&msg, p->profile, 128);
+        kvi_put_sanitized(&msg, p->profile, 128);
         kvi_buf_puts(&msg, ", missing: aws_secret_access_key");
         st = set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
     } else {
-        st = creds_set(out, ak, sk, tok, 0, source, err);
+        st = kvi_credentials_set(out, ak, sk, tok, 0, source, err);
     }
     free(ak);
     kvi_free_secret(sk);
@@ -630,7 +631,7 @@ static kvsws_status chain_resolve(kvi_credential_chain *c, kvi_credentials *out,
             return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
                                  "Partial credentials found in explicit options, missing: %s",
                                  ak ? "aws_secret_access_key" : "aws_access_key_id");
-        return creds_set(out, ak, sk, tok, 0, "explicit", err);
+        return kvi_credentials_set(out, ak, sk, tok, 0, "explicit", err);
     }
     if (tok)
         return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
@@ -652,7 +653,7 @@ static kvsws_status chain_resolve(kvi_credential_chain *c, kvi_credentials *out,
         const char *env_tok = nonempty_env("AWS_SESSION_TOKEN");
         if (!env_tok)
             env_tok = nonempty_env("AWS_SECURITY_TOKEN");
-        return creds_set(out, env_ak, env_sk, env_tok, 0, "environment", err);
+        return kvi_credentials_set(out, env_ak, env_sk, env_tok, 0, "environment", err);
     }
 
     int found = 0;
@@ -672,6 +673,17 @@ static kvsws_status chain_resolve(kvi_credential_chain *c, kvi_credentials *out,
     if (st != KVSWS_OK || found)
         return st;
 
+    st = kvi_container_credentials(NULL, out, &found, err);
+    if (st != KVSWS_OK || found)
+        return st;
+
+    kvi_buf imds_why = KVI_BUF_INIT;
+    st = kvi_imds_credentials(p, out, &found, &imds_why, err);
+    if (st != KVSWS_OK || found) {
+        kvi_buf_free(&imds_why);
+        return st;
+    }
+
     kvi_buf msg = KVI_BUF_INIT;
     kvi_buf_puts(&msg, "Unable to locate credentials. Looked in: explicit options, environment "
                        "(AWS_ACCESS_KEY_ID");
@@ -680,12 +692,17 @@ static kvsws_status chain_resolve(kvi_credential_chain *c, kvi_credentials *out,
     else if (nonempty_env("AWS_SECRET_ACCESS_KEY"))
         kvi_buf_puts(&msg, " is not set but AWS_SECRET_ACCESS_KEY is");
     kvi_buf_puts(&msg, "), profile ");
-    put_sanitized(&msg, p->profile, 128);
+    kvi_put_sanitized(&msg, p->profile, 128);
     kvi_buf_printf(&msg,
-                   " in the shared credentials file (%s), its credential_process and the "
-                   "config file (%s)",
+                   " in the shared credentials file (%s), its credential_process, the "
+                   "config file (%s), container credentials (AWS_CONTAINER_CREDENTIALS_"
+                   "RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI are not set) and the "
+                   "EC2 instance metadata service (",
                    p->credentials_file ? p->credentials_file : "none: no home directory",
                    p->config_file ? p->config_file : "none: no home directory");
+    kvi_put_sanitized(&msg, kvi_buf_str(&imds_why), 600);
+    kvi_buf_puts(&msg, ")");
+    kvi_buf_free(&imds_why);
     return set_from_buf(err, KVSWS_E_NO_CREDENTIALS, &msg);
 }
 
@@ -747,7 +764,7 @@ static char *region_take(const char *value, const char *where, kvsws_error *err)
     if (!region_valid(value)) {
         kvi_buf msg = KVI_BUF_INIT;
         kvi_buf_puts(&msg, "Invalid region \"");
-        put_sanitized(&msg, value, 80);
+        kvi_put_sanitized(&msg, value, 80);
         kvi_buf_printf(&msg,
                        "\" from %s: a region is 1 to 64 characters of a-z, 0-9 and '-' "
                        "(like us-west-2)",
@@ -789,7 +806,7 @@ char *kvi_region_resolve(const char *option, const kvi_profile_paths *paths, kvs
             if (v && *v) {
                 kvi_buf where = KVI_BUF_INIT;
                 kvi_buf_puts(&where, "\"region\" in profile ");
-                put_sanitized(&where, profile, 128);
+                kvi_put_sanitized(&where, profile, 128);
                 kvi_buf_printf(&where, " of %s", config ? one.config_file : one.credentials_file);
                 char *r = region_take(v, kvi_buf_str(&where), err);
                 kvi_buf_free(&where);
@@ -802,7 +819,7 @@ char *kvi_region_resolve(const char *option, const kvi_profile_paths *paths, kvs
     kvi_buf msg = KVI_BUF_INIT;
     kvi_buf_puts(&msg, "You must specify a region. Looked in: the region option, AWS_REGION, "
                        "AWS_DEFAULT_REGION, \"region\" in profile ");
-    put_sanitized(&msg, profile, 128);
+    kvi_put_sanitized(&msg, profile, 128);
     kvi_buf_printf(&msg, " of %s",
                    paths && paths->config_file ? paths->config_file : "(no config file)");
     set_from_buf(err, KVSWS_E_NO_REGION, &msg);

@@ -4,6 +4,7 @@
 
 #include <time.h>
 
+#include "buf.h"
 #include "kvsws.h"
 #include "profile.h"
 
@@ -13,17 +14,31 @@ typedef struct kvi_credentials {
     char *session_token;     /* NULL when none; cleansed when freed */
     time_t expiration;       /* 0 when they do not expire */
     const char *source;      /* static: "explicit", "environment", "shared-credentials-file",
-                                "config-file", "credential_process" */
+                                "config-file", "credential_process", "container-role",
+                                "iam-role" */
 } kvi_credentials;
 
 void kvi_credentials_free(kvi_credentials *c);
 int kvi_credentials_copy(const kvi_credentials *from, kvi_credentials *to); /* 0 / -1 OOM */
 
+/* Shared with credentials_remote.c. Fills c from borrowed strings (token NULL or "" = none). */
+kvsws_status kvi_credentials_set(kvi_credentials *c, const char *ak, const char *sk,
+                                 const char *token, time_t expiration, const char *source,
+                                 kvsws_error *err);
+/* Appends an untrusted, non-secret value for a message: printable ASCII, at most max bytes. */
+void kvi_put_sanitized(kvi_buf *b, const char *s, size_t max);
+/* ISO-8601 / RFC 3339 as credential endpoints write it. 0 ok, -1 not a timestamp. */
+int kvi_iso8601_parse(const char *s, time_t *out);
+/* Wipes every string in a parsed cJSON document (they hold secrets). */
+struct cJSON;
+void kvi_json_cleanse(struct cJSON *item);
+
 /* The chain, in botocore's order: explicit keys (both or neither, else PARAM_VALIDATION) ->
  * AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN; skipped when the profile came
  * from the option) -> the profile's aws_access_key_id / aws_secret_access_key /
  * aws_session_token in the credentials file -> the profile's credential_process (JSON Version 1,
- * AccessKeyId, SecretAccessKey, SessionToken, Expiration) -> the same keys in the config file.
+ * AccessKeyId, SecretAccessKey, SessionToken, Expiration) -> the same keys in the config file
+ * -> the container endpoint -> the EC2 instance metadata service (credentials_remote.h).
  * An explicitly named profile that exists nowhere is KVSWS_E_CONFIG "The config profile (NAME)
  * could not be found". Nothing found -> KVSWS_E_NO_CREDENTIALS with a message listing where it
  * looked. A failing source -> KVSWS_E_CREDENTIAL_RETRIEVAL naming the source (never a secret). */
