@@ -17,7 +17,7 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -51,15 +51,7 @@ TOKEN_INVALID = "The security token included in the request is invalid."
 
 # -- fixtures and helpers -----------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator() as e:
-        yield e
-
-
-@pytest.fixture(autouse=True)
-def _fresh(emu: Emulator) -> None:
-    emu.reset()  # faults, counts, recordings, clock skew
+# The emulator is tests/conftest.py's `emu`: one per run, reset before each test.
 
 
 def make_client(emu: Emulator, service: str, attempts: int = 1, region: str | None = None,
@@ -75,18 +67,18 @@ def make_client(emu: Emulator, service: str, attempts: int = 1, region: str | No
 
 
 @pytest.fixture(scope="module")
-def clients(emu: Emulator) -> dict[str, Any]:
-    return {s: make_client(emu, s) for s in (STORAGE, CONTROL, SIGNALING)}
+def clients(emulator: Emulator) -> dict[str, Any]:
+    return {s: make_client(emulator, s) for s in (STORAGE, CONTROL, SIGNALING)}
 
 
 @pytest.fixture(scope="module")
-def demo_arn(emu: Emulator) -> str:
-    return emu.channel_arn("demo-channel")
+def demo_arn(emulator: Emulator) -> str:
+    return emulator.channel_arn("demo-channel")
 
 
 @pytest.fixture(scope="module")
-def no_storage_arn(emu: Emulator) -> str:
-    return emu.channel_arn("no-storage-channel")
+def no_storage_arn(emulator: Emulator) -> str:
+    return emulator.channel_arn("no-storage-channel")
 
 
 # Operation -> (boto3 service, method, request for a channel ARN)

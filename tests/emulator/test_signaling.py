@@ -15,7 +15,7 @@ import json
 import ssl
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,25 +49,17 @@ WIDTH, HEIGHT = 320, 240
 
 # -- fixtures -------------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator() as e:
-        yield e
-
-
-@pytest.fixture(autouse=True)
-def _fresh(emu: Emulator) -> None:
-    emu.reset()
+# The emulator is tests/conftest.py's `emu`: one per run, reset before each test.
 
 
 @pytest.fixture(scope="module")
-def storage(emu: Emulator) -> Any:
-    return boto3.client(STORAGE, config=Config(retries={"total_max_attempts": 1}), **emu.boto3_kwargs())
+def storage(emulator: Emulator) -> Any:
+    return boto3.client(STORAGE, config=Config(retries={"total_max_attempts": 1}), **emulator.boto3_kwargs())
 
 
 @pytest.fixture(scope="module")
-def arn(emu: Emulator) -> str:
-    return emu.channel_arn(CHANNEL)
+def arn(emulator: Emulator) -> str:
+    return emulator.channel_arn(CHANNEL)
 
 
 # -- the client side ----------------------------------------------------------------------------------
