@@ -1032,6 +1032,17 @@ static kvsws_status send_text(kvsws_session *s, kvi_buf *msg, kvsws_error *err)
     return st;
 }
 
+/* Sends an encoded signaling message, or says why it could not be encoded; frees msg. */
+static kvsws_status send_encoded(kvsws_session *s, int encode_failed, const char *what,
+                                 const char *why, kvi_buf *msg, kvsws_error *err)
+{
+    kvsws_status st = encode_failed ? kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "%s: %s", what,
+                                                    why ? why : "cannot encode it")
+                                    : send_text(s, msg, err);
+    kvi_buf_free(msg);
+    return st;
+}
+
 /* The explicit recipient, else the last offer's sender (NULL when it had none). */
 static char *recipient_for(kvsws_session *s, const char *recipient)
 {
@@ -1062,15 +1073,9 @@ kvsws_status kvsws_session_send_answer(kvsws_session *s, const char *sdp, const 
     char cid[32];
     next_correlation_id(s, cid);
     kvi_buf msg = KVI_BUF_INIT;
-    kvsws_status st;
-    if (kvi_sig_encode_answer(&msg, sdp, to, cid, &why) != 0)
-        st = kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "Invalid SDP answer: %s",
-                           why ? why : "cannot encode it");
-    else
-        st = send_text(s, &msg, err);
-    kvi_buf_free(&msg);
+    int failed = kvi_sig_encode_answer(&msg, sdp, to, cid, &why);
     free(to);
-    return st;
+    return send_encoded(s, failed, "Invalid SDP answer", why, &msg, err);
 }
 
 kvsws_status kvsws_session_send_candidate(kvsws_session *s, const char *candidate,
@@ -1090,15 +1095,10 @@ kvsws_status kvsws_session_send_candidate(kvsws_session *s, const char *candidat
     next_correlation_id(s, cid);
     kvi_buf msg = KVI_BUF_INIT;
     const char *why = NULL;
-    kvsws_status st;
-    if (kvi_sig_encode_candidate(&msg, candidate, sdp_mid, sdp_mline_index, to, cid, &why) != 0)
-        st = kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "Invalid ICE candidate: %s",
-                           why ? why : "cannot encode it");
-    else
-        st = send_text(s, &msg, err);
-    kvi_buf_free(&msg);
+    int failed =
+        kvi_sig_encode_candidate(&msg, candidate, sdp_mid, sdp_mline_index, to, cid, &why);
     free(to);
-    return st;
+    return send_encoded(s, failed, "Invalid ICE candidate", why, &msg, err);
 }
 
 void kvsws_session_close(kvsws_session *s)
