@@ -96,4 +96,13 @@ static inline kvi_profile_paths scratch_paths(const char *config, const char *cr
     return p;
 }
 
+/* Does hay contain needle? Says what it got when not, so a failed CHECK explains itself. */
+static inline int contains(const char *hay, const char *needle)
+{
+    int ok = hay && strstr(hay, needle) != NULL;
+    if (!ok)
+        fprintf(stderr, "  [%s] lacks [%s]\n", hay ? hay : "(null)", needle);
+    return ok;
+}
+
 #endif

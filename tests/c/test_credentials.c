@@ -71,14 +71,6 @@ static kvsws_status get_at(kvi_credential_chain *ch, time_t now, kvi_credentials
     return st;
 }
 
-static int contains(const char *hay, const char *needle)
-{
-    int ok = hay && strstr(hay, needle) != NULL;
-    if (!ok)
-        fprintf(stderr, "  [%s] lacks [%s]\n", hay ? hay : "(null)", needle);
-    return ok;
-}
-
 static void test_explicit_and_env(kvsws_error *err)
 {
     reset_env();

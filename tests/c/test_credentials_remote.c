@@ -118,14 +118,6 @@ static int log_lines(void)
     return n;
 }
 
-static int contains(const char *hay, const char *needle)
-{
-    int ok = hay && strstr(hay, needle) != NULL;
-    if (!ok)
-        fprintf(stderr, "  [%s] lacks [%s]\n", hay ? hay : "(null)", needle);
-    return ok;
-}
-
 static void check_no_secret(kvsws_error *err)
 {
     CHECK(strstr(kvsws_error_message(err), SECRET_MARK) == NULL);
