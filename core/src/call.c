@@ -57,31 +57,6 @@ static int sleep_cancellable(int64_t ms, const kvsws_cancel *cancel)
     return cancelled(cancel) ? -1 : 0;
 }
 
-static time_t client_now(kvsws_client *c)
-{
-    pthread_mutex_lock(&c->lock);
-    int64_t skew = c->clock_skew_s;
-    pthread_mutex_unlock(&c->lock);
-    return time(NULL) + (time_t)skew;
-}
-
-/* Learns the server's clock from its Date header, for a retry after "Signature expired". */
-static int learn_clock_skew(kvsws_client *c, const char *date_header)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    if (!date_header || !strptime(date_header, "%a, %d %b %Y %H:%M:%S GMT", &tm))
-        return -1;
-    time_t server = timegm(&tm);
-    pthread_mutex_lock(&c->lock);
-    c->clock_skew_s = (int64_t)(server - time(NULL));
-    int64_t skew = c->clock_skew_s;
-    pthread_mutex_unlock(&c->lock);
-    kvi_log(c, KVSWS_LOG_WARN, "clock skew corrected: server is %+lld s from this machine",
-            (long long)skew);
-    return 0;
-}
-
 /* Logs the canonical request with the session token's value hidden. */
 static void log_signing(kvsws_client *c, const kvi_sign_result *signed_req)
 {
@@ -120,7 +95,7 @@ static kvsws_status send_once(kvsws_client *c, const kvi_url *url, const char *o
     kvi_sign_request req = {"POST", kvi_buf_str(&path), NULL, sign_headers, 2, body, strlen(body)};
     kvi_sign_credentials sc = {creds->access_key_id, creds->secret_access_key,
                                creds->session_token};
-    kvi_sign_config cfg = {c->region, "kinesisvideo", client_now(c), 1, 1, 0, 0, NULL};
+    kvi_sign_config cfg = {c->region, "kinesisvideo", kvi_client_now(c), 1, 1, 0, 0, NULL};
     kvi_sign_result signed_req;
     memset(&signed_req, 0, sizeof signed_req);
     const char *why = NULL;
@@ -258,7 +233,7 @@ static kvsws_status send_with_retries(kvsws_client *c, const kvi_operation *op,
                         op->name, ae.http_status, ae.code, ae.request_id, attempts);
             }
             kvi_aws_error_free(&ae);
-            if (skewed && !skew_retried && learn_clock_skew(c, res.http.date) == 0) {
+            if (skewed && !skew_retried && kvi_client_learn_clock_skew(c, res.http.date) == 0) {
                 skew_retried = 1; /* a corrected clock gets one more try, as the SDKs do */
                 kvi_http_response_free(&res.http);
                 continue;

@@ -37,6 +37,30 @@ void kvi_log(kvsws_client *c, kvsws_log_level level, const char *fmt, ...)
     kvi_buf_free(&line);
 }
 
+time_t kvi_client_now(kvsws_client *c)
+{
+    pthread_mutex_lock(&c->lock);
+    int64_t skew = c->clock_skew_s;
+    pthread_mutex_unlock(&c->lock);
+    return time(NULL) + (time_t)skew;
+}
+
+int kvi_client_learn_clock_skew(kvsws_client *c, const char *date_header)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    if (!date_header || !strptime(date_header, "%a, %d %b %Y %H:%M:%S GMT", &tm))
+        return -1;
+    time_t server = timegm(&tm);
+    pthread_mutex_lock(&c->lock);
+    c->clock_skew_s = (int64_t)(server - time(NULL));
+    int64_t skew = c->clock_skew_s;
+    pthread_mutex_unlock(&c->lock);
+    kvi_log(c, KVSWS_LOG_WARN, "clock skew corrected: server is %+lld s from this machine",
+            (long long)skew);
+    return 0;
+}
+
 double kvi_client_random(kvsws_client *c)
 {
     pthread_mutex_lock(&c->lock);

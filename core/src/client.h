@@ -67,6 +67,13 @@ void kvi_log(kvsws_client *c, kvsws_log_level level, const char *fmt, ...)
 /* A uniform random number in [0, 1) from the client's generator (under its lock). */
 double kvi_client_random(kvsws_client *c);
 
+/* Now by the server's clock: this machine's time plus the skew learned so far (0 at first). */
+time_t kvi_client_now(kvsws_client *c);
+
+/* Learns the server's clock from an HTTP Date header, after a "Signature expired" style error,
+ * so the next signature (a call or a presigned URL) uses it. 0 ok, -1 no usable date. */
+int kvi_client_learn_clock_skew(kvsws_client *c, const char *date_header);
+
 /* Records a channel's endpoints learned elsewhere (the session asks for all three at once), so
  * the operations do not ask again. Any of webrtc/https may be NULL. */
 void kvi_client_seed_endpoints(kvsws_client *c, const char *channel_arn, const char *role,

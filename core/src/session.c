@@ -572,45 +572,47 @@ static void drop_websocket(kvsws_session *s, int polite)
     kvi_ws_close(ws, polite ? CLOSE_WAIT_MS : 0);
 }
 
-/* Presigns the WSS URL with fresh credentials and connects. */
-static kvsws_status connect_websocket(kvsws_session *s, kvsws_error *err)
+/* Presigns the WSS URL with fresh credentials, by the server's clock as far as the client knows
+ * it, for no longer than the credentials last; connects. */
+static kvsws_status presign_and_connect(kvsws_session *s, const kvi_url *url,
+                                       kvi_ws_refusal *refusal, kvsws_error *err)
 {
-    kvi_url url;
-    const char *why = NULL;
-    if (kvi_url_parse(s->wss_endpoint, &url, &why) != 0)
-        return kvi_error_set(err, KVSWS_E_BAD_RESPONSE, "invalid WSS endpoint: %s", why);
     kvi_credentials creds;
     memset(&creds, 0, sizeof creds);
     kvsws_status st = kvi_credential_chain_get(s->client->credentials, time(NULL), 300, &creds,
                                                err);
-    if (st) {
-        kvi_url_free(&url);
+    if (st)
         return st;
+    time_t now = kvi_client_now(s->client);
+    int expires = PRESIGN_EXPIRES_S;
+    if (creds.expiration) {
+        time_t left = creds.expiration - time(NULL);
+        if (left < expires)
+            expires = left > 1 ? (int)left : 1;
     }
-    kvi_buf query = KVI_BUF_INIT, full = KVI_BUF_INIT;
+    kvi_buf query = KVI_BUF_INIT, full = KVI_BUF_INIT, path = KVI_BUF_INIT;
     kvi_buf_puts(&query, "X-Amz-ChannelARN=");
     kvi_uri_encode(&query, s->channel_arn, strlen(s->channel_arn), 0);
     if (s->role == KVSWS_ROLE_VIEWER) {
         kvi_buf_puts(&query, "&X-Amz-ClientId=");
         kvi_uri_encode(&query, s->client_id, strlen(s->client_id), 0);
     }
-    kvi_header host = {"host", url.authority};
-    kvi_buf path = KVI_BUF_INIT;
-    kvi_buf_printf(&path, "%s/", url.path);
+    kvi_header host = {"host", url->authority};
+    kvi_buf_printf(&path, "%s/", url->path);
     kvi_sign_request req = {"GET", kvi_buf_str(&path), kvi_buf_str(&query), &host, 1, NULL, 0};
     kvi_sign_credentials sc = {creds.access_key_id, creds.secret_access_key, creds.session_token};
-    kvi_sign_config cfg = {s->client->region, "kinesisvideo", time(NULL), 1, 0, 0,
-                           PRESIGN_EXPIRES_S, NULL};
+    kvi_sign_config cfg = {s->client->region, "kinesisvideo", now, 1, 0, 0, expires, NULL};
     kvi_sign_result signed_url;
     memset(&signed_url, 0, sizeof signed_url);
+    const char *why = NULL;
     if (kvi_sigv4_presign(s->client->signer, &sc, &cfg, &req, &signed_url, &why) != 0) {
         st = kvi_error_set(err, KVSWS_E_INTERNAL, "cannot presign the WSS URL: %s", why);
     } else {
-        kvi_buf_printf(&full, "wss://%s%s?%s", url.authority, kvi_buf_str(&path),
+        kvi_buf_printf(&full, "wss://%s%s?%s", url->authority, kvi_buf_str(&path),
                        kvi_buf_str(&signed_url.query));
         kvi_ws_options opts = {s->client->ca_bundle, s->client->ca_store,
                                s->client->connect_timeout_ms, s->client->user_agent, MAX_MESSAGE,
-                               &s->cancel.flag};
+                               &s->cancel.flag, refusal};
         kvi_ws *ws = NULL;
         st = kvi_ws_connect(kvi_buf_str(&full), &opts, &ws, err);
         if (st == KVSWS_OK) {
@@ -626,6 +628,24 @@ static kvsws_status connect_websocket(kvsws_session *s, kvsws_error *err)
     kvi_buf_free(&query);
     kvi_buf_free(&path);
     kvi_credentials_free(&creds);
+    return st;
+}
+
+/* Connects the WebSocket; a refusal that says our clock is off teaches the client the server's
+ * clock (its Date header) and gets one more try, as the calls do. */
+static kvsws_status connect_websocket(kvsws_session *s, kvsws_error *err)
+{
+    kvi_url url;
+    const char *why = NULL;
+    if (kvi_url_parse(s->wss_endpoint, &url, &why) != 0)
+        return kvi_error_set(err, KVSWS_E_BAD_RESPONSE, "invalid WSS endpoint: %s", why);
+    kvi_ws_refusal refusal;
+    memset(&refusal, 0, sizeof refusal);
+    kvsws_status st = presign_and_connect(s, &url, &refusal, err);
+    if (st && refusal.clock_skew && kvi_client_learn_clock_skew(s->client, refusal.date) == 0) {
+        memset(&refusal, 0, sizeof refusal);
+        st = presign_and_connect(s, &url, &refusal, err);
+    }
     kvi_url_free(&url);
     return st;
 }

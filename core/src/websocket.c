@@ -361,7 +361,7 @@ typedef struct upgrade_answer {
     int status;
     long long content_length; /* -1 when absent */
     int chunked;
-    char *accept, *upgrade, *connection, *extensions, *protocol, *error_type, *request_id;
+    char *accept, *upgrade, *connection, *extensions, *protocol, *error_type, *request_id, *date;
 } upgrade_answer;
 
 static void answer_free(upgrade_answer *a)
@@ -373,6 +373,7 @@ static void answer_free(upgrade_answer *a)
     free(a->protocol);
     free(a->error_type);
     free(a->request_id);
+    free(a->date);
 }
 
 static char *dup_trimmed(const char *v, size_t n)
@@ -441,6 +442,8 @@ static int parse_answer(const char *head, size_t n, upgrade_answer *a)
                 slot = &a->request_id;
             else if (kvi_curl_name_is(p, nl, "x-amz-request-id") && !a->request_id)
                 slot = &a->request_id;
+            else if (kvi_curl_name_is(p, nl, "Date"))
+                slot = &a->date;
             if (slot) {
                 free(*slot);
                 *slot = dup_trimmed(v, vl);
@@ -573,7 +576,7 @@ static kvsws_status upgrade_failed(const char *shown, kvsws_error *err, const ch
 
 static kvsws_status handshake(kvi_ws *ws, const char *authority, const char *target,
                               const char *user_agent, int64_t deadline, const char *shown,
-                              kvsws_error *err)
+                              kvi_ws_refusal *refusal, kvsws_error *err)
 {
     unsigned char nonce[16];
     char key[25], expect[29];
@@ -664,6 +667,10 @@ static kvsws_status handshake(kvi_ws *ws, const char *authority, const char *tar
                                a.status, shown);
             st = kvi_error_set_service(err, ae.status, ae.code, kvi_buf_str(&msg), a.status,
                                        ae.request_id, ae.retryable);
+            if (refusal) {
+                refusal->clock_skew = ae.clock_skew;
+                snprintf(refusal->date, sizeof refusal->date, "%s", a.date ? a.date : "");
+            }
             kvi_buf_free(&msg);
             kvi_aws_error_free(&ae);
         }
@@ -835,7 +842,7 @@ kvsws_status kvi_ws_connect(const char *url, const kvi_ws_options *opts, kvi_ws 
     }
     ws->sock = sock;
     st = handshake(ws, authority.data, target.data, opts ? opts->user_agent : NULL, deadline,
-                   shown, err);
+                   shown, opts ? opts->refusal : NULL, err);
     if (st == KVSWS_OK)
         __atomic_store_n(&ws->last_rx_ms, now_ms(), __ATOMIC_RELAXED);
 

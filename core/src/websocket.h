@@ -47,6 +47,12 @@ void kvi_ws_accept_for_key(const char *key, char out[29]);
 
 typedef struct kvi_ws kvi_ws;
 
+/* What a refused upgrade said about the clock, so the caller can correct it and presign again. */
+typedef struct kvi_ws_refusal {
+    int clock_skew; /* 1: the server said the signature's time is off ("Signature expired") */
+    char date[64];  /* the answer's Date header, "" when absent */
+} kvi_ws_refusal;
+
 typedef struct kvi_ws_options {
     const char *ca_bundle;     /* NULL: the system store */
     struct kvi_ca_store *ca_store; /* the client's CA store: used instead of ca_bundle */
@@ -55,6 +61,7 @@ typedef struct kvi_ws_options {
     uint64_t max_message;      /* reassembled message cap, e.g. 1 MiB */
     const int *cancel_flag;    /* NULL, or read atomically: 1 stops a connect within ~100 ms
                                   (KVSWS_E_CANCELLED) */
+    kvi_ws_refusal *refusal;   /* NULL, or filled when the upgrade is answered with an error */
 } kvi_ws_options;
 
 /* Connects (DNS, proxy, TCP, TLS with verification, then the HTTP/1.1 upgrade with

@@ -120,6 +120,7 @@ static const char *const SERVER_PY =
     "            body = b'%x\\r\\n%s\\r\\n%x\\r\\n%s\\r\\n0\\r\\n\\r\\n' % (\n"
     "                10, EXPIRED[:10], len(EXPIRED) - 10, EXPIRED[10:])\n"
     "            status(w, 403, 'Forbidden', [('Transfer-Encoding', 'chunked'),\n"
+    "                                         ('Date', 'Tue, 01 Jan 2019 00:05:00 GMT'),\n"
     "                                         ('x-amzn-RequestId', 'req-c')], body)\n"
     "        elif path == '/500html':\n"
     "            status(w, 500, 'Internal Server Error', [('Connection', 'close')],\n"
@@ -453,12 +454,15 @@ static void pick_python(char *out, size_t n)
 /* The query stands in for a presigned one: it must never show up in a message. */
 #define SECRET_QUERY "?X-Amz-Security-Token=SECRETTOKEN&X-Amz-Signature=SECRETSIG&b=%2F"
 
+static kvi_ws_refusal last_refusal; /* what the last open_ws_opts was refused with */
+
 static kvsws_status open_ws_opts(int port, const char *path, const char *ca, long connect_ms,
                                  uint64_t max_message, kvi_ws **ws, kvsws_error *err)
 {
     char url[512];
     snprintf(url, sizeof url, "wss://127.0.0.1:%d%s%s", port, path, SECRET_QUERY);
-    kvi_ws_options o = {ca, NULL, connect_ms, "kvsws-test/1.0", max_message, NULL};
+    memset(&last_refusal, 0, sizeof last_refusal);
+    kvi_ws_options o = {ca, NULL, connect_ms, "kvsws-test/1.0", max_message, NULL, &last_refusal};
     kvsws_status st = kvi_ws_connect(url, &o, ws, err);
     if (st != KVSWS_OK) {
         /* No secret in any part of the error. */
@@ -726,6 +730,7 @@ static void test_403(int port)
     CHECK_STR(kvsws_error_code(err), "AccessDeniedException");
     CHECK_INT(kvsws_error_http_status(err), 403);
     CHECK_STR(kvsws_error_request_id(err), "req-403");
+    CHECK_INT(last_refusal.clock_skew, 0); /* access denied is not about the clock */
     CHECK_STR(kvsws_error_message(err),
               "User: arn:aws:iam::123456789012:user/x is not authorized");
     CHECK_INT(kvsws_error_retryable(err), 0);
@@ -915,6 +920,9 @@ static void test_upgrade_failures(int port)
     CHECK_STR(kvsws_error_message(err),
               "Signature expired: 20190101T000000Z is now earlier than 20190101T000500Z");
     CHECK_STR(kvsws_error_request_id(err), "req-c");
+    /* ...and what the caller needs to correct its clock and presign again. */
+    CHECK_INT(last_refusal.clock_skew, 1);
+    CHECK_STR(last_refusal.date, "Tue, 01 Jan 2019 00:05:00 GMT");
     /* An HTML 500 that ends with the connection. */
     CHECK_INT(open_ws_opts(port, "/500html", server.ca_path, 5000, 0, &ws, err),
               KVSWS_E_INTERNAL_FAILURE);
@@ -949,12 +957,12 @@ static void test_connect_failures(int port)
                                        "wss://127.0.0.1/a b",  "wss://127.0.0.1/\r\nX: y",
                                        "127.0.0.1"};
     for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
-        kvi_ws_options o = {server.ca_path, NULL, 1000, "t", 0, NULL};
+        kvi_ws_options o = {server.ca_path, NULL, 1000, "t", 0, NULL, NULL};
         CHECK_INT(kvi_ws_connect(urls[i], &o, &ws, err), KVSWS_E_PARAM_VALIDATION);
         CHECK(ws == NULL);
     }
     /* The query of a bad URL is not echoed either. */
-    kvi_ws_options o = {server.ca_path, NULL, 1000, "t", 0, NULL};
+    kvi_ws_options o = {server.ca_path, NULL, 1000, "t", 0, NULL, NULL};
     CHECK_INT(kvi_ws_connect("https://h/x?X-Amz-Signature=SECRET", &o, &ws, err),
               KVSWS_E_PARAM_VALIDATION);
     CHECK(strstr(kvsws_error_message(err), "SECRET") == NULL);
@@ -1001,7 +1009,7 @@ static void test_cancel_connect(const char *ca)
     char url[128];
     snprintf(url, sizeof url, "wss://127.0.0.1:%d/?X-Amz-Signature=SECRET", ntohs(addr.sin_port));
     int flag = 0;
-    kvi_ws_options o = {ca, NULL, 20000, "t", 0, &flag};
+    kvi_ws_options o = {ca, NULL, 20000, "t", 0, &flag, NULL};
     kvi_ws *ws = NULL;
     kvsws_error *err = kvsws_error_new();
     pthread_t t;

@@ -169,6 +169,30 @@ def test_session_comes_back(emu: Emulator, it_session_bin: Path, action: str) ->
     assert any(e["type"] == "state" and e["state"] == "reconnecting" for e in driver.events)
 
 
+def test_a_skewed_clock_is_corrected_for_the_websocket(emu: Emulator, it_session_bin: Path) -> None:
+    """The service's clock an hour ahead: the calls learn it, the presigned WSS URL uses it. Then
+    the clock moves again and GO_AWAY forces a reconnect with no call before it: the refused
+    upgrade's Date header corrects the clock and the WebSocket connects on the second try."""
+    emu.add_channel("e2e-skew", storage=True)
+    emu.clock(3600)
+
+    async def jump_then_go_away(driver: Driver, offers: list[float]) -> None:
+        emu.clock(-1800)
+        emu.signal("e2e-skew", "go_away")
+        deadline = time.monotonic() + 30
+        while len(offers) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        assert len(offers) >= 2, "no new offer after the clock moved"
+        await asyncio.to_thread(emu.wait_for_session, "e2e-skew",
+                                lambda s: s["video"]["frames"] >= 20, 30.0)
+
+    driver, _ = asyncio.run(run_streaming(emu, it_session_bin, "e2e-skew", jump_then_go_away))
+    assert not any(e["type"] == "closed" and e.get("error") for e in driver.events), driver.events
+    upgrades = emu.requests("ConnectAsMaster")
+    assert [r["status"] for r in upgrades].count(403) == 1, upgrades  # one refusal, then corrected
+    assert upgrades[-1]["verified"], upgrades
+
+
 def test_reconnect_ice_server_refreshes(emu: Emulator, it_session_bin: Path) -> None:
     emu.add_channel("e2e-ice", storage=True)
 
