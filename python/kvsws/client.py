@@ -376,12 +376,14 @@ class Client:
         """From the main thread, the call runs on a helper thread while this one waits, so that
         Ctrl-C (or any signal handler that raises) cancels it at once instead of after its timeouts."""
         context = contextvars.copy_context()  # log records keep the caller's context
-        future = _main_thread_runner().submit(context.run, self._invoke, key, handle, operation, body, token)
+        future: futures.Future[tuple[str, int, str, int]] | None = None
         try:
+            future = _main_thread_runner().submit(context.run, self._invoke, key, handle, operation, body, token)
             futures.wait([future])
         except BaseException:
             self._cancel(key)  # the call returns within ~10 ms and cleans up after itself
-            futures.wait([future])
+            if future is not None:
+                futures.wait([future])
             raise
         return future.result()
 
