@@ -1087,7 +1087,7 @@ kvsws_status kvsws_session_send_answer(kvsws_session *s, const char *sdp, const 
     if (!s || !sdp || !*sdp)
         return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "Missing required parameter: sdp");
     const char *why = NULL;
-    if (s->check_answer && kvi_sig_check_answer(sdp, &why) != 0)
+    if (s->check_answer && kvi_sig_check_answer(sdp, s->role == KVSWS_ROLE_VIEWER, &why) != 0)
         return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "Invalid SDP answer: %s", why);
     char *to = recipient_for(s, recipient);
     char cid[32];

@@ -446,6 +446,8 @@ typedef struct kind_state {
     int live;          /* ... with a non-zero port */
     int codec_idle;    /* ... live with the codec but inactive or recvonly */
     int ok;            /* ... live, sending, with the codec */
+    int codec_live;    /* ... live with the codec, whatever its direction */
+    int sends;         /* ... live and sending (sendrecv, sendonly, or no direction) */
 } kind_state;
 
 typedef struct section {
@@ -519,8 +521,11 @@ static void section_end(const section *s, int session_dir, kind_state *video, ki
     if (s->port_zero)
         return;
     k->live = 1;
+    if (dir != 2)
+        k->sends = 1;
     if (!s->has_codec)
         return;
+    k->codec_live = 1;
     if (dir == 2)
         k->codec_idle = 1;
     else
@@ -552,6 +557,22 @@ static const char *kind_problem(const kind_state *k, int video)
                    "video and Opus audio";
 }
 
+/* A viewer's answer: it receives the master's H.264 video (or rejects video) and sends no video;
+ * it may send audio, Opus only. */
+static const char *viewer_problem(const kind_state *video, const kind_state *audio)
+{
+    if (video->sends)
+        return "The answer sends video: a viewer of a Kinesis Video Streams storage session can "
+               "send Opus audio only";
+    if (video->live && !video->codec_live)
+        return "The answer's video is not H.264: a viewer of a Kinesis Video Streams storage "
+               "session receives the master's H.264 video";
+    if (audio->sends && !audio->codec_live)
+        return "The answer sends audio that is not Opus: a viewer of a Kinesis Video Streams "
+               "storage session can send Opus audio only";
+    return NULL;
+}
+
 /* Direction attributes: 1 sends, 2 does not, 0 not a direction. */
 static int direction_of(const char *v, size_t n)
 {
@@ -562,18 +583,22 @@ static int direction_of(const char *v, size_t n)
     return 0;
 }
 
-int kvi_sig_check_answer(const char *sdp, const char **why)
+int kvi_sig_check_answer(const char *sdp, int viewer, const char **why)
 {
     static const char *dummy;
     if (!why)
         why = &dummy;
     *why = NULL;
     if (!sdp || !*sdp) {
-        *why = "The answer is empty: Kinesis Video Streams storage needs H.264 video and Opus "
-               "audio";
+        *why = viewer ? "The answer is empty: a viewer of a Kinesis Video Streams storage session "
+                        "answers the service's offer"
+                      : "The answer is empty: Kinesis Video Streams storage needs H.264 video and "
+                        "Opus audio";
         return -1;
     }
-    kind_state video = {0, 0, 0, 0}, audio = {0, 0, 0, 0};
+    kind_state video, audio;
+    memset(&video, 0, sizeof video);
+    memset(&audio, 0, sizeof audio);
     section cur;
     memset(&cur, 0, sizeof cur);
     int in_media = 0, session_dir = 0;
@@ -631,9 +656,14 @@ int kvi_sig_check_answer(const char *sdp, const char **why)
     }
     if (in_media)
         section_end(&cur, session_dir, &video, &audio);
-    const char *problem = kind_problem(&video, 1);
-    if (!problem)
-        problem = kind_problem(&audio, 0);
+    const char *problem = NULL;
+    if (viewer) {
+        problem = viewer_problem(&video, &audio);
+    } else {
+        problem = kind_problem(&video, 1);
+        if (!problem)
+            problem = kind_problem(&audio, 0);
+    }
     if (problem) {
         *why = problem;
         return -1;

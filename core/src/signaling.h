@@ -47,10 +47,12 @@ int kvi_sig_encode_candidate(kvi_buf *out, const char *candidate, const char *sd
                              int sdp_mline_index, const char *recipient,
                              const char *correlation_id, const char **why);
 
-/* Checks an SDP answer for what the storage service needs: an H.264 video m-line and an Opus
- * audio m-line, both not rejected (port 0) nor inactive. 0 ok, else -1 with a message in *why
- * that says exactly what is missing (static string). */
-int kvi_sig_check_answer(const char *sdp, const char **why);
+/* Checks an SDP answer for what the storage service needs. From the master (viewer 0): an H.264
+ * video m-line and an Opus audio m-line, both sending, neither rejected (port 0) nor inactive.
+ * From a viewer (viewer 1; the service takes Opus audio from viewers, and no video): video, if
+ * not rejected, receives H.264 and does not send; audio is optional and, if sent, Opus. 0 ok,
+ * else -1 with a message in *why that says exactly what is wrong (static string). */
+int kvi_sig_check_answer(const char *sdp, int viewer, const char **why);
 
 /* Base64 (standard alphabet, padded). decode returns -1 on invalid input. */
 int kvi_base64_encode(kvi_buf *out, const void *data, size_t len);

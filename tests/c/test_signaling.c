@@ -773,7 +773,7 @@ static const char CHROME_ANSWER[] =
 static void refused(const char *sdp, const char *says)
 {
     const char *why = NULL;
-    CHECK_INT(kvi_sig_check_answer(sdp, &why), -1);
+    CHECK_INT(kvi_sig_check_answer(sdp, 0, &why), -1);
     CHECK(why != NULL && strstr(why, says) != NULL);
     if (why && !strstr(why, says))
         fprintf(stderr, "  message [%s] lacks [%s]\n", why, says);
@@ -782,7 +782,7 @@ static void refused(const char *sdp, const char *says)
 static void accepted(const char *sdp)
 {
     const char *why = NULL;
-    int rc = kvi_sig_check_answer(sdp, &why);
+    int rc = kvi_sig_check_answer(sdp, 0, &why);
     CHECK_INT(rc, 0);
     if (rc != 0)
         fprintf(stderr, "  refused: %s\n", why ? why : "(null)");
@@ -806,7 +806,7 @@ static void refused_edit(const char *from, const char *to, const char *says)
 static void test_check_answer(void)
 {
     accepted(CHROME_ANSWER);
-    CHECK_INT(kvi_sig_check_answer(CHROME_ANSWER, NULL), 0);
+    CHECK_INT(kvi_sig_check_answer(CHROME_ANSWER, 0, NULL), 0);
 
     /* Lowercase / uppercase codec names. */
     char *a = replace(CHROME_ANSWER, "H264/90000", "h264/90000");
@@ -917,7 +917,7 @@ static void test_check_answer(void)
         for (int k = 0; k < parts; k++)
             kvi_buf_puts(&s, frags[rng() % (sizeof frags / sizeof frags[0])]);
         const char *why = NULL;
-        int rc = kvi_sig_check_answer(kvi_buf_str(&s), &why);
+        int rc = kvi_sig_check_answer(kvi_buf_str(&s), 0, &why);
         if ((rc == 0) != (why == NULL))
             ok = 0;
         kvi_buf_free(&s);
@@ -925,8 +925,82 @@ static void test_check_answer(void)
     CHECK(ok);
 }
 
+static void viewer_verdict(const char *sdp, const char *says)
+{
+    const char *why = NULL;
+    int rc = kvi_sig_check_answer(sdp, 1, &why);
+    if (!says) {
+        CHECK_INT(rc, 0);
+        if (rc != 0)
+            fprintf(stderr, "  viewer answer refused: %s\n", why ? why : "(null)");
+    } else {
+        CHECK_INT(rc, -1);
+        CHECK(why != NULL && strstr(why, says) != NULL);
+    }
+}
+
+/* A viewer receives the master's H.264 video and may send Opus audio: its answer has recvonly
+ * video, and audio in any direction or none. */
+static void test_check_viewer_answer(void)
+{
+    const char *video_dir = strstr(CHROME_ANSWER, "a=sendonly");
+    const char *audio_dir = strstr(video_dir + 1, "a=sendonly");
+    /* CHROME_ANSWER with the video's and the audio's direction lines replaced. */
+    kvi_buf b = KVI_BUF_INIT;
+#define ANSWER(vdir, adir) \
+    do { \
+        kvi_buf_free(&b); \
+        kvi_buf_append(&b, CHROME_ANSWER, (size_t)(video_dir - CHROME_ANSWER)); \
+        kvi_buf_puts(&b, vdir); \
+        kvi_buf_append(&b, video_dir + 10, (size_t)(audio_dir - video_dir - 10)); \
+        kvi_buf_puts(&b, adir); \
+        kvi_buf_puts(&b, audio_dir + 10); \
+    } while (0)
+    ANSWER("a=recvonly", "a=sendrecv"); /* talks back */
+    viewer_verdict(b.data, NULL);
+    CHECK_INT(kvi_sig_check_answer(b.data, 0, NULL), -1); /* not what a master may answer */
+    ANSWER("a=recvonly", "a=recvonly"); /* listens only */
+    viewer_verdict(b.data, NULL);
+    ANSWER("a=inactive", "a=sendonly");
+    viewer_verdict(b.data, NULL);
+    ANSWER("a=sendonly", "a=recvonly"); /* viewers send no video */
+    viewer_verdict(b.data, "sends video");
+    ANSWER("a=sendrecv", "a=recvonly");
+    viewer_verdict(b.data, "Opus audio only");
+    /* The master's answer sends video: a viewer may not. */
+    viewer_verdict(CHROME_ANSWER, "sends video");
+    /* Receiving video that is not H.264. */
+    ANSWER("a=recvonly", "a=recvonly");
+    char *vp8 = replace(b.data, "a=rtpmap:102 H264/90000", "a=rtpmap:102 VP8/90000");
+    viewer_verdict(vp8, "not H.264");
+    free(vp8);
+    /* Sending audio that is not Opus; receiving it only is fine. */
+    ANSWER("a=recvonly", "a=sendrecv");
+    char *pcmu = replace(b.data, "opus/48000/2", "PCMU/8000");
+    viewer_verdict(pcmu, "not Opus");
+    free(pcmu);
+    ANSWER("a=recvonly", "a=recvonly");
+    pcmu = replace(b.data, "opus/48000/2", "PCMU/8000");
+    viewer_verdict(pcmu, NULL);
+    free(pcmu);
+    /* No audio m-line, or video rejected: an audio-only or video-only viewer. */
+    ANSWER("a=recvonly", "a=sendrecv");
+    kvi_buf cut = KVI_BUF_INIT;
+    kvi_buf_append(&cut, b.data, (size_t)(strstr(b.data, "m=audio") - b.data));
+    viewer_verdict(cut.data, NULL);
+    kvi_buf_free(&cut);
+    char *rejected = replace(b.data, "m=video 9", "m=video 0");
+    viewer_verdict(rejected, NULL);
+    free(rejected);
+    viewer_verdict("", "empty");
+    viewer_verdict(NULL, "empty");
+#undef ANSWER
+    kvi_buf_free(&b);
+}
+
 int main(void)
 {
+    test_check_viewer_answer();
     test_base64();
     test_decode_offer();
     test_decode_candidate();

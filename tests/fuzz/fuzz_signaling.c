@@ -41,9 +41,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     kvi_buf out = KVI_BUF_INIT;
     if ((m.type == KVI_SIG_SDP_OFFER || m.type == KVI_SIG_SDP_ANSWER) && m.sdp) {
-        int rc = kvi_sig_check_answer(m.sdp, &why);
-        if ((rc == 0) != (why == NULL))
-            abort();
+        for (int viewer = 0; viewer <= 1; viewer++) {
+            int rc = kvi_sig_check_answer(m.sdp, viewer, &why);
+            if ((rc == 0) != (why == NULL))
+                abort();
+        }
         if (kvi_sig_encode_answer(&out, m.sdp, m.sender_client_id, NULL, &why) == 0) {
             kvi_sig_message back;
             redecode(out.data, "SDP_ANSWER", &back);
@@ -80,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(s, data, size);
     s[size] = '\0';
     why = NULL;
-    int rc = kvi_sig_check_answer(s, &why);
+    int rc = kvi_sig_check_answer(s, (int)(size & 1), &why);
     if ((rc == 0) != (why == NULL))
         abort();
     kvi_buf raw = KVI_BUF_INIT, again = KVI_BUF_INIT;
