@@ -704,8 +704,31 @@ def test_viewers_relay_to_the_master_and_viewer_joins_are_recorded(emu: Emulator
         await asyncio.to_thread(storage.join_storage_session_as_viewer, channelArn=arn, clientId="viewer-7")
 
     run(scenario)
-    assert emu.sessions(CHANNEL)[-1]["status"] == "viewer_not_emulated"
+    # The viewer had gone when it joined: its storage session's offer had nowhere to go.
+    lost = emu.sessions(CHANNEL)[-1]
+    assert lost["kind"] == "viewer" and lost["client_id"] == "viewer-7" and lost["status"] == "offer_lost"
     assert {c["role"] for c in emu.connections(CHANNEL)} == {"MASTER", "VIEWER"}
+
+
+def test_a_viewer_join_sends_the_viewer_an_offer(emu: Emulator, storage: Any, arn: str) -> None:
+    """JoinStorageSessionAsViewer: the storage session offers the viewer's own connection H.264
+    video to receive and Opus audio both ways, with no senderClientId; the master gets nothing."""
+    async def scenario() -> None:
+        async with Signaling(emu, presign(emu, arn)) as master, \
+                Signaling(emu, presign(emu, arn, client_id="viewer-8")) as viewer:
+            await asyncio.to_thread(storage.join_storage_session_as_viewer, channelArn=arn, clientId="viewer-8")
+            offer = await viewer.next("SDP_OFFER", timeout=15)
+            assert "senderClientId" not in offer
+            sdp = unb64(offer["messagePayload"])["sdp"]
+            video, audio = sdp.split("m=audio")
+            assert "H264/90000" in video and "a=sendonly" in video and "VP8" not in video
+            assert "opus/48000" in audio and "a=sendrecv" in audio
+            with pytest.raises(asyncio.TimeoutError):
+                await master.next("SDP_OFFER", timeout=0.5)
+
+    run(scenario)
+    session = emu.sessions(CHANNEL)[-1]
+    assert session["kind"] == "viewer" and session["status"] == "offer_sent"
 
 
 # -- ICE servers: the built-in TURN ----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from kvsws_emulator.app_peer import AppPeer
+from kvsws_emulator.app_peer import AppPeer, ViewerPeer, wait_until
 from kvsws_emulator.testing import Emulator
 
 from .helpers import clean_env
@@ -244,6 +244,41 @@ def test_wrong_answer_is_refused(emu: Emulator, it_session_bin: Path, codec: str
     assert result["status_name"] == "KVSWS_E_PARAM_VALIDATION"
     assert words in result["message"]
     assert "H.264" in result["message"] and "Opus" in result["message"]
+
+
+def test_viewer_session_end_to_end(emu: Emulator, it_session_bin: Path) -> None:
+    """The viewer role: JoinStorageSessionAsViewer, the storage session's offer to the viewer's
+    connection, the viewer's answer (receives H.264 video, talks back with Opus) through the
+    viewer rules of the answer check, and media both ways."""
+    emu.add_channel("e2e-viewer", storage=True)
+    arn = emu.channel_arn("e2e-viewer")
+
+    async def go() -> Driver:
+        driver = await Driver.start(it_session_bin, session_env(emu), "--channel-arn", arn,
+                                    "--viewer", "viewer-1", "--offer-timeout", "3000")
+        peer = ViewerPeer(talk=True)
+        offers: list[float] = []
+        stop = asyncio.Event()
+        task = asyncio.create_task(serve(driver, peer, offers, stop))
+        try:
+            await wait_until(lambda: peer.received["video"] >= 20 or task.done(), 30,
+                             "video frames at the viewer")
+            assert peer.received["video"] >= 20, driver.events
+            await asyncio.to_thread(emu.wait_for_session, "e2e-viewer",
+                                    lambda s: s["kind"] == "viewer" and s["audio"]["frames"] >= 20, 30.0)
+        finally:
+            stop.set()
+            await task
+            await peer.close()
+            await driver.stop()
+        return driver
+
+    driver = asyncio.run(go())
+    assert not [e for e in driver.events if e["type"] == "command_error"], driver.events
+    viewer = emu.sessions("e2e-viewer")[-1]
+    assert viewer["kind"] == "viewer" and viewer["client_id"] == "viewer-1"
+    assert viewer["sent"]["video_frames"] >= 20 and "h264" in json.dumps(viewer["codecs"]).lower()
+    assert emu.calls("JoinStorageSessionAsViewer") == 1 and emu.calls("JoinStorageSession") == 0
 
 
 def test_storage_disabled_is_a_clear_error(emu: Emulator, it_session_bin: Path) -> None:

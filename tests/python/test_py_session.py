@@ -25,7 +25,7 @@ from kvsws.exceptions import (
     ResourceNotFoundException,
     SessionClosedError,
 )
-from kvsws_emulator.app_peer import AppPeer, wait_until
+from kvsws_emulator.app_peer import AppPeer, ViewerPeer, wait_until
 from kvsws_emulator.testing import Emulator
 
 from .conftest import ROOT
@@ -366,6 +366,67 @@ def test_wrong_answer_is_refused(emu: Emulator, codec: str, audio: bool, words: 
     assert isinstance(error, ParamValidationError)
     assert words in str(error) and "H.264" in str(error) and "Opus" in str(error)
     assert emu.sessions("py-wrong")[-1]["answers_received"] == 0
+
+
+@pytest.mark.parametrize("talk", [True, False])
+def test_viewer_session_receives_video_and_talks_back(emu: Emulator, talk: bool) -> None:
+    """role="VIEWER": the storage session's offer goes to the viewer, whose answer (H.264 video to
+    receive; Opus audio back, or listening only) passes the viewer rules; media flows."""
+    emu.add_channel("py-viewer", storage=True)
+    arn = emu.channel_arn("py-viewer")
+    peer, rec = ViewerPeer(talk=talk), Recorder()
+
+    async def main() -> None:
+        with make_client(emu) as client:
+            async with client.storage_session(channel_arn=arn, role="VIEWER", client_id="py-viewer-1",
+                                              offer_timeout=3.0) as session:
+                task = asyncio.create_task(serve(session, peer, rec))
+                try:
+                    await wait_until(lambda: peer.received["video"] >= 20 or task.done(), 30, "video at the viewer")
+                    if talk:
+                        await asyncio.to_thread(emu.wait_for_session, "py-viewer",
+                                                lambda s: s["audio"]["frames"] >= 20, 30.0)
+                finally:
+                    await session.aclose()
+                    await asyncio.wait_for(task, 10)
+                    await peer.close()
+
+    asyncio.run(main())
+    assert not rec.answer_errors, rec.answer_errors
+    assert peer.received["video"] >= 20
+    viewer = emu.sessions("py-viewer")[-1]
+    assert viewer["kind"] == "viewer" and viewer["client_id"] == "py-viewer-1" and not viewer["errors"]
+    assert (viewer["audio"]["frames"] > 0) == talk
+
+
+class VideoSendingViewer(ViewerPeer):
+    """A wrong viewer: its answer claims to send video."""
+
+    async def answer(self, offer_sdp: str) -> str:
+        sdp = await super().answer(offer_sdp)
+        video, audio = sdp.split("m=audio", 1)
+        return video.replace("a=recvonly", "a=sendrecv") + "m=audio" + audio
+
+
+def test_viewer_answer_that_sends_video_is_refused(emu: Emulator) -> None:
+    """A viewer answering that it sends video gets the core's clear error, not the service's."""
+    emu.add_channel("py-viewer-wrong", storage=True)
+    arn = emu.channel_arn("py-viewer-wrong")
+    peer, rec = VideoSendingViewer(), Recorder()
+
+    async def main() -> None:
+        with make_client(emu) as client:
+            async with client.storage_session(channel_arn=arn, role="VIEWER", client_id="v2") as session:
+                async for event in session:
+                    await handle(session, peer, rec, event)
+                    if rec.answer_errors:
+                        break
+            await peer.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+    error = rec.answer_errors[0]
+    assert isinstance(error, ParamValidationError) and "sends video" in str(error) and "viewer" in str(error)
+    assert emu.sessions("py-viewer-wrong")[-1]["answers_received"] == 0
 
 
 # --- many sessions, one loop ---------------------------------------------------------------------------

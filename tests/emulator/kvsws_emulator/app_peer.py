@@ -10,7 +10,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
 
 from .media import Bars, Tone
@@ -69,6 +70,53 @@ class AppPeer:
         if self.pc is not None:
             await self.pc.close()
             self.pc = None
+
+
+class ViewerPeer(AppPeer):
+    """A viewer's application: receives the storage session's H.264 video and Opus audio (counting
+    the decoded frames) and, with ``talk=True``, talks back with Opus audio; sends no video."""
+
+    def __init__(self, talk: bool = True) -> None:
+        super().__init__()
+        self.talk = talk
+        self.received = {"video": 0, "audio": 0}
+        self._readers: set[asyncio.Task[None]] = set()
+
+    async def answer(self, offer_sdp: str) -> str:
+        await self.close()
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=self.ice_servers))
+        self.pc = pc
+
+        @pc.on("track")
+        def _track(track: MediaStreamTrack) -> None:
+            task = asyncio.get_running_loop().create_task(self._count(track))
+            self._readers.add(task)
+            task.add_done_callback(self._readers.discard)
+
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        for transceiver in pc.getTransceivers():
+            if transceiver.kind == "video":
+                transceiver.direction = "recvonly"
+            elif transceiver.kind == "audio":
+                if self.talk:
+                    transceiver.sender.replaceTrack(Tone(550.0))
+                transceiver.direction = "sendrecv" if self.talk else "recvonly"
+        await pc.setLocalDescription(await pc.createAnswer())
+        assert pc.localDescription is not None
+        return pc.localDescription.sdp
+
+    async def _count(self, track: MediaStreamTrack) -> None:
+        while True:
+            try:
+                await track.recv()
+            except MediaStreamError:
+                return
+            self.received[track.kind] += 1
+
+    async def close(self) -> None:
+        for task in list(self._readers):
+            task.cancel()
+        await super().close()
 
 
 async def wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> None:

@@ -1,12 +1,16 @@
-"""The storage service's WebRTC peer: one ``StorageSession`` per accepted JoinStorageSession.
+"""The storage service's WebRTC peer: one ``StorageSession`` per accepted JoinStorageSession or
+JoinStorageSessionAsViewer.
 
-Imported lazily by ``signaling.SignalingHub`` (aiortc and PyAV take a moment to load). The peer
-offers what the storage service takes, ``recvonly``: H.264 video (codec preferences set to H.264
-only) and Opus audio. It gathers host candidates on 127.0.0.1 only (see ``_loopback_host_addresses``),
-sends the offer to the channel's master with no senderClientId (like the service), trickles every
-candidate of its SDP as an ICE_CANDIDATE message as well, applies the master's answer and candidates,
-then decodes what arrives (aiortc decodes H.264 and Opus through PyAV), counts it and, unless turned
-off, records it to ``STATE_DIR/recordings/<channel>-<n>.mkv``.
+Imported lazily by ``signaling.SignalingHub`` (aiortc and PyAV take a moment to load). For the
+master, the peer offers what the storage service takes, ``recvonly``: H.264 video (codec
+preferences set to H.264 only) and Opus audio. For a viewer it offers what the service gives
+viewers: H.264 video ``sendonly`` (the master's video in the service; generated bars here) and Opus
+audio ``sendrecv`` (the viewer may talk back). It gathers host candidates on 127.0.0.1 only (see
+``_loopback_host_addresses``), sends the offer to the master's (or the viewer's) connection with no
+senderClientId (like the service), trickles every candidate of its SDP as an ICE_CANDIDATE message
+as well, applies the answer and candidates, then decodes what arrives (aiortc decodes H.264 and
+Opus through PyAV), counts it and, unless turned off, records it to
+``STATE_DIR/recordings/<channel>-<n>.mkv``.
 """
 
 from __future__ import annotations
@@ -30,12 +34,14 @@ from aiortc import (
     RTCIceCandidate,
     RTCPeerConnection,
     RTCRtpReceiver,
+    RTCRtpSender,
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
-from .signaling import b64json, decode_payload
+from .media import Bars, Tone
+from .signaling import b64json, decode_payload, session_key
 from .state import JoinEvent, SessionFault
 
 if TYPE_CHECKING:
@@ -147,6 +153,40 @@ def _codec_json(codec: Any) -> dict[str, Any]:
     if params:
         out["parameters"] = {str(k): v for k, v in params.items()}
     return out
+
+
+VIEWER_VIDEO_SIZE = (320, 240)  # what a viewer is sent: small, cheap to encode
+
+
+def _sends(media: Any) -> bool:
+    return media.port != 0 and (media.direction or "sendrecv") in ("sendrecv", "sendonly")
+
+
+def check_viewer_answer(sdp: str) -> tuple[dict[str, Any], str | None]:
+    """A viewer's answer, by the service's documented rules: viewers send no video, and audio only
+    as Opus; the video they receive is H.264. Raises ValueError if it does not parse."""
+    try:
+        description = SessionDescription.parse(sdp)
+    except Exception as exc:  # aiortc's parser raises whatever it trips on
+        raise ValueError(f"the answer's SDP does not parse: {exc!r}") from None
+    codecs: dict[str, Any] = {}
+    problems = []
+    for media in description.media:
+        wanted = VIDEO_MIME if media.kind == "video" else AUDIO_MIME if media.kind == "audio" else None
+        if wanted is None or media.port == 0:
+            continue
+        match = next((c for c in media.rtp.codecs if c.mimeType.lower() == wanted), None)
+        if match is not None:
+            codecs[media.kind] = _codec_json(match)
+        if media.kind == "video" and _sends(media):
+            problems.append("the viewer sends video (viewers may send Opus audio only)")
+        elif media.kind == "video" and match is None:
+            problems.append("the viewer's video is not H.264")
+        elif media.kind == "audio" and _sends(media) and match is None:
+            problems.append("the viewer sends audio that is not Opus")
+    if problems:
+        return codecs, "The storage session cannot accept the viewer's answer: " + "; ".join(problems) + "."
+    return codecs, None
 
 
 def check_answer(sdp: str) -> tuple[dict[str, Any], str | None]:
@@ -309,6 +349,9 @@ class StorageSession:
         self.event = event
         self.n = n
         self.channel = event.channel
+        self.client_id = event.client_id  # None: the master's session; else this viewer's
+        self.key = session_key(event.channel.arn, event.client_id)
+        self.outgoing: dict[str, Bars | Tone] = {}  # what a viewer is sent
         self.fault = event.fault or SessionFault()
         self.status = "joined"
         self.close_reason: str | None = None
@@ -351,8 +394,29 @@ class StorageSession:
         self.error(f"offer lost: {why}")
 
     def _detach(self) -> None:
-        if self.hub.active.get(self.channel.arn) is self:
-            self.hub.active.pop(self.channel.arn, None)
+        if self.hub.active.get(self.key) is self:
+            self.hub.active.pop(self.key, None)
+
+    def connection(self) -> Connection | None:
+        """The WebSocket the offer goes to: the master's, or this viewer's."""
+        if self.client_id is None:
+            return self.hub.master_for(self.channel.arn)
+        return self.hub.viewer_for(self.channel.arn, self.client_id)
+
+    def _add_transceivers(self, pc: RTCPeerConnection) -> None:
+        """What the service offers: to the master, H.264 + Opus to receive; to a viewer, H.264 to
+        send and Opus both ways. Codec preferences keep the offer to those codecs only."""
+        for kind, mime in (("video", VIDEO_MIME), ("audio", AUDIO_MIME)):
+            if self.client_id is None:
+                capabilities = RTCRtpReceiver.getCapabilities(kind)
+                transceiver = pc.addTransceiver(kind, direction="recvonly")
+            else:
+                capabilities = RTCRtpSender.getCapabilities(kind)
+                track = Bars(*VIEWER_VIDEO_SIZE) if kind == "video" else Tone(330.0)
+                self.outgoing[kind] = track
+                transceiver = pc.addTransceiver(track, direction="sendonly" if kind == "video" else "sendrecv")
+            assert capabilities is not None
+            transceiver.setCodecPreferences([c for c in capabilities.codecs if c.mimeType.lower() == mime])
 
     # -- the offer ---------------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -369,11 +433,7 @@ class StorageSession:
             pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
             self.pc = pc
             self._watch(pc)
-            for kind, mime in (("video", VIDEO_MIME), ("audio", AUDIO_MIME)):
-                capabilities = RTCRtpReceiver.getCapabilities(kind)
-                assert capabilities is not None
-                transceiver = pc.addTransceiver(kind, direction="recvonly")
-                transceiver.setCodecPreferences([c for c in capabilities.codecs if c.mimeType.lower() == mime])
+            self._add_transceivers(pc)
             await pc.setLocalDescription(await pc.createOffer())  # aiortc gathers here
         except Exception as exc:
             self.status = "failed"
@@ -387,9 +447,10 @@ class StorageSession:
         if fault.trickle_only:
             sdp = strip_candidates(sdp)
         self.offer_sdp = sdp
-        conn = self.hub.master_for(self.channel.arn)
+        conn = self.connection()
         if conn is None:
-            self.offer_lost("the master disconnected before the offer was ready")
+            self.offer_lost(f"the {'master' if self.client_id is None else 'viewer'} disconnected before the offer "
+                            "was ready")
             self._detach()
             await self._close_pc()
             return
@@ -405,7 +466,7 @@ class StorageSession:
         ]
         for message in (trickle + [offer]) if fault.candidates_first else ([offer] + trickle):
             if not await conn.send_json(message):
-                self.offer_lost("the master connection closed while the offer was being sent")
+                self.offer_lost("the connection closed while the offer was being sent")
                 self._detach()
                 await self._close_pc()
                 return
@@ -474,7 +535,7 @@ class StorageSession:
             sdp = obj.get("sdp")
             if not isinstance(sdp, str) or not sdp.strip():
                 raise ValueError("the payload has no sdp")
-            codecs, problem = check_answer(sdp)
+            codecs, problem = check_answer(sdp) if self.client_id is None else check_viewer_answer(sdp)
         except ValueError as exc:
             await conn.status_response(correlation_id, "InvalidArgumentException", "400", f"Malformed answer: {exc}")
             return
@@ -666,14 +727,17 @@ class StorageSession:
         t0 = self.event.time
         return {
             "n": self.n,
-            "kind": "master",
+            "kind": "master" if self.client_id is None else "viewer",
+            "client_id": self.client_id,
             "channel": self.channel.name,
             "channel_arn": self.channel.arn,
             "request_id": self.event.request_id,
             "joined_at": t0,
             "status": self.status,
             "close_reason": self.close_reason,
-            "active": self.hub.active.get(self.channel.arn) is self,
+            "active": self.hub.active.get(self.key) is self,
+            "sent": {"video_frames": getattr(self.outgoing.get("video"), "frames", 0),
+                     "audio_frames": getattr(self.outgoing.get("audio"), "sent", 0) // Tone.SAMPLES},
             "offer_lost": self.lost,
             "fault": self.fault.to_json(),
             "connection": self.conn.id if self.conn is not None else None,

@@ -54,6 +54,12 @@ ADMIN_ACTIONS = ("go_away", "reconnect_ice_server", "close", "drop", "malformed"
                  "send")
 
 
+def session_key(arn: str, client_id: str | None) -> str:
+    """Where a live storage session is kept: the master's under the channel ARN, each viewer's
+    under the ARN and its client id."""
+    return arn if client_id is None else f"{arn}#viewer:{client_id}"
+
+
 def b64json(obj: Any) -> str:
     return base64.b64encode(json.dumps(obj, separators=(",", ":")).encode()).decode()
 
@@ -217,7 +223,7 @@ class SignalingHub:
         self.connections: dict[int, Connection] = {}  # open ones
         self.records: deque[ConnectionRecord] = deque(maxlen=MAX_CONNECTION_RECORDS)
         self.sessions: dict[str, deque[StorageSession | dict[str, Any]]] = {}  # by channel ARN, oldest first
-        self.active: dict[str, StorageSession] = {}  # the live storage peer of each channel
+        self.active: dict[str, StorageSession] = {}  # the live storage peers, by session_key()
         self._next_connection_id = 1
         self._session_counter: Counter[str] = Counter()  # by channel name, for recording file names
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -393,6 +399,13 @@ class SignalingHub:
             else:
                 await session.on_candidate(conn, payload, correlation_id)
             return
+        viewer_session = self.active.get(session_key(arn, record.client_id))
+        if viewer_session is not None and action in ("SDP_ANSWER", "ICE_CANDIDATE"):
+            if action == "SDP_ANSWER":  # the viewer answers its storage session's offer
+                await viewer_session.on_answer(conn, payload, correlation_id)
+            else:
+                await viewer_session.on_candidate(conn, payload, correlation_id)
+            return
         # A viewer's messages go to the master (peer-to-peer signaling), with the viewer's client id.
         master = self.master_for(arn)
         if master is None:
@@ -404,22 +417,18 @@ class SignalingHub:
     async def on_join(self, event: JoinEvent) -> None:
         channel = event.channel
         arn = channel.arn
-        if event.client_id is not None:
-            self._remember(arn, {
-                "n": None, "kind": "viewer", "client_id": event.client_id, "request_id": event.request_id,
-                "joined_at": event.time, "status": "viewer_not_emulated",
-                "note": "JoinStorageSessionAsViewer is accepted and recorded; the emulator sends viewers no offer",
-            })
-            return
-        previous = self.active.pop(arn, None)
+        kind = "master" if event.client_id is None else "viewer"
+        key = session_key(arn, event.client_id)
+        previous = self.active.pop(key, None)
         self._session_counter[channel.name] += 1
         n = self._session_counter[channel.name]
         try:
             peer = importlib.import_module(".peer", __package__)  # aiortc + PyAV: loaded on first use
         except ImportError as exc:
             log.error("no storage peer: %s (pip install aiortc)", exc)
-            self._remember(arn, {"n": n, "kind": "master", "request_id": event.request_id, "joined_at": event.time,
-                                 "status": "failed", "errors": [f"aiortc is not installed: {exc}"]})
+            self._remember(arn, {"n": n, "kind": kind, "client_id": event.client_id, "request_id": event.request_id,
+                                 "joined_at": event.time, "status": "failed",
+                                 "errors": [f"aiortc is not installed: {exc}"]})
             return
         peer.SendPolicy.allow_local = self.state.ice_remote_candidates == "local"
         recording = None
@@ -429,11 +438,11 @@ class SignalingHub:
         self._remember(arn, session)
         if previous is not None:
             await previous.close("superseded")
-        conn = self.master_for(arn)
-        if conn is None:
-            session.offer_lost("no master connected to the channel when the join arrived")
+        if session.connection() is None:
+            session.offer_lost(f"no {kind} connected to the channel when the join arrived"
+                               if kind == "master" else f"viewer {event.client_id!r} is not connected to the channel")
             return
-        self.active[arn] = session
+        self.active[key] = session
         await session.start()
 
     async def close_sessions(self, reason: str) -> None:
