@@ -543,3 +543,21 @@ func TestStorageSessionRefreshesICEServers(t *testing.T) {
 		t.Errorf("GetIceServerConfig calls = %d, want 2", n)
 	}
 }
+
+func TestStorageSessionViewerGetsItsOwnOffer(t *testing.T) {
+	c := newClient(t)
+	s := newSession(t, c, context.Background(), "go-viewer", func(in *kvsws.StorageSessionInput) {
+		in.Role, in.ClientID = kvsws.ChannelRoleViewer, "go-viewer-1"
+	})
+	offer, _ := until(t, s, kvsws.EventOffer, 15*time.Second)
+	video, audio, ok := strings.Cut(offer.SDP, "m=audio")
+	if !ok || !strings.Contains(video, "a=sendonly") || !strings.Contains(audio, "a=sendrecv") {
+		t.Fatalf("a viewer's offer sends H.264 and talks both ways: %.400q", offer.SDP)
+	}
+	// Answering like a master (sending video) is refused here, by the viewer rules.
+	err := s.SendAnswer(strings.Replace(offer.SDP, "a=sendonly", "a=sendrecv", 1))
+	var pv *kvsws.ParamValidationError
+	if !errors.As(err, &pv) || !strings.Contains(err.Error(), "sends video") || !strings.Contains(err.Error(), "viewer") {
+		t.Errorf("SendAnswer(video sent by a viewer) = %T %v", err, err)
+	}
+}
