@@ -149,6 +149,7 @@ def test_garbage_collected_client(emu: Emulator, arn: str) -> None:
 INTERRUPT = """
 import os, signal, sys, threading, time
 import kvsws
+signal.signal(signal.SIGINT, signal.default_int_handler)  # Python leaves SIGINT ignored when started in the background
 client = kvsws.Client()
 threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
 start = time.monotonic()
