@@ -108,6 +108,16 @@ static int sts_retryable(const kvi_http_response *resp)
 
 /* ---- the call ----------------------------------------------------------------------------- */
 
+/* The signed request holds the source credentials' session token (canonical request, headers). */
+static void sign_result_free_secret(kvi_sign_result *r)
+{
+    kvi_buf_free_secret(&r->canonical_request);
+    kvi_buf_free_secret(&r->added_headers);
+    kvi_buf_free_secret(&r->authorization);
+    kvi_buf_free_secret(&r->query);
+    kvi_sign_result_free(r);
+}
+
 /* "Error when retrieving credentials from PROVIDER (profile P, role ARN): " */
 static void put_prefix(kvi_buf *msg, const kvi_sts_request *r)
 {
@@ -310,7 +320,7 @@ out:
     kvi_buf_free(&msg);
     kvi_fetch_response_free(&resp);
     kvi_free_secret(added);
-    kvi_sign_result_free(&signed_req);
+    sign_result_free_secret(&signed_req);
     kvi_signer_free(signer);
     kvi_url_free(&u);
     kvi_buf_free_secret(&body);
