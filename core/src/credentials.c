@@ -758,15 +758,16 @@ static kvsws_status chain_resolve(kvi_credential_chain *c, kvi_credentials *out,
         kvi_buf_puts(&msg, ", skipped because the profile option is set");
     else if (nonempty_env("AWS_SECRET_ACCESS_KEY"))
         kvi_buf_puts(&msg, " is not set but AWS_SECRET_ACCESS_KEY is");
-    kvi_buf_puts(&msg, "), profile ");
+    kvi_buf_puts(&msg, p->profile_from_option
+                           ? "), profile "
+                           : "), web identity (AWS_WEB_IDENTITY_TOKEN_FILE), profile ");
     kvi_put_sanitized(&msg, p->profile, 128);
     kvi_buf_printf(&msg,
-                   " (role_arn, web identity: %sweb_identity_token_file, SSO: sso_account_id / "
-                   "sso_role_name) in the shared credentials file (%s), its credential_process, "
-                   "the config file (%s), container credentials (AWS_CONTAINER_CREDENTIALS_"
-                   "RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI are not set) and the "
-                   "EC2 instance metadata service (",
-                   p->profile_from_option ? "" : "AWS_WEB_IDENTITY_TOKEN_FILE, ",
+                   " (role_arn, web_identity_token_file, sso_account_id / sso_role_name, the keys, "
+                   "credential_process) in the shared credentials file (%s) and the config file "
+                   "(%s), container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and "
+                   "AWS_CONTAINER_CREDENTIALS_FULL_URI are not set) and the EC2 instance "
+                   "metadata service (",
                    p->credentials_file ? p->credentials_file : "none: no home directory",
                    p->config_file ? p->config_file : "none: no home directory");
     kvi_put_sanitized(&msg, kvi_buf_str(&imds_why), 600);
