@@ -162,13 +162,12 @@ kvsws_status kvsws_client_new(const kvsws_config *cfg, kvsws_client **out, kvsws
     c->signaling_endpoint = kvi_endpoint_configured(KVI_ENDPOINT_SIGNALING, endpoint, &c->paths);
     c->webrtc_endpoint =
         kvi_endpoint_configured(KVI_ENDPOINT_WEBRTC_STORAGE, endpoint, &c->paths);
-    if (!c->control_endpoint) {
-        int fips_opt = cfg && cfg->num_set[KVSWS_OPT_USE_FIPS_ENDPOINT]
-                           ? (int)cfg->num[KVSWS_OPT_USE_FIPS_ENDPOINT]
-                           : -1;
-        c->control_endpoint =
-            kvi_endpoint_control_default(c->region, kvi_endpoint_use_fips(fips_opt, &c->paths));
-    }
+    int fips_opt = cfg && cfg->num_set[KVSWS_OPT_USE_FIPS_ENDPOINT]
+                       ? (int)cfg->num[KVSWS_OPT_USE_FIPS_ENDPOINT]
+                       : -1;
+    int use_fips = kvi_endpoint_use_fips(fips_opt, &c->paths);
+    if (!c->control_endpoint)
+        c->control_endpoint = kvi_endpoint_control_default(c->region, use_fips);
     if ((st = check_endpoint(c->control_endpoint, "the control plane endpoint", err)) ||
         (st = check_endpoint(c->signaling_endpoint, "the signaling endpoint", err)) ||
         (st = check_endpoint(c->webrtc_endpoint, "the WebRTC storage endpoint", err)))
@@ -217,6 +216,8 @@ kvsws_status kvsws_client_new(const kvsws_config *cfg, kvsws_client **out, kvsws
         st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
         goto fail;
     }
+    /* STS and the SSO portal: the client's region, CA bundle and connections */
+    kvi_credential_chain_attach(c->credentials, c->region, c->http, use_fips);
     kvi_log(c, KVSWS_LOG_INFO, "client ready: region %s, control endpoint %s", c->region,
             c->control_endpoint);
     *out = c;

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,7 +22,10 @@
 
 #include "buf.h"
 #include "credentials_remote.h"
+#include "credentials_role.h"
+#include "credentials_sso.h"
 #include "error.h"
+#include "http.h"
 
 extern char **environ;
 
@@ -39,6 +43,11 @@ struct kvi_credential_chain {
     char *session_token;
     kvi_profile_paths paths;
     int process_timeout_ms;
+    /* From the client (kvi_credential_chain_attach), for STS and the SSO portal. */
+    char *region;
+    kvi_http_pool *http; /* borrowed */
+    int use_fips;
+    char *session_name; /* kvsws-session-<unix time>: one per chain, kept across refreshes */
     int have;
     kvi_credentials cached;
 };
@@ -535,7 +544,10 @@ kvi_credential_chain *kvi_credential_chain_new(const char *access_key_id,
     c->access_key_id = kvi_strdup(access_key_id);
     c->secret_access_key = kvi_strdup(secret_access_key);
     c->session_token = kvi_strdup(session_token);
-    if (rc != 0 || (access_key_id && !c->access_key_id) ||
+    /* botocore's default RoleSessionName is botocore-session-<unix time>; ours says kvsws */
+    if (asprintf(&c->session_name, "kvsws-session-%lld", (long long)time(NULL)) < 0)
+        c->session_name = NULL;
+    if (rc != 0 || !c->session_name || (access_key_id && !c->access_key_id) ||
         (secret_access_key && !c->secret_access_key) || (session_token && !c->session_token) ||
         pthread_mutex_init(&c->lock, NULL) != 0) {
         if (rc == 0)
@@ -543,6 +555,7 @@ kvi_credential_chain *kvi_credential_chain_new(const char *access_key_id,
         free(c->access_key_id);
         kvi_free_secret(c->secret_access_key);
         kvi_free_secret(c->session_token);
+        free(c->session_name);
         free(c);
         return NULL;
     }
@@ -560,7 +573,29 @@ void kvi_credential_chain_free(kvi_credential_chain *chain)
     kvi_free_secret(chain->session_token);
     kvi_profile_paths_free(&chain->paths);
     kvi_credentials_free(&chain->cached);
+    free(chain->region);
+    free(chain->session_name);
     free(chain);
+}
+
+void kvi_credential_chain_attach(kvi_credential_chain *chain, const char *region,
+                                 kvi_http_pool *http, int use_fips)
+{
+    if (!chain)
+        return;
+    pthread_mutex_lock(&chain->lock);
+    free(chain->region);
+    chain->region = kvi_strdup(region); /* NULL when out of memory: the profile's region then */
+    chain->http = http;
+    chain->use_fips = use_fips;
+    pthread_mutex_unlock(&chain->lock);
+}
+
+kvi_profile_paths kvi_profile_paths_for(const kvi_profile_paths *p, const char *profile)
+{
+    kvi_profile_paths q = *p;
+    q.profile = (char *)profile; /* borrowed: q is never freed */
+    return q;
 }
 
 /* botocore's ProfileNotFound, for a profile that was asked for by name. */
@@ -617,8 +652,53 @@ static kvsws_status keys_from_file(const kvi_profile_paths *p, int config_file,
     return st;
 }
 
-/* One pass over the sources, botocore's order: explicit, environment, shared credentials file,
- * credential_process, config file. */
+kvsws_status kvi_env_credentials(kvi_credentials *out, int *found, kvsws_error *err)
+{
+    memset(out, 0, sizeof *out);
+    *found = 0;
+    const char *env_ak = nonempty_env("AWS_ACCESS_KEY_ID");
+    if (!env_ak)
+        return KVSWS_OK;
+    *found = 1;
+    const char *env_sk = nonempty_env("AWS_SECRET_ACCESS_KEY");
+    if (!env_sk)
+        return kvi_error_set(err, KVSWS_E_CREDENTIAL_RETRIEVAL,
+                             "Partial credentials found in environment, missing: "
+                             "AWS_SECRET_ACCESS_KEY");
+    const char *env_tok = nonempty_env("AWS_SESSION_TOKEN");
+    if (!env_tok)
+        env_tok = nonempty_env("AWS_SECURITY_TOKEN");
+    return kvi_credentials_set(out, env_ak, env_sk, env_tok, 0, "environment", err);
+}
+
+kvsws_status kvi_profile_providers(const kvi_provider_ctx *ctx, const char *profile,
+                                   int disable_env, kvi_credentials *out, int *found,
+                                   kvsws_error *err)
+{
+    kvi_profile_paths p = kvi_profile_paths_for(ctx->paths, profile);
+    kvsws_status st = kvi_web_identity_provider(ctx, profile, disable_env, out, found, err);
+    if (st != KVSWS_OK || *found)
+        return st;
+    st = kvi_sso_provider(ctx, profile, out, found, err);
+    if (st != KVSWS_OK || *found)
+        return st;
+    st = keys_from_file(&p, 0, out, found, err);
+    if (st != KVSWS_OK || *found)
+        return st;
+    char *process = kvi_profile_get(&p, "credential_process");
+    if (process && *process) {
+        *found = 1;
+        st = kvi_credential_process_run(process, profile, ctx->process_timeout_ms, out, err);
+        free(process);
+        return st;
+    }
+    free(process);
+    return keys_from_file(&p, 1, out, found, err);
+}
+
+/* One pass over the sources, botocore's order: explicit, environment, assume-role, the
+ * profile's providers (web identity, SSO, shared credentials file, credential_process, config
+ * file), container, instance metadata. */
 static kvsws_status chain_resolve(kvi_credential_chain *c, kvi_credentials *out,
                                   kvsws_error *err)
 {
@@ -642,34 +722,21 @@ static kvsws_status chain_resolve(kvi_credential_chain *c, kvi_credentials *out,
     if (p->profile_explicit && !kvi_profile_exists(p))
         return profile_not_found(p, err);
 
-    const char *env_ak = nonempty_env("AWS_ACCESS_KEY_ID");
-    const char *env_sk = nonempty_env("AWS_SECRET_ACCESS_KEY");
+    int found = 0;
+    kvsws_status st;
     /* As botocore: a profile given as an option beats the environment's keys. */
-    if (!p->profile_from_option && env_ak) {
-        if (!env_sk)
-            return kvi_error_set(err, KVSWS_E_CREDENTIAL_RETRIEVAL,
-                                 "Partial credentials found in environment, missing: "
-                                 "AWS_SECRET_ACCESS_KEY");
-        const char *env_tok = nonempty_env("AWS_SESSION_TOKEN");
-        if (!env_tok)
-            env_tok = nonempty_env("AWS_SECURITY_TOKEN");
-        return kvi_credentials_set(out, env_ak, env_sk, env_tok, 0, "environment", err);
+    if (!p->profile_from_option) {
+        st = kvi_env_credentials(out, &found, err);
+        if (st != KVSWS_OK || found)
+            return st;
     }
 
-    int found = 0;
-    kvsws_status st = keys_from_file(p, 0, out, &found, err);
+    kvi_provider_ctx ctx = {p, c->region, c->use_fips, c->http, c->session_name,
+                            c->process_timeout_ms};
+    st = kvi_assume_role_provider(&ctx, p->profile, out, &found, err);
     if (st != KVSWS_OK || found)
         return st;
-
-    char *process = kvi_profile_get(p, "credential_process");
-    if (process && *process) {
-        st = kvi_credential_process_run(process, p->profile, c->process_timeout_ms, out, err);
-        free(process);
-        return st;
-    }
-    free(process);
-
-    st = keys_from_file(p, 1, out, &found, err);
+    st = kvi_profile_providers(&ctx, p->profile, p->profile_from_option, out, &found, err);
     if (st != KVSWS_OK || found)
         return st;
 
@@ -691,13 +758,16 @@ static kvsws_status chain_resolve(kvi_credential_chain *c, kvi_credentials *out,
         kvi_buf_puts(&msg, ", skipped because the profile option is set");
     else if (nonempty_env("AWS_SECRET_ACCESS_KEY"))
         kvi_buf_puts(&msg, " is not set but AWS_SECRET_ACCESS_KEY is");
-    kvi_buf_puts(&msg, "), profile ");
+    kvi_buf_puts(&msg, p->profile_from_option
+                           ? "), profile "
+                           : "), web identity (AWS_WEB_IDENTITY_TOKEN_FILE), profile ");
     kvi_put_sanitized(&msg, p->profile, 128);
     kvi_buf_printf(&msg,
-                   " in the shared credentials file (%s), its credential_process, the "
-                   "config file (%s), container credentials (AWS_CONTAINER_CREDENTIALS_"
-                   "RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI are not set) and the "
-                   "EC2 instance metadata service (",
+                   " (role_arn, web_identity_token_file, sso_account_id / sso_role_name, the keys, "
+                   "credential_process) in the shared credentials file (%s) and the config file "
+                   "(%s), container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and "
+                   "AWS_CONTAINER_CREDENTIALS_FULL_URI are not set) and the EC2 instance "
+                   "metadata service (",
                    p->credentials_file ? p->credentials_file : "none: no home directory",
                    p->config_file ? p->config_file : "none: no home directory");
     kvi_put_sanitized(&msg, kvi_buf_str(&imds_why), 600);

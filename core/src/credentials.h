@@ -15,7 +15,8 @@ typedef struct kvi_credentials {
     time_t expiration;       /* 0 when they do not expire */
     const char *source;      /* static: "explicit", "environment", "shared-credentials-file",
                                 "config-file", "credential_process", "container-role",
-                                "iam-role" */
+                                "iam-role", "assume-role", "assume-role-with-web-identity",
+                                "sso" */
 } kvi_credentials;
 
 void kvi_credentials_free(kvi_credentials *c);
@@ -35,20 +36,54 @@ void kvi_json_cleanse(struct cJSON *item);
 
 /* The chain, in botocore's order: explicit keys (both or neither, else PARAM_VALIDATION) ->
  * AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN; skipped when the profile came
- * from the option) -> the profile's aws_access_key_id / aws_secret_access_key /
- * aws_session_token in the credentials file -> the profile's credential_process (JSON Version 1,
- * AccessKeyId, SecretAccessKey, SessionToken, Expiration) -> the same keys in the config file
+ * from the option) -> assume-role: the profile's role_arn with source_profile or
+ * credential_source (credentials_role.h) -> the profile's providers (kvi_profile_providers:
+ * web identity, SSO, the credentials file's keys, credential_process, the config file's keys)
  * -> the container endpoint -> the EC2 instance metadata service (credentials_remote.h).
  * An explicitly named profile that exists nowhere is KVSWS_E_CONFIG "The config profile (NAME)
  * could not be found". Nothing found -> KVSWS_E_NO_CREDENTIALS with a message listing where it
  * looked. A failing source -> KVSWS_E_CREDENTIAL_RETRIEVAL naming the source (never a secret). */
 typedef struct kvi_credential_chain kvi_credential_chain;
 
+struct kvi_http_pool;
+
+/* What the providers need from their chain and its client, for one resolution. */
+typedef struct kvi_provider_ctx {
+    const kvi_profile_paths *paths; /* the files and the client's profile (endpoint settings) */
+    const char *region;             /* the client's region, for STS; NULL: the global endpoint */
+    int use_fips;                   /* FIPS endpoints for STS and the SSO portal */
+    struct kvi_http_pool *http;     /* the client's pool and CA bundle; NULL: one of our own */
+    const char *session_name;       /* default RoleSessionName: kvsws-session-<unix time> */
+    int process_timeout_ms;         /* credential_process */
+} kvi_provider_ctx;
+
+/* The providers botocore's ProfileProviderBuilder makes for one profile, in its order:
+ * assume-role-with-web-identity (credentials_role.h; AWS_ROLE_ARN & co. unless disable_env),
+ * SSO (credentials_sso.h), the credentials file's keys, credential_process, the config file's
+ * keys. *found 0 when none of them applies to the profile. */
+kvsws_status kvi_profile_providers(const kvi_provider_ctx *ctx, const char *profile,
+                                   int disable_env, kvi_credentials *out, int *found,
+                                   kvsws_error *err);
+
+/* The environment provider: AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN or
+ * AWS_SECURITY_TOKEN). *found 0 when AWS_ACCESS_KEY_ID is unset; an access key without its
+ * secret is an error. */
+kvsws_status kvi_env_credentials(kvi_credentials *out, int *found, kvsws_error *err);
+
+/* A copy of p naming another profile (borrowed strings: valid while p and profile are). */
+kvi_profile_paths kvi_profile_paths_for(const kvi_profile_paths *p, const char *profile);
+
 kvi_credential_chain *kvi_credential_chain_new(const char *access_key_id,
                                                const char *secret_access_key,
                                                const char *session_token,
                                                const kvi_profile_paths *paths);
 void kvi_credential_chain_free(kvi_credential_chain *chain);
+
+/* Gives the chain what the providers that call AWS need from its client: the region (copied),
+ * the pool (borrowed: the client frees it after its last call) and whether FIPS endpoints are
+ * asked for. A chain without it uses the profile's region and a pool with the system CAs. */
+void kvi_credential_chain_attach(kvi_credential_chain *chain, const char *region,
+                                 struct kvi_http_pool *http, int use_fips);
 
 /* Thread-safe. Returns a copy of the current credentials in *out, resolving them on first use
  * and again when they expire within refresh_margin seconds of now. */

@@ -20,7 +20,7 @@ static const char *nonempty_env(const char *name)
 static int is_true(const char *v) { return v && strcasecmp(v, "true") == 0; }
 
 /* The service ids botocore derives the names from: "Kinesis Video", "Kinesis Video Signaling",
- * "Kinesis Video WebRTC Storage". */
+ * "Kinesis Video WebRTC Storage", "STS", "SSO". */
 static const char *service_env(kvi_endpoint_kind kind)
 {
     switch (kind) {
@@ -28,6 +28,10 @@ static const char *service_env(kvi_endpoint_kind kind)
         return "AWS_ENDPOINT_URL_KINESIS_VIDEO_SIGNALING";
     case KVI_ENDPOINT_WEBRTC_STORAGE:
         return "AWS_ENDPOINT_URL_KINESIS_VIDEO_WEBRTC_STORAGE";
+    case KVI_ENDPOINT_STS:
+        return "AWS_ENDPOINT_URL_STS";
+    case KVI_ENDPOINT_SSO:
+        return "AWS_ENDPOINT_URL_SSO";
     default:
         return "AWS_ENDPOINT_URL_KINESIS_VIDEO";
     }
@@ -40,6 +44,10 @@ static const char *service_key(kvi_endpoint_kind kind)
         return "kinesis_video_signaling";
     case KVI_ENDPOINT_WEBRTC_STORAGE:
         return "kinesis_video_webrtc_storage";
+    case KVI_ENDPOINT_STS:
+        return "sts";
+    case KVI_ENDPOINT_SSO:
+        return "sso";
     default:
         return "kinesis_video";
     }
@@ -129,10 +137,15 @@ static const char *dns_suffix(const char *region)
 
 char *kvi_endpoint_control_default(const char *region, int use_fips)
 {
+    return kvi_endpoint_service_default("kinesisvideo", region, use_fips);
+}
+
+char *kvi_endpoint_service_default(const char *prefix, const char *region, int use_fips)
+{
     if (!region || !*region)
         return NULL;
     kvi_buf b = KVI_BUF_INIT;
-    if (kvi_buf_printf(&b, "https://kinesisvideo%s.%s.%s", use_fips ? "-fips" : "", region,
+    if (kvi_buf_printf(&b, "https://%s%s.%s.%s", prefix, use_fips ? "-fips" : "", region,
                        dns_suffix(region)) != 0) {
         kvi_buf_free(&b);
         return NULL;

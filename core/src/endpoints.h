@@ -8,16 +8,19 @@
 typedef enum kvi_endpoint_kind {
     KVI_ENDPOINT_CONTROL = 0,        /* kinesisvideo control plane */
     KVI_ENDPOINT_SIGNALING = 1,      /* the channel's HTTPS endpoint (GetIceServerConfig) */
-    KVI_ENDPOINT_WEBRTC_STORAGE = 2  /* the channel's WEBRTC endpoint (JoinStorageSession*) */
+    KVI_ENDPOINT_WEBRTC_STORAGE = 2, /* the channel's WEBRTC endpoint (JoinStorageSession*) */
+    KVI_ENDPOINT_STS = 3,            /* STS, for the assume-role credential providers */
+    KVI_ENDPOINT_SSO = 4             /* the IAM Identity Center portal (GetRoleCredentials) */
 } kvi_endpoint_kind;
 
 /*
  * The configured URL for a kind, or NULL when the caller must use the default (control plane)
  * or discover it (the two per-channel kinds). Precedence, as botocore's: explicit option, then
- * AWS_ENDPOINT_URL_KINESIS_VIDEO / _SIGNALING / _WEBRTC_STORAGE, then AWS_ENDPOINT_URL, then the
- * profile's "services = NAME" section ("[services NAME]" with "kinesis_video =" /
- * "kinesis_video_signaling =" / "kinesis_video_webrtc_storage =" and an indented
- * "endpoint_url = URL"), then the profile's endpoint_url. All but the option are ignored when
+ * AWS_ENDPOINT_URL_KINESIS_VIDEO / _SIGNALING / _WEBRTC_STORAGE (AWS_ENDPOINT_URL_STS,
+ * AWS_ENDPOINT_URL_SSO), then AWS_ENDPOINT_URL, then the profile's "services = NAME" section
+ * ("[services NAME]" with "kinesis_video =" / "kinesis_video_signaling =" /
+ * "kinesis_video_webrtc_storage =" / "sts =" / "sso =" and an indented "endpoint_url = URL"),
+ * then the profile's endpoint_url. All but the option are ignored when
  * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS (else the profile's ignore_configured_endpoint_urls) is
  * true. Empty values count as unset. Not validated here. Returns malloc'd or NULL.
  */
@@ -29,6 +32,10 @@ char *kvi_endpoint_configured(kvi_endpoint_kind kind, const char *option,
  * us-isob-*, cloud.adc-e.uk, csp.hci.ic.gov, amazonaws.eu), kinesisvideo-fips for FIPS.
  * malloc'd; NULL for no region. */
 char *kvi_endpoint_control_default(const char *region, int use_fips);
+
+/* The same rule for another service's endpoint prefix ("sts", "portal.sso"):
+ * https://PREFIX[-fips].REGION.SUFFIX. malloc'd; NULL for no region or out of memory. */
+char *kvi_endpoint_service_default(const char *prefix, const char *region, int use_fips);
 
 /* 1 when FIPS is asked for: option (-1 = unset), AWS_USE_FIPS_ENDPOINT, the profile's
  * use_fips_endpoint; the first one set decides, and only "true" (any case) is true. */

@@ -162,6 +162,8 @@ static char *home_dir(void)
     return h ? kvi_strdup(h) : passwd_home(NULL, 0);
 }
 
+char *kvi_profile_home_dir(void) { return home_dir(); }
+
 /* os.path.expandvars: $NAME and ${NAME} are replaced when set, left alone when not. */
 static int expand_vars(const char *in, kvi_buf *out)
 {
@@ -683,6 +685,42 @@ char *kvi_profile_services_get(const kvi_profile_paths *p, const char *services_
         const ini_entry *e = ini_find(&f, rank, service, key);
         if (e && e->value)
             out = kvi_strdup(e->value);
+        free(rank);
+    }
+    ini_free(&f);
+    return out;
+}
+
+char *kvi_profile_section_get(const kvi_profile_paths *p, const char *prefix, const char *name,
+                              const char *key, int *exists)
+{
+    if (exists)
+        *exists = 0;
+    if (!p || !prefix || !name || !key)
+        return NULL;
+    ini_file f;
+    if (ini_load(p->config_file, &f) != 0)
+        return NULL;
+    char *out = NULL;
+    int *rank = calloc(f.nsect ? f.nsect : 1, sizeof *rank);
+    if (rank) {
+        for (size_t i = 0; i < f.nsect; i++) {
+            char *n = prefixed_name(f.sections[i], prefix);
+            rank[i] = n && strcmp(n, name) == 0 ? 2 : 0;
+            if (rank[i] && exists)
+                *exists = 1;
+            free(n);
+        }
+        /* configparser lowercases option names, so the lookup does too */
+        char *lkey = kvi_strdup(key);
+        if (lkey) {
+            for (char *c = lkey; *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+            const ini_entry *e = ini_find(&f, rank, lkey, NULL);
+            if (e && e->value)
+                out = kvi_strdup(e->value);
+            free(lkey);
+        }
         free(rank);
     }
     ini_free(&f);

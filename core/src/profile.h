@@ -37,6 +37,15 @@ int kvi_profile_exists(const kvi_profile_paths *p);
 char *kvi_profile_services_get(const kvi_profile_paths *p, const char *services_name,
                                const char *service, const char *key);
 
+/* A plain key of the config file's "[PREFIX NAME]" section (e.g. "[sso-session my-sso]"), as
+ * botocore reads sso-session sections. malloc'd or NULL. *exists (when not NULL) is set to 1
+ * when such a section is there at all. */
+char *kvi_profile_section_get(const kvi_profile_paths *p, const char *prefix, const char *name,
+                              const char *key, int *exists);
+
+/* $HOME as os.path.expanduser reads it, else the password database's. malloc'd or NULL. */
+char *kvi_profile_home_dir(void);
+
 /* Splits s into words as Python's shlex.split does (POSIX mode: quotes, backslashes, no
  * comments), as botocore does for credential_process and "[profile NAME]". A NULL-terminated
  * malloc'd array, or NULL with *why set on a syntax error ("No closing quotation") or NULL

@@ -34,6 +34,7 @@ from .errors import (
     error_type_header,
     known_error,
 )
+from .issuer import Issuer
 from .operations import NOT_FOUND, OPERATIONS, OPERATIONS_BY_PATH, CallContext, invoke
 from .signaling import CHANNEL_ARN_RE, NAME_RE, WSS_OPERATIONS, SignalingHub
 from .sigv4 import (
@@ -44,7 +45,9 @@ from .sigv4 import (
     verify_header_auth,
     verify_presigned_url,
 )
+from .sso_portal import SsoPortal
 from .state import ConfigError, Fault, RequestRecord, SessionFault, State
+from .sts import StsService
 
 if TYPE_CHECKING:
     from .turn import TurnServer
@@ -597,6 +600,10 @@ def create_app(state: State, state_dir: Path | None = None, turn_server: TurnSer
     app.router.add_post(f"{ADMIN_PREFIX}/reset", admin_reset)
     app.router.add_post(f"{ADMIN_PREFIX}/clock", admin_clock)
     app.router.add_post(f"{ADMIN_PREFIX}/regions", admin_regions)
+    # STS (POST / with a form body) and the SSO portal, issuing credentials the calls then accept.
+    issuer = Issuer(state)
+    app.add_routes(StsService(state, issuer, api_handler).routes(ADMIN_PREFIX))
+    app.add_routes(SsoPortal(state, issuer).routes(ADMIN_PREFIX))
     app.router.add_route("*", ADMIN_PREFIX + "{tail:(/.*)?}", admin_not_found)
     app.router.add_get("/", signaling_handler)  # falls through to api_handler unless it is signaling
     app.router.add_route("*", "/{tail:.*}", api_handler)

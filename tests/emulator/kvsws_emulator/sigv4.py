@@ -35,6 +35,7 @@ SERVICE = "kinesisvideo"
 SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"
 MAX_SKEW_SECONDS = 300
 TOKEN_INVALID = "The security token included in the request is invalid."
+TOKEN_EXPIRED = "The security token included in the request is expired"
 SIGNATURE_MISMATCH = (
     "The request signature we calculated does not match the signature you provided. Check your AWS "
     "Secret Access Key and signing method. Consult the service documentation for details."
@@ -118,7 +119,7 @@ def _get(headers: Sequence[tuple[str, str]], name: str) -> str | None:
 # -- what both modes check ------------------------------------------------------------------------
 
 def _check_scope(state: State, result: AuthResult, credential: str, signed_headers: str, token: str | None,
-                 amz_date: str) -> Credential | ApiError:
+                 amz_date: str, expected_service: str = SERVICE) -> Credential | ApiError:
     """The credential scope, the key and its session token, the signed headers: the same checks, in
     the same order, for the Authorization header and for a presigned URL. Fills in ``result``'s key,
     region, service and signed headers; returns the key's credential, or the error to answer with."""
@@ -141,6 +142,8 @@ def _check_scope(state: State, result: AuthResult, credential: str, signed_heade
             return ApiError("UnrecognizedClientException", TOKEN_INVALID)
     elif token is not None:
         return ApiError("UnrecognizedClientException", TOKEN_INVALID)
+    if cred.expiration is not None and state.now() >= cred.expiration:
+        return ApiError("ExpiredTokenException", TOKEN_EXPIRED)
 
     if terminator != "aws4_request":
         return ApiError(
@@ -153,8 +156,9 @@ def _check_scope(state: State, result: AuthResult, credential: str, signed_heade
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
             f"'{scope_date}' != '{amz_date[:8]}', from '{amz_date}'.",
         )
-    if service != SERVICE:
-        return ApiError("InvalidSignatureException", f"Credential should be scoped to correct service: '{SERVICE}'. ")
+    if service != expected_service:
+        return ApiError("InvalidSignatureException",
+                        f"Credential should be scoped to correct service: '{expected_service}'. ")
     if state.allowed_regions is not None and region not in state.allowed_regions:
         return ApiError("InvalidSignatureException", f"Credential should be scoped to a valid region, not '{region}'. ")
     if "host" not in result.signed_headers:
@@ -202,8 +206,10 @@ def verify_header_auth(
     raw_path: str,
     headers: Sequence[tuple[str, str]],
     body: bytes,
+    service: str = SERVICE,
 ) -> AuthResult:
-    """Check the Authorization header of one request. ``raw_path`` is the path and query as sent."""
+    """Check the Authorization header of one request. ``raw_path`` is the path and query as sent;
+    ``service`` is the one the credential scope must name (``sts`` for the STS stand-in)."""
     result = AuthResult()
 
     def fail(code: str, message: str) -> AuthResult:
@@ -248,7 +254,7 @@ def verify_header_auth(
         )
 
     cred = _check_scope(state, result, parts["Credential"], parts["SignedHeaders"],
-                        _get(headers, "x-amz-security-token"), amz_date)
+                        _get(headers, "x-amz-security-token"), amz_date, service)
     if isinstance(cred, ApiError):
         result.error = cred
         return result

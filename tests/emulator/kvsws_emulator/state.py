@@ -33,9 +33,11 @@ class Credential:
     access_key_id: str
     secret_access_key: str
     session_token: str | None = None
+    expiration: float | None = None  # issued by the STS / SSO stand-ins: refused after this time
 
     def public(self) -> dict[str, Any]:
-        return {"access_key_id": self.access_key_id, "needs_session_token": self.session_token is not None}
+        return {"access_key_id": self.access_key_id, "needs_session_token": self.session_token is not None,
+                "expiration": self.expiration}
 
 
 @dataclass

@@ -273,6 +273,32 @@ class Emulator:
         records: list[dict[str, Any]] = self.state()["requests"]
         return [r for r in records if operation is None or r["operation"] == operation]
 
+    # -- the STS and SSO portal stand-ins (sts.py, sso_portal.py) -----------------------------------
+    def add_role(self, role_arn: str, *, trusted: Sequence[str] | None = None, web_identity_token: str | None = None,
+                 external_id: str | None = None, lifetime_seconds: float | None = None) -> None:
+        """Register (or replace) a role STS lets ``trusted`` keys or role ARNs assume (None: any key)."""
+        self.admin("POST", "sts/roles", {
+            "role_arn": role_arn, "trusted": list(trusted) if trusted is not None else None,
+            "web_identity_token": web_identity_token, "external_id": external_id,
+            "lifetime_seconds": lifetime_seconds})
+
+    def sts_fault(self, code: str, **spec: Any) -> dict[str, Any]:
+        """Queue an STS error answer: ``sts_fault("AccessDenied", operation="AssumeRole", count=1)``."""
+        return dict(self.admin("POST", "sts/faults", {"code": code, **spec}))
+
+    def add_sso_assignment(self, access_token: str, account_id: str, role_name: str,
+                           lifetime_seconds: float | None = None) -> None:
+        """Let the SSO portal's GetRoleCredentials give ``role_name`` in ``account_id`` for that token."""
+        self.admin("POST", "sso/assignments", {"access_token": access_token, "account_id": account_id,
+                                               "role_name": role_name, "lifetime_seconds": lifetime_seconds})
+
+    def sso_fault(self, code: str, **spec: Any) -> dict[str, Any]:
+        return dict(self.admin("POST", "sso/faults", {"code": code, **spec}))
+
+    def issued(self) -> list[dict[str, Any]]:
+        """Credentials the STS and SSO stand-ins issued since the last reset, oldest first."""
+        return list(self.admin("GET", "sts")["issued"])
+
     # -- signaling and storage sessions -------------------------------------------------------------
     @property
     def wss_endpoint(self) -> str:
