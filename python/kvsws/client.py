@@ -93,7 +93,8 @@ class Client:
             client.join_storage_session(channelArn=info["ChannelARN"])
 
     Credentials, region and endpoints are found as boto3 finds them (explicit arguments,
-    ``AWS_*`` variables, the shared files and their profiles, ``credential_process``). TLS is
+    ``AWS_*`` variables, assume-role profiles, web identity, IAM Identity Center (SSO), the shared
+    files and their profiles, ``credential_process``, container and instance roles). TLS is
     always verified: ``verify`` names a CA bundle to trust instead of the system's, and
     ``verify=False`` is refused. Unlike boto3, the per-channel endpoints that JoinStorageSession
     and GetIceServerConfig need are looked up (once per channel) by the client itself.
