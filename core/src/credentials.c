@@ -116,13 +116,6 @@ void kvi_put_sanitized(kvi_buf *b, const char *s, size_t max)
 }
 
 /* kvi_error_set with a message built in a buffer (freed here). */
-static kvsws_status set_from_buf(kvsws_error *err, kvsws_status st, kvi_buf *msg)
-{
-    kvi_error_set(err, st, "%s", kvi_buf_str(msg));
-    kvi_buf_free(msg);
-    return st;
-}
-
 /* ---------------------------------------------------------------------------------------------
  * credential_process
  * ------------------------------------------------------------------------------------------- */
@@ -316,7 +309,7 @@ static kvsws_status process_error(kvsws_error *err, const char *profile, const c
     va_start(ap, fmt);
     kvi_buf_vprintf(&msg, fmt, ap);
     va_end(ap);
-    return set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
+    return kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
 }
 
 /* Parses the helper's JSON (Version 1) into out. Messages never quote the output. */
@@ -343,7 +336,7 @@ static kvsws_status parse_process_output(const kvi_buf *out, const char *profile
         else
             kvi_buf_puts(&msg, "<not a number>");
         kvi_buf_puts(&msg, "' for credential process provider, supported versions: 1");
-        st = set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
+        st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
         goto done;
     }
     const cJSON *ak = cJSON_GetObjectItemCaseSensitive(doc, "AccessKeyId");
@@ -372,7 +365,7 @@ static kvsws_status parse_process_output(const kvi_buf *out, const char *profile
                 kvi_put_sanitized(&msg, exp->valuestring, 40);
                 kvi_buf_puts(&msg, "\"");
             }
-            st = set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
+            st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
             goto done;
         }
     }
@@ -452,7 +445,7 @@ kvsws_status kvi_credential_process_run(const char *command, const char *profile
         kvi_buf_puts(&msg, "cannot run \"");
         kvi_put_sanitized(&msg, argv[0], 200);
         kvi_buf_printf(&msg, "\": %s", strerror_r(rc, (char[128]){0}, 128));
-        st = set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
+        st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
         goto out;
     }
     close(out_pipe[1]);
@@ -490,7 +483,7 @@ kvsws_status kvi_credential_process_run(const char *command, const char *profile
                 free(line);
             }
         }
-        st = set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
+        st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
     } else {
         st = parse_process_output(&r.out, profile, out, err);
     }
@@ -608,7 +601,7 @@ static kvsws_status profile_not_found(const kvi_profile_paths *p, kvsws_error *e
                    p->profile_from_option ? "the profile option" : "AWS_PROFILE",
                    p->config_file ? p->config_file : "(no config file)",
                    p->credentials_file ? p->credentials_file : "(no credentials file)");
-    return set_from_buf(err, KVSWS_E_CONFIG, &msg);
+    return kvi_error_take_buf(err, KVSWS_E_CONFIG, &msg);
 }
 
 /* Static keys from one file's profile section. KVSWS_OK with *found 0 when the profile has no
@@ -642,7 +635,7 @@ static kvsws_status keys_from_file(const kvi_profile_paths *p, int config_file,
         kvi_buf_printf(&msg, "Partial credentials found in %s (%s), profile ", source, path);
         kvi_put_sanitized(&msg, p->profile, 128);
         kvi_buf_puts(&msg, ", missing: aws_secret_access_key");
-        st = set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
+        st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
     } else {
         st = kvi_credentials_set(out, ak, sk, tok, 0, source, err);
     }
@@ -773,7 +766,7 @@ static kvsws_status chain_resolve(kvi_credential_chain *c, kvi_credentials *out,
     kvi_put_sanitized(&msg, kvi_buf_str(&imds_why), 600);
     kvi_buf_puts(&msg, ")");
     kvi_buf_free(&imds_why);
-    return set_from_buf(err, KVSWS_E_NO_CREDENTIALS, &msg);
+    return kvi_error_take_buf(err, KVSWS_E_NO_CREDENTIALS, &msg);
 }
 
 kvsws_status kvi_credential_chain_get(kvi_credential_chain *chain, time_t now,
@@ -839,7 +832,7 @@ static char *region_take(const char *value, const char *where, kvsws_error *err)
                        "\" from %s: a region is 1 to 64 characters of a-z, 0-9 and '-' "
                        "(like us-west-2)",
                        where);
-        set_from_buf(err, KVSWS_E_PARAM_VALIDATION, &msg);
+        kvi_error_take_buf(err, KVSWS_E_PARAM_VALIDATION, &msg);
         return NULL;
     }
     char *r = kvi_strdup(value);
@@ -892,6 +885,6 @@ char *kvi_region_resolve(const char *option, const kvi_profile_paths *paths, kvs
     kvi_put_sanitized(&msg, profile, 128);
     kvi_buf_printf(&msg, " of %s",
                    paths && paths->config_file ? paths->config_file : "(no config file)");
-    set_from_buf(err, KVSWS_E_NO_REGION, &msg);
+    kvi_error_take_buf(err, KVSWS_E_NO_REGION, &msg);
     return NULL;
 }

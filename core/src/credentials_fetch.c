@@ -106,3 +106,22 @@ kvsws_status kvi_fetch_endpoint(const kvi_provider_ctx *ctx, int kind, const cha
         (*url)[--n] = '\0';
     return *url ? KVSWS_OK : kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
 }
+
+kvsws_status kvi_fetch_failed(kvsws_status st, kvsws_error *terr, int attempts, kvi_buf *msg,
+                              kvsws_error *err)
+{
+    if (st == KVSWS_E_NO_MEMORY) {
+        kvsws_error_free(terr);
+        kvi_buf_free(msg);
+        return kvi_error_set(err, st, "out of memory");
+    }
+    /* The transport's own words (they name the URL), after the provider's. */
+    kvi_buf_printf(msg, "%s (%d attempt%s)", kvsws_error_message(terr), attempts,
+                   attempts == 1 ? "" : "s");
+    int retryable = terr ? terr->retryable : 0;
+    kvsws_error_free(terr);
+    st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, msg);
+    if (err)
+        err->retryable = retryable;
+    return st;
+}

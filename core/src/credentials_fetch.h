@@ -26,6 +26,12 @@ kvsws_status kvi_fetch(const kvi_provider_ctx *ctx, const kvi_http_request *req,
                        kvsws_error *err);
 void kvi_fetch_response_free(kvi_http_response *r);
 
+/* After kvi_fetch failed with status st: msg (which holds the provider's prefix) gets the
+ * transport's own words and the attempts, and err becomes KVSWS_E_CREDENTIAL_RETRIEVAL with that
+ * message and the transport's retryable flag (out of memory stays itself). Frees terr and msg. */
+kvsws_status kvi_fetch_failed(kvsws_status st, kvsws_error *terr, int attempts, kvi_buf *msg,
+                              kvsws_error *err);
+
 /* The endpoint for kind (KVI_ENDPOINT_STS, KVI_ENDPOINT_SSO): configured as endpoints.h says
  * (AWS_ENDPOINT_URL_STS / _SSO, AWS_ENDPOINT_URL, the profile's services section or endpoint_url,
  * looked up in ctx's profile), else https://PREFIX[-fips].REGION.SUFFIX for the given region.

@@ -32,13 +32,6 @@ static const char *nonempty_env(const char *name)
     return v && *v ? v : NULL;
 }
 
-static kvsws_status set_from_buf(kvsws_error *err, kvsws_status st, kvi_buf *msg)
-{
-    kvi_error_set(err, st, "%s", kvi_buf_str(msg));
-    kvi_buf_free(msg);
-    return st;
-}
-
 static void sleep_ms(int ms)
 {
     if (ms <= 0)
@@ -119,7 +112,7 @@ static kvsws_status container_error(kvsws_error *err, const char *fmt, ...)
     va_start(ap, fmt);
     kvi_buf_vprintf(&msg, fmt, ap);
     va_end(ap);
-    return set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
+    return kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
 }
 
 /* botocore's ContainerMetadataFetcher: loopback, or one of its allowed hosts, for http. */
@@ -150,7 +143,7 @@ static kvsws_status container_check_full(const char *full, kvsws_error *err)
                            "AWS_CONTAINER_CREDENTIALS_FULL_URI is not a URL (");
         kvi_put_sanitized(&msg, why ? why : "malformed", 100);
         kvi_buf_puts(&msg, ")");
-        return set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
+        return kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
     }
     kvsws_status st = KVSWS_OK;
     if (strcmp(u.scheme, "https") != 0 &&
@@ -163,7 +156,7 @@ static kvsws_status container_check_full(const char *full, kvsws_error *err)
                            "over http from a loopback address or one of these hosts: "
                            "169.254.170.2, 169.254.170.23, fd00:ec2::23, localhost (or use "
                            "https)");
-        st = set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
+        st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
     }
     kvi_url_free(&u);
     return st;
@@ -444,7 +437,7 @@ static kvsws_status imds_error(kvsws_error *err, const char *fmt, ...)
     va_start(ap, fmt);
     kvi_buf_vprintf(&msg, fmt, ap);
     va_end(ap);
-    return set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
+    return kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
 }
 
 /* Endpoint, timeout and attempts from the environment and the profile. */
@@ -468,7 +461,7 @@ static kvsws_status imds_settings(const kvi_profile_paths *p, imds *m, int *time
             kvi_buf_puts(&msg, "\" (AWS_EC2_METADATA_SERVICE_ENDPOINT or "
                                "ec2_metadata_service_endpoint: an http:// or https:// URL)");
             free(ep);
-            return set_from_buf(err, KVSWS_E_CONFIG, &msg);
+            return kvi_error_take_buf(err, KVSWS_E_CONFIG, &msg);
         }
         size_t n = strlen(ep);
         while (n > 0 && ep[n - 1] == '/')
@@ -484,7 +477,7 @@ static kvsws_status imds_settings(const kvi_profile_paths *p, imds *m, int *time
             kvi_buf_puts(&msg, "\" (AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE or "
                                "ec2_metadata_service_endpoint_mode: IPv4 or IPv6)");
             free(mode);
-            return set_from_buf(err, KVSWS_E_CONFIG, &msg);
+            return kvi_error_take_buf(err, KVSWS_E_CONFIG, &msg);
         }
         m->base = kvi_strdup(mode && strcasecmp(mode, "ipv6") == 0 ? IMDS_DEFAULT_V6
                                                                    : IMDS_DEFAULT_V4);

@@ -17,13 +17,6 @@
 /* A Kubernetes service account token is ~1-2 KiB; a JWT far larger than this is not one. */
 #define TOKEN_FILE_MAX (64 * 1024)
 
-static kvsws_status set_from_buf(kvsws_error *err, kvsws_status st, kvi_buf *msg)
-{
-    kvi_error_set(err, st, "%s", kvi_buf_str(msg));
-    kvi_buf_free(msg);
-    return st;
-}
-
 /* A key of another profile (malloc'd or NULL). */
 static char *profile_key(const kvi_profile_paths *paths, const char *profile, const char *key)
 {
@@ -84,7 +77,7 @@ static kvsws_status config_error(kvsws_error *err, const char *profile, const ch
     kvi_buf_puts(&msg, before);
     put_quoted(&msg, profile);
     kvi_buf_puts(&msg, after);
-    return set_from_buf(err, KVSWS_E_CONFIG, &msg);
+    return kvi_error_take_buf(err, KVSWS_E_CONFIG, &msg);
 }
 
 static int source_known(const char *s)
@@ -123,7 +116,7 @@ kvsws_status kvi_role_config_load(const kvi_profile_paths *paths, const char *pr
         kvi_buf_puts(&msg, " referenced in profile ");
         put_quoted(&msg, profile);
         kvi_buf_puts(&msg, " is not valid (valid: Environment, EcsContainer, Ec2InstanceMetadata)");
-        st = set_from_buf(err, KVSWS_E_CONFIG, &msg);
+        st = kvi_error_take_buf(err, KVSWS_E_CONFIG, &msg);
     } else if (out->source_profile && !profile_exists(paths, out->source_profile)) {
         kvi_buf_puts(&msg, "The source_profile ");
         put_quoted(&msg, out->source_profile);
@@ -133,7 +126,7 @@ kvsws_status kvi_role_config_load(const kvi_profile_paths *paths, const char *pr
                        paths->config_file ? paths->config_file : "(no config file)",
                        paths->credentials_file ? paths->credentials_file
                                                : "(no credentials file)");
-        st = set_from_buf(err, KVSWS_E_CONFIG, &msg);
+        st = kvi_error_take_buf(err, KVSWS_E_CONFIG, &msg);
     } else if (out->mfa_serial) {
         st = config_error(err, profile, "The profile ",
                           " has mfa_serial: assuming a role with MFA is not supported: it needs "
@@ -190,7 +183,7 @@ static kvsws_status check_loop(const role_walk *w, const char *parent, const cha
         kvi_buf_putc(&msg, '\'');
     }
     kvi_buf_puts(&msg, "]");
-    return set_from_buf(err, KVSWS_E_CONFIG, &msg);
+    return kvi_error_take_buf(err, KVSWS_E_CONFIG, &msg);
 }
 
 /* Environment, EcsContainer or Ec2InstanceMetadata, for the profile's role. */
@@ -220,7 +213,7 @@ static kvsws_status from_credential_source(const kvi_provider_ctx *ctx, const ch
         kvi_buf_puts(&msg, " (");
         kvi_put_sanitized(&msg, kvi_buf_str(&why), 600);
         kvi_buf_puts(&msg, ")");
-        st = set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
+        st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
     }
     kvi_buf_free(&why);
     return st;
@@ -247,7 +240,7 @@ static kvsws_status from_source_profile(role_walk *w, const char *name, kvi_cred
                          "aws_access_key_id in %s and %s, credential_process)",
                    paths->credentials_file ? paths->credentials_file : "(no credentials file)",
                    paths->config_file ? paths->config_file : "(no config file)");
-    return set_from_buf(err, KVSWS_E_CONFIG, &msg);
+    return kvi_error_take_buf(err, KVSWS_E_CONFIG, &msg);
 }
 
 static kvsws_status assume_via(role_walk *w, const char *profile, kvi_credentials *out,
@@ -392,7 +385,7 @@ kvsws_status kvi_web_identity_provider(const kvi_provider_ctx *ctx, const char *
         if (!file_from_env)
             kvi_put_sanitized(&msg, profile, 128);
         kvi_buf_puts(&msg, ")");
-        st = set_from_buf(err, KVSWS_E_CONFIG, &msg);
+        st = kvi_error_take_buf(err, KVSWS_E_CONFIG, &msg);
     } else if (read_token(file, &token, &why) != 0) {
         kvi_buf msg = KVI_BUF_INIT;
         kvi_buf_puts(&msg, "Error when retrieving credentials from "
@@ -406,7 +399,7 @@ kvsws_status kvi_web_identity_provider(const kvi_provider_ctx *ctx, const char *
             kvi_buf_puts(&msg, "): ");
         }
         kvi_buf_puts(&msg, kvi_buf_str(&why));
-        st = set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
+        st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
     } else {
         kvi_sts_request r = {"assume-role-with-web-identity",
                              file_from_env ? NULL : profile,

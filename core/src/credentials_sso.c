@@ -23,13 +23,6 @@
 /* The CLI's cache files are a few hundred bytes; more is not one of them. */
 #define CACHE_FILE_MAX (64 * 1024)
 
-static kvsws_status set_from_buf(kvsws_error *err, kvsws_status st, kvi_buf *msg)
-{
-    kvi_error_set(err, st, "%s", kvi_buf_str(msg));
-    kvi_buf_free(msg);
-    return st;
-}
-
 void kvi_sso_config_free(kvi_sso_config *c)
 {
     free(c->start_url);
@@ -89,7 +82,7 @@ kvsws_status kvi_sso_config_load(const kvi_profile_paths *paths, const char *pro
                                paths->config_file ? paths->config_file : "(no config file)");
                 kvi_put_sanitized(&msg, profile, 128);
                 kvi_buf_puts(&msg, ")");
-                st = set_from_buf(err, KVSWS_E_CONFIG, &msg);
+                st = kvi_error_take_buf(err, KVSWS_E_CONFIG, &msg);
             } else if (v && *slots[i] && strcmp(v, *slots[i]) != 0) {
                 kvi_buf_printf(&msg, "The value for %s is inconsistent between profile (", keys[i]);
                 kvi_put_sanitized(&msg, *slots[i], 512);
@@ -97,7 +90,7 @@ kvsws_status kvi_sso_config_load(const kvi_profile_paths *paths, const char *pro
                 kvi_put_sanitized(&msg, v, 512);
                 kvi_buf_puts(&msg, ")");
                 free(v);
-                st = set_from_buf(err, KVSWS_E_CONFIG, &msg);
+                st = kvi_error_take_buf(err, KVSWS_E_CONFIG, &msg);
             } else if (v) {
                 free(*slots[i]);
                 *slots[i] = v;
@@ -123,7 +116,7 @@ kvsws_status kvi_sso_config_load(const kvi_profile_paths *paths, const char *pro
                 kvi_buf_puts(&msg, names[i]);
             }
         if (missing)
-            st = set_from_buf(err, KVSWS_E_CONFIG, &msg);
+            st = kvi_error_take_buf(err, KVSWS_E_CONFIG, &msg);
     }
     if (st != KVSWS_OK)
         kvi_sso_config_free(out);
@@ -228,7 +221,7 @@ kvsws_status kvi_sso_token_load(const kvi_sso_config *cfg, const char *profile, 
         kvi_buf_puts(&msg, "Error loading SSO Token: no home directory to find "
                            "~/.aws/sso/cache in");
         put_login_hint(&msg, profile);
-        return set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
+        return kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
     }
     kvi_buf data = KVI_BUF_INIT;
     const char *why = NULL;
@@ -246,7 +239,7 @@ kvsws_status kvi_sso_token_load(const kvi_sso_config *cfg, const char *profile, 
         kvi_buf_puts(&msg, why);
         kvi_buf_puts(&msg, ")");
         put_login_hint(&msg, profile);
-        st = set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
+        st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
         goto out;
     }
     doc = cJSON_ParseWithLength(kvi_buf_str(&data), data.len);
@@ -262,7 +255,7 @@ kvsws_status kvi_sso_token_load(const kvi_sso_config *cfg, const char *profile, 
                              "writes them)",
                        path);
         put_login_hint(&msg, profile);
-        st = set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
+        st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
         goto out;
     }
     if (expires <= now) {
@@ -274,7 +267,7 @@ kvsws_status kvi_sso_token_load(const kvi_sso_config *cfg, const char *profile, 
         kvi_put_sanitized(&msg, exp->valuestring, 64);
         kvi_buf_puts(&msg, ")");
         put_login_hint(&msg, profile);
-        st = set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
+        st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
         goto out;
     }
     if (!(*token = kvi_strdup(tok->valuestring)))
@@ -360,20 +353,9 @@ kvsws_status kvi_sso_provider(const kvi_provider_ctx *ctx, const char *profile,
     int attempts = 0;
     kvsws_error *terr = kvsws_error_new();
     st = kvi_fetch(ctx, &req, sso_retryable, &resp, &attempts, terr);
-    if (st == KVSWS_E_NO_MEMORY) {
-        kvsws_error_free(terr);
-        st = kvi_error_set(err, st, "out of memory");
-        goto out;
-    }
     if (st != KVSWS_OK) {
         put_prefix(&msg, profile);
-        kvi_buf_printf(&msg, "%s (%d attempt%s)", kvsws_error_message(terr), attempts,
-                       attempts == 1 ? "" : "s");
-        int retryable = terr ? terr->retryable : 0;
-        kvsws_error_free(terr);
-        st = set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
-        if (err)
-            err->retryable = retryable;
+        st = kvi_fetch_failed(st, terr, attempts, &msg, err);
         goto out;
     }
     kvsws_error_free(terr);
@@ -383,7 +365,7 @@ kvsws_status kvi_sso_provider(const kvi_provider_ctx *ctx, const char *profile,
             put_prefix(&msg, profile);
             kvi_buf_printf(&msg, "the GetRoleCredentials answer from %s is not usable: %s",
                            endpoint, bad);
-            st = set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
+            st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
         }
         goto out;
     }
@@ -419,7 +401,7 @@ kvsws_status kvi_sso_provider(const kvi_provider_ctx *ctx, const char *profile,
     kvi_buf_puts(&msg, ")");
     if (strcmp(ae.code, "UnauthorizedException") == 0)
         put_login_hint(&msg, profile);
-    st = set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
+    st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
     if (err) {
         err->http_status = resp.status;
         err->retryable = sso_retryable(&resp);

@@ -21,13 +21,6 @@
 #define QUOTE_CODE_MAX 128
 #define QUOTE_MESSAGE_MAX 600
 
-static kvsws_status set_from_buf(kvsws_error *err, kvsws_status st, kvi_buf *msg)
-{
-    kvi_error_set(err, st, "%s", kvi_buf_str(msg));
-    kvi_buf_free(msg);
-    return st;
-}
-
 /* ---- answers ------------------------------------------------------------------------------ */
 
 const char *kvi_sts_parse_credentials(const char *action, const char *body, size_t len,
@@ -259,21 +252,9 @@ kvsws_status kvi_sts_assume_role(const kvi_provider_ctx *ctx, const kvi_sts_requ
     int attempts = 0;
     kvsws_error *terr = kvsws_error_new();
     st = kvi_fetch(ctx, &req, sts_retryable, &resp, &attempts, terr);
-    if (st == KVSWS_E_NO_MEMORY) {
-        kvsws_error_free(terr);
-        st = kvi_error_set(err, st, "out of memory");
-        goto out;
-    }
     if (st != KVSWS_OK) {
-        /* The transport's own words (they name the URL), after the provider's. */
         put_prefix(&msg, r);
-        kvi_buf_printf(&msg, "%s (%d attempt%s)", kvsws_error_message(terr), attempts,
-                       attempts == 1 ? "" : "s");
-        int retryable = terr ? terr->retryable : 0;
-        kvsws_error_free(terr);
-        st = set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
-        if (err)
-            err->retryable = retryable;
+        st = kvi_fetch_failed(st, terr, attempts, &msg, err);
         goto out;
     }
     kvsws_error_free(terr);
@@ -284,7 +265,7 @@ kvsws_status kvi_sts_assume_role(const kvi_provider_ctx *ctx, const kvi_sts_requ
             put_prefix(&msg, r);
             kvi_buf_printf(&msg, "the %s answer from %s (HTTP %d) is not usable: %s", action,
                            endpoint, resp.status, bad);
-            st = set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
+            st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
         }
         goto out;
     }
@@ -308,7 +289,7 @@ kvsws_status kvi_sts_assume_role(const kvi_provider_ctx *ctx, const kvi_sts_requ
         kvi_put_sanitized(&msg, request_id, QUOTE_CODE_MAX);
     }
     kvi_buf_printf(&msg, ", %d attempt%s)", attempts, attempts == 1 ? "" : "s");
-    st = set_from_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
+    st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
     if (err) {
         err->http_status = resp.status;
         err->retryable = sts_retryable(&resp);

@@ -219,3 +219,10 @@ const char *kvsws_error_describe(const kvsws_error *err)
     }
     return mut->described ? mut->described : "";
 }
+
+kvsws_status kvi_error_take_buf(kvsws_error *err, kvsws_status status, kvi_buf *msg)
+{
+    kvi_error_set(err, status, "%s", kvi_buf_str(msg));
+    kvi_buf_free(msg);
+    return status;
+}

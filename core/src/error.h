@@ -31,6 +31,10 @@ kvsws_status kvi_error_set_service(kvsws_error *err, kvsws_status status, const 
 
 void kvi_error_set_operation(kvsws_error *err, const char *operation);
 
+/* kvi_error_set with the message built in msg (a kvi_buf, see buf.h), which is then freed. */
+struct kvi_buf;
+kvsws_status kvi_error_take_buf(kvsws_error *err, kvsws_status status, struct kvi_buf *msg);
+
 /* Copies every field of src into dst (dst is cleared first). 0 ok, -1 OOM. */
 int kvi_error_copy(kvsws_error *dst, const kvsws_error *src);
 
