@@ -85,10 +85,12 @@ typedef struct sign_job {
     int presign;
     int add_token;  /* the token goes into the output */
     int sign_token; /* ... and into the canonical request */
+    int content_sha256_header; /* header mode: x-amz-content-sha256 is added and signed */
     char amz_date[17];
     char date[9];
     const char *payload_hash;
     char payload_hash_buf[65];
+    size_t path_off, path_len; /* the canonical path, in the workspace's canonical_request */
 } sign_job;
 
 /* ---- text helpers ---- */
@@ -281,6 +283,7 @@ void kvi_sign_result_free(kvi_sign_result *r)
     kvi_buf_free(&r->added_headers);
     kvi_buf_free(&r->authorization);
     kvi_buf_free(&r->query);
+    kvi_buf_free(&r->url);
     memset(r, 0, sizeof *r);
 }
 
@@ -709,7 +712,7 @@ static const char *build_headers(sign_workspace *ws, const sign_job *job)
             return "the request already carries X-Amz-Date or Authorization";
         if (!job->presign && job->add_token && NAME_IS(h, "x-amz-security-token"))
             return "the request already carries X-Amz-Security-Token";
-        if (!job->presign && job->cfg->sign_body && NAME_IS(h, "x-amz-content-sha256"))
+        if (job->content_sha256_header && NAME_IS(h, "x-amz-content-sha256"))
             return "the request already carries x-amz-content-sha256";
         has_host |= NAME_IS(h, "host");
     }
@@ -723,7 +726,7 @@ static const char *build_headers(sign_workspace *ws, const sign_job *job)
         if (ok && job->sign_token)
             ok = add_header(ws, &count, "x-amz-security-token", 20, job->creds->session_token,
                             strlen(job->creds->session_token), 0) != NULL;
-        if (ok && job->cfg->sign_body)
+        if (ok && job->content_sha256_header)
             ok = add_header(ws, &count, "x-amz-content-sha256", 20, job->payload_hash,
                             strlen(job->payload_hash), 1) != NULL;
         if (!ok)
@@ -855,7 +858,7 @@ static const char *build_query(sign_workspace *ws, const sign_job *job)
     return rc == 0 ? NULL : "out of memory";
 }
 
-static const char *build_canonical_request(sign_workspace *ws, const sign_job *job)
+static const char *build_canonical_request(sign_workspace *ws, sign_job *job)
 {
     const char *err = build_headers(ws, job);
     if (!err)
@@ -866,8 +869,10 @@ static const char *build_canonical_request(sign_workspace *ws, const sign_job *j
     kvi_buf_reset(out);
     if (put_str(out, job->req->method) || put_char(out, '\n'))
         return "out of memory";
+    job->path_off = out->len;
     if ((err = append_path(ws, job, out)) != NULL)
         return err;
+    job->path_len = out->len - job->path_off;
     /* The header block ends in its own newline, hence the blank line after it. */
     if (put_char(out, '\n') || put_buf(out, &ws->query) || put_char(out, '\n') ||
         put_buf(out, &ws->header_block) || put_char(out, '\n') ||
@@ -895,6 +900,8 @@ static const char *check_inputs(const kvi_sign_credentials *creds, const kvi_sig
         return "the request has a header count but no headers";
     if (req->body_len > 0 && !req->body)
         return "the request has a body length but no body";
+    if (cfg->sign_body < KVI_PAYLOAD_EMPTY || cfg->sign_body > KVI_PAYLOAD_BODY)
+        return "sign_body must be one of KVI_PAYLOAD_*";
     if (presign && (cfg->expires < 1 || cfg->expires > MAX_PRESIGN_EXPIRES))
         return "expires must be 1..604800 seconds";
     if (cfg->timestamp < 0 || (int64_t)cfg->timestamp >= FIRST_YEAR_10000)
@@ -965,7 +972,7 @@ static const char *assemble_headers(sign_workspace *ws, const sign_job *job, con
     if (job->add_token)
         rc = rc || PUT_LITERAL(added, "\nX-Amz-Security-Token: ") ||
              put_str(added, job->creds->session_token);
-    if (job->cfg->sign_body)
+    if (job->content_sha256_header)
         rc = rc || PUT_LITERAL(added, "\nx-amz-content-sha256: ") ||
              put_str(added, job->payload_hash);
     rc = rc || PUT_LITERAL(added, "\nAuthorization: ") || put_buf(added, auth);
@@ -985,13 +992,12 @@ static const char *sign(kvi_signer *s, sign_job *job, sign_workspace *ws, char s
 
     if (cfg->payload_hash) {
         job->payload_hash = cfg->payload_hash;
-    } else if (cfg->sign_body) {
-        if (sha256_hex(ws, s->sha256, req->body ? req->body : "", req->body_len,
-                       job->payload_hash_buf) != 0)
+    } else if (cfg->sign_body != KVI_PAYLOAD_EMPTY && req->body_len > 0) {
+        if (sha256_hex(ws, s->sha256, req->body, req->body_len, job->payload_hash_buf) != 0)
             return "SHA-256 failed";
         job->payload_hash = job->payload_hash_buf;
     } else {
-        job->payload_hash = EMPTY_SHA256_HEX;
+        job->payload_hash = EMPTY_SHA256_HEX; /* no body, or not signed */
     }
 
     const char *err = build_canonical_request(ws, job);
@@ -1025,17 +1031,28 @@ static const char *sign(kvi_signer *s, sign_job *job, sign_workspace *ws, char s
 static int copy_outputs(const sign_workspace *ws, const sign_job *job, kvi_sign_result *out)
 {
     memcpy(out->amz_date, job->amz_date, sizeof out->amz_date);
-    if (kvi_buf_append(&out->canonical_request, ws->canonical_request.data,
-                       ws->canonical_request.len) != 0 ||
-        kvi_buf_append(&out->string_to_sign, ws->string_to_sign.data, ws->string_to_sign.len) !=
-            0)
+    if (!job->cfg->omit_canonical &&
+        (kvi_buf_append(&out->canonical_request, ws->canonical_request.data,
+                        ws->canonical_request.len) != 0 ||
+         kvi_buf_append(&out->string_to_sign, ws->string_to_sign.data,
+                        ws->string_to_sign.len) != 0))
         return -1;
-    if (job->presign)
+    if (!job->presign) {
+        int rc = kvi_buf_append(&out->added_headers, ws->added.data, ws->added.len) ||
+                 kvi_buf_append(&out->authorization, ws->authorization.data, ws->authorization.len);
+        return rc ? -1 : 0;
+    }
+    const char *prefix = job->cfg->url_prefix;
+    if (!prefix)
         return kvi_buf_append(&out->query, ws->added.data, ws->added.len);
-    if (kvi_buf_append(&out->added_headers, ws->added.data, ws->added.len) != 0 ||
-        kvi_buf_append(&out->authorization, ws->authorization.data, ws->authorization.len) != 0)
-        return -1;
-    return 0;
+    size_t prefix_len = strlen(prefix);
+    kvi_buf *url = &out->url;
+    /* One allocation at the final size. */
+    int rc = kvi_buf_reserve(url, prefix_len + job->path_len + 1 + ws->added.len) ||
+             put(url, prefix, prefix_len) ||
+             put(url, ws->canonical_request.data + job->path_off, job->path_len) ||
+             put_char(url, '?') || put_buf(url, &ws->added);
+    return rc ? -1 : 0;
 }
 
 static int sign_entry(kvi_signer *s, const kvi_sign_credentials *creds, const kvi_sign_config *cfg,
@@ -1055,6 +1072,7 @@ static int sign_entry(kvi_signer *s, const kvi_sign_credentials *creds, const kv
         memcpy(job.date, job.amz_date, 8);
         job.add_token = creds->session_token && *creds->session_token;
         job.sign_token = job.add_token && !cfg->omit_session_token;
+        job.content_sha256_header = !presign && cfg->sign_body == KVI_PAYLOAD_BODY_AND_HEADER;
     }
 
     sign_workspace *ws = NULL;
