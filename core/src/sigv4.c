@@ -62,6 +62,10 @@ typedef struct sign_workspace {
     kvi_buf signed_headers; /* "host;x-amz-date" */
     kvi_buf query;          /* the canonical query string */
     kvi_buf credential;     /* AKID/scope */
+    /* The session token last encoded for a query, and its encoding: a client signs with one
+     * token until its credentials change, and encoding a long token is a good part of a
+     * presign. */
+    kvi_buf token, encoded_token;
     kvi_buf scope;          /* 20150830/us-east-1/service/aws4_request */
     /* The outputs are assembled here and copied out once, at their final size. */
     kvi_buf canonical_request, string_to_sign, authorization, added;
@@ -84,6 +88,7 @@ typedef struct sign_job {
     const kvi_sign_request *req;
     int presign;
     int add_token;  /* the token goes into the output */
+    size_t token_len;
     int sign_token; /* ... and into the canonical request */
     int content_sha256_header; /* header mode: x-amz-content-sha256 is added and signed */
     char amz_date[17];
@@ -302,7 +307,7 @@ static void workspace_free(sign_workspace *ws)
     kvi_buf *buffers[] = {&ws->scratch,   &ws->path,       &ws->header_block,
                           &ws->signed_headers, &ws->query, &ws->credential,
                           &ws->scope,     &ws->canonical_request, &ws->string_to_sign,
-                          &ws->authorization, &ws->added};
+                          &ws->authorization, &ws->added, &ws->token, &ws->encoded_token};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
         kvi_buf_free_secret(buffers[i]);
     free(ws);
@@ -642,6 +647,14 @@ static canon_item *add_header(sign_workspace *ws, size_t *count, const char *nam
                               size_t name_len, const char *value, size_t value_len,
                               int value_is_canonical)
 {
+    /* Leading and trailing whitespace goes before the copy: most values that have any only have
+     * that (the space after the colon of a "Name: value" line). */
+    while (!value_is_canonical && value_len > 0 && is_space((unsigned char)value[0])) {
+        value++;
+        value_len--;
+    }
+    while (!value_is_canonical && value_len > 0 && is_space((unsigned char)value[value_len - 1]))
+        value_len--;
     canon_item *item = workspace_add_item(ws, count);
     if (!item || put(&ws->scratch, name, name_len) != 0 || put(&ws->scratch, value, value_len))
         return NULL;
@@ -658,9 +671,9 @@ static canon_item *add_header(sign_workspace *ws, size_t *count, const char *nam
     if (value_is_canonical)
         return item;
     text = ws->scratch.data + item->value_off;
-    /* Most values (a 1 KB session token among them) hold no whitespace at all: a vectorized
-     * scan finds that out far faster than the byte loop below. The value ends the scratch, so it
-     * is NUL-terminated here. */
+    /* Most values (a 1 KB session token among them) hold no inner whitespace: a vectorized scan
+     * finds that out far faster than the byte loop below. The value ends the scratch, so it is
+     * NUL-terminated here. */
     if (strcspn(text, " \t\n\r\v\f") == value_len)
         return item;
     size_t kept = 0;
@@ -725,7 +738,7 @@ static const char *build_headers(sign_workspace *ws, const sign_job *job)
         /* The token is the caller's text, so it is trimmed like any header. */
         if (ok && job->sign_token)
             ok = add_header(ws, &count, "x-amz-security-token", 20, job->creds->session_token,
-                            strlen(job->creds->session_token), 0) != NULL;
+                            job->token_len, 0) != NULL;
         if (ok && job->content_sha256_header)
             ok = add_header(ws, &count, "x-amz-content-sha256", 20, job->payload_hash,
                             strlen(job->payload_hash), 1) != NULL;
@@ -769,21 +782,59 @@ static int is_signing_param(const char *name, size_t len, int token_added)
     return token_added && equals_ignoring_case(name, len, "x-amz-security-token");
 }
 
-/* Adds one parameter; raw ones are decoded first, ours are plain text to encode. */
+/* How a parameter's name or value reaches the canonical query. */
+typedef enum param_text {
+    PARAM_RAW,       /* as written in a URL: decoded, then encoded strictly */
+    PARAM_PLAIN,     /* plain text: encoded */
+    PARAM_CANONICAL, /* already as it must appear (our own names and values): copied */
+    PARAM_TOKEN,     /* the session token: encoded, or its encoding reused */
+} param_text;
+
+static int put_encoded_token(sign_workspace *ws, const char *token, size_t len)
+{
+    /* (memcmp's timing could only tell how this token differs from the previous one.) */
+    int same = ws->token.len == len && len > 0 && memcmp(ws->token.data, token, len) == 0;
+    if (!same) {
+        kvi_buf_reset(&ws->token);
+        kvi_buf_reset(&ws->encoded_token);
+        if (put(&ws->token, token, len) != 0 ||
+            kvi_uri_encode(&ws->encoded_token, token, len, 0) != 0) {
+            kvi_buf_reset(&ws->token); /* a failure is not a match next time */
+            return -1;
+        }
+    }
+    return put_buf(&ws->scratch, &ws->encoded_token);
+}
+
+/* Appends a parameter's name or value to the workspace's scratch. */
+static int put_param_text(sign_workspace *ws, const char *s, size_t len, param_text kind)
+{
+    switch (kind) {
+    case PARAM_RAW:
+        return encode_query_part(&ws->scratch, s, len);
+    case PARAM_PLAIN:
+        return kvi_uri_encode(&ws->scratch, s, len, 0);
+    case PARAM_TOKEN:
+        return put_encoded_token(ws, s, len);
+    case PARAM_CANONICAL:
+        break;
+    }
+    return put(&ws->scratch, s, len);
+}
+
 static const char *add_param(sign_workspace *ws, size_t *count, const char *name, size_t name_len,
-                             const char *value, size_t value_len, int raw)
+                             param_text name_kind, const char *value, size_t value_len,
+                             param_text value_kind)
 {
     canon_item *item = workspace_add_item(ws, count);
     if (!item)
         return "out of memory";
     item->name_off = ws->scratch.len;
-    int rc = raw ? encode_query_part(&ws->scratch, name, name_len)
-                 : kvi_uri_encode(&ws->scratch, name, name_len, 0);
+    int rc = put_param_text(ws, name, name_len, name_kind);
     item->name_len = ws->scratch.len - item->name_off;
     item->value_off = ws->scratch.len;
     if (rc == 0)
-        rc = raw ? encode_query_part(&ws->scratch, value, value_len)
-                 : kvi_uri_encode(&ws->scratch, value, value_len, 0);
+        rc = put_param_text(ws, value, value_len, value_kind);
     item->value_len = ws->scratch.len - item->value_off;
     if (rc == -2)
         return "the query has a malformed %-escape";
@@ -806,7 +857,8 @@ static const char *build_query(sign_workspace *ws, const sign_job *job)
             const char *eq = memchr(p, '=', len);
             size_t name_len = eq ? (size_t)(eq - p) : len;
             const char *value = eq ? eq + 1 : p + len;
-            err = add_param(ws, &count, p, name_len, value, (size_t)(p + len - value), 1);
+            err = add_param(ws, &count, p, name_len, PARAM_RAW, value,
+                            (size_t)(p + len - value), PARAM_RAW);
             /* Compared decoded, so an escaped spelling cannot slip a second copy past us. */
             if (!err && job->presign) {
                 const canon_item *added = &ws->items[count - 1];
@@ -827,20 +879,30 @@ static const char *build_query(sign_workspace *ws, const sign_job *job)
             put_buf(credential, &ws->scope))
             return "out of memory";
         const char *token = job->sign_token ? job->creds->session_token : NULL;
+        /* The names and most values are canonical as they are: only the credential (its
+         * slashes), the signed header list (its semicolons) and the token need encoding. */
+#define LITERAL_AND_LENGTH(literal) literal, sizeof(literal) - 1
         const struct {
-            const char *name, *value;
+            const char *name;
+            size_t name_len;
+            const char *value;
+            size_t value_len;
+            param_text value_kind;
         } auth_params[] = {
-            {"X-Amz-Algorithm", ALGORITHM},
-            {"X-Amz-Credential", credential->data},
-            {"X-Amz-Date", job->amz_date},
-            {"X-Amz-Expires", expires},
-            {"X-Amz-SignedHeaders", kvi_buf_str(&ws->signed_headers)},
-            {"X-Amz-Security-Token", token},
+            {LITERAL_AND_LENGTH("X-Amz-Algorithm"), LITERAL_AND_LENGTH(ALGORITHM), PARAM_CANONICAL},
+            {LITERAL_AND_LENGTH("X-Amz-Credential"), credential->data, credential->len, PARAM_PLAIN},
+            {LITERAL_AND_LENGTH("X-Amz-Date"), job->amz_date, 16, PARAM_CANONICAL},
+            {LITERAL_AND_LENGTH("X-Amz-Expires"), expires, strlen(expires), PARAM_CANONICAL},
+            {LITERAL_AND_LENGTH("X-Amz-SignedHeaders"), kvi_buf_str(&ws->signed_headers),
+             ws->signed_headers.len, PARAM_PLAIN},
+            {LITERAL_AND_LENGTH("X-Amz-Security-Token"), token, job->token_len, PARAM_TOKEN},
         };
+#undef LITERAL_AND_LENGTH
         for (size_t i = 0; i < sizeof auth_params / sizeof auth_params[0] && !err; i++)
             if (auth_params[i].value)
-                err = add_param(ws, &count, auth_params[i].name, strlen(auth_params[i].name),
-                                auth_params[i].value, strlen(auth_params[i].value), 0);
+                err = add_param(ws, &count, auth_params[i].name, auth_params[i].name_len,
+                                PARAM_CANONICAL, auth_params[i].value, auth_params[i].value_len,
+                                auth_params[i].value_kind);
     }
     if (err)
         return err;
@@ -953,7 +1015,7 @@ static const char *assemble_query(sign_workspace *ws, const sign_job *job, const
     /* An unsigned token still has to reach the service. */
     if (rc == 0 && job->add_token && !job->sign_token)
         rc = PUT_LITERAL(q, "&X-Amz-Security-Token=") ||
-             kvi_uri_encode(q, token, strlen(token), 0);
+             kvi_uri_encode(q, token, job->token_len, 0);
     rc = rc || PUT_LITERAL(q, "&X-Amz-Signature=") || put(q, signature, 64);
     return rc == 0 ? NULL : "out of memory";
 }
@@ -971,7 +1033,7 @@ static const char *assemble_headers(sign_workspace *ws, const sign_job *job, con
     rc = rc || PUT_LITERAL(added, "X-Amz-Date: ") || put(added, job->amz_date, 16);
     if (job->add_token)
         rc = rc || PUT_LITERAL(added, "\nX-Amz-Security-Token: ") ||
-             put_str(added, job->creds->session_token);
+             put(added, job->creds->session_token, job->token_len);
     if (job->content_sha256_header)
         rc = rc || PUT_LITERAL(added, "\nx-amz-content-sha256: ") ||
              put_str(added, job->payload_hash);
@@ -1071,6 +1133,7 @@ static int sign_entry(kvi_signer *s, const kvi_sign_credentials *creds, const kv
         format_amz_date(cfg->timestamp, job.amz_date);
         memcpy(job.date, job.amz_date, 8);
         job.add_token = creds->session_token && *creds->session_token;
+        job.token_len = job.add_token ? strlen(creds->session_token) : 0;
         job.sign_token = job.add_token && !cfg->omit_session_token;
         job.content_sha256_header = !presign && cfg->sign_body == KVI_PAYLOAD_BODY_AND_HEADER;
     }
