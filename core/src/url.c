@@ -28,6 +28,18 @@ typedef struct origin {
     const char *rest; /* what follows the authority */
 } origin;
 
+/* Whether s[0..len) holds whitespace or a control byte (ASCII: <= ' ', or DEL). The loop has no
+ * early exit, so that the compiler can vectorize it. */
+static int has_space_or_control(const char *s, size_t len)
+{
+    int found = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        found |= (c <= ' ') | (c == 0x7f);
+    }
+    return found;
+}
+
 static int scheme_is(const origin *o, const char *lowercase)
 {
     return o->scheme_len == strlen(lowercase) &&
@@ -47,11 +59,10 @@ static int split_origin(const char *url, int check_whole_url, origin *o, const c
     size_t auth_len = strcspn(auth, "/?#");
     const char *rest = auth + auth_len;
     const char *checked_end = check_whole_url ? rest + strlen(rest) : rest;
-    for (const char *p = url; p < checked_end; p++)
-        if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p)) {
-            *why = "must not contain whitespace";
-            return -1;
-        }
+    if (has_space_or_control(url, (size_t)(checked_end - url))) {
+        *why = "must not contain whitespace";
+        return -1;
+    }
     if (memchr(auth, '@', auth_len)) {
         *why = "must not contain user information";
         return -1;
