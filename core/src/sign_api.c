@@ -15,9 +15,10 @@
 void kvsws_string_free(char *s) { free(s); }
 
 /* What the signer reads, as C strings: the URL's parts and each header's name and value, copied
- * once into one allocation. */
+ * once, into local when they fit (they usually do), else into one allocation. */
 typedef struct sign_input {
-    char *text; /* owns every string below */
+    char local[1024];
+    char *text; /* local or malloc'd: holds every string below */
     const char *authority, *path, *query;
     const char *url_prefix; /* "scheme://authority", the scheme lowercased */
     kvi_header headers[MAX_SIGNED_HEADERS];
@@ -39,7 +40,7 @@ static char *copy_in(char **cursor, const char *s, size_t len)
 static kvsws_status sign_input_build(const kvi_url_spans *url, const char *const *headers,
                                      sign_input *in, kvsws_error *err)
 {
-    size_t line_len[MAX_SIGNED_HEADERS - 1];
+    size_t line_len[MAX_SIGNED_HEADERS - 1], name_len[MAX_SIGNED_HEADERS - 1];
     size_t lines = 0, total = 0;
     int have_host = 0;
     for (size_t i = 0; headers && headers[i]; i++) {
@@ -51,13 +52,14 @@ static kvsws_status sign_input_build(const kvi_url_spans *url, const char *const
         if (!colon || colon == headers[i])
             return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
                                  "Invalid parameter headers[%zu]: expected \"Name: value\"", i);
-        have_host |= colon - headers[i] == 4 && strncasecmp(headers[i], "host", 4) == 0;
+        name_len[lines] = (size_t)(colon - headers[i]);
+        have_host |= name_len[lines] == 4 && strncasecmp(headers[i], "host", 4) == 0;
         line_len[lines] = strlen(headers[i]);
         total += line_len[lines++] + 1;
     }
     total += url->authority_len + 1 + url->path_len + 1 + url->query_len + 1 + url->scheme_len +
              3 + url->authority_len + 1;
-    char *cursor = in->text = malloc(total);
+    char *cursor = in->text = total <= sizeof in->local ? in->local : malloc(total);
     if (!cursor)
         return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
 
@@ -74,9 +76,8 @@ static kvsws_status sign_input_build(const kvi_url_spans *url, const char *const
 
     for (size_t i = 0; i < lines; i++) {
         char *line = copy_in(&cursor, headers[i], line_len[i]);
-        char *colon = strchr(line, ':');
-        *colon = '\0';
-        in->headers[i] = (kvi_header){line, colon + 1};
+        line[name_len[i]] = '\0'; /* the colon */
+        in->headers[i] = (kvi_header){line, line + name_len[i] + 1};
     }
     in->header_count = lines;
     if (!have_host)
@@ -111,19 +112,20 @@ kvsws_status kvsws_sign_request(kvsws_client *client, const char *service, const
     if (kvi_url_split_request(url, &url_parts, &why) != 0)
         return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "Invalid parameter url: %s", why);
 
-    sign_input in = {0};
-    kvi_credentials creds;
-    memset(&creds, 0, sizeof creds);
+    sign_input in;
+    in.text = NULL;
+    kvi_buf creds_text = KVI_BUF_INIT; /* holds the secret */
+    kvi_sign_credentials creds = {0};
     kvi_sign_result result;
     memset(&result, 0, sizeof result);
     kvsws_status st = sign_input_build(&url_parts, headers, &in, err);
     if (!st)
-        st = kvi_credential_chain_get(client->credentials, time(NULL), 300, &creds, err);
+        st = kvi_credential_chain_get_packed(client->credentials, time(NULL), 300, &creds_text,
+                                             &creds.access_key_id, &creds.secret_access_key,
+                                             &creds.session_token, err);
     if (!st) {
         kvi_sign_request req = {method, in.path, in.query, in.headers, in.header_count, body,
                                 body_len};
-        kvi_sign_credentials sc = {creds.access_key_id, creds.secret_access_key,
-                                   creds.session_token};
         /* Nobody reads the canonical request here; the presigned URL comes out whole, its path
          * the canonical (encoded) one. */
         kvi_sign_config cfg = {.region = client->region,
@@ -134,9 +136,10 @@ kvsws_status kvsws_sign_request(kvsws_client *client, const char *service, const
                                .expires = expires_s ? expires_s : 3600,
                                .omit_canonical = 1,
                                .url_prefix = in.url_prefix};
-        int failed = expires_s ? kvi_sigv4_presign(client->signer, &sc, &cfg, &req, &result, &why)
-                               : kvi_sigv4_sign_headers(client->signer, &sc, &cfg, &req, &result,
-                                                        &why);
+        int failed = expires_s
+                         ? kvi_sigv4_presign(client->signer, &creds, &cfg, &req, &result, &why)
+                         : kvi_sigv4_sign_headers(client->signer, &creds, &cfg, &req, &result,
+                                                  &why);
         if (failed)
             st = kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "Cannot sign this request: %s",
                                why ? why : "unknown reason");
@@ -146,7 +149,8 @@ kvsws_status kvsws_sign_request(kvsws_client *client, const char *service, const
             st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
     }
     kvi_sign_result_free(&result);
-    kvi_credentials_free(&creds);
-    free(in.text);
+    kvi_buf_free_secret(&creds_text);
+    if (in.text != in.local)
+        free(in.text);
     return st;
 }
