@@ -29,6 +29,7 @@
 typedef struct signing_key_slot {
     int in_use;
     uint64_t last_used;
+    uint64_t key_id; /* unique to this key in this signer: a new one for every key stored */
     size_t secret_len;
     char secret[CACHED_SECRET_MAX];
     char date[9];
@@ -52,23 +53,26 @@ typedef struct sign_workspace {
     EVP_MAC_CTX *derive_mac;
     /* Keeps the last signing key: re-keying HMAC costs two more hash blocks per signature. */
     EVP_MAC_CTX *signing_mac;
-    unsigned char signing_mac_key[SHA256_LEN];
-    int signing_mac_keyed;
+    uint64_t signing_mac_key_id; /* the cache's id of the key it holds; 0: none, or not cached */
     canon_item *items;
     size_t item_cap;
     kvi_buf scratch;        /* canonical header or parameter names and values */
     kvi_buf path;           /* the path after normalizing, before encoding */
     kvi_buf header_block;   /* "name:value\n" lines */
     kvi_buf signed_headers; /* "host;x-amz-date" */
-    kvi_buf query;          /* the canonical query string */
     kvi_buf credential;     /* AKID/scope */
+    kvi_buf scope;          /* 20150830/us-east-1/service/aws4_request */
+    /* Copied into the result unless omitted; the canonical path and query are read back from
+     * canonical_request for the outputs. */
+    kvi_buf canonical_request, string_to_sign;
     /* The session token last encoded for a query, and its encoding: a client signs with one
      * token until its credentials change, and encoding a long token is a good part of a
      * presign. */
     kvi_buf token, encoded_token;
-    kvi_buf scope;          /* 20150830/us-east-1/service/aws4_request */
-    /* The outputs are assembled here and copied out once, at their final size. */
-    kvi_buf canonical_request, string_to_sign, authorization, added;
+    /* The X-Amz-Date of the last signature and its time: most signatures are made in the same
+     * second as the one before. */
+    char amz_date[17];
+    time_t amz_date_time;
 } sign_workspace;
 
 struct kvi_signer {
@@ -76,6 +80,7 @@ struct kvi_signer {
     EVP_MD *sha256;
     pthread_mutex_t lock; /* guards the cache and the spare workspaces */
     uint64_t use_clock;
+    uint64_t last_key_id;
     signing_key_slot cache[KEY_CACHE_SLOTS];
     sign_workspace *spares;
     size_t spare_count;
@@ -95,7 +100,8 @@ typedef struct sign_job {
     char date[9];
     const char *payload_hash;
     char payload_hash_buf[65];
-    size_t path_off, path_len; /* the canonical path, in the workspace's canonical_request */
+    /* The canonical path and query, as spans of the workspace's canonical_request. */
+    size_t path_off, path_len, query_off, query_len;
 } sign_job;
 
 /* ---- text helpers ---- */
@@ -286,7 +292,6 @@ void kvi_sign_result_free(kvi_sign_result *r)
     kvi_buf_free(&r->canonical_request);
     kvi_buf_free(&r->string_to_sign);
     kvi_buf_free(&r->added_headers);
-    kvi_buf_free(&r->authorization);
     kvi_buf_free(&r->query);
     kvi_buf_free(&r->url);
     memset(r, 0, sizeof *r);
@@ -301,13 +306,12 @@ static void workspace_free(sign_workspace *ws)
     EVP_MD_CTX_free(ws->md);
     EVP_MAC_CTX_free(ws->derive_mac);
     EVP_MAC_CTX_free(ws->signing_mac);
-    OPENSSL_cleanse(ws->signing_mac_key, sizeof ws->signing_mac_key);
     free(ws->items);
     /* The session token passes through most of these. */
-    kvi_buf *buffers[] = {&ws->scratch,   &ws->path,       &ws->header_block,
-                          &ws->signed_headers, &ws->query, &ws->credential,
-                          &ws->scope,     &ws->canonical_request, &ws->string_to_sign,
-                          &ws->authorization, &ws->added, &ws->token, &ws->encoded_token};
+    kvi_buf *buffers[] = {&ws->scratch,        &ws->path,       &ws->header_block,
+                          &ws->signed_headers, &ws->credential, &ws->scope,
+                          &ws->canonical_request, &ws->string_to_sign, &ws->token,
+                          &ws->encoded_token};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
         kvi_buf_free_secret(buffers[i]);
     free(ws);
@@ -408,17 +412,17 @@ static int hmac_sha256(EVP_MAC_CTX *mac, const void *key, size_t key_len, const 
     return 0;
 }
 
-static int sign_string(sign_workspace *ws, const unsigned char key[SHA256_LEN], const void *data,
-                       size_t len, unsigned char out[SHA256_LEN])
+/* key_id is the key's id in the signer's cache (0 when it is not cached): the same id means the
+ * same key, so the MAC context that already holds it is not keyed again. */
+static int sign_string(sign_workspace *ws, const unsigned char key[SHA256_LEN], uint64_t key_id,
+                       const void *data, size_t len, unsigned char out[SHA256_LEN])
 {
-    int same_key =
-        ws->signing_mac_keyed && CRYPTO_memcmp(ws->signing_mac_key, key, SHA256_LEN) == 0;
-    ws->signing_mac_keyed = 0;
+    int same_key = key_id != 0 && ws->signing_mac_key_id == key_id;
+    ws->signing_mac_key_id = 0;
     if (hmac_sha256(ws->signing_mac, same_key ? NULL : key, same_key ? 0 : SHA256_LEN, data, len,
                     out) != 0)
         return -1;
-    memcpy(ws->signing_mac_key, key, SHA256_LEN);
-    ws->signing_mac_keyed = 1;
+    ws->signing_mac_key_id = key_id;
     return 0;
 }
 
@@ -469,10 +473,10 @@ static signing_key_slot *cache_find(kvi_signer *s, const char *secret, size_t se
     return NULL;
 }
 
-/* Needs the lock. Takes a free slot, else the least recently used. Two threads that missed
- * together may both store the same key; the spare copy just ages out. */
-static void cache_store(kvi_signer *s, const char *secret, size_t secret_len, const sign_job *job,
-                        const unsigned char key[SHA256_LEN])
+/* Needs the lock. Takes a free slot, else the least recently used; returns the key's new id.
+ * Two threads that missed together may both store the same key; the spare copy just ages out. */
+static uint64_t cache_store(kvi_signer *s, const char *secret, size_t secret_len,
+                            const sign_job *job, const unsigned char key[SHA256_LEN])
 {
     signing_key_slot *slot = &s->cache[0];
     for (size_t i = 0; i < KEY_CACHE_SLOTS && slot->in_use; i++)
@@ -481,19 +485,23 @@ static void cache_store(kvi_signer *s, const char *secret, size_t secret_len, co
     OPENSSL_cleanse(slot, sizeof *slot);
     slot->in_use = 1;
     slot->last_used = ++s->use_clock;
+    slot->key_id = ++s->last_key_id;
     slot->secret_len = secret_len;
     memcpy(slot->secret, secret, secret_len);
     memcpy(slot->date, job->date, sizeof slot->date);
     strcpy(slot->region, job->cfg->region);
     strcpy(slot->service, job->cfg->service);
     memcpy(slot->key, key, SHA256_LEN);
+    return slot->key_id;
 }
 
+/* The signing key, and its id in the cache (0 when it is too long to cache). */
 static int get_signing_key(kvi_signer *s, sign_workspace *ws, const sign_job *job,
-                           unsigned char key[SHA256_LEN])
+                           unsigned char key[SHA256_LEN], uint64_t *key_id)
 {
     const char *secret = job->creds->secret_access_key;
     size_t secret_len = strlen(secret);
+    *key_id = 0;
     if (secret_len > CACHED_SECRET_MAX || strlen(job->cfg->region) >= CACHED_SCOPE_PART_MAX ||
         strlen(job->cfg->service) >= CACHED_SCOPE_PART_MAX)
         return derive_signing_key(ws, job, key);
@@ -502,6 +510,7 @@ static int get_signing_key(kvi_signer *s, sign_workspace *ws, const sign_job *jo
     signing_key_slot *slot = cache_find(s, secret, secret_len, job);
     if (slot) {
         slot->last_used = ++s->use_clock;
+        *key_id = slot->key_id;
         memcpy(key, slot->key, SHA256_LEN);
     }
     pthread_mutex_unlock(&s->lock);
@@ -512,7 +521,7 @@ static int get_signing_key(kvi_signer *s, sign_workspace *ws, const sign_job *jo
     if (derive_signing_key(ws, job, key) != 0)
         return -1;
     pthread_mutex_lock(&s->lock);
-    cache_store(s, secret, secret_len, job, key);
+    *key_id = cache_store(s, secret, secret_len, job, key);
     pthread_mutex_unlock(&s->lock);
     return 0;
 }
@@ -641,11 +650,11 @@ static inline void sort_items(canon_item *items, size_t count,
 
 /* Appends a header to the scratch as it came, then canonicalizes it in place (which only keeps or
  * shrinks it): the name lowercased, the value trimmed with inner runs of whitespace, folded lines
- * included, collapsed to one space. Values the signer made itself are already canonical.
- * Returns the item, or NULL when out of memory. */
+ * included, collapsed to one space. The names the signer adds are lowercase already, and the
+ * values it made itself canonical. Returns the item, or NULL when out of memory. */
 static canon_item *add_header(sign_workspace *ws, size_t *count, const char *name,
-                              size_t name_len, const char *value, size_t value_len,
-                              int value_is_canonical)
+                              size_t name_len, int name_is_lowercase, const char *value,
+                              size_t value_len, int value_is_canonical)
 {
     /* Leading and trailing whitespace goes before the copy: most values that have any only have
      * that (the space after the colon of a "Name: value" line). */
@@ -663,7 +672,7 @@ static canon_item *add_header(sign_workspace *ws, size_t *count, const char *nam
     item->name_len = name_len;
     item->value_off = item->name_off + name_len;
     char *text = ws->scratch.data + item->name_off;
-    for (size_t i = 0; i < name_len; i++)
+    for (size_t i = 0; i < name_len && !name_is_lowercase; i++)
         if (text[i] >= 'A' && text[i] <= 'Z')
             text[i] = (char)(text[i] - 'A' + 'a');
 
@@ -703,8 +712,11 @@ static canon_item *add_header(sign_workspace *ws, size_t *count, const char *nam
     ((item)->name_len == sizeof(literal) - 1 &&                                                  \
      memcmp(ws->scratch.data + (item)->name_off, literal, sizeof(literal) - 1) == 0)
 
-/* Fills ws->header_block ("name:value\n" lines) and ws->signed_headers. */
-static const char *build_headers(sign_workspace *ws, const sign_job *job)
+/* Fills ws->header_block ("name:value\n" lines) and ws->signed_headers. This and build_query
+ * stay out of line: inlined into their one caller, they made presigning 8 % slower (one huge
+ * function; measured with bench/c/bench_sign). */
+__attribute__((noinline)) static const char *build_headers(sign_workspace *ws,
+                                                           const sign_job *job)
 {
     const kvi_sign_request *req = job->req;
     size_t count = 0;
@@ -717,7 +729,7 @@ static const char *build_headers(sign_workspace *ws, const sign_job *job)
         if (name_len == 0)
             return "a header has an empty name";
         const canon_item *h =
-            add_header(ws, &count, name, name_len, value, value ? strlen(value) : 0, 0);
+            add_header(ws, &count, name, name_len, 0, value, value ? strlen(value) : 0, 0);
         if (!h)
             return "out of memory";
         /* Headers the signer writes itself would otherwise go out twice. */
@@ -734,13 +746,13 @@ static const char *build_headers(sign_workspace *ws, const sign_job *job)
 
     /* Query signing carries these as parameters instead. */
     if (!job->presign) {
-        int ok = add_header(ws, &count, "x-amz-date", 10, job->amz_date, 16, 1) != NULL;
+        int ok = add_header(ws, &count, "x-amz-date", 10, 1, job->amz_date, 16, 1) != NULL;
         /* The token is the caller's text, so it is trimmed like any header. */
         if (ok && job->sign_token)
-            ok = add_header(ws, &count, "x-amz-security-token", 20, job->creds->session_token,
-                            job->token_len, 0) != NULL;
+            ok = add_header(ws, &count, "x-amz-security-token", 20, 1,
+                            job->creds->session_token, job->token_len, 0) != NULL;
         if (ok && job->content_sha256_header)
-            ok = add_header(ws, &count, "x-amz-content-sha256", 20, job->payload_hash,
+            ok = add_header(ws, &count, "x-amz-content-sha256", 20, 1, job->payload_hash,
                             strlen(job->payload_hash), 1) != NULL;
         if (!ok)
             return "out of memory";
@@ -841,8 +853,9 @@ static const char *add_param(sign_workspace *ws, size_t *count, const char *name
     return rc == 0 ? NULL : "out of memory";
 }
 
-/* Fills ws->query with the canonical query string. */
-static const char *build_query(sign_workspace *ws, const sign_job *job)
+/* Appends the canonical query string to out. */
+__attribute__((noinline)) static const char *build_query(sign_workspace *ws, const sign_job *job,
+                                                         kvi_buf *out)
 {
     const char *query = job->req->query ? job->req->query : "";
     size_t count = 0;
@@ -850,8 +863,8 @@ static const char *build_query(sign_workspace *ws, const sign_job *job)
     kvi_buf_reset(&ws->scratch);
 
     for (const char *p = query; *p && !err;) {
-        const char *amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        const char *end = strchrnul(p, '&');
+        size_t len = (size_t)(end - p);
         if (len > 0) {
             /* "key" without '=' signs as "key=". */
             const char *eq = memchr(p, '=', len);
@@ -867,7 +880,7 @@ static const char *build_query(sign_workspace *ws, const sign_job *job)
                     err = "the query already carries X-Amz-* signing parameters";
             }
         }
-        p = amp ? amp + 1 : p + len;
+        p = *end ? end + 1 : end;
     }
 
     if (!err && job->presign) {
@@ -909,9 +922,7 @@ static const char *build_query(sign_workspace *ws, const sign_job *job)
 
     workspace_point_items(ws, count);
     sort_items(ws->items, count, compare_params);
-    kvi_buf *out = &ws->query;
-    kvi_buf_reset(out);
-    int rc = put(out, "", 0);
+    int rc = 0;
     for (size_t i = 0; i < count && rc == 0; i++) {
         const canon_item *q = &ws->items[i];
         rc = (i > 0 && put_char(out, '&')) || put(out, q->name, q->name_len) ||
@@ -922,9 +933,8 @@ static const char *build_query(sign_workspace *ws, const sign_job *job)
 
 static const char *build_canonical_request(sign_workspace *ws, sign_job *job)
 {
+    /* The headers first: a presigned query names them. */
     const char *err = build_headers(ws, job);
-    if (!err)
-        err = build_query(ws, job);
     if (err)
         return err;
     kvi_buf *out = &ws->canonical_request;
@@ -935,9 +945,14 @@ static const char *build_canonical_request(sign_workspace *ws, sign_job *job)
     if ((err = append_path(ws, job, out)) != NULL)
         return err;
     job->path_len = out->len - job->path_off;
+    if (put_char(out, '\n'))
+        return "out of memory";
+    job->query_off = out->len;
+    if ((err = build_query(ws, job, out)) != NULL)
+        return err;
+    job->query_len = out->len - job->query_off;
     /* The header block ends in its own newline, hence the blank line after it. */
-    if (put_char(out, '\n') || put_buf(out, &ws->query) || put_char(out, '\n') ||
-        put_buf(out, &ws->header_block) || put_char(out, '\n') ||
+    if (put_char(out, '\n') || put_buf(out, &ws->header_block) || put_char(out, '\n') ||
         put_buf(out, &ws->signed_headers) || put_char(out, '\n') ||
         put_str(out, job->payload_hash))
         return "out of memory";
@@ -1005,40 +1020,34 @@ static void format_amz_date(time_t when, char out[17])
     out[16] = '\0';
 }
 
-/* The presigned query: the canonical one, then any unsigned token, then the signature. */
-static const char *assemble_query(sign_workspace *ws, const sign_job *job, const char *signature)
+/* Query mode: appends the presigned query to out: the canonical one, then any unsigned token,
+ * then the signature. */
+static int put_presigned_query(const sign_workspace *ws, const sign_job *job,
+                               const char *signature, kvi_buf *out)
 {
-    const char *token = job->creds->session_token;
-    kvi_buf *q = &ws->added;
-    kvi_buf_reset(q);
-    int rc = put_buf(q, &ws->query);
+    int rc = put(out, ws->canonical_request.data + job->query_off, job->query_len);
     /* An unsigned token still has to reach the service. */
     if (rc == 0 && job->add_token && !job->sign_token)
-        rc = PUT_LITERAL(q, "&X-Amz-Security-Token=") ||
-             kvi_uri_encode(q, token, job->token_len, 0);
-    rc = rc || PUT_LITERAL(q, "&X-Amz-Signature=") || put(q, signature, 64);
-    return rc == 0 ? NULL : "out of memory";
+        rc = PUT_LITERAL(out, "&X-Amz-Security-Token=") ||
+             kvi_uri_encode(out, job->creds->session_token, job->token_len, 0);
+    return rc || PUT_LITERAL(out, "&X-Amz-Signature=") || put(out, signature, 64);
 }
 
-static const char *assemble_headers(sign_workspace *ws, const sign_job *job, const char *signature)
+/* Header mode: appends the headers to add to out, as "Name: value" lines. */
+static int put_added_headers(const sign_workspace *ws, const sign_job *job, const char *signature,
+                             kvi_buf *out)
 {
-    kvi_buf *auth = &ws->authorization, *added = &ws->added;
-    kvi_buf_reset(auth);
-    kvi_buf_reset(added);
-    int rc = PUT_LITERAL(auth, ALGORITHM " Credential=") ||
-             put_str(auth, job->creds->access_key_id) || put_char(auth, '/') ||
-             put_buf(auth, &ws->scope) || PUT_LITERAL(auth, ", SignedHeaders=") ||
-             put_buf(auth, &ws->signed_headers) || PUT_LITERAL(auth, ", Signature=") ||
-             put(auth, signature, 64);
-    rc = rc || PUT_LITERAL(added, "X-Amz-Date: ") || put(added, job->amz_date, 16);
+    int rc = PUT_LITERAL(out, "X-Amz-Date: ") || put(out, job->amz_date, 16);
     if (job->add_token)
-        rc = rc || PUT_LITERAL(added, "\nX-Amz-Security-Token: ") ||
-             put(added, job->creds->session_token, job->token_len);
+        rc = rc || PUT_LITERAL(out, "\nX-Amz-Security-Token: ") ||
+             put(out, job->creds->session_token, job->token_len);
     if (job->content_sha256_header)
-        rc = rc || PUT_LITERAL(added, "\nx-amz-content-sha256: ") ||
-             put_str(added, job->payload_hash);
-    rc = rc || PUT_LITERAL(added, "\nAuthorization: ") || put_buf(added, auth);
-    return rc == 0 ? NULL : "out of memory";
+        rc = rc || PUT_LITERAL(out, "\nx-amz-content-sha256: ") || put_str(out, job->payload_hash);
+    return rc || PUT_LITERAL(out, "\nAuthorization: " ALGORITHM " Credential=") ||
+           put_str(out, job->creds->access_key_id) || put_char(out, '/') ||
+           put_buf(out, &ws->scope) || PUT_LITERAL(out, ", SignedHeaders=") ||
+           put_buf(out, &ws->signed_headers) || PUT_LITERAL(out, ", Signature=") ||
+           put(out, signature, 64);
 }
 
 static const char *sign(kvi_signer *s, sign_job *job, sign_workspace *ws, char signature[65])
@@ -1077,44 +1086,47 @@ static const char *sign(kvi_signer *s, sign_job *job, sign_workspace *ws, char s
         return "out of memory";
 
     unsigned char key[SHA256_LEN], mac[SHA256_LEN];
-    int rc = get_signing_key(s, ws, job, key);
+    uint64_t key_id;
+    int rc = get_signing_key(s, ws, job, key, &key_id);
     if (rc == 0)
-        rc = sign_string(ws, key, sts->data, sts->len, mac);
+        rc = sign_string(ws, key, key_id, sts->data, sts->len, mac);
     OPENSSL_cleanse(key, sizeof key);
     if (rc != 0)
         return "HMAC-SHA256 failed";
     to_hex(mac, SHA256_LEN, signature);
-
-    return job->presign ? assemble_query(ws, job, signature)
-                        : assemble_headers(ws, job, signature);
+    return NULL;
 }
 
-/* Copies the workspace's assembled outputs into out, one allocation each. */
-static int copy_outputs(const sign_workspace *ws, const sign_job *job, kvi_sign_result *out)
+/* Fills out: the canonical texts unless omitted, and what goes on the wire, each written once
+ * into a buffer reserved at (about) its final size. */
+static int write_outputs(const sign_workspace *ws, const sign_job *job, const char *signature,
+                         kvi_sign_result *out)
 {
     memcpy(out->amz_date, job->amz_date, sizeof out->amz_date);
+    memcpy(out->signature, signature, sizeof out->signature);
     if (!job->cfg->omit_canonical &&
         (kvi_buf_append(&out->canonical_request, ws->canonical_request.data,
                         ws->canonical_request.len) != 0 ||
          kvi_buf_append(&out->string_to_sign, ws->string_to_sign.data,
                         ws->string_to_sign.len) != 0))
         return -1;
-    if (!job->presign) {
-        int rc = kvi_buf_append(&out->added_headers, ws->added.data, ws->added.len) ||
-                 kvi_buf_append(&out->authorization, ws->authorization.data, ws->authorization.len);
-        return rc ? -1 : 0;
-    }
+    /* The literal parts of either output come to less than 300 bytes. */
+    size_t size = 300 + strlen(job->creds->access_key_id) + ws->scope.len +
+                  ws->signed_headers.len + job->token_len;
+    if (!job->presign)
+        return kvi_buf_reserve(&out->added_headers, size) ||
+               put_added_headers(ws, job, signature, &out->added_headers);
+    size += job->query_len + 2 * job->token_len; /* an unsigned token goes in encoded */
     const char *prefix = job->cfg->url_prefix;
     if (!prefix)
-        return kvi_buf_append(&out->query, ws->added.data, ws->added.len);
+        return kvi_buf_reserve(&out->query, size) ||
+               put_presigned_query(ws, job, signature, &out->query);
     size_t prefix_len = strlen(prefix);
     kvi_buf *url = &out->url;
-    /* One allocation at the final size. */
-    int rc = kvi_buf_reserve(url, prefix_len + job->path_len + 1 + ws->added.len) ||
-             put(url, prefix, prefix_len) ||
-             put(url, ws->canonical_request.data + job->path_off, job->path_len) ||
-             put_char(url, '?') || put_buf(url, &ws->added);
-    return rc ? -1 : 0;
+    return kvi_buf_reserve(url, size + prefix_len + job->path_len + 1) ||
+           put(url, prefix, prefix_len) ||
+           put(url, ws->canonical_request.data + job->path_off, job->path_len) ||
+           put_char(url, '?') || put_presigned_query(ws, job, signature, url);
 }
 
 static int sign_entry(kvi_signer *s, const kvi_sign_credentials *creds, const kvi_sign_config *cfg,
@@ -1127,11 +1139,10 @@ static int sign_entry(kvi_signer *s, const kvi_sign_credentials *creds, const kv
         return -1;
     }
     memset(out, 0, sizeof *out);
+    char signature[65];
     const char *err = s ? check_inputs(creds, cfg, req, presign) : "missing signer";
     sign_job job = {.creds = creds, .cfg = cfg, .req = req, .presign = presign};
     if (!err) {
-        format_amz_date(cfg->timestamp, job.amz_date);
-        memcpy(job.date, job.amz_date, 8);
         job.add_token = creds->session_token && *creds->session_token;
         job.token_len = job.add_token ? strlen(creds->session_token) : 0;
         job.sign_token = job.add_token && !cfg->omit_session_token;
@@ -1141,9 +1152,16 @@ static int sign_entry(kvi_signer *s, const kvi_sign_credentials *creds, const kv
     sign_workspace *ws = NULL;
     if (!err && !(ws = workspace_acquire(s)))
         err = "out of memory";
-    if (!err)
-        err = sign(s, &job, ws, out->signature);
-    if (!err && copy_outputs(ws, &job, out) != 0)
+    if (!err) {
+        if (!ws->amz_date[0] || ws->amz_date_time != cfg->timestamp) {
+            format_amz_date(cfg->timestamp, ws->amz_date);
+            ws->amz_date_time = cfg->timestamp;
+        }
+        memcpy(job.amz_date, ws->amz_date, sizeof job.amz_date);
+        memcpy(job.date, job.amz_date, 8);
+        err = sign(s, &job, ws, signature);
+    }
+    if (!err && write_outputs(ws, &job, signature, out) != 0)
         err = "out of memory";
     if (ws)
         workspace_release(s, ws);

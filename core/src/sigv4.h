@@ -63,9 +63,8 @@ typedef struct kvi_sign_result {
     char amz_date[17];        /* 20150830T123600Z */
     /* Header mode: the headers to add to the request, in this order, as "Name: value" lines
      * separated by "\n" (X-Amz-Date, X-Amz-Security-Token if any, x-amz-content-sha256 if
-     * KVI_PAYLOAD_BODY_AND_HEADER, Authorization). authorization holds just the Authorization value. */
+     * KVI_PAYLOAD_BODY_AND_HEADER, Authorization). */
     kvi_buf added_headers;
-    kvi_buf authorization;
     /* Query mode: the complete query string to put after '?' (the original parameters plus the
      * X-Amz-* ones and X-Amz-Signature), every part percent-encoded. */
     kvi_buf query;
