@@ -50,7 +50,10 @@ static int scheme_is(const origin *o, const char *lowercase)
 static int split_origin(const char *url, int check_whole_url, origin *o, const char **why)
 {
     memset(o, 0, sizeof *o);
-    const char *sep = url ? strstr(url, "://") : NULL;
+    /* The first "://" (strstr, but strchr is much faster at finding the colon). */
+    const char *sep = url ? strchr(url, ':') : NULL;
+    while (sep && strncmp(sep, "://", 3) != 0)
+        sep = strchr(sep + 1, ':');
     if (!sep || sep == url) {
         *why = "must start with a scheme such as https://";
         return -1;
@@ -169,7 +172,7 @@ static void spans_from_origin(const origin *o, kvi_url_spans *out)
     out->path_len = strcspn(o->rest, "?#");
     const char *after_path = o->rest + out->path_len;
     out->query = *after_path == '?' ? after_path + 1 : after_path;
-    out->query_len = *after_path == '?' ? strcspn(out->query, "#") : 0;
+    out->query_len = *after_path == '?' ? (size_t)(strchrnul(out->query, '#') - out->query) : 0;
 }
 
 int kvi_url_split_request(const char *url, kvi_url_spans *out, const char **why)
