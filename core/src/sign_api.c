@@ -1,5 +1,4 @@
 /* sign_api.c - SigV4 for the user's own transport, with the client's credentials and region. */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -67,8 +66,10 @@ static kvsws_status sign_input_build(const kvi_url_spans *url, const char *const
     in->path = copy_in(&cursor, url->path, url->path_len);
     in->query = copy_in(&cursor, url->query, url->query_len);
     char *prefix = cursor;
-    for (size_t i = 0; i < url->scheme_len; i++)
-        *cursor++ = (char)tolower((unsigned char)url->scheme[i]);
+    for (size_t i = 0; i < url->scheme_len; i++) {
+        char c = url->scheme[i];
+        *cursor++ = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    }
     memcpy(cursor, "://", 3);
     cursor += 3;
     copy_in(&cursor, url->authority, url->authority_len);

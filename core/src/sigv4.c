@@ -65,10 +65,12 @@ typedef struct sign_workspace {
     /* Copied into the result unless omitted; the canonical path and query are read back from
      * canonical_request for the outputs. */
     kvi_buf canonical_request, string_to_sign;
-    /* The session token last encoded for a query, and its encoding: a client signs with one
-     * token until its credentials change, and encoding a long token is a good part of a
-     * presign. */
-    kvi_buf token, encoded_token;
+    /* The last session token this workspace met, and what was worked out about it: a client
+     * signs with one token until its credentials change, and a long token's encoding (a good
+     * part of a presign) or whitespace check need not be done again. */
+    kvi_buf token;
+    kvi_buf encoded_token; /* its percent-encoding once a presign needed it, else empty */
+    int token_has_space;   /* whether it holds whitespace; -1 until a header needed to know */
     /* The X-Amz-Date of the last signature and its time: most signatures are made in the same
      * second as the one before. */
     char amz_date[17];
@@ -648,6 +650,47 @@ static inline void sort_items(canon_item *items, size_t count,
     }
 }
 
+/* ---- the session token, remembered ---- */
+
+/* Makes the token the one the workspace remembers; 0, or -1 when out of memory. */
+static int remember_token(sign_workspace *ws, const char *token, size_t len)
+{
+    /* (memcmp's timing could only tell how this token differs from the previous one.) */
+    if (ws->token.len == len && len > 0 && memcmp(ws->token.data, token, len) == 0)
+        return 0;
+    kvi_buf_reset(&ws->token);
+    kvi_buf_reset(&ws->encoded_token);
+    ws->token_has_space = -1;
+    if (put(&ws->token, token, len) != 0) {
+        kvi_buf_reset(&ws->token); /* a failure is not a match next time */
+        return -1;
+    }
+    return 0;
+}
+
+/* Whether the token holds whitespace: header mode trims it like any header value. -1 when out of
+ * memory. */
+static int token_has_space(sign_workspace *ws, const char *token, size_t len)
+{
+    if (remember_token(ws, token, len) != 0)
+        return -1;
+    if (ws->token_has_space < 0)
+        ws->token_has_space = strcspn(ws->token.data, " \t\n\r\v\f") != len;
+    return ws->token_has_space;
+}
+
+/* Appends the token percent-encoded to the scratch. */
+static int put_encoded_token(sign_workspace *ws, const char *token, size_t len)
+{
+    if (remember_token(ws, token, len) != 0)
+        return -1;
+    if (ws->encoded_token.len == 0 && kvi_uri_encode(&ws->encoded_token, token, len, 0) != 0) {
+        kvi_buf_reset(&ws->encoded_token);
+        return -1;
+    }
+    return put_buf(&ws->scratch, &ws->encoded_token);
+}
+
 /* Appends a header to the scratch as it came, then canonicalizes it in place (which only keeps or
  * shrinks it): the name lowercased, the value trimmed with inner runs of whitespace, folded lines
  * included, collapsed to one space. The names the signer adds are lowercase already, and the
@@ -747,10 +790,14 @@ __attribute__((noinline)) static const char *build_headers(sign_workspace *ws,
     /* Query signing carries these as parameters instead. */
     if (!job->presign) {
         int ok = add_header(ws, &count, "x-amz-date", 10, 1, job->amz_date, 16, 1) != NULL;
-        /* The token is the caller's text, so it is trimmed like any header. */
-        if (ok && job->sign_token)
-            ok = add_header(ws, &count, "x-amz-security-token", 20, 1,
-                            job->creds->session_token, job->token_len, 0) != NULL;
+        /* The token is the caller's text, so it is trimmed like any header value (unless it
+         * has no whitespace at all, as tokens do). */
+        if (ok && job->sign_token) {
+            int has_space = token_has_space(ws, job->creds->session_token, job->token_len);
+            ok = has_space >= 0 && add_header(ws, &count, "x-amz-security-token", 20, 1,
+                                              job->creds->session_token, job->token_len,
+                                              !has_space) != NULL;
+        }
         if (ok && job->content_sha256_header)
             ok = add_header(ws, &count, "x-amz-content-sha256", 20, 1, job->payload_hash,
                             strlen(job->payload_hash), 1) != NULL;
@@ -801,22 +848,6 @@ typedef enum param_text {
     PARAM_CANONICAL, /* already as it must appear (our own names and values): copied */
     PARAM_TOKEN,     /* the session token: encoded, or its encoding reused */
 } param_text;
-
-static int put_encoded_token(sign_workspace *ws, const char *token, size_t len)
-{
-    /* (memcmp's timing could only tell how this token differs from the previous one.) */
-    int same = ws->token.len == len && len > 0 && memcmp(ws->token.data, token, len) == 0;
-    if (!same) {
-        kvi_buf_reset(&ws->token);
-        kvi_buf_reset(&ws->encoded_token);
-        if (put(&ws->token, token, len) != 0 ||
-            kvi_uri_encode(&ws->encoded_token, token, len, 0) != 0) {
-            kvi_buf_reset(&ws->token); /* a failure is not a match next time */
-            return -1;
-        }
-    }
-    return put_buf(&ws->scratch, &ws->encoded_token);
-}
 
 /* Appends a parameter's name or value to the workspace's scratch. */
 static int put_param_text(sign_workspace *ws, const char *s, size_t len, param_text kind)
@@ -1097,8 +1128,8 @@ static const char *sign(kvi_signer *s, sign_job *job, sign_workspace *ws, char s
     return NULL;
 }
 
-/* Fills out: the canonical texts unless omitted, and what goes on the wire, each written once
- * into a buffer reserved at (about) its final size. */
+/* Fills out: the canonical texts unless omitted, and what goes on the wire. Nonzero when out of
+ * memory. */
 static int write_outputs(const sign_workspace *ws, const sign_job *job, const char *signature,
                          kvi_sign_result *out)
 {
@@ -1110,20 +1141,23 @@ static int write_outputs(const sign_workspace *ws, const sign_job *job, const ch
          kvi_buf_append(&out->string_to_sign, ws->string_to_sign.data,
                         ws->string_to_sign.len) != 0))
         return -1;
-    /* The literal parts of either output come to less than 300 bytes. */
+    /* Each output is written once, into a buffer reserved at about its final size: the literal
+     * parts of either come to less than 300 bytes. */
     size_t size = 300 + strlen(job->creds->access_key_id) + ws->scope.len +
                   ws->signed_headers.len + job->token_len;
     if (!job->presign)
-        return kvi_buf_reserve(&out->added_headers, size) ||
+        return kvi_buf_reserve_exact(&out->added_headers, size) ||
                put_added_headers(ws, job, signature, &out->added_headers);
-    size += job->query_len + 2 * job->token_len; /* an unsigned token goes in encoded */
+    size += job->query_len;
+    if (job->add_token && !job->sign_token)
+        size += 2 * job->token_len; /* the unsigned token goes in encoded */
     const char *prefix = job->cfg->url_prefix;
     if (!prefix)
-        return kvi_buf_reserve(&out->query, size) ||
+        return kvi_buf_reserve_exact(&out->query, size) ||
                put_presigned_query(ws, job, signature, &out->query);
     size_t prefix_len = strlen(prefix);
     kvi_buf *url = &out->url;
-    return kvi_buf_reserve(url, size + prefix_len + job->path_len + 1) ||
+    return kvi_buf_reserve_exact(url, size + prefix_len + job->path_len + 1) ||
            put(url, prefix, prefix_len) ||
            put(url, ws->canonical_request.data + job->path_off, job->path_len) ||
            put_char(url, '?') || put_presigned_query(ws, job, signature, url);
