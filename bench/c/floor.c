@@ -212,11 +212,12 @@ int main(int argc, char **argv)
     kvi_header wh[1] = {{"host", wss_host}};
     kvi_sign_request wreq = {"GET", wss_path, strchr(slash, '?') + 1, wh, 1, NULL, 0};
     kvi_sign_credentials creds = {f.access_key_id, f.secret_access_key, f.session_token};
-    char body_hash[65];
-    kvi_sha256_hex(f.join_body, strlen(f.join_body), body_hash);
-    kvi_sign_config jcfg = {f.region, f.service, (time_t)f.timestamp, 1, 0, 0, 0, body_hash};
-    kvi_sign_config wcfg = {f.region, f.service, (time_t)f.timestamp, 1, 0, 0, f.wss_expires,
-                            NULL};
+    kvi_sign_config jcfg = {.region = f.region, .service = f.service,
+                            .timestamp = (time_t)f.timestamp, .normalize_path = 1,
+                            .sign_body = KVI_PAYLOAD_BODY};
+    kvi_sign_config wcfg = jcfg;
+    wcfg.sign_body = KVI_PAYLOAD_EMPTY;
+    wcfg.expires = f.wss_expires;
     kvi_signer *signer = kvi_signer_new();
     kvi_sign_result jr, wr;
     const char *why = NULL;

@@ -261,7 +261,7 @@ int cli_sign(cli_globals *g, int argc, char **argv)
                             body.data, body.len};
     kvi_sign_credentials sc = {creds.access_key_id, creds.secret_access_key, creds.session_token};
     kvi_sign_config cfg = {a.region, a.service, when, a.normalize, 0, 0,
-                           a.expires > 0 ? a.expires : 3600, payload_hash};
+                           a.expires > 0 ? a.expires : 3600, payload_hash, .omit_canonical = 0};
     int failed = a.presign ? kvi_sigv4_presign(signer, &sc, &cfg, &req, &result, &why)
                            : kvi_sigv4_sign_headers(signer, &sc, &cfg, &req, &result, &why);
     if (failed) {

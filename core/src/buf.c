@@ -6,14 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int buf_reserve(kvi_buf *b, size_t extra)
+static int buf_reserve(kvi_buf *b, size_t extra, int exact)
 {
     if (extra > (size_t)-1 - b->len - 1)
         return -1;
     size_t need = b->len + extra + 1;
     if (need <= b->cap)
         return 0;
-    size_t cap = b->cap ? b->cap : 64;
+    size_t cap = exact ? need : b->cap ? b->cap : 64;
     while (cap < need)
         cap = cap > ((size_t)-1) / 2 ? need : cap * 2;
     char *p = realloc(b->data, cap);
@@ -24,11 +24,13 @@ static int buf_reserve(kvi_buf *b, size_t extra)
     return 0;
 }
 
-int kvi_buf_reserve(kvi_buf *b, size_t extra) { return buf_reserve(b, extra); }
+int kvi_buf_reserve(kvi_buf *b, size_t extra) { return buf_reserve(b, extra, 0); }
+
+int kvi_buf_reserve_exact(kvi_buf *b, size_t extra) { return buf_reserve(b, extra, 1); }
 
 int kvi_buf_append(kvi_buf *b, const void *data, size_t len)
 {
-    if (buf_reserve(b, len) != 0)
+    if (buf_reserve(b, len, 0) != 0)
         return -1;
     if (len)
         memcpy(b->data + b->len, data, len);
@@ -52,7 +54,7 @@ int kvi_buf_vprintf(kvi_buf *b, const char *fmt, va_list ap)
     if (n < 0)
         return -1;
     if ((size_t)n >= room) {
-        if (buf_reserve(b, (size_t)n) != 0) {
+        if (buf_reserve(b, (size_t)n, 0) != 0) {
             if (b->data)
                 b->data[b->len] = '\0'; /* undo the partial write */
             return -1;

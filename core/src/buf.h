@@ -16,6 +16,9 @@ typedef struct kvi_buf {
 /* All return 0 on success, -1 when out of memory (the buffer is left as it was). */
 /* Makes room for extra more bytes (and the NUL) without changing the contents. */
 int kvi_buf_reserve(kvi_buf *b, size_t extra);
+/* The same, but growing to exactly that size, not by doubling: for a buffer filled once, such as
+ * a copy of a secret (less to cleanse). */
+int kvi_buf_reserve_exact(kvi_buf *b, size_t extra);
 int kvi_buf_append(kvi_buf *b, const void *data, size_t len);
 int kvi_buf_puts(kvi_buf *b, const char *s);
 int kvi_buf_putc(kvi_buf *b, char c);

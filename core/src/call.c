@@ -95,7 +95,8 @@ static kvsws_status send_once(kvsws_client *c, const kvi_url *url, const char *o
     kvi_sign_request req = {"POST", kvi_buf_str(&path), NULL, sign_headers, 2, body, strlen(body)};
     kvi_sign_credentials sc = {creds->access_key_id, creds->secret_access_key,
                                creds->session_token};
-    kvi_sign_config cfg = {c->region, "kinesisvideo", kvi_client_now(c), 1, 1, 0, 0, NULL};
+    kvi_sign_config cfg = {c->region, "kinesisvideo", kvi_client_now(c), 1, 1, 0, 0, NULL,
+                           .omit_canonical = c->log_level < KVSWS_LOG_DEBUG};
     kvi_sign_result signed_req;
     memset(&signed_req, 0, sizeof signed_req);
     const char *why = NULL;

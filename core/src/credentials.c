@@ -888,3 +888,59 @@ char *kvi_region_resolve(const char *option, const kvi_profile_paths *paths, kvs
     kvi_error_take_buf(err, KVSWS_E_NO_REGION, &msg);
     return NULL;
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * One copy for a signature
+ * ------------------------------------------------------------------------------------------- */
+
+/* Copies the three strings into storage, one after the other, and points at them. */
+static int pack_credentials(const kvi_credentials *c, kvi_buf *storage, const char **access_key_id,
+                            const char **secret_access_key, const char **session_token)
+{
+    const char *ak = c->access_key_id ? c->access_key_id : "";
+    const char *sk = c->secret_access_key ? c->secret_access_key : "";
+    const char *token = c->session_token ? c->session_token : "";
+    size_t ak_size = strlen(ak) + 1, sk_size = strlen(sk) + 1, token_size = strlen(token) + 1;
+    size_t need = ak_size + sk_size + token_size;
+    if (storage->cap < need)
+        kvi_buf_free_secret(storage); /* growing would leave a copy of the old secret behind */
+    kvi_buf_reset(storage);
+    if (kvi_buf_reserve_exact(storage, need - 1) != 0) /* the last NUL is the buffer's own */
+        return -1;
+    char *p = storage->data;
+    memcpy(p, ak, ak_size);
+    memcpy(p + ak_size, sk, sk_size);
+    memcpy(p + ak_size + sk_size, token, token_size);
+    storage->len = need - 1; /* the last NUL ends the buffer */
+    *access_key_id = p;
+    *secret_access_key = p + ak_size;
+    *session_token = c->session_token ? p + ak_size + sk_size : NULL;
+    return 0;
+}
+
+kvsws_status kvi_credential_chain_get_packed(kvi_credential_chain *chain, time_t now,
+                                             int refresh_margin, kvi_buf *storage,
+                                             const char **access_key_id,
+                                             const char **secret_access_key,
+                                             const char **session_token, kvsws_error *err)
+{
+    if (chain) {
+        pthread_mutex_lock(&chain->lock);
+        int fresh = chain->have && !(chain->cached.expiration &&
+                                     chain->cached.expiration - (time_t)refresh_margin <= now);
+        int rc = fresh ? pack_credentials(&chain->cached, storage, access_key_id,
+                                          secret_access_key, session_token)
+                       : 0;
+        pthread_mutex_unlock(&chain->lock);
+        if (fresh)
+            return rc == 0 ? KVSWS_OK : kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
+    }
+    /* First use, or due for a refresh: the general path (which also reports a missing chain). */
+    kvi_credentials c;
+    kvsws_status st = kvi_credential_chain_get(chain, now, refresh_margin, &c, err);
+    if (st == KVSWS_OK &&
+        pack_credentials(&c, storage, access_key_id, secret_access_key, session_token) != 0)
+        st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
+    kvi_credentials_free(&c);
+    return st;
+}

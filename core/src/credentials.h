@@ -103,4 +103,14 @@ kvsws_status kvi_credential_process_run(const char *command, const char *profile
  * that exists nowhere is the KVSWS_E_CONFIG error above. Returns malloc'd. */
 char *kvi_region_resolve(const char *option, const kvi_profile_paths *paths, kvsws_error *err);
 
+/* As kvi_credential_chain_get, but the three strings are copied into storage, one after the
+ * other (one allocation, none once storage is big enough), and *access_key_id,
+ * *secret_access_key and *session_token (NULL when none) point into it. storage holds the secret:
+ * free it with kvi_buf_free_secret. */
+kvsws_status kvi_credential_chain_get_packed(kvi_credential_chain *chain, time_t now,
+                                             int refresh_margin, kvi_buf *storage,
+                                             const char **access_key_id,
+                                             const char **secret_access_key,
+                                             const char **session_token, kvsws_error *err);
+
 #endif

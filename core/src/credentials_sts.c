@@ -101,16 +101,6 @@ static int sts_retryable(const kvi_http_response *resp)
 
 /* ---- the call ----------------------------------------------------------------------------- */
 
-/* The signed request holds the source credentials' session token (canonical request, headers). */
-static void sign_result_free_secret(kvi_sign_result *r)
-{
-    kvi_buf_free_secret(&r->canonical_request);
-    kvi_buf_free_secret(&r->added_headers);
-    kvi_buf_free_secret(&r->authorization);
-    kvi_buf_free_secret(&r->query);
-    kvi_sign_result_free(r);
-}
-
 /* "Error when retrieving credentials from PROVIDER (profile P, role ARN): " */
 static void put_prefix(kvi_buf *msg, const kvi_sts_request *r)
 {
@@ -224,7 +214,7 @@ kvsws_status kvi_sts_assume_role(const kvi_provider_ctx *ctx, const kvi_sts_requ
         kvi_sign_credentials sc = {r->source->access_key_id, r->source->secret_access_key,
                                    r->source->session_token};
         kvi_sign_config cfg = {region ? region : "us-east-1", "sts", time(NULL), 1, 0, 0, 0,
-                               body_hash};
+                               body_hash, 1, NULL};
         signer = kvi_signer_new();
         if (!signer) {
             st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
@@ -301,7 +291,7 @@ out:
     kvi_buf_free(&msg);
     kvi_fetch_response_free(&resp);
     kvi_free_secret(added);
-    sign_result_free_secret(&signed_req);
+    kvi_sign_result_free(&signed_req); /* cleansed: it held the source session token */
     kvi_signer_free(signer);
     kvi_url_free(&u);
     kvi_buf_free_secret(&body);

@@ -601,7 +601,8 @@ static kvsws_status presign_and_connect(kvsws_session *s, const kvi_url *url,
     kvi_buf_printf(&path, "%s/", url->path);
     kvi_sign_request req = {"GET", kvi_buf_str(&path), kvi_buf_str(&query), &host, 1, NULL, 0};
     kvi_sign_credentials sc = {creds.access_key_id, creds.secret_access_key, creds.session_token};
-    kvi_sign_config cfg = {s->client->region, "kinesisvideo", now, 1, 0, 0, expires, NULL};
+    kvi_sign_config cfg = {s->client->region, "kinesisvideo", now, 1, 0, 0, expires, NULL,
+                           .omit_canonical = 1};
     kvi_sign_result signed_url;
     memset(&signed_url, 0, sizeof signed_url);
     const char *why = NULL;

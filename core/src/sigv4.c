@@ -29,6 +29,7 @@
 typedef struct signing_key_slot {
     int in_use;
     uint64_t last_used;
+    uint64_t key_id; /* unique to this key in this signer: a new one for every key stored */
     size_t secret_len;
     char secret[CACHED_SECRET_MAX];
     char date[9];
@@ -52,19 +53,28 @@ typedef struct sign_workspace {
     EVP_MAC_CTX *derive_mac;
     /* Keeps the last signing key: re-keying HMAC costs two more hash blocks per signature. */
     EVP_MAC_CTX *signing_mac;
-    unsigned char signing_mac_key[SHA256_LEN];
-    int signing_mac_keyed;
+    uint64_t signing_mac_key_id; /* the cache's id of the key it holds; 0: none, or not cached */
     canon_item *items;
     size_t item_cap;
     kvi_buf scratch;        /* canonical header or parameter names and values */
     kvi_buf path;           /* the path after normalizing, before encoding */
     kvi_buf header_block;   /* "name:value\n" lines */
     kvi_buf signed_headers; /* "host;x-amz-date" */
-    kvi_buf query;          /* the canonical query string */
     kvi_buf credential;     /* AKID/scope */
     kvi_buf scope;          /* 20150830/us-east-1/service/aws4_request */
-    /* The outputs are assembled here and copied out once, at their final size. */
-    kvi_buf canonical_request, string_to_sign, authorization, added;
+    /* Copied into the result unless omitted; the canonical path and query are read back from
+     * canonical_request for the outputs. */
+    kvi_buf canonical_request, string_to_sign;
+    /* The last session token this workspace met, and what was worked out about it: a client
+     * signs with one token until its credentials change, and a long token's encoding (a good
+     * part of a presign) or whitespace check need not be done again. */
+    kvi_buf token;
+    kvi_buf encoded_token; /* its percent-encoding once a presign needed it, else empty */
+    int token_has_space;   /* whether it holds whitespace; -1 until a header needed to know */
+    /* The X-Amz-Date of the last signature and its time: most signatures are made in the same
+     * second as the one before. */
+    char amz_date[17];
+    time_t amz_date_time;
 } sign_workspace;
 
 struct kvi_signer {
@@ -72,6 +82,7 @@ struct kvi_signer {
     EVP_MD *sha256;
     pthread_mutex_t lock; /* guards the cache and the spare workspaces */
     uint64_t use_clock;
+    uint64_t last_key_id;
     signing_key_slot cache[KEY_CACHE_SLOTS];
     sign_workspace *spares;
     size_t spare_count;
@@ -84,11 +95,15 @@ typedef struct sign_job {
     const kvi_sign_request *req;
     int presign;
     int add_token;  /* the token goes into the output */
+    size_t token_len;
     int sign_token; /* ... and into the canonical request */
+    int content_sha256_header; /* header mode: x-amz-content-sha256 is added and signed */
     char amz_date[17];
     char date[9];
     const char *payload_hash;
     char payload_hash_buf[65];
+    /* The canonical path and query, as spans of the workspace's canonical_request. */
+    size_t path_off, path_len, query_off, query_len;
 } sign_job;
 
 /* ---- text helpers ---- */
@@ -122,11 +137,46 @@ static void to_hex(const unsigned char *bin, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
-static const unsigned char UNRESERVED[256] = {
-    ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1, ['0' ... '9'] = 1, ['-'] = 1, ['.'] = 1, ['_'] = 1,
-    ['~'] = 1};
+#define UNRESERVED_BYTES                                                                         \
+    ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1, ['0' ... '9'] = 1, ['-'] = 1, ['.'] = 1, ['_'] = 1,     \
+    ['~'] = 1
+static const unsigned char UNRESERVED[256] = {UNRESERVED_BYTES};
+static const unsigned char UNRESERVED_OR_SLASH[256] = {UNRESERVED_BYTES, ['/'] = 1};
 
-static inline int is_unreserved(unsigned char c) { return UNRESERVED[c]; }
+/* Writes c at p, percent-encoded unless keep[c]; returns the position after it. */
+static inline char *put_encoded(char *p, unsigned char c, const unsigned char keep[256])
+{
+    static const char digits[] = "0123456789ABCDEF";
+    if (keep[c]) {
+        *p = (char)c;
+        return p + 1;
+    }
+    p[0] = '%';
+    p[1] = digits[c >> 4];
+    p[2] = digits[c & 15];
+    return p + 3;
+}
+
+/* Whether the four bytes at s all stay as they are. Most of a long value (a base64 session
+ * token) does, and taking it four bytes at a time halves the cost of encoding it. */
+static inline int keeps_four(const unsigned char *s, const unsigned char keep[256])
+{
+    return keep[s[0]] & keep[s[1]] & keep[s[2]] & keep[s[3]];
+}
+
+/* value in decimal into out, NUL-terminated (snprintf costs more than the rest of a parameter). */
+static void format_decimal(uint64_t value, char out[21])
+{
+    char reversed[20];
+    size_t n = 0;
+    do {
+        reversed[n++] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value);
+    for (size_t i = 0; i < n; i++)
+        out[i] = reversed[n - 1 - i];
+    out[n] = '\0';
+}
 
 static int is_space(unsigned char c)
 {
@@ -158,50 +208,21 @@ static int equals_ignoring_case(const char *a, size_t a_len, const char *lowerca
     return 1;
 }
 
-/* Percent-encoding writes through a small stack chunk so a byte costs no call into buf. */
-typedef struct encoder {
-    kvi_buf *out;
-    char chunk[256];
-    size_t used;
-    int failed;
-} encoder;
-
-static void encoder_flush(encoder *e)
-{
-    if (e->used && put(e->out, e->chunk, e->used) != 0)
-        e->failed = 1;
-    e->used = 0;
-}
-
-static void encoder_put(encoder *e, unsigned char c, int keep_slash)
-{
-    static const char digits[] = "0123456789ABCDEF";
-    if (e->used + 3 > sizeof e->chunk)
-        encoder_flush(e);
-    if (is_unreserved(c) || (keep_slash && c == '/')) {
-        e->chunk[e->used++] = (char)c;
-    } else {
-        e->chunk[e->used++] = '%';
-        e->chunk[e->used++] = digits[c >> 4];
-        e->chunk[e->used++] = digits[c & 15];
-    }
-}
-
 int kvi_uri_encode(kvi_buf *out, const char *s, size_t len, int keep_slash)
 {
-    static const char digits[] = "0123456789ABCDEF";
     if (len > ((size_t)-1) / 3 || kvi_buf_reserve(out, len * 3) != 0)
         return -1;
+    const unsigned char *keep = keep_slash ? UNRESERVED_OR_SLASH : UNRESERVED;
+    const unsigned char *in = (const unsigned char *)s;
     char *p = out->data + out->len;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (UNRESERVED[c] || (keep_slash && c == '/')) {
-            *p++ = (char)c;
+    size_t i = 0;
+    while (i < len) {
+        if (i + 4 <= len && keeps_four(in + i, keep)) {
+            memcpy(p, in + i, 4);
+            p += 4;
+            i += 4;
         } else {
-            p[0] = '%';
-            p[1] = digits[c >> 4];
-            p[2] = digits[c & 15];
-            p += 3;
+            p = put_encoded(p, in[i++], keep);
         }
     }
     *p = '\0';
@@ -209,28 +230,43 @@ int kvi_uri_encode(kvi_buf *out, const char *s, size_t len, int keep_slash)
     return 0;
 }
 
-/* Decodes a raw query key or value and re-encodes it strictly; -2 on a malformed escape. A raw
- * '+' is a space: AWS services form-decode the query, and botocore's presigner (parse_qs) agrees
- * (aws-c-auth would sign it as %2B, which the service then fails to match). */
+/* Decodes a raw query key or value and re-encodes it strictly; -2 on a malformed escape (out
+ * unchanged). A raw '+' is a space: AWS services form-decode the query, and botocore's presigner
+ * (parse_qs) agrees (aws-c-auth would sign it as %2B, which the service then fails to match). */
 static int encode_query_part(kvi_buf *out, const char *s, size_t len)
 {
-    encoder e = {.out = out};
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
+    /* Decoding never lengthens, so 3 bytes of room per input byte are enough. */
+    if (len > ((size_t)-1) / 3 || kvi_buf_reserve(out, len * 3) != 0)
+        return -1;
+    const unsigned char *in = (const unsigned char *)s;
+    char *p = out->data + out->len;
+    size_t i = 0;
+    while (i < len) {
+        /* Unreserved bytes are neither '%' nor '+': they stay as they are. */
+        if (i + 4 <= len && keeps_four(in + i, UNRESERVED)) {
+            memcpy(p, in + i, 4);
+            p += 4;
+            i += 4;
+            continue;
+        }
+        unsigned char c = in[i++];
         if (c == '%') {
-            int hi = i + 2 < len ? hex_value((unsigned char)s[i + 1]) : -1;
-            int lo = hi >= 0 ? hex_value((unsigned char)s[i + 2]) : -1;
-            if (lo < 0)
+            int hi = i + 1 < len ? hex_value(in[i]) : -1;
+            int lo = hi >= 0 ? hex_value(in[i + 1]) : -1;
+            if (lo < 0) {
+                out->data[out->len] = '\0';
                 return -2;
+            }
             c = (unsigned char)(hi * 16 + lo);
             i += 2;
         } else if (c == '+') {
             c = ' ';
         }
-        encoder_put(&e, c, 0);
+        p = put_encoded(p, c, UNRESERVED);
     }
-    encoder_flush(&e);
-    return e.failed ? -1 : 0;
+    *p = '\0';
+    out->len = (size_t)(p - out->data);
+    return 0;
 }
 
 static EVP_MD *shared_sha256;
@@ -255,11 +291,12 @@ void kvi_sign_result_free(kvi_sign_result *r)
 {
     if (!r)
         return;
-    kvi_buf_free(&r->canonical_request);
+    /* All but the string to sign can carry the session token. */
+    kvi_buf_free_secret(&r->canonical_request);
     kvi_buf_free(&r->string_to_sign);
-    kvi_buf_free(&r->added_headers);
-    kvi_buf_free(&r->authorization);
-    kvi_buf_free(&r->query);
+    kvi_buf_free_secret(&r->added_headers);
+    kvi_buf_free_secret(&r->query);
+    kvi_buf_free_secret(&r->url);
     memset(r, 0, sizeof *r);
 }
 
@@ -272,13 +309,12 @@ static void workspace_free(sign_workspace *ws)
     EVP_MD_CTX_free(ws->md);
     EVP_MAC_CTX_free(ws->derive_mac);
     EVP_MAC_CTX_free(ws->signing_mac);
-    OPENSSL_cleanse(ws->signing_mac_key, sizeof ws->signing_mac_key);
     free(ws->items);
     /* The session token passes through most of these. */
-    kvi_buf *buffers[] = {&ws->scratch,   &ws->path,       &ws->header_block,
-                          &ws->signed_headers, &ws->query, &ws->credential,
-                          &ws->scope,     &ws->canonical_request, &ws->string_to_sign,
-                          &ws->authorization, &ws->added};
+    kvi_buf *buffers[] = {&ws->scratch,        &ws->path,       &ws->header_block,
+                          &ws->signed_headers, &ws->credential, &ws->scope,
+                          &ws->canonical_request, &ws->string_to_sign, &ws->token,
+                          &ws->encoded_token};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
         kvi_buf_free_secret(buffers[i]);
     free(ws);
@@ -379,17 +415,17 @@ static int hmac_sha256(EVP_MAC_CTX *mac, const void *key, size_t key_len, const 
     return 0;
 }
 
-static int sign_string(sign_workspace *ws, const unsigned char key[SHA256_LEN], const void *data,
-                       size_t len, unsigned char out[SHA256_LEN])
+/* key_id is the key's id in the signer's cache (0 when it is not cached): the same id means the
+ * same key, so the MAC context that already holds it is not keyed again. */
+static int sign_string(sign_workspace *ws, const unsigned char key[SHA256_LEN], uint64_t key_id,
+                       const void *data, size_t len, unsigned char out[SHA256_LEN])
 {
-    int same_key =
-        ws->signing_mac_keyed && CRYPTO_memcmp(ws->signing_mac_key, key, SHA256_LEN) == 0;
-    ws->signing_mac_keyed = 0;
+    int same_key = key_id != 0 && ws->signing_mac_key_id == key_id;
+    ws->signing_mac_key_id = 0;
     if (hmac_sha256(ws->signing_mac, same_key ? NULL : key, same_key ? 0 : SHA256_LEN, data, len,
                     out) != 0)
         return -1;
-    memcpy(ws->signing_mac_key, key, SHA256_LEN);
-    ws->signing_mac_keyed = 1;
+    ws->signing_mac_key_id = key_id;
     return 0;
 }
 
@@ -440,10 +476,10 @@ static signing_key_slot *cache_find(kvi_signer *s, const char *secret, size_t se
     return NULL;
 }
 
-/* Needs the lock. Takes a free slot, else the least recently used. Two threads that missed
- * together may both store the same key; the spare copy just ages out. */
-static void cache_store(kvi_signer *s, const char *secret, size_t secret_len, const sign_job *job,
-                        const unsigned char key[SHA256_LEN])
+/* Needs the lock. Takes a free slot, else the least recently used; returns the key's new id.
+ * Two threads that missed together may both store the same key; the spare copy just ages out. */
+static uint64_t cache_store(kvi_signer *s, const char *secret, size_t secret_len,
+                            const sign_job *job, const unsigned char key[SHA256_LEN])
 {
     signing_key_slot *slot = &s->cache[0];
     for (size_t i = 0; i < KEY_CACHE_SLOTS && slot->in_use; i++)
@@ -452,19 +488,23 @@ static void cache_store(kvi_signer *s, const char *secret, size_t secret_len, co
     OPENSSL_cleanse(slot, sizeof *slot);
     slot->in_use = 1;
     slot->last_used = ++s->use_clock;
+    slot->key_id = ++s->last_key_id;
     slot->secret_len = secret_len;
     memcpy(slot->secret, secret, secret_len);
     memcpy(slot->date, job->date, sizeof slot->date);
     strcpy(slot->region, job->cfg->region);
     strcpy(slot->service, job->cfg->service);
     memcpy(slot->key, key, SHA256_LEN);
+    return slot->key_id;
 }
 
+/* The signing key, and its id in the cache (0 when it is too long to cache). */
 static int get_signing_key(kvi_signer *s, sign_workspace *ws, const sign_job *job,
-                           unsigned char key[SHA256_LEN])
+                           unsigned char key[SHA256_LEN], uint64_t *key_id)
 {
     const char *secret = job->creds->secret_access_key;
     size_t secret_len = strlen(secret);
+    *key_id = 0;
     if (secret_len > CACHED_SECRET_MAX || strlen(job->cfg->region) >= CACHED_SCOPE_PART_MAX ||
         strlen(job->cfg->service) >= CACHED_SCOPE_PART_MAX)
         return derive_signing_key(ws, job, key);
@@ -473,6 +513,7 @@ static int get_signing_key(kvi_signer *s, sign_workspace *ws, const sign_job *jo
     signing_key_slot *slot = cache_find(s, secret, secret_len, job);
     if (slot) {
         slot->last_used = ++s->use_clock;
+        *key_id = slot->key_id;
         memcpy(key, slot->key, SHA256_LEN);
     }
     pthread_mutex_unlock(&s->lock);
@@ -483,7 +524,7 @@ static int get_signing_key(kvi_signer *s, sign_workspace *ws, const sign_job *jo
     if (derive_signing_key(ws, job, key) != 0)
         return -1;
     pthread_mutex_lock(&s->lock);
-    cache_store(s, secret, secret_len, job, key);
+    *key_id = cache_store(s, secret, secret_len, job, key);
     pthread_mutex_unlock(&s->lock);
     return 0;
 }
@@ -610,14 +651,63 @@ static inline void sort_items(canon_item *items, size_t count,
     }
 }
 
+/* ---- the session token, remembered ---- */
+
+/* Makes the token the one the workspace remembers; 0, or -1 when out of memory. */
+static int remember_token(sign_workspace *ws, const char *token, size_t len)
+{
+    /* (memcmp's timing could only tell how this token differs from the previous one.) */
+    if (ws->token.len == len && len > 0 && memcmp(ws->token.data, token, len) == 0)
+        return 0;
+    kvi_buf_reset(&ws->token);
+    kvi_buf_reset(&ws->encoded_token);
+    ws->token_has_space = -1;
+    if (put(&ws->token, token, len) != 0) {
+        kvi_buf_reset(&ws->token); /* a failure is not a match next time */
+        return -1;
+    }
+    return 0;
+}
+
+/* Whether the token holds whitespace: header mode trims it like any header value. -1 when out of
+ * memory. */
+static int token_has_space(sign_workspace *ws, const char *token, size_t len)
+{
+    if (remember_token(ws, token, len) != 0)
+        return -1;
+    if (ws->token_has_space < 0)
+        ws->token_has_space = strcspn(ws->token.data, " \t\n\r\v\f") != len;
+    return ws->token_has_space;
+}
+
+/* Appends the token percent-encoded to the scratch. */
+static int put_encoded_token(sign_workspace *ws, const char *token, size_t len)
+{
+    if (remember_token(ws, token, len) != 0)
+        return -1;
+    if (ws->encoded_token.len == 0 && kvi_uri_encode(&ws->encoded_token, token, len, 0) != 0) {
+        kvi_buf_reset(&ws->encoded_token);
+        return -1;
+    }
+    return put_buf(&ws->scratch, &ws->encoded_token);
+}
+
 /* Appends a header to the scratch as it came, then canonicalizes it in place (which only keeps or
  * shrinks it): the name lowercased, the value trimmed with inner runs of whitespace, folded lines
- * included, collapsed to one space. Values the signer made itself are already canonical.
- * Returns the item, or NULL when out of memory. */
+ * included, collapsed to one space. The names the signer adds are lowercase already, and the
+ * values it made itself canonical. Returns the item, or NULL when out of memory. */
 static canon_item *add_header(sign_workspace *ws, size_t *count, const char *name,
-                              size_t name_len, const char *value, size_t value_len,
-                              int value_is_canonical)
+                              size_t name_len, int name_is_lowercase, const char *value,
+                              size_t value_len, int value_is_canonical)
 {
+    /* Leading and trailing whitespace goes before the copy: most values that have any only have
+     * that (the space after the colon of a "Name: value" line). */
+    while (!value_is_canonical && value_len > 0 && is_space((unsigned char)value[0])) {
+        value++;
+        value_len--;
+    }
+    while (!value_is_canonical && value_len > 0 && is_space((unsigned char)value[value_len - 1]))
+        value_len--;
     canon_item *item = workspace_add_item(ws, count);
     if (!item || put(&ws->scratch, name, name_len) != 0 || put(&ws->scratch, value, value_len))
         return NULL;
@@ -626,7 +716,7 @@ static canon_item *add_header(sign_workspace *ws, size_t *count, const char *nam
     item->name_len = name_len;
     item->value_off = item->name_off + name_len;
     char *text = ws->scratch.data + item->name_off;
-    for (size_t i = 0; i < name_len; i++)
+    for (size_t i = 0; i < name_len && !name_is_lowercase; i++)
         if (text[i] >= 'A' && text[i] <= 'Z')
             text[i] = (char)(text[i] - 'A' + 'a');
 
@@ -634,9 +724,9 @@ static canon_item *add_header(sign_workspace *ws, size_t *count, const char *nam
     if (value_is_canonical)
         return item;
     text = ws->scratch.data + item->value_off;
-    /* Most values (a 1 KB session token among them) hold no whitespace at all: a vectorized
-     * scan finds that out far faster than the byte loop below. The value ends the scratch, so it
-     * is NUL-terminated here. */
+    /* Most values (a 1 KB session token among them) hold no inner whitespace: a vectorized scan
+     * finds that out far faster than the byte loop below. The value ends the scratch, so it is
+     * NUL-terminated here. */
     if (strcspn(text, " \t\n\r\v\f") == value_len)
         return item;
     size_t kept = 0;
@@ -666,8 +756,11 @@ static canon_item *add_header(sign_workspace *ws, size_t *count, const char *nam
     ((item)->name_len == sizeof(literal) - 1 &&                                                  \
      memcmp(ws->scratch.data + (item)->name_off, literal, sizeof(literal) - 1) == 0)
 
-/* Fills ws->header_block ("name:value\n" lines) and ws->signed_headers. */
-static const char *build_headers(sign_workspace *ws, const sign_job *job)
+/* Fills ws->header_block ("name:value\n" lines) and ws->signed_headers. This and build_query
+ * stay out of line: inlined into their one caller, they made presigning 8 % slower (one huge
+ * function; measured with bench/c/bench_sign). */
+__attribute__((noinline)) static const char *build_headers(sign_workspace *ws,
+                                                           const sign_job *job)
 {
     const kvi_sign_request *req = job->req;
     size_t count = 0;
@@ -680,7 +773,7 @@ static const char *build_headers(sign_workspace *ws, const sign_job *job)
         if (name_len == 0)
             return "a header has an empty name";
         const canon_item *h =
-            add_header(ws, &count, name, name_len, value, value ? strlen(value) : 0, 0);
+            add_header(ws, &count, name, name_len, 0, value, value ? strlen(value) : 0, 0);
         if (!h)
             return "out of memory";
         /* Headers the signer writes itself would otherwise go out twice. */
@@ -688,7 +781,7 @@ static const char *build_headers(sign_workspace *ws, const sign_job *job)
             return "the request already carries X-Amz-Date or Authorization";
         if (!job->presign && job->add_token && NAME_IS(h, "x-amz-security-token"))
             return "the request already carries X-Amz-Security-Token";
-        if (!job->presign && job->cfg->sign_body && NAME_IS(h, "x-amz-content-sha256"))
+        if (job->content_sha256_header && NAME_IS(h, "x-amz-content-sha256"))
             return "the request already carries x-amz-content-sha256";
         has_host |= NAME_IS(h, "host");
     }
@@ -697,13 +790,17 @@ static const char *build_headers(sign_workspace *ws, const sign_job *job)
 
     /* Query signing carries these as parameters instead. */
     if (!job->presign) {
-        int ok = add_header(ws, &count, "x-amz-date", 10, job->amz_date, 16, 1) != NULL;
-        /* The token is the caller's text, so it is trimmed like any header. */
-        if (ok && job->sign_token)
-            ok = add_header(ws, &count, "x-amz-security-token", 20, job->creds->session_token,
-                            strlen(job->creds->session_token), 0) != NULL;
-        if (ok && job->cfg->sign_body)
-            ok = add_header(ws, &count, "x-amz-content-sha256", 20, job->payload_hash,
+        int ok = add_header(ws, &count, "x-amz-date", 10, 1, job->amz_date, 16, 1) != NULL;
+        /* The token is the caller's text, so it is trimmed like any header value (unless it
+         * has no whitespace at all, as tokens do). */
+        if (ok && job->sign_token) {
+            int has_space = token_has_space(ws, job->creds->session_token, job->token_len);
+            ok = has_space >= 0 && add_header(ws, &count, "x-amz-security-token", 20, 1,
+                                              job->creds->session_token, job->token_len,
+                                              !has_space) != NULL;
+        }
+        if (ok && job->content_sha256_header)
+            ok = add_header(ws, &count, "x-amz-content-sha256", 20, 1, job->payload_hash,
                             strlen(job->payload_hash), 1) != NULL;
         if (!ok)
             return "out of memory";
@@ -745,29 +842,52 @@ static int is_signing_param(const char *name, size_t len, int token_added)
     return token_added && equals_ignoring_case(name, len, "x-amz-security-token");
 }
 
-/* Adds one parameter; raw ones are decoded first, ours are plain text to encode. */
+/* How a parameter's name or value reaches the canonical query. */
+typedef enum param_text {
+    PARAM_RAW,       /* as written in a URL: decoded, then encoded strictly */
+    PARAM_PLAIN,     /* plain text: encoded */
+    PARAM_CANONICAL, /* already as it must appear (our own names and values): copied */
+    PARAM_TOKEN,     /* the session token: encoded, or its encoding reused */
+} param_text;
+
+/* Appends a parameter's name or value to the workspace's scratch. */
+static int put_param_text(sign_workspace *ws, const char *s, size_t len, param_text kind)
+{
+    switch (kind) {
+    case PARAM_RAW:
+        return encode_query_part(&ws->scratch, s, len);
+    case PARAM_PLAIN:
+        return kvi_uri_encode(&ws->scratch, s, len, 0);
+    case PARAM_TOKEN:
+        return put_encoded_token(ws, s, len);
+    case PARAM_CANONICAL:
+        break;
+    }
+    return put(&ws->scratch, s, len);
+}
+
 static const char *add_param(sign_workspace *ws, size_t *count, const char *name, size_t name_len,
-                             const char *value, size_t value_len, int raw)
+                             param_text name_kind, const char *value, size_t value_len,
+                             param_text value_kind)
 {
     canon_item *item = workspace_add_item(ws, count);
     if (!item)
         return "out of memory";
     item->name_off = ws->scratch.len;
-    int rc = raw ? encode_query_part(&ws->scratch, name, name_len)
-                 : kvi_uri_encode(&ws->scratch, name, name_len, 0);
+    int rc = put_param_text(ws, name, name_len, name_kind);
     item->name_len = ws->scratch.len - item->name_off;
     item->value_off = ws->scratch.len;
     if (rc == 0)
-        rc = raw ? encode_query_part(&ws->scratch, value, value_len)
-                 : kvi_uri_encode(&ws->scratch, value, value_len, 0);
+        rc = put_param_text(ws, value, value_len, value_kind);
     item->value_len = ws->scratch.len - item->value_off;
     if (rc == -2)
         return "the query has a malformed %-escape";
     return rc == 0 ? NULL : "out of memory";
 }
 
-/* Fills ws->query with the canonical query string. */
-static const char *build_query(sign_workspace *ws, const sign_job *job)
+/* Appends the canonical query string to out. */
+__attribute__((noinline)) static const char *build_query(sign_workspace *ws, const sign_job *job,
+                                                         kvi_buf *out)
 {
     const char *query = job->req->query ? job->req->query : "";
     size_t count = 0;
@@ -775,14 +895,15 @@ static const char *build_query(sign_workspace *ws, const sign_job *job)
     kvi_buf_reset(&ws->scratch);
 
     for (const char *p = query; *p && !err;) {
-        const char *amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        const char *end = strchrnul(p, '&');
+        size_t len = (size_t)(end - p);
         if (len > 0) {
             /* "key" without '=' signs as "key=". */
             const char *eq = memchr(p, '=', len);
             size_t name_len = eq ? (size_t)(eq - p) : len;
             const char *value = eq ? eq + 1 : p + len;
-            err = add_param(ws, &count, p, name_len, value, (size_t)(p + len - value), 1);
+            err = add_param(ws, &count, p, name_len, PARAM_RAW, value,
+                            (size_t)(p + len - value), PARAM_RAW);
             /* Compared decoded, so an escaped spelling cannot slip a second copy past us. */
             if (!err && job->presign) {
                 const canon_item *added = &ws->items[count - 1];
@@ -791,41 +912,49 @@ static const char *build_query(sign_workspace *ws, const sign_job *job)
                     err = "the query already carries X-Amz-* signing parameters";
             }
         }
-        p = amp ? amp + 1 : p + len;
+        p = *end ? end + 1 : end;
     }
 
     if (!err && job->presign) {
-        char expires[24];
-        snprintf(expires, sizeof expires, "%lld", (long long)job->cfg->expires);
+        char expires[21];
+        format_decimal((uint64_t)job->cfg->expires, expires); /* 1..604800: checked */
         kvi_buf *credential = &ws->credential;
         kvi_buf_reset(credential);
         if (put_str(credential, job->creds->access_key_id) || put_char(credential, '/') ||
             put_buf(credential, &ws->scope))
             return "out of memory";
         const char *token = job->sign_token ? job->creds->session_token : NULL;
+        /* The names and most values are canonical as they are: only the credential (its
+         * slashes), the signed header list (its semicolons) and the token need encoding. */
+#define LITERAL_AND_LENGTH(literal) literal, sizeof(literal) - 1
         const struct {
-            const char *name, *value;
+            const char *name;
+            size_t name_len;
+            const char *value;
+            size_t value_len;
+            param_text value_kind;
         } auth_params[] = {
-            {"X-Amz-Algorithm", ALGORITHM},
-            {"X-Amz-Credential", credential->data},
-            {"X-Amz-Date", job->amz_date},
-            {"X-Amz-Expires", expires},
-            {"X-Amz-SignedHeaders", kvi_buf_str(&ws->signed_headers)},
-            {"X-Amz-Security-Token", token},
-        };
+            {LITERAL_AND_LENGTH("X-Amz-Algorithm"), LITERAL_AND_LENGTH(ALGORITHM), PARAM_CANONICAL},
+            {LITERAL_AND_LENGTH("X-Amz-Credential"), credential->data, credential->len, PARAM_PLAIN},
+            {LITERAL_AND_LENGTH("X-Amz-Date"), job->amz_date, 16, PARAM_CANONICAL},
+            {LITERAL_AND_LENGTH("X-Amz-Expires"), expires, strlen(expires), PARAM_CANONICAL},
+            {LITERAL_AND_LENGTH("X-Amz-Security-Token"), token, job->token_len, PARAM_TOKEN},
+            {LITERAL_AND_LENGTH("X-Amz-SignedHeaders"), kvi_buf_str(&ws->signed_headers),
+             ws->signed_headers.len, PARAM_PLAIN},
+        }; /* in their sorted order, which leaves the sort less to move */
+#undef LITERAL_AND_LENGTH
         for (size_t i = 0; i < sizeof auth_params / sizeof auth_params[0] && !err; i++)
             if (auth_params[i].value)
-                err = add_param(ws, &count, auth_params[i].name, strlen(auth_params[i].name),
-                                auth_params[i].value, strlen(auth_params[i].value), 0);
+                err = add_param(ws, &count, auth_params[i].name, auth_params[i].name_len,
+                                PARAM_CANONICAL, auth_params[i].value, auth_params[i].value_len,
+                                auth_params[i].value_kind);
     }
     if (err)
         return err;
 
     workspace_point_items(ws, count);
     sort_items(ws->items, count, compare_params);
-    kvi_buf *out = &ws->query;
-    kvi_buf_reset(out);
-    int rc = put(out, "", 0);
+    int rc = 0;
     for (size_t i = 0; i < count && rc == 0; i++) {
         const canon_item *q = &ws->items[i];
         rc = (i > 0 && put_char(out, '&')) || put(out, q->name, q->name_len) ||
@@ -834,22 +963,28 @@ static const char *build_query(sign_workspace *ws, const sign_job *job)
     return rc == 0 ? NULL : "out of memory";
 }
 
-static const char *build_canonical_request(sign_workspace *ws, const sign_job *job)
+static const char *build_canonical_request(sign_workspace *ws, sign_job *job)
 {
+    /* The headers first: a presigned query names them. */
     const char *err = build_headers(ws, job);
-    if (!err)
-        err = build_query(ws, job);
     if (err)
         return err;
     kvi_buf *out = &ws->canonical_request;
     kvi_buf_reset(out);
     if (put_str(out, job->req->method) || put_char(out, '\n'))
         return "out of memory";
+    job->path_off = out->len;
     if ((err = append_path(ws, job, out)) != NULL)
         return err;
+    job->path_len = out->len - job->path_off;
+    if (put_char(out, '\n'))
+        return "out of memory";
+    job->query_off = out->len;
+    if ((err = build_query(ws, job, out)) != NULL)
+        return err;
+    job->query_len = out->len - job->query_off;
     /* The header block ends in its own newline, hence the blank line after it. */
-    if (put_char(out, '\n') || put_buf(out, &ws->query) || put_char(out, '\n') ||
-        put_buf(out, &ws->header_block) || put_char(out, '\n') ||
+    if (put_char(out, '\n') || put_buf(out, &ws->header_block) || put_char(out, '\n') ||
         put_buf(out, &ws->signed_headers) || put_char(out, '\n') ||
         put_str(out, job->payload_hash))
         return "out of memory";
@@ -874,6 +1009,8 @@ static const char *check_inputs(const kvi_sign_credentials *creds, const kvi_sig
         return "the request has a header count but no headers";
     if (req->body_len > 0 && !req->body)
         return "the request has a body length but no body";
+    if (cfg->sign_body < KVI_PAYLOAD_EMPTY || cfg->sign_body > KVI_PAYLOAD_BODY)
+        return "sign_body must be one of KVI_PAYLOAD_*";
     if (presign && (cfg->expires < 1 || cfg->expires > MAX_PRESIGN_EXPIRES))
         return "expires must be 1..604800 seconds";
     if (cfg->timestamp < 0 || (int64_t)cfg->timestamp >= FIRST_YEAR_10000)
@@ -915,40 +1052,34 @@ static void format_amz_date(time_t when, char out[17])
     out[16] = '\0';
 }
 
-/* The presigned query: the canonical one, then any unsigned token, then the signature. */
-static const char *assemble_query(sign_workspace *ws, const sign_job *job, const char *signature)
+/* Query mode: appends the presigned query to out: the canonical one, then any unsigned token,
+ * then the signature. */
+static int put_presigned_query(const sign_workspace *ws, const sign_job *job,
+                               const char *signature, kvi_buf *out)
 {
-    const char *token = job->creds->session_token;
-    kvi_buf *q = &ws->added;
-    kvi_buf_reset(q);
-    int rc = put_buf(q, &ws->query);
+    int rc = put(out, ws->canonical_request.data + job->query_off, job->query_len);
     /* An unsigned token still has to reach the service. */
     if (rc == 0 && job->add_token && !job->sign_token)
-        rc = PUT_LITERAL(q, "&X-Amz-Security-Token=") ||
-             kvi_uri_encode(q, token, strlen(token), 0);
-    rc = rc || PUT_LITERAL(q, "&X-Amz-Signature=") || put(q, signature, 64);
-    return rc == 0 ? NULL : "out of memory";
+        rc = PUT_LITERAL(out, "&X-Amz-Security-Token=") ||
+             kvi_uri_encode(out, job->creds->session_token, job->token_len, 0);
+    return rc || PUT_LITERAL(out, "&X-Amz-Signature=") || put(out, signature, 64);
 }
 
-static const char *assemble_headers(sign_workspace *ws, const sign_job *job, const char *signature)
+/* Header mode: appends the headers to add to out, as "Name: value" lines. */
+static int put_added_headers(const sign_workspace *ws, const sign_job *job, const char *signature,
+                             kvi_buf *out)
 {
-    kvi_buf *auth = &ws->authorization, *added = &ws->added;
-    kvi_buf_reset(auth);
-    kvi_buf_reset(added);
-    int rc = PUT_LITERAL(auth, ALGORITHM " Credential=") ||
-             put_str(auth, job->creds->access_key_id) || put_char(auth, '/') ||
-             put_buf(auth, &ws->scope) || PUT_LITERAL(auth, ", SignedHeaders=") ||
-             put_buf(auth, &ws->signed_headers) || PUT_LITERAL(auth, ", Signature=") ||
-             put(auth, signature, 64);
-    rc = rc || PUT_LITERAL(added, "X-Amz-Date: ") || put(added, job->amz_date, 16);
+    int rc = PUT_LITERAL(out, "X-Amz-Date: ") || put(out, job->amz_date, 16);
     if (job->add_token)
-        rc = rc || PUT_LITERAL(added, "\nX-Amz-Security-Token: ") ||
-             put_str(added, job->creds->session_token);
-    if (job->cfg->sign_body)
-        rc = rc || PUT_LITERAL(added, "\nx-amz-content-sha256: ") ||
-             put_str(added, job->payload_hash);
-    rc = rc || PUT_LITERAL(added, "\nAuthorization: ") || put_buf(added, auth);
-    return rc == 0 ? NULL : "out of memory";
+        rc = rc || PUT_LITERAL(out, "\nX-Amz-Security-Token: ") ||
+             put(out, job->creds->session_token, job->token_len);
+    if (job->content_sha256_header)
+        rc = rc || PUT_LITERAL(out, "\nx-amz-content-sha256: ") || put_str(out, job->payload_hash);
+    return rc || PUT_LITERAL(out, "\nAuthorization: " ALGORITHM " Credential=") ||
+           put_str(out, job->creds->access_key_id) || put_char(out, '/') ||
+           put_buf(out, &ws->scope) || PUT_LITERAL(out, ", SignedHeaders=") ||
+           put_buf(out, &ws->signed_headers) || PUT_LITERAL(out, ", Signature=") ||
+           put(out, signature, 64);
 }
 
 static const char *sign(kvi_signer *s, sign_job *job, sign_workspace *ws, char signature[65])
@@ -964,13 +1095,12 @@ static const char *sign(kvi_signer *s, sign_job *job, sign_workspace *ws, char s
 
     if (cfg->payload_hash) {
         job->payload_hash = cfg->payload_hash;
-    } else if (cfg->sign_body) {
-        if (sha256_hex(ws, s->sha256, req->body ? req->body : "", req->body_len,
-                       job->payload_hash_buf) != 0)
+    } else if (cfg->sign_body != KVI_PAYLOAD_EMPTY && req->body_len > 0) {
+        if (sha256_hex(ws, s->sha256, req->body, req->body_len, job->payload_hash_buf) != 0)
             return "SHA-256 failed";
         job->payload_hash = job->payload_hash_buf;
     } else {
-        job->payload_hash = EMPTY_SHA256_HEX;
+        job->payload_hash = EMPTY_SHA256_HEX; /* no body, or not signed */
     }
 
     const char *err = build_canonical_request(ws, job);
@@ -988,33 +1118,50 @@ static const char *sign(kvi_signer *s, sign_job *job, sign_workspace *ws, char s
         return "out of memory";
 
     unsigned char key[SHA256_LEN], mac[SHA256_LEN];
-    int rc = get_signing_key(s, ws, job, key);
+    uint64_t key_id;
+    int rc = get_signing_key(s, ws, job, key, &key_id);
     if (rc == 0)
-        rc = sign_string(ws, key, sts->data, sts->len, mac);
+        rc = sign_string(ws, key, key_id, sts->data, sts->len, mac);
     OPENSSL_cleanse(key, sizeof key);
     if (rc != 0)
         return "HMAC-SHA256 failed";
     to_hex(mac, SHA256_LEN, signature);
-
-    return job->presign ? assemble_query(ws, job, signature)
-                        : assemble_headers(ws, job, signature);
+    return NULL;
 }
 
-/* Copies the workspace's assembled outputs into out, one allocation each. */
-static int copy_outputs(const sign_workspace *ws, const sign_job *job, kvi_sign_result *out)
+/* Fills out: the canonical texts unless omitted, and what goes on the wire. Nonzero when out of
+ * memory. */
+static int write_outputs(const sign_workspace *ws, const sign_job *job, const char *signature,
+                         kvi_sign_result *out)
 {
     memcpy(out->amz_date, job->amz_date, sizeof out->amz_date);
-    if (kvi_buf_append(&out->canonical_request, ws->canonical_request.data,
-                       ws->canonical_request.len) != 0 ||
-        kvi_buf_append(&out->string_to_sign, ws->string_to_sign.data, ws->string_to_sign.len) !=
-            0)
+    memcpy(out->signature, signature, sizeof out->signature);
+    if (!job->cfg->omit_canonical &&
+        (kvi_buf_append(&out->canonical_request, ws->canonical_request.data,
+                        ws->canonical_request.len) != 0 ||
+         kvi_buf_append(&out->string_to_sign, ws->string_to_sign.data,
+                        ws->string_to_sign.len) != 0))
         return -1;
-    if (job->presign)
-        return kvi_buf_append(&out->query, ws->added.data, ws->added.len);
-    if (kvi_buf_append(&out->added_headers, ws->added.data, ws->added.len) != 0 ||
-        kvi_buf_append(&out->authorization, ws->authorization.data, ws->authorization.len) != 0)
-        return -1;
-    return 0;
+    /* Each output is written once, into a buffer reserved at about its final size: the literal
+     * parts of either come to less than 300 bytes. */
+    size_t size = 300 + strlen(job->creds->access_key_id) + ws->scope.len +
+                  ws->signed_headers.len + job->token_len;
+    if (!job->presign)
+        return kvi_buf_reserve_exact(&out->added_headers, size) ||
+               put_added_headers(ws, job, signature, &out->added_headers);
+    size += job->query_len;
+    if (job->add_token && !job->sign_token)
+        size += 2 * job->token_len; /* the unsigned token goes in encoded */
+    const char *prefix = job->cfg->url_prefix;
+    if (!prefix)
+        return kvi_buf_reserve_exact(&out->query, size) ||
+               put_presigned_query(ws, job, signature, &out->query);
+    size_t prefix_len = strlen(prefix);
+    kvi_buf *url = &out->url;
+    return kvi_buf_reserve_exact(url, size + prefix_len + job->path_len + 1) ||
+           put(url, prefix, prefix_len) ||
+           put(url, ws->canonical_request.data + job->path_off, job->path_len) ||
+           put_char(url, '?') || put_presigned_query(ws, job, signature, url);
 }
 
 static int sign_entry(kvi_signer *s, const kvi_sign_credentials *creds, const kvi_sign_config *cfg,
@@ -1027,21 +1174,29 @@ static int sign_entry(kvi_signer *s, const kvi_sign_credentials *creds, const kv
         return -1;
     }
     memset(out, 0, sizeof *out);
+    char signature[65];
     const char *err = s ? check_inputs(creds, cfg, req, presign) : "missing signer";
     sign_job job = {.creds = creds, .cfg = cfg, .req = req, .presign = presign};
     if (!err) {
-        format_amz_date(cfg->timestamp, job.amz_date);
-        memcpy(job.date, job.amz_date, 8);
         job.add_token = creds->session_token && *creds->session_token;
+        job.token_len = job.add_token ? strlen(creds->session_token) : 0;
         job.sign_token = job.add_token && !cfg->omit_session_token;
+        job.content_sha256_header = !presign && cfg->sign_body == KVI_PAYLOAD_BODY_AND_HEADER;
     }
 
     sign_workspace *ws = NULL;
     if (!err && !(ws = workspace_acquire(s)))
         err = "out of memory";
-    if (!err)
-        err = sign(s, &job, ws, out->signature);
-    if (!err && copy_outputs(ws, &job, out) != 0)
+    if (!err) {
+        if (!ws->amz_date[0] || ws->amz_date_time != cfg->timestamp) {
+            format_amz_date(cfg->timestamp, ws->amz_date);
+            ws->amz_date_time = cfg->timestamp;
+        }
+        memcpy(job.amz_date, ws->amz_date, sizeof job.amz_date);
+        memcpy(job.date, job.amz_date, 8);
+        err = sign(s, &job, ws, signature);
+    }
+    if (!err && write_outputs(ws, &job, signature, out) != 0)
         err = "out of memory";
     if (ws)
         workspace_release(s, ws);

@@ -32,17 +32,28 @@ typedef struct kvi_sign_request {
     size_t body_len;
 } kvi_sign_request;
 
+/* kvi_sign_config.sign_body: what the payload hash covers. */
+enum {
+    KVI_PAYLOAD_EMPTY = 0,           /* SHA-256("") whatever the body is */
+    KVI_PAYLOAD_BODY_AND_HEADER = 1, /* SHA-256(body), and in header mode an x-amz-content-sha256
+                                        header is added and signed (S3 wants it; the calls send it) */
+    KVI_PAYLOAD_BODY = 2,            /* SHA-256(body), no such header */
+};
+
 typedef struct kvi_sign_config {
     const char *region;
     const char *service;
     time_t timestamp;         /* signing time, UTC seconds (injected: tests pin it) */
     int normalize_path;       /* 1: drop "." and ".." segments and collapse "//" (not for S3) */
-    int sign_body;            /* 1: payload hash is SHA-256(body) (and, in header mode, an
-                                 x-amz-content-sha256 header is added and signed);
-                                 0: payload hash is SHA-256("") whatever the body is */
+    int sign_body;            /* KVI_PAYLOAD_* above (0 and 1 read as the flag they once were) */
     int omit_session_token;   /* 1: the token is added after signing (not in the canonical form) */
     int64_t expires;          /* query mode: X-Amz-Expires, 1..604800 */
-    const char *payload_hash; /* optional precomputed hex hash overriding the two above */
+    const char *payload_hash; /* optional precomputed hex hash overriding sign_body's choice
+                                 (the x-amz-content-sha256 header, if any, carries it) */
+    int omit_canonical;       /* 1: leave the result's canonical_request and string_to_sign empty,
+                                 for callers that do not log them (saves two copies) */
+    const char *url_prefix;   /* query mode, optional: "scheme://authority"; the result's url is
+                                 then the whole presigned URL, and its query stays empty */
 } kvi_sign_config;
 
 typedef struct kvi_sign_result {
@@ -52,14 +63,17 @@ typedef struct kvi_sign_result {
     char amz_date[17];        /* 20150830T123600Z */
     /* Header mode: the headers to add to the request, in this order, as "Name: value" lines
      * separated by "\n" (X-Amz-Date, X-Amz-Security-Token if any, x-amz-content-sha256 if
-     * sign_body, Authorization). authorization holds just the Authorization value. */
+     * KVI_PAYLOAD_BODY_AND_HEADER, Authorization). */
     kvi_buf added_headers;
-    kvi_buf authorization;
     /* Query mode: the complete query string to put after '?' (the original parameters plus the
      * X-Amz-* ones and X-Amz-Signature), every part percent-encoded. */
     kvi_buf query;
+    /* Query mode with cfg->url_prefix, instead of query: the prefix, the canonical (encoded) path,
+     * '?' and the query string above. */
+    kvi_buf url;
 } kvi_sign_result;
 
+/* Frees the result, cleansing what can hold the session token (all but the string to sign). */
 void kvi_sign_result_free(kvi_sign_result *r);
 
 /* A signer holds the OpenSSL algorithms (fetched once) and a cache of derived signing keys keyed
