@@ -112,21 +112,7 @@ static kvsws_status send_once(kvsws_client *c, const kvi_url *url, const char *o
     kvi_header wire[8];
     size_t n = 0;
     wire[n++] = sign_headers[1];
-    char *added = kvi_strdup(kvi_buf_str(&signed_req.added_headers));
-    char *saved = NULL; /* strtok_r: strtok's hidden state is shared by all threads */
-    for (char *line = added ? strtok_r(added, "\n", &saved) : NULL; line && n < 8;
-         line = strtok_r(NULL, "\n", &saved)) {
-        char *colon = strchr(line, ':');
-        if (!colon)
-            continue;
-        *colon = '\0';
-        const char *value = colon + 1;
-        while (*value == ' ')
-            value++;
-        wire[n].name = line;
-        wire[n].value = value;
-        n++;
-    }
+    n += kvi_sign_split_added(&signed_req, wire + n, 8 - n);
     kvi_http_request hreq = {"POST",
                              kvi_buf_str(&full_url),
                              wire,
@@ -135,7 +121,6 @@ static kvsws_status send_once(kvsws_client *c, const kvi_url *url, const char *o
                              strlen(body),
                              cancel ? &cancel->flag : NULL};
     out->transport = kvi_http_perform(c->http, &hreq, &out->http, err);
-    kvi_free_secret(added);
 done:
     kvi_sign_result_free(&signed_req);
     kvi_buf_free(&path);

@@ -137,27 +137,6 @@ static int form_body(const kvi_sts_request *r, const char *action, kvi_buf *b)
     return rc ? -1 : 0;
 }
 
-/* Splits signing's "Name: value" lines into headers that point into lines (modified). */
-static size_t split_added(char *lines, kvi_header *h, size_t max)
-{
-    size_t n = 0;
-    char *saved = NULL;
-    for (char *line = strtok_r(lines, "\n", &saved); line && n < max;
-         line = strtok_r(NULL, "\n", &saved)) {
-        char *colon = strchr(line, ':');
-        if (!colon)
-            continue;
-        *colon = '\0';
-        const char *value = colon + 1;
-        while (*value == ' ')
-            value++;
-        h[n].name = line;
-        h[n].value = value;
-        n++;
-    }
-    return n;
-}
-
 /* The STS endpoint's region: the client's, else the profile's (a chain on its own). */
 static char *sts_region(const kvi_provider_ctx *ctx)
 {
@@ -175,7 +154,7 @@ kvsws_status kvi_sts_assume_role(const kvi_provider_ctx *ctx, const kvi_sts_requ
     memset(out, 0, sizeof *out);
     const char *action = r->web_identity_token ? "AssumeRoleWithWebIdentity" : "AssumeRole";
     char *region = sts_region(ctx);
-    char *endpoint = NULL, *added = NULL;
+    char *endpoint = NULL;
     kvi_buf body = KVI_BUF_INIT, path = KVI_BUF_INIT, url = KVI_BUF_INIT;
     kvi_sign_result signed_req;
     memset(&signed_req, 0, sizeof signed_req);
@@ -225,11 +204,7 @@ kvsws_status kvi_sts_assume_role(const kvi_provider_ctx *ctx, const kvi_sts_requ
                                action, why ? why : "unknown reason");
             goto out;
         }
-        if (!(added = kvi_strdup(kvi_buf_str(&signed_req.added_headers)))) {
-            st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
-            goto out;
-        }
-        nwire += split_added(added, wire + 1, 5);
+        nwire += kvi_sign_split_added(&signed_req, wire + 1, 5);
     }
     kvi_http_request req;
     memset(&req, 0, sizeof req);
@@ -290,7 +265,6 @@ kvsws_status kvi_sts_assume_role(const kvi_provider_ctx *ctx, const kvi_sts_requ
 out:
     kvi_buf_free(&msg);
     kvi_fetch_response_free(&resp);
-    kvi_free_secret(added);
     kvi_sign_result_free(&signed_req); /* cleansed: it held the source session token */
     kvi_signer_free(signer);
     kvi_url_free(&u);

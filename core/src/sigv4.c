@@ -300,6 +300,27 @@ void kvi_sign_result_free(kvi_sign_result *r)
     memset(r, 0, sizeof *r);
 }
 
+size_t kvi_sign_split_added(kvi_sign_result *r, kvi_header *out, size_t max)
+{
+    size_t n = 0;
+    char *saved = NULL; /* strtok_r: strtok's hidden state is shared by all threads */
+    char *lines = r->added_headers.data;
+    for (char *line = lines ? strtok_r(lines, "\n", &saved) : NULL; line && n < max;
+         line = strtok_r(NULL, "\n", &saved)) {
+        char *colon = strchr(line, ':');
+        if (!colon)
+            continue;
+        *colon = '\0';
+        const char *value = colon + 1;
+        while (*value == ' ')
+            value++;
+        out[n].name = line;
+        out[n].value = value;
+        n++;
+    }
+    return n;
+}
+
 /* ---- workspaces ---- */
 
 static void workspace_free(sign_workspace *ws)

@@ -76,6 +76,10 @@ typedef struct kvi_sign_result {
 /* Frees the result, cleansing what can hold the session token (all but the string to sign). */
 void kvi_sign_result_free(kvi_sign_result *r);
 
+/* Header mode: splits r->added_headers in place into at most max headers that point into it
+ * (valid until the result is freed; the buffer is no longer one string). Returns how many. */
+size_t kvi_sign_split_added(kvi_sign_result *r, kvi_header *out, size_t max);
+
 /* A signer holds the OpenSSL algorithms (fetched once) and a cache of derived signing keys keyed
  * on (secret, date, region, service). Thread-safe: one per client, shared by all its threads. */
 typedef struct kvi_signer kvi_signer;
