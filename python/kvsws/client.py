@@ -380,13 +380,13 @@ class Client:
         future: futures.Future[tuple[str, int, str, int]] | None = None
         try:
             future = _main_thread_runner().submit(context.run, self._invoke, key, handle, operation, body, token)
-            futures.wait([future])
+            return future.result()  # the call's own error is raised here too
         except BaseException:
-            self._cancel(key)  # the call returns within ~10 ms and cleans up after itself
-            if future is not None:
-                futures.wait([future])
+            if future is None or not future.done():  # interrupted while waiting: cancel the call
+                self._cancel(key)  # the call returns within ~10 ms and cleans up after itself
+                if future is not None:
+                    futures.wait([future])
             raise
-        return future.result()
 
     def _cancel(self, key: object) -> None:
         with self._lock:
