@@ -5,6 +5,7 @@ SSO portal stand-ins; every file lives under tmp_path."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -14,7 +15,10 @@ import pytest
 
 import kvsws
 from kvsws.exceptions import CredentialRetrievalError, InvalidConfigError
+from kvsws_emulator.app_peer import AppPeer, wait_until
 from kvsws_emulator.testing import Emulator
+
+from .helpers import VIDEO_SIZE, Recorder, quick, serve
 
 ROLE = "arn:aws:iam::123456789012:role/py-camera"
 REFRESH_MARGIN = 300  # seconds before expiry the client asks again (call.c)
@@ -112,3 +116,33 @@ def test_errors_are_the_credential_exceptions(emu: Emulator, sts_env: Path, arn:
     with kvsws.Client(profile_name="camera") as client, pytest.raises(InvalidConfigError) as loop:
         client.describe_signaling_channel(ChannelARN=arn)
     assert "Infinite loop in credential configuration detected" in str(loop.value)
+
+
+def test_storage_session_reconnects_with_fresh_credentials(emu: Emulator, sts_env: Path) -> None:
+    """A storage session on short-lived role credentials: after they expired (the emulator refuses
+    them), a GO_AWAY's reconnect presigns the WebSocket with new ones and media flows again."""
+    emu.add_role(ROLE, trusted=[emu.access_key_id], lifetime_seconds=3)
+    emu.add_channel("py-sts-session", storage=True)
+    peer, rec = AppPeer(video_size=VIDEO_SIZE), Recorder()
+
+    async def main() -> None:
+        with kvsws.Client(profile_name="camera", config=quick()) as client:
+            async with client.storage_session(channel_name="py-sts-session", offer_timeout=3.0) as session:
+                task = asyncio.create_task(serve(session, peer, rec))
+                try:
+                    await asyncio.to_thread(emu.wait_for_media, "py-sts-session", 10, 10, 30.0)
+                    await asyncio.sleep(3.5)  # the credentials that signed the WebSocket have expired
+                    emu.signal("py-sts-session", "go_away")
+                    await wait_until(lambda: len(rec.offers) >= 2 or task.done(), 30, "a new offer")
+                    await asyncio.to_thread(emu.wait_for_session, "py-sts-session",
+                                            lambda s: s["video"]["frames"] >= 10, 30.0)
+                finally:
+                    await session.aclose()
+                    await asyncio.wait_for(task, 10)
+                    await peer.close()
+
+    asyncio.run(main())
+    upgrades = emu.requests("ConnectAsMaster")
+    assert len(upgrades) >= 2 and all(u["verified"] for u in upgrades), upgrades
+    first, last = upgrades[0]["access_key_id"], upgrades[-1]["access_key_id"]
+    assert first != last and principal(emu, first) == principal(emu, last) == ROLE
