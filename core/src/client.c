@@ -18,6 +18,7 @@
 #define DEFAULT_TIMEOUT_MS 60000
 #define DEFAULT_MAX_ATTEMPTS 3
 #define DEFAULT_RETRY_BASE_DELAY_MS 1000
+#define SESSION_WORKERS 4 /* connects in flight at once, however many sessions */
 
 const char *kvsws_version(void) { return KVSWS_VERSION_STRING; }
 
@@ -72,6 +73,16 @@ double kvi_client_random(kvsws_client *c)
     c->rng_state = x;
     pthread_mutex_unlock(&c->lock);
     return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / (double)(1ULL << 53);
+}
+
+kvi_pool *kvi_client_pool(kvsws_client *c)
+{
+    pthread_mutex_lock(&c->lock);
+    if (!c->pool)
+        c->pool = kvi_pool_new(SESSION_WORKERS);
+    kvi_pool *p = c->pool;
+    pthread_mutex_unlock(&c->lock);
+    return p;
 }
 
 /* AWS_MAX_ATTEMPTS, as the SDKs read it; a bad value is an error that names it. */
@@ -233,6 +244,7 @@ void kvsws_client_free(kvsws_client *c)
 {
     if (!c)
         return;
+    kvi_pool_free(c->pool); /* first: its last steps still use the connections and credentials */
     kvi_http_pool_free(c->http);
     kvi_ca_store_free(c->ca_store); /* after the pool: its connections held references */
     kvi_signer_free(c->signer);

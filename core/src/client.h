@@ -7,6 +7,7 @@
 
 #include "credentials.h"
 #include "http.h"
+#include "pool.h"
 #include "kvsws.h"
 #include "profile.h"
 #include "sigv4.h"
@@ -58,6 +59,7 @@ struct kvsws_client {
     kvi_channel_endpoints *cache;
     int64_t clock_skew_s;         /* server time minus ours, learned from a skew error */
     uint64_t rng_state;
+    kvi_pool *pool;               /* the sessions' workers, started by the first session */
 };
 
 /* Logs a line when level is enabled; never pass secrets. */
@@ -78,5 +80,8 @@ int kvi_client_learn_clock_skew(kvsws_client *c, const char *date_header);
  * the operations do not ask again. Any of webrtc/https may be NULL. */
 void kvi_client_seed_endpoints(kvsws_client *c, const char *channel_arn, const char *role,
                                const char *webrtc, const char *https);
+
+/* The workers for the sessions' blocking steps, started on first use (NULL: none could start). */
+kvi_pool *kvi_client_pool(kvsws_client *c);
 
 #endif
