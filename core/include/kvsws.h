@@ -274,12 +274,13 @@ KVSWS_API void kvsws_string_free(char *s);
  * timeout (it waits, does the work and returns the next event), or wait yourself for
  * kvsws_session_fd to be readable in your own loop (epoll, asyncio, a Go poller), then call
  * kvsws_session_next_event with timeout 0. Many sessions need no thread each.
- * Reading frames, pings, timers and sends never block for long. These steps do make HTTPS calls
- * or touch the network, bounded by the client's timeouts: the first connect (describe, endpoints,
- * ICE servers, WebSocket, join), every reconnect and rejoin (after GO_AWAY, a drop, silence, the
- * offer timeout or the session limit, including a polite close of up to 1 s), and the ICE refresh
- * after RECONNECT_ICE_SERVER. An event loop that must never stall runs next_event on a worker
- * (as the Python binding's asyncio interface does); the state reads "new" until the first step.
+ * next_event never blocks on the network: reading frames, pings, timers and sends are quick, and
+ * the steps that make HTTPS calls or connect (the first connect: describe, endpoints, ICE servers,
+ * WebSocket, join; every reconnect and rejoin; the polite close of up to 1 s; the ICE refresh
+ * after RECONNECT_ICE_SERVER) run on a few worker threads the client starts with its first
+ * session (4, however many sessions) and joins in kvsws_client_free. The fd becomes readable
+ * when such a step is done; until then the session waits for it (no frames are read, no timers
+ * run). The state reads "new" until the first next_event.
  *
  * Threads: one thread reads events; the send functions, kvsws_session_wake and
  * kvsws_session_close are safe to call from any other thread at the same time.
@@ -355,6 +356,8 @@ KVSWS_API kvsws_status kvsws_session_send_candidate(kvsws_session *s, const char
 /* Closes the WebSocket politely and stops; next_event then returns KVSWS_EVENT_CLOSED. Safe from
  * any thread: it also interrupts a connect step in progress (within ~100 ms). */
 KVSWS_API void kvsws_session_close(kvsws_session *s);
+/* Stops a step in flight on a worker and waits for it (~100 ms at most), then frees. Free every
+ * session before its client. */
 KVSWS_API void kvsws_session_free(kvsws_session *s);
 
 /* "connecting", "joining", ... */

@@ -16,6 +16,7 @@
 #include "endpoints.h"
 #include "error.h"
 #include "operations.h"
+#include "pool.h"
 #include "signaling.h"
 #include "url.h"
 #include "websocket.h"
@@ -34,6 +35,23 @@ struct kvsws_event {
     kvsws_error error;
     struct kvsws_event *next;
 };
+
+/* A blocking network step, run on the client's workers so next_event never waits for it. */
+typedef enum job_kind {
+    JOB_NONE,
+    JOB_CONNECT, /* describe/endpoints/ICE/WebSocket, then join */
+    JOB_JOIN,    /* JoinStorageSession again after no offer */
+    JOB_ICE      /* GetIceServerConfig after RECONNECT_ICE_SERVER */
+} job_kind;
+
+typedef struct job {
+    job_kind kind;      /* the reader's: what is in flight (JOB_NONE: nothing) */
+    int done;           /* under the session's job_lock: the worker finished */
+    kvsws_status st;    /* the results, the worker's until done, then the reader's to apply */
+    kvsws_error *err;
+    char *ice_servers;  /* an ICE_SERVERS event for the reader to push */
+    kvi_ws *ws;         /* the connected WebSocket, for the reader to install */
+} job;
 
 typedef enum phase {
     PHASE_NEW,
@@ -62,6 +80,13 @@ struct kvsws_session {
     int64_t ice_refresh_at; /* when the TURN credentials need fetching again (0: never) */
     char *wss_endpoint;
     kvsws_cancel cancel; /* stops a blocking step when close() comes from another thread */
+
+    /* While job.kind != JOB_NONE the worker owns channel_arn, wss_endpoint, have_endpoints,
+     * ice_refresh_at, join_attempts and offer_deadline; the reader waits for job.done. */
+    kvi_pool *pool;
+    job job;
+    pthread_mutex_t job_lock;
+    pthread_cond_t job_cond; /* job.done became 1 (kvsws_session_free waits for it) */
 
     kvsws_event *queue_head, *queue_tail;
     kvi_sig_message *pending; /* candidates that came before their offer */
@@ -219,6 +244,9 @@ kvsws_status kvsws_session_new(kvsws_client *client, kvsws_session **out, kvsws_
     if (!s)
         return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
     s->client = client;
+    pthread_mutex_init(&s->job_lock, NULL);
+    pthread_cond_init(&s->job_cond, NULL);
+    s->job.err = kvsws_error_new();
     s->offer_timeout_ms = 6000;
     s->ping_interval_ms = 10000;
     s->max_duration_ms = 3300000;
@@ -229,7 +257,7 @@ kvsws_status kvsws_session_new(kvsws_client *client, kvsws_session **out, kvsws_
     s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     pthread_mutex_init(&s->send_lock, NULL);
-    if (s->epfd < 0 || s->timer_fd < 0 || s->wake_fd < 0) {
+    if (s->epfd < 0 || s->timer_fd < 0 || s->wake_fd < 0 || !s->job.err) {
         kvsws_session_free(s);
         return kvi_error_set(err, KVSWS_E_INTERNAL, "cannot create the session's descriptors: %s",
                              strerror_r(errno, (char[128]){0}, 128));
@@ -366,6 +394,7 @@ kvsws_status kvsws_session_start(kvsws_session *s, kvsws_error *err)
     if (s->role == KVSWS_ROLE_MASTER && s->client_id)
         return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
                              "Invalid session option: a client id is for the VIEWER role only");
+    s->pool = kvi_client_pool(s->client); /* NULL: the steps run inline, as a fallback */
     s->phase = PHASE_CONNECT;
     wake(s);
     return KVSWS_OK;
@@ -504,8 +533,8 @@ static kvsws_status find_endpoints(kvsws_session *s, kvsws_error *err)
     return KVSWS_OK;
 }
 
-/* GetIceServerConfig, turned into RTCIceServer-shaped JSON, delivered as an event. */
-static kvsws_status refresh_ice_servers(kvsws_session *s, kvsws_error *err)
+/* GetIceServerConfig, turned into RTCIceServer-shaped JSON for the reader to deliver. */
+static kvsws_status fetch_ice_servers(kvsws_session *s, kvsws_error *err)
 {
     cJSON *in = cJSON_CreateObject(), *out = NULL;
     cJSON_AddStringToObject(in, "ChannelARN", s->channel_arn);
@@ -552,13 +581,13 @@ static kvsws_status refresh_ice_servers(kvsws_session *s, kvsws_error *err)
     }
     cJSON_Delete(out);
     s->ice_refresh_at = min_refresh_at;
-    kvsws_event *ev = event_new(KVSWS_EVENT_ICE_SERVERS);
-    if (ev)
-        ev->ice_servers = cJSON_PrintUnformatted(servers);
+    free(s->job.ice_servers);
+    s->job.ice_servers = cJSON_PrintUnformatted(servers);
     cJSON_Delete(servers);
-    push(s, ev);
     return KVSWS_OK;
 }
+
+static void close_politely(void *ws) { kvi_ws_close(ws, CLOSE_WAIT_MS); }
 
 static void drop_websocket(kvsws_session *s, int polite)
 {
@@ -569,7 +598,21 @@ static void drop_websocket(kvsws_session *s, int polite)
     if (!ws)
         return;
     epoll_ctl(s->epfd, EPOLL_CTL_DEL, kvi_ws_socket(ws), NULL);
-    kvi_ws_close(ws, polite ? CLOSE_WAIT_MS : 0);
+    /* the polite close waits up to 1 s for the server's reply: a worker does the waiting */
+    if (!polite)
+        kvi_ws_close(ws, 0);
+    else if (!s->pool || kvi_pool_submit(s->pool, close_politely, ws) != 0)
+        kvi_ws_close(ws, CLOSE_WAIT_MS);
+}
+
+/* Whether the reader hears from the WebSocket: not while a step is in flight, so it neither
+ * reads frames out of order nor spins on a socket it leaves alone. */
+static void watch_websocket(kvsws_session *s, int on)
+{
+    if (!s->ws)
+        return;
+    struct epoll_event ee = {.events = EPOLLIN, .data.fd = kvi_ws_socket(s->ws)};
+    epoll_ctl(s->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, kvi_ws_socket(s->ws), &ee);
 }
 
 /* Presigns the WSS URL with fresh credentials, by the server's clock as far as the client knows
@@ -614,15 +657,7 @@ static kvsws_status presign_and_connect(kvsws_session *s, const kvi_url *url,
         kvi_ws_options opts = {s->client->ca_bundle, s->client->ca_store,
                                s->client->connect_timeout_ms, s->client->user_agent, MAX_MESSAGE,
                                &s->cancel.flag, refusal};
-        kvi_ws *ws = NULL;
-        st = kvi_ws_connect(kvi_buf_str(&full), &opts, &ws, err);
-        if (st == KVSWS_OK) {
-            struct epoll_event ee = {.events = EPOLLIN, .data.fd = kvi_ws_socket(ws)};
-            epoll_ctl(s->epfd, EPOLL_CTL_ADD, kvi_ws_socket(ws), &ee);
-            pthread_mutex_lock(&s->send_lock);
-            s->ws = ws;
-            pthread_mutex_unlock(&s->send_lock);
-        }
+        st = kvi_ws_connect(kvi_buf_str(&full), &opts, &s->job.ws, err);
     }
     kvi_sign_result_free(&signed_url);
     kvi_buf_free_secret(&full); /* it held the session token */
@@ -701,19 +736,9 @@ static void fail_step(kvsws_session *s, kvsws_error *step_err)
     set_state(s, KVSWS_STATE_RECONNECTING, step_err);
 }
 
-/* Everything from "nothing" to "joined, waiting for the offer". Blocking, bounded. */
-static void run_connect(kvsws_session *s)
+/* Everything from "nothing" to "joined, waiting for the offer". Blocking, bounded: a worker's. */
+static kvsws_status connect_steps(kvsws_session *s, kvsws_error *err)
 {
-    kvsws_error *err = kvsws_error_new();
-    if (!err) {
-        s->phase = PHASE_CLOSED;
-        set_state(s, KVSWS_STATE_CLOSED, NULL);
-        return;
-    }
-    if (s->state != KVSWS_STATE_RECONNECTING)
-        set_state(s, KVSWS_STATE_CONNECTING, NULL);
-    drop_websocket(s, 0);
-    clear_pending(s);
     kvsws_status st = KVSWS_OK;
     if (!s->have_endpoints) {
         if (s->role == KVSWS_ROLE_MASTER || !s->channel_arn)
@@ -721,9 +746,9 @@ static void run_connect(kvsws_session *s)
         if (!st)
             st = find_endpoints(s, err);
         if (!st)
-            st = refresh_ice_servers(s, err);
+            st = fetch_ice_servers(s, err);
     } else if (s->ice_refresh_at && now_ms() >= s->ice_refresh_at) {
-        st = refresh_ice_servers(s, err); /* the next offer needs TURN credentials that work */
+        st = fetch_ice_servers(s, err); /* the next offer needs TURN credentials that work */
     }
     if (!st)
         st = connect_websocket(s, err);
@@ -731,16 +756,108 @@ static void run_connect(kvsws_session *s)
         s->join_attempts = 0;
         st = join(s, err);
     }
-    if (st) {
+    return st;
+}
+
+/* On a worker: the step, then "done" and a wake-up; after the unlock it leaves s alone, since
+ * kvsws_session_free may free it at once. */
+static void run_job(void *arg)
+{
+    kvsws_session *s = arg;
+    switch (s->job.kind) {
+    case JOB_CONNECT: s->job.st = connect_steps(s, s->job.err); break;
+    case JOB_JOIN: s->job.st = join(s, s->job.err); break;
+    default: s->job.st = fetch_ice_servers(s, s->job.err); break;
+    }
+    pthread_mutex_lock(&s->job_lock);
+    s->job.done = 1;
+    wake(s);
+    pthread_cond_signal(&s->job_cond);
+    pthread_mutex_unlock(&s->job_lock);
+}
+
+static void arm_timer(kvsws_session *s, int64_t in_ms);
+
+static void start_job(kvsws_session *s, job_kind kind)
+{
+    s->job.kind = kind;
+    s->job.done = 0;
+    s->job.st = KVSWS_OK;
+    kvi_error_clear(s->job.err);
+    watch_websocket(s, 0);
+    arm_timer(s, -1); /* no deadlines while the step is out: it is what comes next */
+    if (!s->pool || kvi_pool_submit(s->pool, run_job, s) != 0)
+        run_job(s); /* no workers: block, as before, rather than fail */
+}
+
+static int job_done(kvsws_session *s)
+{
+    pthread_mutex_lock(&s->job_lock);
+    int done = s->job.done;
+    pthread_mutex_unlock(&s->job_lock);
+    return done;
+}
+
+/* Waits for a step in flight (stopped early by the cancel flag) and drops what it left. */
+static void abandon_job(kvsws_session *s)
+{
+    if (s->job.kind == JOB_NONE)
+        return;
+    __atomic_store_n(&s->cancel.flag, 1, __ATOMIC_SEQ_CST); /* the session is going: no waiting */
+    pthread_mutex_lock(&s->job_lock);
+    while (!s->job.done)
+        pthread_cond_wait(&s->job_cond, &s->job_lock);
+    pthread_mutex_unlock(&s->job_lock);
+    kvi_ws_close(s->job.ws, 0);
+    s->job.ws = NULL;
+    s->job.kind = JOB_NONE;
+}
+
+/* The reader's half of run_connect: what happens before the network. */
+static void start_connect(kvsws_session *s)
+{
+    if (s->state != KVSWS_STATE_RECONNECTING)
+        set_state(s, KVSWS_STATE_CONNECTING, NULL);
+    drop_websocket(s, 0);
+    clear_pending(s);
+    start_job(s, JOB_CONNECT);
+}
+
+/* A finished step's results, applied with the events in the order the inline steps had. */
+static void finish_job(kvsws_session *s)
+{
+    job_kind kind = s->job.kind;
+    s->job.kind = JOB_NONE;
+    if (s->job.ws) {
+        pthread_mutex_lock(&s->send_lock);
+        s->ws = s->job.ws;
+        pthread_mutex_unlock(&s->send_lock);
+        s->job.ws = NULL;
+    }
+    watch_websocket(s, 1);
+    if (s->job.ice_servers) {
+        kvsws_event *ev = event_new(KVSWS_EVENT_ICE_SERVERS);
+        if (ev)
+            ev->ice_servers = s->job.ice_servers;
+        else
+            free(s->job.ice_servers);
+        s->job.ice_servers = NULL;
+        push(s, ev);
+    }
+    kvsws_status st = s->job.st;
+    if (kind == JOB_ICE) {
+        if (st != KVSWS_OK)
+            kvi_log(s->client, KVSWS_LOG_WARN, "refreshing ICE servers failed: %s",
+                    kvsws_error_describe(s->job.err));
+    } else if (st != KVSWS_OK) {
         /* the endpoints may have moved: ask again next time */
-        if (st == KVSWS_E_CONNECT || st == KVSWS_E_RESOURCE_NOT_FOUND)
+        if (kind == JOB_CONNECT && (st == KVSWS_E_CONNECT || st == KVSWS_E_RESOURCE_NOT_FOUND))
             s->have_endpoints = 0;
-        fail_step(s, err);
-    } else {
+        fail_step(s, s->job.err);
+    } else if (kind == JOB_CONNECT) {
         s->phase = PHASE_JOINING;
         set_state(s, KVSWS_STATE_JOINING, NULL);
     }
-    kvsws_error_free(err);
 }
 
 /* ---- signaling messages -------------------------------------------------------------------- */
@@ -809,14 +926,9 @@ static void handle_message(kvsws_session *s, kvi_sig_message *m)
         kvsws_error_free(why);
         break;
     }
-    case KVI_SIG_RECONNECT_ICE_SERVER: {
-        kvsws_error *err = kvsws_error_new();
-        if (refresh_ice_servers(s, err) != KVSWS_OK)
-            kvi_log(s->client, KVSWS_LOG_WARN, "refreshing ICE servers failed: %s",
-                    kvsws_error_describe(err));
-        kvsws_error_free(err);
+    case KVI_SIG_RECONNECT_ICE_SERVER:
+        start_job(s, JOB_ICE);
         break;
-    }
     case KVI_SIG_STATUS_RESPONSE: {
         kvsws_event *ev = event_new(KVSWS_EVENT_STATUS);
         if (!ev)
@@ -839,7 +951,8 @@ static void read_websocket(kvsws_session *s)
 {
     kvsws_error *err = kvsws_error_new();
     for (;;) {
-        if (!s->ws || s->phase == PHASE_CLOSED || s->phase == PHASE_BACKOFF)
+        if (!s->ws || s->phase == PHASE_CLOSED || s->phase == PHASE_BACKOFF ||
+            s->job.kind != JOB_NONE)
             break;
         char *text = NULL;
         size_t len = 0;
@@ -873,7 +986,7 @@ static void run_timers(kvsws_session *s)
 {
     int64_t now = now_ms();
     if (s->phase == PHASE_BACKOFF && now >= s->retry_at) {
-        run_connect(s);
+        start_connect(s);
         return;
     }
     if (s->phase == PHASE_JOINING && now >= s->offer_deadline) {
@@ -891,8 +1004,7 @@ static void run_timers(kvsws_session *s)
         } else {
             kvi_log(s->client, KVSWS_LOG_INFO, "no offer within %lld ms: joining again",
                     (long long)s->offer_timeout_ms);
-            if (join(s, err) != KVSWS_OK)
-                fail_step(s, err);
+            start_job(s, JOB_JOIN);
         }
         kvsws_error_free(err);
         return;
@@ -979,20 +1091,24 @@ static void step(kvsws_session *s)
 {
     drain_fd(s->timer_fd);
     drain_fd(s->wake_fd);
+    if (s->job.kind != JOB_NONE) {
+        if (!job_done(s))
+            return; /* the worker wakes us when it is back */
+        finish_job(s);
+    }
     if (__atomic_load_n(&s->cancel.flag, __ATOMIC_SEQ_CST) && s->phase != PHASE_CLOSED) {
         drop_websocket(s, 1);
         s->phase = PHASE_CLOSED;
         set_state(s, KVSWS_STATE_CLOSED, NULL);
     }
-    if (s->phase == PHASE_CONNECT && s->state == KVSWS_STATE_NEW) {
-        set_state(s, KVSWS_STATE_CONNECTING, NULL);
-        wake(s); /* the blocking connect runs on the next call, after "connecting" is seen */
-    } else if (s->phase == PHASE_CONNECT) {
-        run_connect(s);
+    if (s->phase == PHASE_CONNECT && s->job.kind == JOB_NONE) {
+        start_connect(s); /* finish_job moves the phase on */
     }
-    read_websocket(s);
-    run_timers(s);
-    if (s->phase != PHASE_CLOSED)
+    if (s->job.kind == JOB_NONE)
+        read_websocket(s);
+    if (s->job.kind == JOB_NONE)
+        run_timers(s);
+    if (s->job.kind == JOB_NONE && s->phase != PHASE_CLOSED)
         arm_timer(s, next_deadline(s));
 }
 
@@ -1134,6 +1250,8 @@ void kvsws_session_free(kvsws_session *s)
 {
     if (!s)
         return;
+    abandon_job(s);
+    s->pool = NULL; /* close inline: nothing may outlive the session on the client's workers */
     drop_websocket(s, s->phase != PHASE_CLOSED);
     while (s->queue_head) {
         kvsws_event *next = s->queue_head->next;
@@ -1148,6 +1266,10 @@ void kvsws_session_free(kvsws_session *s)
     if (s->wake_fd >= 0)
         close(s->wake_fd);
     pthread_mutex_destroy(&s->send_lock);
+    pthread_cond_destroy(&s->job_cond);
+    pthread_mutex_destroy(&s->job_lock);
+    kvsws_error_free(s->job.err);
+    free(s->job.ice_servers);
     free(s->channel_arn);
     free(s->channel_name);
     free(s->client_id);
