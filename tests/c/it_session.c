@@ -1,17 +1,21 @@
 /* it_session.c - a storage session driven from a poll() loop over kvsws_session_fd and stdin.
  *
  *   it_session (--channel-arn ARN | --channel-name NAME) [--viewer CLIENT_ID] [--offer-timeout MS]
- *              [--ping-interval MS] [--max-joins N] [--max-duration MS]
+ *              [--ping-interval MS] [--max-joins N] [--max-duration MS] [--also-channel-arn ARN]
  *
  * Prints every event as one JSON line (kvsws_event_json) on stdout; reads commands as JSON lines
  * on stdin: {"cmd":"answer","sdp":...}, {"cmd":"candidate","candidate":...,"sdp_mid":...,
  * "sdp_mline_index":N}, {"cmd":"close"}. A command's failure prints {"type":"command_error",...}.
+ * --also-channel-arn runs a second master session on the same client and loop; its events carry
+ * "session":1. On exit it prints {"type":"stats","max_next_event_ms":N}: the longest
+ * kvsws_session_next_event(s, 0) call, which must not wait for the network.
  * The client is configured from the environment, as a user's program would be. */
 #include <cjson/cJSON.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kvsws.h"
@@ -60,6 +64,52 @@ static int run_command(kvsws_session *s, const char *line, kvsws_error *err)
     return keep_going;
 }
 
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static double max_call_ms;
+
+/* One non-blocking next_event, timed. */
+static kvsws_status next_event_timed(kvsws_session *s, kvsws_event **ev, kvsws_error *err)
+{
+    double t0 = now_ms();
+    kvsws_status st = kvsws_session_next_event(s, 0, ev, err);
+    double took = now_ms() - t0;
+    if (took > max_call_ms)
+        max_call_ms = took;
+    return st;
+}
+
+/* The second session's event, tagged with "session":1. */
+static void print_tagged(const kvsws_event *ev)
+{
+    cJSON *o = cJSON_Parse(kvsws_event_json(ev));
+    cJSON_AddNumberToObject(o, "session", 1);
+    char *text = cJSON_PrintUnformatted(o);
+    printf("%s\n", text);
+    fflush(stdout);
+    free(text);
+    cJSON_Delete(o);
+}
+
+/* A second master session on the same client, started; NULL on failure (said on stderr). */
+static kvsws_session *start_also(kvsws_client *client, const char *arn, kvsws_error *err)
+{
+    kvsws_session *s = NULL;
+    if (kvsws_session_new(client, &s, err) != KVSWS_OK ||
+        kvsws_session_set_str(s, KVSWS_SESSION_OPT_CHANNEL_ARN, arn, err) != KVSWS_OK ||
+        kvsws_session_start(s, err) != KVSWS_OK) {
+        fprintf(stderr, "--also-channel-arn: %s\n", kvsws_error_message(err));
+        kvsws_session_free(s);
+        return NULL;
+    }
+    return s;
+}
+
 int main(int argc, char **argv)
 {
     kvsws_error *err = kvsws_error_new();
@@ -74,7 +124,8 @@ int main(int argc, char **argv)
         return 2;
     }
     kvsws_config_free(cfg);
-    kvsws_session *s = NULL;
+    kvsws_session *s = NULL, *also = NULL;
+    const char *also_arn = NULL;
     kvsws_session_new(client, &s, err);
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *f = argv[i], *v = argv[i + 1];
@@ -95,6 +146,8 @@ int main(int argc, char **argv)
             st = kvsws_session_set_int(s, KVSWS_SESSION_OPT_MAX_JOIN_ATTEMPTS, atoll(v), err);
         else if (!strcmp(f, "--max-duration"))
             st = kvsws_session_set_int(s, KVSWS_SESSION_OPT_MAX_DURATION_MS, atoll(v), err);
+        else if (!strcmp(f, "--also-channel-arn"))
+            also_arn = v;
         if (st) {
             fprintf(stderr, "%s: %s\n", f, kvsws_error_message(err));
             return 2;
@@ -109,16 +162,30 @@ int main(int argc, char **argv)
         kvsws_error_free(err);
         return 0;
     }
+    if (also_arn && !(also = start_also(client, also_arn, err)))
+        return 2;
     char line[262144];
     size_t used = 0;
     int running = 1, stdin_open = 1;
     while (running) {
-        struct pollfd fds[2] = {{kvsws_session_fd(s), POLLIN, 0}, {0, POLLIN, 0}};
-        poll(fds, stdin_open ? 2 : 1, 1000);
+        struct pollfd fds[3] = {{kvsws_session_fd(s), POLLIN, 0},
+                                {also ? kvsws_session_fd(also) : -1, POLLIN, 0},
+                                {stdin_open ? 0 : -1, POLLIN, 0}};
+        poll(fds, 3, 1000);
+        /* The second session first: the same loop, no thread of its own. */
+        for (kvsws_event *ev = NULL; also && next_event_timed(also, &ev, err) == KVSWS_OK && ev;) {
+            print_tagged(ev);
+            if (kvsws_event_get_type(ev) == KVSWS_EVENT_CLOSED) {
+                kvsws_session_free(also); /* its fd would stay readable */
+                also = NULL;
+            }
+            kvsws_event_free(ev);
+            ev = NULL;
+        }
         /* Drain the session: events until none is ready. */
         for (;;) {
             kvsws_event *ev = NULL;
-            if (kvsws_session_next_event(s, 0, &ev, err) != KVSWS_OK) {
+            if (next_event_timed(s, &ev, err) != KVSWS_OK) {
                 fprintf(stderr, "next_event: %s\n", kvsws_error_message(err));
                 running = 0;
                 break;
@@ -131,7 +198,7 @@ int main(int argc, char **argv)
                 running = 0;
             kvsws_event_free(ev);
         }
-        if (stdin_open && (fds[1].revents & (POLLIN | POLLHUP))) {
+        if (stdin_open && (fds[2].revents & (POLLIN | POLLHUP))) {
             ssize_t n = read(0, line + used, sizeof line - 1 - used);
             if (n <= 0) {
                 stdin_open = 0;
@@ -151,6 +218,9 @@ int main(int argc, char **argv)
             }
         }
     }
+    printf("{\"type\":\"stats\",\"max_next_event_ms\":%.1f}\n", max_call_ms);
+    fflush(stdout);
+    kvsws_session_free(also);
     kvsws_session_free(s);
     kvsws_client_free(client);
     kvsws_error_free(err);

@@ -295,3 +295,67 @@ def test_storage_disabled_is_a_clear_error(emu: Emulator, it_session_bin: Path) 
     closed = asyncio.run(go())
     assert "no media storage" in closed["error"]["message"]
     assert emu.calls("JoinStorageSession") == 0
+
+
+async def until_stats(driver: Driver) -> dict[str, Any]:
+    """The driver's last line, after the main session closed: how long next_event(s, 0) took."""
+    return await driver.until("stats", timeout=10.0)
+
+
+def test_a_slow_connect_blocks_neither_next_event_nor_another_session(
+        emu: Emulator, it_session_bin: Path) -> None:
+    """DescribeSignalingChannel takes 3 s for the first session: its connect runs on the client's
+    workers, so next_event(s, 0) keeps returning at once and a second session on the same loop
+    gets its offer meanwhile; the slow one joins when the call comes back."""
+    emu.add_channel("nb-slow", storage=True)
+    fast_arn = emu.add_channel("nb-fast", storage=True)
+    emu.fault(operation="DescribeSignalingChannel", delay_ms=3000, count=1)
+
+    async def go() -> tuple[Driver, dict[str, Any]]:
+        started = time.monotonic()
+        driver = await Driver.start(it_session_bin, session_env(emu), "--channel-name", "nb-slow",
+                                    "--also-channel-arn", fast_arn)
+        try:
+            await driver.until("offer", session=1)
+            main = [e for e in driver.events if "session" not in e]
+            assert [e.get("state") for e in main] == ["connecting"], driver.events
+            assert time.monotonic() - started < 3.0
+            await driver.until("offer", timeout=15.0)  # the slow one, once its call is back
+            assert time.monotonic() - started >= 3.0
+            await driver.send(cmd="close")
+            await driver.until("closed")
+            return driver, await until_stats(driver)
+        finally:
+            await driver.stop()
+
+    driver, stats = asyncio.run(go())
+    assert stats["max_next_event_ms"] < 100, stats
+    kinds = [e["type"] for e in driver.events if "session" not in e]
+    assert kinds[:4] == ["state", "ice_servers", "state", "offer"], kinds  # the order of old
+    assert emu.calls("JoinStorageSession") == 2
+
+
+def test_close_stops_a_slow_connect_promptly(emu: Emulator, it_session_bin: Path) -> None:
+    """close() while the connect waits on a slow call: the worker's call is cancelled, the closed
+    event comes within a fraction of a second, and the driver frees everything and exits."""
+    emu.add_channel("nb-close", storage=True)
+    emu.fault(operation="DescribeSignalingChannel", delay_ms=5000, count=1)
+
+    async def go() -> tuple[dict[str, Any], float, dict[str, Any]]:
+        driver = await Driver.start(it_session_bin, session_env(emu), "--channel-name", "nb-close")
+        try:
+            await driver.until("state", state="connecting")
+            await asyncio.sleep(0.5)  # the call is out, waiting on the emulator
+            sent = time.monotonic()
+            await driver.send(cmd="close")
+            closed = await driver.until("closed", timeout=5.0)
+            took = time.monotonic() - sent
+            return closed, took, await until_stats(driver)
+        finally:
+            await driver.stop()
+
+    closed, took, stats = asyncio.run(go())
+    assert took < 1.0, took
+    assert closed["error"]["status_name"] == "KVSWS_E_CANCELLED", closed
+    assert stats["max_next_event_ms"] < 100, stats
+    assert emu.calls("JoinStorageSession") == 0
