@@ -1251,7 +1251,7 @@ void kvsws_session_free(kvsws_session *s)
     if (!s)
         return;
     abandon_job(s);
-    s->pool = NULL; /* close inline: nothing may outlive the session on the client's workers */
+    s->pool = NULL; /* the last close runs inline: the client may be freed right after */
     drop_websocket(s, s->phase != PHASE_CLOSED);
     while (s->queue_head) {
         kvsws_event *next = s->queue_head->next;
