@@ -27,8 +27,9 @@ Two ways to read the events, with no thread per session either way:
 - blocking: ``for event in session.events()`` or ``session.next_event(timeout)``, which does the
   session's work with the GIL released;
 - asyncio: ``async for event in session`` or ``await session.next_event_async()``, which waits on
-  ``session.fileno()`` with ``loop.add_reader`` and does the work on a small shared thread pool,
-  so the event loop never blocks (the core's (re)connect steps make blocking HTTPS calls).
+  ``session.fileno()`` with ``loop.add_reader`` and takes the event on a small shared thread pool,
+  so the event loop never waits (the core runs its network steps on its own workers; what is left,
+  applying a step's result or sending a frame, is short but still C work without the GIL).
 """
 
 from __future__ import annotations
@@ -539,8 +540,8 @@ class StorageSession:
     async def _step_async(self) -> Event | None:
         import asyncio  # on first async use: it is a third of `import kvsws`
 
-        # Always off the loop, on a bounded shared pool: any step may block (connect, rejoin, ICE refresh, GO_AWAY's
-        # polite close), not only in "connecting"/"reconnecting", and a pool hop costs ~0.1 ms next to that.
+        # Off the loop, on a bounded shared pool: the core's network steps run on its own workers, but a pool hop
+        # (~0.1 ms) keeps the loop safe from what remains (and from the core's inline fallback without workers).
         job = self._job
         if job is None or job.cancelled():
             job = self._job = self._pool().submit(self._next, 0)
