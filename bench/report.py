@@ -182,7 +182,7 @@ def main() -> int:
 
     # ---- scale -------------------------------------------------------------------------------
     scale = [r for r in lines if r["kind"] == "scale"]
-    w("### Scale: N storage sessions in one process, one thread, one epoll set (kvsws C)")
+    w("### Scale: N storage sessions in one process, one application thread, one epoll set (kvsws C)")
     w("")
     w("| sessions | CA bundle | connected | all connected in s | connect CPU ms/session | KB per session "
       "| idle s | idle CPU µs/session/s | idle CPU % of a core | threads | fds/session | pings answered |")
