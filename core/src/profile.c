@@ -666,33 +666,10 @@ int kvi_profile_exists(const kvi_profile_paths *p)
     return 0;
 }
 
-char *kvi_profile_services_get(const kvi_profile_paths *p, const char *services_name,
-                               const char *service, const char *key)
-{
-    if (!p || !services_name || !service || !key)
-        return NULL;
-    ini_file f;
-    if (ini_load(p->config_file, &f) != 0)
-        return NULL;
-    char *out = NULL;
-    int *rank = calloc(f.nsect ? f.nsect : 1, sizeof *rank);
-    if (rank) {
-        for (size_t i = 0; i < f.nsect; i++) {
-            char *name = prefixed_name(f.sections[i], "services");
-            rank[i] = name && strcmp(name, services_name) == 0 ? 2 : 0;
-            free(name);
-        }
-        const ini_entry *e = ini_find(&f, rank, service, key);
-        if (e && e->value)
-            out = kvi_strdup(e->value);
-        free(rank);
-    }
-    ini_free(&f);
-    return out;
-}
-
-char *kvi_profile_section_get(const kvi_profile_paths *p, const char *prefix, const char *name,
-                              const char *key, int *exists)
+/* key (or sub-key sub of key) in the config file's "[PREFIX NAME]" section; *exists (if not NULL)
+ * says whether that section is there at all. */
+static char *named_section_get(const kvi_profile_paths *p, const char *prefix, const char *name,
+                               const char *key, const char *sub, int *exists)
 {
     if (exists)
         *exists = 0;
@@ -716,7 +693,7 @@ char *kvi_profile_section_get(const kvi_profile_paths *p, const char *prefix, co
         if (lkey) {
             for (char *c = lkey; *c; c++)
                 *c = (char)tolower((unsigned char)*c);
-            const ini_entry *e = ini_find(&f, rank, lkey, NULL);
+            const ini_entry *e = ini_find(&f, rank, lkey, sub);
             if (e && e->value)
                 out = kvi_strdup(e->value);
             free(lkey);
@@ -725,4 +702,16 @@ char *kvi_profile_section_get(const kvi_profile_paths *p, const char *prefix, co
     }
     ini_free(&f);
     return out;
+}
+
+char *kvi_profile_services_get(const kvi_profile_paths *p, const char *services_name,
+                               const char *service, const char *key)
+{
+    return named_section_get(p, "services", services_name, service, key, NULL);
+}
+
+char *kvi_profile_section_get(const kvi_profile_paths *p, const char *prefix, const char *name,
+                              const char *key, int *exists)
+{
+    return named_section_get(p, prefix, name, key, NULL, exists);
 }
