@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Turns the benchmark's JSON lines (bench/results/raw.jsonl) into the markdown table, checks the
 correctness gates, and writes bench/results/latest.md and latest.json.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The whole benchmark, one command: kvsws (C, Python, Go) side by side with botocore/boto3, awscrt,
 # aws-sdk-go-v2, a bare libcurl loop and the bare OpenSSL floor. Prints the table and writes it to
 # bench/results/latest.md (and every figure to latest.json).

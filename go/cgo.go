@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package kvsws
 
 // All of the package's cgo is in this file: the calls into libkvsws and the copies of what they

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package kvsws
 
 // The cgo of storage sessions: the kvsws_session_* calls and copies of what they return. Like

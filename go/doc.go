@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package kvsws calls the Amazon Kinesis Video Streams operations a WebRTC storage session
 // needs, through the kvsws C library: JoinStorageSession, JoinStorageSessionAsViewer,
 // GetSignalingChannelEndpoint, DescribeSignalingChannel, DescribeMediaStorageConfiguration and

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package kvsws_test
 
 // These examples run against the local emulator: TestMain sets AWS_ACCESS_KEY_ID,

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package kvsws
 
 // UsesNetpoller reports whether the session's events goroutine has waited in Go's netpoller.

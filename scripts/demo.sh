@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Sets everything up, starts the local KVS emulator and runs a real storage session against it:
 # examples/python/stream.py (kvsws + aiortc) streams a generated H.264 test pattern and an Opus tone
 # for a few seconds, then the emulator's admin API says what its storage peer received (decoded

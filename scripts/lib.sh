@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Functions the scripts share. Source it from the repository's root:
 #   cd "$(dirname "$0")/.." && . scripts/lib.sh

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs everything kvsws needs on Debian 12: build tools and -dev packages from Debian, the
 # Python test tools from PyPI into .venv. Safe to run again.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The C example (examples/c/storage_session: kvsws signaling + GStreamer webrtcbin) end to end
 # against the local emulator:
 #   - installs the GStreamer packages it needs from Debian (if missing);

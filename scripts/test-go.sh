@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The Go module (go/) against the C library built from this tree: builds libkvsws, installs it
 # into build-go/prefix (library, header, kvsws.pc), then in go/: gofmt, go vet, and
 # go test -race (every operation and modelled error against the emulator over TLS,

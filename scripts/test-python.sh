@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds and installs the Python package the way the README says (`pip install .`, a real isolated
 # build: scikit-build-core and SWIG from PyPI, the core compiled into the extension) into .venv,
 # then lints and type-checks it (and examples/python) and runs its tests against the emulator over TLS:

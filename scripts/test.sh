@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Sets everything up and runs every test: C unit tests (plain, ASan+UBSan, valgrind), the
 # emulator's own tests against boto3, and the integration tests over real TLS.
 set -euo pipefail
@@ -34,6 +35,7 @@ echo "== C example (GStreamer webrtcbin) streaming into the emulator"
 scripts/test-c-example.sh
 
 echo "== lint"
+python3 scripts/spdx.py
 .venv/bin/ruff check tests
 
 echo "== emulator and integration tests (pytest)"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared pytest fixtures: the emulator and the built kvsws binaries."""
 
 from __future__ import annotations

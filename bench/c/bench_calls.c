@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bench_calls.c - round trips against one fast local HTTPS server (nginx), keep-alive, one thread:
  * kvsws C (kvsws_join_storage_session / kvsws_describe_media_storage_configuration, endpoint set
  * so it goes straight there) and the floor, a bare libcurl loop on one easy handle that sends the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bench_mem.c - kvsws C clients: how long one takes to create, and memory per client, idle and
  * connected (after one call, holding its kept-alive TLS connection to the local nginx).
  *

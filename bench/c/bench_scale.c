@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bench_scale.c - many storage sessions in one process, one thread: N kvsws sessions on one
  * client, every session's fd in one epoll set, against a lightweight local signaling endpoint
  * (bench/go/cmd/sigserver). Measures how long until all are connected (the offer delivered), the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bench_sign.c - SigV4 signing in kvsws C: through the public kvsws_sign_request, and through the
  * core's own signer (kvi_sigv4_*, what the calls and the session use) without the public
  * wrapper's URL parsing, header splitting and copies.

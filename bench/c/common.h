@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* common.h - what the C benchmarks share: the fixtures, clocks, statistics and JSON lines. */
 #ifndef KVSWS_BENCH_COMMON_H
 #define KVSWS_BENCH_COMMON_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* floor.c - the bare OpenSSL work one SigV4 signature needs, and nothing else: no canonical
  * request building, no string handling, no allocation. This is the floor every signer is held to.
  *

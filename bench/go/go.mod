@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 module github.com/kvsws/kvsws/bench/go
 
 go 1.24

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Round trips against the local nginx, keep-alive, one thread: kvsws (the package) and boto3.
 
     python calls.py kvsws|boto3 join|describe ENDPOINT CA [--calls N] [--runs R]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What the Python benchmarks share: the fixtures, the timing loop and the JSON lines."""
 
 from __future__ import annotations

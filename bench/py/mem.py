@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Memory per idle client in Python: RSS growth per kvsws.Client / boto3 client, N clients kept
 alive in one process (after the first, so that imports and shared data are not counted).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """SigV4 signing from Python: kvsws (the package), botocore (SigV4Auth / SigV4QueryAuth), awscrt
 (aws-c-auth). The same request, credentials and time as every other signer (bench/fixtures.json).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Start-up: a fresh Python process imports the package and creates a client, 10 times each, for
 kvsws and boto3 (its kinesis-video-webrtc-storage client). Reports the in-process time (import +
 client, from the first line of the script) and the whole process's wall time (exec to exit).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kvsws_core.i - the SWIG layer under the kvsws Python package (kvsws._core). Thin on purpose.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cli.h - shared pieces of the kvsws command. */
 #ifndef KVSWS_CLI_H
 #define KVSWS_CLI_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* main.c - the kvsws command: global options, the operations, AWS CLI exit codes. */
 #include <cjson/cJSON.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sign.c - `kvsws sign`: signs an arbitrary request, for debugging SignatureDoesNotMatch. */
 #include <cjson/cJSON.h>
 #include <stdio.h>

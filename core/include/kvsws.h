@@ -1,9 +1,14 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kvsws.h - the whole public C ABI of kvsws.
  *
  * kvsws signs and sends the Amazon Kinesis Video Streams calls that a WebRTC storage session needs,
- * maps every AWS and transport error to a stable code, and (later) hands the storage service's
- * WebRTC offer to the application's own WebRTC stack.
+ * maps every AWS and transport error to a stable code, and runs the storage session itself
+ * (kvsws_session_*): it connects the signaling WebSocket, joins the session, hands the storage
+ * service's SDP offer and ICE candidates to the application's own WebRTC stack, carries the answer
+ * and candidates back, and keeps the session alive through GO_AWAY, expiry and reconnects.
+ *
+ * Copyright 2026 the kvsws authors. Licensed under the Apache License, Version 2.0 (LICENSE).
  *
  * Rules of this header:
  *  - every type is opaque; every symbol starts with kvsws_;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* api.c - the typed C forms of the operations: build the input, call the generic form. */
 #include <cjson/cJSON.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* aws_error.c - AWS restJson1 error responses to stable codes, the way botocore reads them. */
 #include "aws_error.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* aws_error.h - turning an AWS (restJson1) error response into a stable code, as botocore does. */
 #ifndef KVSWS_AWS_ERROR_H
 #define KVSWS_AWS_ERROR_H

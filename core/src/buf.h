@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* buf.h - a growable byte buffer, always NUL-terminated, used by every module. */
 #ifndef KVSWS_BUF_H
 #define KVSWS_BUF_H

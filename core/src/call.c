@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* call.c - one operation end to end: validate, find the endpoint, sign, send, retry, map. */
 #include <cjson/cJSON.h>
 #include <stdlib.h>

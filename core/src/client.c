@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* client.c - creating a client: region, credentials, endpoints, transport, logging. */
 #include "client.h"
 

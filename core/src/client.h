@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* client.h - the client object shared by the operations (internal). */
 #ifndef KVSWS_CLIENT_H
 #define KVSWS_CLIENT_H

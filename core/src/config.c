@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* config.c - the option bag a client is built from. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* credentials.c - the credential chain (as botocore orders it), credential_process, region. */
 #include "credentials.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* credentials.h - the credential chain, as AWS users expect it, with caching and refresh. */
 #ifndef KVSWS_CREDENTIALS_H
 #define KVSWS_CREDENTIALS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* credentials_fetch.c - HTTPS for the STS and SSO credential providers (see the header). */
 #include "credentials_fetch.h"
 

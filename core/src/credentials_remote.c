@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* credentials_remote.c - the container endpoint and EC2 instance metadata (IMDSv2) providers. */
 #include "credentials_remote.h"
 

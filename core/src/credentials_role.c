@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* credentials_role.c - assume-role (source_profile / credential_source) and web identity, as
  * botocore resolves them; the STS calls themselves are in credentials_sts.c. */
 #include "credentials_role.h"

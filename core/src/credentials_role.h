@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* credentials_role.h - the providers that assume an IAM role, as botocore's AssumeRoleProvider
  * and AssumeRoleWithWebIdentityProvider: a profile's role_arn with source_profile or
  * credential_source, and web identity tokens (EKS IRSA, ...). */

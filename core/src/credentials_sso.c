@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* credentials_sso.c - IAM Identity Center (SSO) credentials from the AWS CLI's token cache. */
 #include "credentials_sso.h"
 

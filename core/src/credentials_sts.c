@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* credentials_sts.c - STS AssumeRole and AssumeRoleWithWebIdentity over the AWS query protocol. */
 #include "credentials_sts.h"
 

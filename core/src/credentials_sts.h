@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* credentials_sts.h - the two STS calls the assume-role providers make (AWS query protocol, XML
  * answers): AssumeRole, SigV4-signed with the source credentials, and AssumeRoleWithWebIdentity,
  * unsigned. */

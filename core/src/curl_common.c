@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* curl_common.c - what the two libcurl users (http.c, websocket.c) share. */
 #include "curl_common.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* curl_common.h - what the two libcurl users (http.c, websocket.c) share: the global init, the
  * options every connection of ours has, URLs as messages show them, and failure statuses. */
 #ifndef KVSWS_CURL_COMMON_H

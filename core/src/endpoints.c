@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* endpoints.c - configured endpoint URLs (botocore's ConfiguredEndpointProvider order) and the
  * control plane's default per partition. */
 #include "endpoints.h"

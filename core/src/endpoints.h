@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* endpoints.h - where each call goes: overrides, then the region's default. */
 #ifndef KVSWS_ENDPOINTS_H
 #define KVSWS_ENDPOINTS_H

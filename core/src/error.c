@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* error.c - the caller-owned error object and the names of the status codes. */
 #include "error.h"
 

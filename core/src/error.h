@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* error.h - the kvsws_error object and how modules fill it in. */
 #ifndef KVSWS_ERROR_H
 #define KVSWS_ERROR_H

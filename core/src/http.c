@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* http.c - HTTPS over libcurl: a pool of kept-alive connections, TLS always verified. */
 #include "http.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* http.h - HTTPS over libcurl: one pool of kept-alive connections per client, TLS verified. */
 #ifndef KVSWS_HTTP_H
 #define KVSWS_HTTP_H

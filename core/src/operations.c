@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* operations.c - the operations' models and input validation (before any network I/O). */
 #include "operations.h"
 

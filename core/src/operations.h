@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* operations.h - the six operations: where they go and what input they accept. */
 #ifndef KVSWS_OPERATIONS_H
 #define KVSWS_OPERATIONS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pool.c - a fixed few worker threads and a FIFO of jobs, for the sessions' blocking steps. */
 #include "pool.h"
 

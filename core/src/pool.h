@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pool.h - a few worker threads that run the sessions' blocking network steps (internal). */
 #ifndef KVSWS_POOL_H
 #define KVSWS_POOL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* profile.c - the shared AWS config and credentials files, read the way botocore reads them
  * (Python's RawConfigParser plus botocore's profile and sub-section rules). */
 #include "profile.h"

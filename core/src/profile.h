@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* profile.h - the shared AWS config and credentials files (INI), as the AWS CLI reads them. */
 #ifndef KVSWS_PROFILE_H
 #define KVSWS_PROFILE_H

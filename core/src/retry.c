@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* retry.c - the standard retry mode's classification (botocore retries/standard.py) and backoff. */
 #include "retry.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* retry.h - the standard retry mode: what is worth retrying and how long to wait. */
 #ifndef KVSWS_RETRY_H
 #define KVSWS_RETRY_H

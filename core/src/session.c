@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* session.c - the storage session: connect, join, hand off the offer, keep it alive. */
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sign_api.c - SigV4 for the user's own transport, with the client's credentials and region. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* signaling.c - KVS signaling messages: decoding what the service sends, encoding what we send,
  * and checking an SDP answer for what the storage service needs (H.264 video, Opus audio). */
 #include "signaling.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* signaling.h - KVS signaling messages: what the service sends and what we send back. */
 #ifndef KVSWS_SIGNALING_H
 #define KVSWS_SIGNALING_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sigv4.h - AWS Signature Version 4: header signing and query presigning. */
 #ifndef KVSWS_SIGV4_H
 #define KVSWS_SIGV4_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* url.c - splitting an endpoint URL into scheme, authority and path. */
 #include "url.h"
 

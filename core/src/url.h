@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* url.h - splitting an endpoint URL into what HTTP and the signer need. */
 #ifndef KVSWS_URL_H
 #define KVSWS_URL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* websocket.c - an RFC 6455 client over a libcurl CONNECT_ONLY connection (TLS verified).
  *
  * libcurl (Debian's 7.88 has no WebSocket support) does DNS, proxies, TCP and TLS with peer and

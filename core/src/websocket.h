@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* websocket.h - an RFC 6455 client over a libcurl CONNECT_ONLY connection (TLS verified). */
 #ifndef KVSWS_WEBSOCKET_H
 #define KVSWS_WEBSOCKET_H

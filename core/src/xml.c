@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* xml.c - a strict, bounded, single-pass XML value extractor (see xml.h). */
 #include "xml.h"
 

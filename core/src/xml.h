@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* xml.h - a small, strict, bounded XML value extractor for the AWS query protocol's answers
  * (STS): no DTDs, no external anything, one pass, no allocation but the value it returns. */
 #ifndef KVSWS_XML_H

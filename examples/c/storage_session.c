@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * storage_session.c - stream live H.264 + Opus into a Kinesis Video Streams WebRTC storage session,
  * with kvsws for the signaling and GStreamer's webrtcbin as the WebRTC stack.

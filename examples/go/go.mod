@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 module github.com/kvsws/kvsws/examples/go
 
 go 1.24.0

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Writes the example's test media: an H.264 Annex-B file and an Ogg/Opus file.
 
     python make_media.py OUT_DIR [--seconds 5]

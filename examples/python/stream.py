@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Streams H.264 video and Opus audio into a Kinesis Video Streams WebRTC storage session, with
 kvsws for the session (signaling, joins, reconnects) and aiortc for the WebRTC::
 

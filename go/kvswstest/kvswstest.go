@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package kvswstest runs the kvsws emulator for tests, as net/http/httptest runs an HTTP server.
 //
 // The emulator (tests/emulator in the kvsws repository, a Python package) stands in for the three

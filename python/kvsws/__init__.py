@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """kvsws: the Amazon Kinesis Video Streams calls of a WebRTC storage session, from a small C core.
 
 ::

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Types of the SWIG extension kvsws._core (bindings/python/kvsws_core.i). Private: use kvsws.Client."""
 
 from collections.abc import Callable, Sequence

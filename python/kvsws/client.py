@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The client: the Kinesis Video Streams calls a WebRTC storage session needs, boto3-style."""
 
 from __future__ import annotations

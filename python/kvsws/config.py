@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Client options, named as ``botocore.config.Config`` names them."""
 
 from __future__ import annotations

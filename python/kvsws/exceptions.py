@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Exceptions, named and shaped as botocore's.
 
 Two families, as in botocore:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Storage sessions: the WebRTC handoff of a Kinesis Video Streams storage session.
 
 ::

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Typed shapes of the inputs and outputs, as boto3's type stubs name them."""
 
 from __future__ import annotations

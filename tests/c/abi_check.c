@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* abi_check.c - the public ABI through the shared library only: names, options, validation. */
 #include <stdlib.h>
 

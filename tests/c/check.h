@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* check.h - the smallest test harness: CHECK counts, prints failures, main returns the verdict. */
 #ifndef KVSWS_CHECK_H
 #define KVSWS_CHECK_H

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The core is used from many threads at once (a shared client, cgo, Python threads): libc calls
 # that keep hidden static state must not appear in it. Use the _r forms.
 set -u

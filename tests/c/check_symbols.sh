@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The shared library exports exactly the functions the header declares with KVSWS_API.
 set -eu
 lib=$1 header=$2 map=$3

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* env_support.h - a scratch HOME and a clean environment for the tests of what reads AWS_*
  * variables and the AWS files (test_credentials.c, test_endpoints.c, test_profile.c).
  * Header-only: CMake builds every tests/c/test_*.c as a test of its own. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* it_api.c - drives the public C API for the integration tests; prints one JSON result line.
  *
  *   it_api call OPERATION INPUT_JSON       one call, through kvsws_client_call

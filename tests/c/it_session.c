@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* it_session.c - a storage session driven from a poll() loop over kvsws_session_fd and stdin.
  *
  *   it_session (--channel-arn ARN | --channel-name NAME) [--viewer CLIENT_ID] [--offer-timeout MS]

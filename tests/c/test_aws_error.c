@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_aws_error.c - AWS error responses to codes, messages, statuses, retryability, clock skew. */
 #include <stdint.h>
 #include <stdlib.h>

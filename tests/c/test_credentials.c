@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_credentials.c - the credential chain, credential_process and region resolution. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE

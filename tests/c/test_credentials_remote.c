@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_credentials_remote.c - the container and EC2 instance metadata credential providers,
  * against a plain-http stand-in on 127.0.0.1 (never a link-local or other address). */
 #ifndef _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_credentials_role.c - assume-role and web identity: reading the profiles (source_profile
  * chains, loops, credential_source, the settings), which provider the chain picks, what STS
  * answers mean, and where the STS endpoint is. Calls that would reach STS go to a closed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_credentials_sso.c - IAM Identity Center: the profile and sso-session settings, where the
  * AWS CLI's token cache file is, reading the token, and the chain's choice of provider. */
 #ifndef _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_endpoints.c - configured endpoints, partitions, FIPS and URL validation. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE

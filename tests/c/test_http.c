@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_http.c - real TLS on loopback against a small Python server: statuses, headers, errors,
  * keep-alive, timeouts, cancellation and concurrency. */
 #include <arpa/inet.h>

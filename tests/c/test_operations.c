@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_operations.c - operation models, input validation rules and URL splitting. */
 #include <cjson/cJSON.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_profile.c - config/credentials file parsing, paths and profile selection. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_retry.c - standard-mode classification and full-jitter backoff bounds. */
 #include <math.h>
 #include <stdint.h>

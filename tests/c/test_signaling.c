@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_signaling.c - the KVS signaling codec: every message type, stray and hostile frames,
  * encode/decode round trips, the 10 KB limit, base64, and the SDP answer check. */
 #include <cjson/cJSON.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_sigv4.c - the SigV4 signer against the AWS test suite, botocore-derived cases, the KVS
  * WebRTC presigned-URL vector, the key cache and concurrent use. */
 #include <cjson/cJSON.h>

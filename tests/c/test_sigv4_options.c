@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_sigv4_options.c - what the signer does besides the AWS suite: its payload modes, leaving
  * out the canonical texts, returning a whole presigned URL, the session token it remembers
  * between signatures; the URL split and the packed credentials kvsws_sign_request uses; and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_support.h - real TLS on loopback for test_http.c and test_websocket.c: a throwaway CA and
  * server certificates made with the openssl command, and a Python child server using them.
  * Header-only: CMake builds every tests/c/test_*.c as a test of its own. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_websocket.c - the RFC 6455 codec, and a real WSS client on loopback against a small Python
  * server (aiohttp when importable, and a hand-rolled one that can send any frame): echo, sizes,
  * fragmentation, pings, close codes, drops, protocol errors, upgrade failures, TLS, threads. */

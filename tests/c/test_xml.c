@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_xml.c - the strict XML value extractor that reads STS answers. */
 #include <stdlib.h>
 #include <string.h>

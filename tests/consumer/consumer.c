@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* consumer.c - links the installed library; prints its version and a status name. */
 #include <kvsws.h>
 #include <stdio.h>

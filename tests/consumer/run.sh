@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the built library into a scratch prefix and builds a consumer two ways:
 # find_package(kvsws CONFIG) and pkg-config. Usage: run.sh BUILD_DIR
 set -euo pipefail

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The emulator against AWS's own SDK: if boto3 cannot tell it from AWS, neither should kvsws.
 
 Every test drives one shared emulator (module scope) with the real boto3 clients, or with raw

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The STS and SSO portal stand-ins against boto3: AWS's own SDK must get what STS and the portal
 give it (credentials it can use on the emulated calls, the errors as it parses them), and botocore's
 own credential providers must work against them unchanged (assume-role, web identity, SSO)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The emulator's signaling WebSocket, its storage-session peer and its TURN server, driven by
 independent clients: URLs presigned by botocore's SigV4QueryAuth, aiohttp's WebSocket client, and
 an aiortc master that answers the offer and sends real H.264 + Opus made from generated frames.

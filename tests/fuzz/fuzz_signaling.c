@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_signaling.c - libFuzzer target for the KVS signaling codec: decode the input as a
  * received message, re-encode what decoded and decode it again, and run the same bytes through
  * the SDP answer check and the base64 decoder.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_ws_frame.c - libFuzzer target for the WebSocket frame codec: parse every frame in the
  * input, check what the parser claims, and re-encode each frame and parse it back.
  * Build: see README.md. With -DKVSWS_FUZZ_STANDALONE it is a plain program that replays the

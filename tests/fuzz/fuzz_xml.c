@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_xml.c - libFuzzer target for the XML value extractor that reads STS answers: the first
  * byte picks a path, the rest is the document. Whatever it finds must be clean text that
  * survives being escaped into a new document and read back.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* standalone_main.h - the replay main of a fuzz target built with -DKVSWS_FUZZ_STANDALONE (gcc,
  * no libFuzzer): runs LLVMFuzzerTestOneInput on the files, or every file in the directories,
  * named on the command line. Included last by each fuzz_*.c, after its LLVMFuzzerTestOneInput. */

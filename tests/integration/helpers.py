@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Running the kvsws CLI and the C API driver against the emulator, with a clean environment."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The public C API (shared library) against the emulator: every operation, error details,
 retries, the join retry policy, threads sharing one client, and cancellation."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The kvsws CLI against the emulator over real TLS: output, AWS CLI error lines and exit codes."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The credential providers that call AWS, end to end with the kvsws CLI over TLS: assume-role
 (source_profile chains, credential_source), web identity and IAM Identity Center, against the
 emulator's STS and SSO portal stand-ins, with the AWS files in a scratch HOME. Where botocore has the

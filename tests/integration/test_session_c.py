@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The C core's storage session end to end: the it_session driver (kvsws_session_fd + poll)
 against the emulator, with an aiortc app peer streaming real H.264 + Opus to the emulator's
 storage peer; faults survived with media flowing again."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`kvsws sign` reproduces the AWS SigV4 test suite's signatures, in both modes, from the CLI."""
 
 from __future__ import annotations

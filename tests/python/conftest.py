@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fixtures for the Python package's tests: the INSTALLED kvsws (never python/kvsws from the source
 tree), a client pointed at the emulator, and an environment with no AWS_* from the developer."""
 

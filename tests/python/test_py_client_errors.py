@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Errors raised on this side, under botocore's names: bad input (before any I/O), no credentials,
 no region, connection failures, timeouts, TLS; and the client's own argument checks."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Credential and region sources, as boto3 finds them: explicit arguments, the environment, the
 shared credentials file and its profiles, the config file's credential_process. Every test writes
 its own files under tmp_path; the developer's ~/.aws never takes part (see conftest)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Assume-role, web identity and SSO credentials in a long-lived Python client: they expire, and the
 client gets new ones through the credential chain before the next call needs them (300 s early, as
 the SDKs do), re-reading a rotated web identity token file each time. Against the emulator's STS and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Every modelled error of every operation, and the common front-door ones, as boto3 raises them:
 the class, response["Error"], response["ResponseMetadata"], operation_name and the AWS CLI line."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Logging through the standard logging module (logger "kvsws"): the core's lines arrive on the
 calling thread, and a secret never appears, even at DEBUG."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Every operation through the installed package against the emulator over TLS, with outputs
 shaped as boto3's (checked against boto3 itself on the same emulator)."""
 

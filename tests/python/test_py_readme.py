@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The README's Python quick start runs as written (against the emulator, through the AWS_*
 variables, with a channel of the name it uses)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """kvsws.StorageSession end to end against the emulator: the blocking iterator and the asyncio
 interface, with an aiortc app peer streaming real H.264 + Opus to the emulator's storage peer; the
 faults survived; the loop kept responsive; many sessions on one loop without a thread each."""

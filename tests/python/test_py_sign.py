@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Client.sign_request: SigV4 for the caller's own transport, checked against published vectors
 and against botocore's signer (an independent implementation) on a JoinStorageSession request."""
 

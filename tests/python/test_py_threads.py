@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """One client shared by many threads: the GIL is released around every call, so blocking calls run
 in parallel; closing the client cancels what is still running and never frees it under a call."""
 

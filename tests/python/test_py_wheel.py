@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Packaging: `pip wheel .` gives a self-contained wheel (the core compiled into the extension, no
 libkvsws.so, no C headers) that installs into a fresh venv and works from outside the source tree;
 `pip install .` into a fresh venv works too. Both builds are real, isolated pip builds."""

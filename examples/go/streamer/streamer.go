@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package streamer streams an H.264 file and an Ogg/Opus file into a Kinesis Video Streams
 // WebRTC storage session: kvsws does the signaling (the storage session's offer, ICE servers,
 // reconnects) and pion does the WebRTC.

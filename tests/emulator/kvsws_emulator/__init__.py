@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """kvsws_emulator: a local stand-in for the Kinesis Video Streams WebRTC storage APIs.
 
 Run it with ``python3 -m kvsws_emulator --state-dir DIR``; drive it from tests with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """``python3 -m kvsws_emulator [--host 127.0.0.1] [--port 0] --state-dir DIR [--config FILE]``"""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The application's side of a storage session in the end-to-end tests: an aiortc peer that answers
 the storage service's offer with generated H.264 video and Opus audio. kvsws (the C driver, the
 Python package) hands it the offer and carries its answer back; this is what a user's own WebRTC

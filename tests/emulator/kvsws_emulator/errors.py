@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The three AWS services the emulator stands in for, and their errors as sent on the wire.
 
 All three speak restJson1 and sign as ``kinesisvideo``. An error response is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What the STS and IAM Identity Center stand-ins share: temporary credentials they issue (the emulator
 then accepts them on every call until they expire), a record of each call, and queued faults."""
 

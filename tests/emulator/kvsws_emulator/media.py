@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Generated media for tests and the demo: moving bars (video) and a tone (audio), made with
 PyAV alone (no numpy), paced in real time like a camera and a microphone."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What the AWS service models (botocore's ``data/<service>/<version>/service-2.json``) say about the
 operations the emulator serves: each operation's modelled errors, their HTTP status and message
 member. Tests take their (operation, error, status) tables from here instead of restating them."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The six operations: their paths, input constraints, modelled errors and behaviour."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The storage service's WebRTC peer: one ``StorageSession`` per accepted JoinStorageSession or
 JoinStorageSessionAsViewer.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The aiohttp application: the AWS API routes, the signaling WebSocket, faults, and the unsigned
 admin API.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The signaling WebSocket (ConnectAsMaster / ConnectAsViewer) and the storage sessions behind it.
 
 ``server.signaling_handler`` authenticates the upgrade request (presigned URL, botocore) and hands

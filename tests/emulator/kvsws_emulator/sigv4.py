@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """SigV4 verification (header mode and presigned URLs) with botocore's own signer.
 
 The emulator must not share code with the signer it tests (core/src/sigv4.c), so it rebuilds the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A stand-in for the IAM Identity Center (SSO) portal's ``GetRoleCredentials``: ``GET
 /federation/credentials?role_name=..&account_id=..`` with the access token `aws sso login` cached in the
 ``x-amz-sso_bearer_token`` header (restJson1, unsigned). Tokens and the account roles they may use are

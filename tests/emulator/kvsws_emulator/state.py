@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """In-memory state: credentials, channels, faults, call counts and the recorded requests."""
 
 from __future__ import annotations

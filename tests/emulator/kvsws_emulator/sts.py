@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A stand-in for AWS STS: ``AssumeRole`` (SigV4 for service ``sts``, checked by botocore's signer like
 every other call) and ``AssumeRoleWithWebIdentity`` (unsigned, the token checked), over the AWS query
 protocol (``POST /``, a form body, XML answers and ``<ErrorResponse>`` errors as STS writes them).

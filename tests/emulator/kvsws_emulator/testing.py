@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Run the emulator from tests: ``with Emulator() as emu: ...``.
 
 The emulator runs as a subprocess (``python3 -m kvsws_emulator``) in a temporary state dir; this

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A throw-away test CA and a loopback server certificate, made with ``cryptography``."""
 
 from __future__ import annotations

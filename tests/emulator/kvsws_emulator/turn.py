@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A small TURN server (RFC 8656) on loopback, so GetIceServerConfig's servers are real.
 
 Why: the service hands out TURN servers and devices are expected to use them; a TURN URI that

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Input validation with the constraints of the service models and Coral's wording.
 
 AWS answers a constraint violation with the operation's InvalidArgumentException (none of these

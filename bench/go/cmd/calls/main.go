@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command calls times round trips against the local nginx, keep-alive, one goroutine:
 // kvsws's Go binding (JoinStorageSession, DescribeMediaStorageConfiguration) and aws-sdk-go-v2
 // (kinesisvideo.DescribeMediaStorageConfiguration; its kinesisvideowebrtcstorage module, the one

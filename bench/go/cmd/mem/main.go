@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command mem measures memory per idle client in Go: N clients kept alive, the process's RSS
 // growth (and the Go heap's) per client, after the first client.
 //

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command sign times aws-sdk-go-v2's v4 signer (SignHTTP, PresignHTTP) on the benchmark's request.
 // Each signature starts from the request's parts, as a program signing a request would: it builds
 // the *http.Request and hashes the body (the SDK's middleware does both for SignHTTP).

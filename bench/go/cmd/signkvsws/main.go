@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command signkvsws times kvsws's Go binding signing the benchmark's request
 // (Client.SignRequest, over kvsws_sign_request). It is its own command so that the rest of the Go
 // benchmarks build even where the binding has no SignRequest.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command sigserver is the scale benchmark's load target: a lightweight stand-in for the KVS
 // control plane, signaling and storage endpoints on one HTTPS port. It answers the calls a
 // storage session makes (DescribeSignalingChannel, DescribeMediaStorageConfiguration,

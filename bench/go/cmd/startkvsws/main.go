@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command startkvsws creates one kvsws client and prints how long that took (ns); the harness
 // times the whole process too (exec, the runtime, package init, the client, exit).
 package main

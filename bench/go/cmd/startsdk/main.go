@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command startsdk loads the aws-sdk-go-v2 config and creates a kinesisvideo client, and prints how
 // long that took (ns); the harness times the whole process too.
 package main

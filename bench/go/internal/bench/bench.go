@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package bench holds what the Go benchmarks share: the fixtures, the timing loop, JSON lines and
 // the process's CPU, memory and thread figures.
 package bench

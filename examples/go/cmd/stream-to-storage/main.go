@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command stream-to-storage streams an H.264 file and an Ogg/Opus file into a Kinesis Video
 // Streams WebRTC storage session, with kvsws for the signaling and pion for the WebRTC:
 //
