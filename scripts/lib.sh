@@ -17,8 +17,8 @@ apt_install() {
   local SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   echo "$who: installing ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  $SUDO apt-get -o DPkg::Lock::Timeout=900 update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 # pip_install_kvsws WHO: builds and installs the Python package from this checkout into .venv, as the
