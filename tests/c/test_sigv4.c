@@ -26,7 +26,9 @@
 static char *read_whole_file(const char *dir, const char *name, size_t *len_out)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int path_len = snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (path_len < 0 || (size_t)path_len >= sizeof path)
+        return NULL; /* a cut path would open some other file */
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
