@@ -13,6 +13,9 @@ scripts/build.sh build
 (cd build && ctest --output-on-failure -j 2)
 tests/consumer/run.sh build
 
+echo "== C builds as documented: the README's Release build and install, install components, Debug, clang, FetchContent"
+scripts/test-build.sh
+
 echo "== C unit tests under ASan + UBSan"
 scripts/build.sh build-asan -DKVSWS_SANITIZE=ON -DKVSWS_BUILD_CLI=ON
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j 2)
