@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Sets everything up and runs every test: C unit tests (plain, ASan+UBSan, valgrind), the
-# emulator's own tests against boto3, and the integration tests over real TLS.
+# Sets everything up and runs every test: C unit tests (plain, ASan+UBSan, valgrind), the C build
+# as the README documents it (scripts/test-build.sh), the emulator's own tests against boto3, and
+# the integration tests over real TLS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export AWS_EC2_METADATA_DISABLED=true
