@@ -290,9 +290,12 @@ KVSWS_API void kvsws_string_free(char *s);
  * the steps that make HTTPS calls or connect (the first connect: describe, endpoints, ICE servers,
  * WebSocket, join; every reconnect and rejoin; the polite close of up to 1 s; the ICE refresh
  * after RECONNECT_ICE_SERVER) run on a few worker threads the client starts with its first
- * session (4, however many sessions) and joins in kvsws_client_free. The fd becomes readable
- * when such a step is done; until then the session waits for it (no frames are read, no timers
- * run). The state reads "new" until the first next_event.
+ * session (4, however many sessions, plus up to 60 more while steps run for over a second
+ * against slow endpoints, so that those never delay another session's steps; the extra ones
+ * leave after 10 s idle) and joins in kvsws_client_free. Every HTTPS exchange of a step is
+ * bounded by KVSWS_OPT_REQUEST_TIMEOUT_MS (and the connect and read timeouts). The fd becomes
+ * readable when such a step is done; until then the session waits for it (no frames are read,
+ * no timers run). The state reads "new" until the first next_event.
  *
  * Threads: one thread reads events; the send functions, kvsws_session_wake and
  * kvsws_session_close are safe to call from any other thread at the same time.
