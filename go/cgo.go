@@ -53,6 +53,7 @@ const (
 	optCredentialsFile  optionKey = C.KVSWS_OPT_CREDENTIALS_FILE
 	optRetryBaseDelayMS optionKey = C.KVSWS_OPT_RETRY_BASE_DELAY_MS
 	optUseFIPSEndpoint  optionKey = C.KVSWS_OPT_USE_FIPS_ENDPOINT
+	optRequestTimeoutMS optionKey = C.KVSWS_OPT_REQUEST_TIMEOUT_MS
 )
 
 // The Status constants are written out as numbers so that they read as documentation; these

@@ -40,10 +40,15 @@ type Config struct {
 	// else ~/.aws/credentials.
 	SharedCredentialsFile string
 
-	// ConnectTimeout bounds connecting (0: 60 s); ReadTimeout bounds how long an answer may
-	// be silent (0: 60 s). A context deadline bounds the whole call, retries included.
+	// ConnectTimeout bounds connecting, TCP + TLS (0: 10 s); ReadTimeout bounds how long an
+	// answer may be silent (0: 60 s); RequestTimeout bounds each request (an attempt) from
+	// connecting to the answer's last byte however steadily bytes arrive (0: 30 s), so a
+	// trickling server ends in a *TimeoutError. It also bounds credential fetches from STS and
+	// the SSO portal and the signaling WebSocket's upgrade. A context deadline bounds the
+	// whole call, retries included.
 	ConnectTimeout time.Duration
 	ReadTimeout    time.Duration
+	RequestTimeout time.Duration
 
 	// MaxAttempts is the number of requests a call may send, 1 to 20 (0: AWS_MAX_ATTEMPTS,
 	// else 3). Retries follow the AWS standard mode: 5xx, throttling, timeouts and connection
@@ -108,6 +113,9 @@ func (cfg *Config) options() ([]option, error) {
 		return nil, err
 	}
 	if err := millis(optReadTimeoutMS, "ReadTimeout", cfg.ReadTimeout); err != nil {
+		return nil, err
+	}
+	if err := millis(optRequestTimeoutMS, "RequestTimeout", cfg.RequestTimeout); err != nil {
 		return nil, err
 	}
 	if err := millis(optRetryBaseDelayMS, "RetryBaseDelay", cfg.RetryBaseDelay); err != nil {

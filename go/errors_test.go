@@ -290,6 +290,14 @@ func TestConfigErrors(t *testing.T) {
 			var ce *kvsws.ConfigError
 			return errors.As(err, &ce) && ce.Field == "ReadTimeout"
 		}},
+		{"negative request timeout", func(c *kvsws.Config) { c.RequestTimeout = -time.Second }, func(err error) bool {
+			var ce *kvsws.ConfigError
+			return errors.As(err, &ce) && ce.Field == "RequestTimeout"
+		}},
+		{"request timeout over an hour", func(c *kvsws.Config) { c.RequestTimeout = 2 * time.Hour }, func(err error) bool {
+			var ce *kvsws.ConfigError
+			return errors.As(err, &ce) && ce.Field == "RequestTimeout"
+		}},
 		{"timeout too long", func(c *kvsws.Config) { c.ConnectTimeout = 2 * time.Hour }, func(err error) bool {
 			var ce *kvsws.ConfigError
 			return errors.As(err, &ce) && ce.Field == "ConnectTimeout"
@@ -382,6 +390,30 @@ func TestTLSIsVerified(t *testing.T) {
 	}
 	if n := emu.Must(t).Calls(""); n != 0 {
 		t.Errorf("the emulator answered %d requests over an unverified connection", n)
+	}
+}
+
+// A byte every 100 ms is never silent for the 5 s read timeout: the 800 ms request timeout
+// ends the answer, as a retryable read *TimeoutError.
+func TestRequestTimeoutEndsATrickledAnswer(t *testing.T) {
+	c := newClient(t, func(cfg *kvsws.Config) {
+		cfg.ReadTimeout = 5 * time.Second
+		cfg.RequestTimeout = 800 * time.Millisecond
+		cfg.MaxAttempts = 1
+	})
+	emu.Must(t).Fault("DescribeSignalingChannel", map[string]interface{}{"trickle_ms": 100})
+	start := time.Now()
+	_, err := c.DescribeSignalingChannel(context.Background(), &kvsws.DescribeSignalingChannelInput{ChannelARN: demoARN})
+	elapsed := time.Since(start)
+	var te *kvsws.TimeoutError
+	if !errors.As(err, &te) || te.Connect || !te.Timeout() || !te.Retryable() || kvsws.StatusOf(err) != kvsws.StatusReadTimeout {
+		t.Fatalf("err = %v, want a read *TimeoutError", err)
+	}
+	if !strings.Contains(err.Error(), "within the request timeout of 800 ms") {
+		t.Errorf("err = %v, want it to name the request timeout", err)
+	}
+	if elapsed < 750*time.Millisecond || elapsed > 3*time.Second {
+		t.Errorf("the call took %v with an 800 ms request timeout", elapsed)
 	}
 }
 

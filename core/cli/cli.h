@@ -21,6 +21,7 @@ typedef struct cli_globals {
     int debug;
     long connect_timeout_s; /* -1: default */
     long read_timeout_s;    /* -1: default */
+    long request_timeout_s; /* -1: default (the total of one request) */
 } cli_globals;
 
 /* Prints "kvsws: error: ..." with usage hint, returns EXIT_BAD_ARGS. */

@@ -15,7 +15,7 @@ static const char USAGE[] =
     "global options:\n"
     "  --region REGION            --endpoint-url URL        --profile NAME\n"
     "  --ca-bundle FILE           --debug                   --version\n"
-    "  --cli-connect-timeout SEC  --cli-read-timeout SEC\n"
+    "  --cli-connect-timeout SEC  --cli-read-timeout SEC    --cli-request-timeout SEC\n"
     "\n"
     "commands:\n"
     "  join-storage-session --channel-arn ARN\n"
@@ -114,6 +114,9 @@ static kvsws_client *make_client(const cli_globals *g, kvsws_error *err)
                               err)) ||
         (g->read_timeout_s > 0 &&
          kvsws_config_set_int(cfg, KVSWS_OPT_READ_TIMEOUT_MS, g->read_timeout_s * 1000, err)) ||
+        (g->request_timeout_s > 0 &&
+         kvsws_config_set_int(cfg, KVSWS_OPT_REQUEST_TIMEOUT_MS, g->request_timeout_s * 1000,
+                              err)) ||
         (g->debug && kvsws_config_set_int(cfg, KVSWS_OPT_LOG_LEVEL, KVSWS_LOG_DEBUG, err)) ||
         kvsws_config_set_str(cfg, KVSWS_OPT_USER_AGENT_EXTRA, "cli", err)) {
         kvsws_config_free(cfg);
@@ -213,7 +216,8 @@ int cli_take_global(cli_globals *g, int argc, char **argv, int *i)
     }
     static const char *const WITH_VALUE[] = {"--region", "--endpoint-url", "--profile",
                                              "--ca-bundle", "--cli-connect-timeout",
-                                             "--cli-read-timeout", NULL};
+                                             "--cli-read-timeout", "--cli-request-timeout",
+                                             NULL};
     int known = 0;
     for (int k = 0; WITH_VALUE[k]; k++)
         known |= !strcmp(flag, WITH_VALUE[k]);
@@ -235,6 +239,8 @@ int cli_take_global(cli_globals *g, int argc, char **argv, int *i)
         g->ca_bundle = v;
     else if (!strcmp(flag, "--cli-connect-timeout"))
         return parse_seconds(flag, v, &g->connect_timeout_s) ? -1 : 1;
+    else if (!strcmp(flag, "--cli-request-timeout"))
+        return parse_seconds(flag, v, &g->request_timeout_s) ? -1 : 1;
     else
         return parse_seconds(flag, v, &g->read_timeout_s) ? -1 : 1;
     return 1;
@@ -242,7 +248,7 @@ int cli_take_global(cli_globals *g, int argc, char **argv, int *i)
 
 int main(int argc, char **argv)
 {
-    cli_globals g = {NULL, NULL, NULL, NULL, 0, -1, -1};
+    cli_globals g = {NULL, NULL, NULL, NULL, 0, -1, -1, -1};
     int i = 1;
     while (i < argc && strncmp(argv[i], "--", 2) == 0) {
         if (!strcmp(argv[i], "--version")) {

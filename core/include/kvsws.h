@@ -127,8 +127,9 @@ typedef enum kvsws_option {
     KVSWS_OPT_SECRET_ACCESS_KEY = 5,  /* str */
     KVSWS_OPT_SESSION_TOKEN = 6,      /* str */
     KVSWS_OPT_CA_BUNDLE = 7,          /* str: PEM file of trusted CAs; TLS is always verified */
-    KVSWS_OPT_CONNECT_TIMEOUT_MS = 8, /* int: default 60000 */
-    KVSWS_OPT_READ_TIMEOUT_MS = 9,    /* int: default 60000; no bytes for this long -> timeout */
+    KVSWS_OPT_CONNECT_TIMEOUT_MS = 8, /* int: TCP + TLS, default 10000 -> KVSWS_E_CONNECT_TIMEOUT */
+    KVSWS_OPT_READ_TIMEOUT_MS = 9,    /* int: default 60000; no byte for this long ->
+                                         KVSWS_E_READ_TIMEOUT */
     KVSWS_OPT_MAX_ATTEMPTS = 10,      /* int: 1..20, default 3 (or AWS_MAX_ATTEMPTS) */
     KVSWS_OPT_RETRY_JOIN = 11,        /* int: 1 (default) retries JoinStorageSession on 5xx,
                                          throttling and connection errors; 0 never retries it */
@@ -138,7 +139,13 @@ typedef enum kvsws_option {
     KVSWS_OPT_CREDENTIALS_FILE = 15,  /* str: else AWS_SHARED_CREDENTIALS_FILE, else
                                          ~/.aws/credentials */
     KVSWS_OPT_RETRY_BASE_DELAY_MS = 16, /* int: backoff base, default 1000 (max 20000) */
-    KVSWS_OPT_USE_FIPS_ENDPOINT = 17    /* int: 0/1, else AWS_USE_FIPS_ENDPOINT, the profile */
+    KVSWS_OPT_USE_FIPS_ENDPOINT = 17,   /* int: 0/1, else AWS_USE_FIPS_ENDPOINT, the profile */
+    /* int: default 30000. The total deadline of one HTTPS exchange (an attempt of a call, a
+     * credential fetch from STS or the SSO portal, the WebSocket upgrade), from the first connect
+     * byte to the answer's last one, however steadily bytes arrive: KVSWS_E_READ_TIMEOUT once
+     * connected (KVSWS_E_CONNECT_TIMEOUT before), retryable. Each attempt has its own, so a call
+     * ends within KVSWS_OPT_MAX_ATTEMPTS x this plus the backoff. */
+    KVSWS_OPT_REQUEST_TIMEOUT_MS = 18
 } kvsws_option;
 
 typedef enum kvsws_log_level {
@@ -283,9 +290,12 @@ KVSWS_API void kvsws_string_free(char *s);
  * the steps that make HTTPS calls or connect (the first connect: describe, endpoints, ICE servers,
  * WebSocket, join; every reconnect and rejoin; the polite close of up to 1 s; the ICE refresh
  * after RECONNECT_ICE_SERVER) run on a few worker threads the client starts with its first
- * session (4, however many sessions) and joins in kvsws_client_free. The fd becomes readable
- * when such a step is done; until then the session waits for it (no frames are read, no timers
- * run). The state reads "new" until the first next_event.
+ * session (4, however many sessions, plus up to 60 more while steps run for over a second
+ * against slow endpoints, so that those never delay another session's steps; the extra ones
+ * leave after 10 s idle) and joins in kvsws_client_free. Every HTTPS exchange of a step is
+ * bounded by KVSWS_OPT_REQUEST_TIMEOUT_MS (and the connect and read timeouts). The fd becomes
+ * readable when such a step is done; until then the session waits for it (no frames are read,
+ * no timers run). The state reads "new" until the first next_event.
  *
  * Threads: one thread reads events; the send functions, kvsws_session_wake and
  * kvsws_session_close are safe to call from any other thread at the same time.

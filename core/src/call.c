@@ -158,7 +158,9 @@ static int may_retry(const kvsws_client *c, const kvi_operation *op)
     return op->idempotent || c->retry_join;
 }
 
-/* Sends a validated body to one endpoint, with the standard retry mode. */
+/* Sends a validated body to one endpoint, with the standard retry mode. Each attempt has its own
+ * request deadline (http.c), so a call ends within max_attempts x it plus the backoff: a timeout
+ * is retryable, and one slow answer must not use up the next attempt's time. */
 static kvsws_status send_with_retries(kvsws_client *c, const kvi_operation *op,
                                       const char *endpoint, const char *body,
                                       const kvsws_cancel *cancel, kvsws_response **out,

@@ -16,10 +16,12 @@
 #include "endpoints.h"
 #include "error.h"
 
-#define DEFAULT_TIMEOUT_MS 60000
 #define DEFAULT_MAX_ATTEMPTS 3
 #define DEFAULT_RETRY_BASE_DELAY_MS 1000
-#define SESSION_WORKERS 4 /* connects in flight at once, however many sessions */
+#define SESSION_WORKERS 4 /* steps in flight at once while every step is quick */
+#define SESSION_WORKERS_MAX 64 /* and while some are slow (pool.c says how it grows) */
+#define SESSION_STEP_SLOW_MS 1000 /* a step running this long no longer counts as a free worker */
+#define SESSION_WORKER_IDLE_MS 10000 /* an extra worker this long without work leaves */
 
 const char *kvsws_version(void) { return KVSWS_VERSION_STRING; }
 
@@ -80,7 +82,8 @@ kvi_pool *kvi_client_pool(kvsws_client *c)
 {
     pthread_mutex_lock(&c->lock);
     if (!c->pool)
-        c->pool = kvi_pool_new(SESSION_WORKERS);
+        c->pool = kvi_pool_new(SESSION_WORKERS, SESSION_WORKERS_MAX, SESSION_STEP_SLOW_MS,
+                               SESSION_WORKER_IDLE_MS);
     kvi_pool *p = c->pool;
     pthread_mutex_unlock(&c->lock);
     return p;
@@ -217,12 +220,17 @@ kvsws_status kvsws_client_new(const kvsws_config *cfg, kvsws_client **out, kvsws
     kvi_http_options http = {
         .ca_bundle = ca && *ca ? ca : NULL,
         .ca_store = c->ca_store,
-        .connect_timeout_ms = (long)opt_int(cfg, KVSWS_OPT_CONNECT_TIMEOUT_MS, DEFAULT_TIMEOUT_MS),
-        .read_timeout_ms = (long)opt_int(cfg, KVSWS_OPT_READ_TIMEOUT_MS, DEFAULT_TIMEOUT_MS),
+        .connect_timeout_ms =
+            (long)opt_int(cfg, KVSWS_OPT_CONNECT_TIMEOUT_MS, KVI_HTTP_CONNECT_TIMEOUT_MS),
+        .read_timeout_ms = (long)opt_int(cfg, KVSWS_OPT_READ_TIMEOUT_MS, KVI_HTTP_READ_TIMEOUT_MS),
         .user_agent = c->user_agent,
+        .request_timeout_ms =
+            (long)opt_int(cfg, KVSWS_OPT_REQUEST_TIMEOUT_MS, KVI_HTTP_REQUEST_TIMEOUT_MS),
     };
     c->ca_bundle = kvi_strdup(http.ca_bundle);
     c->connect_timeout_ms = http.connect_timeout_ms;
+    c->read_timeout_ms = http.read_timeout_ms;
+    c->request_timeout_ms = http.request_timeout_ms;
     c->http = kvi_http_pool_new(&http);
     if (!c->user_agent || !c->http || !c->ca_store) {
         st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");

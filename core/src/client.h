@@ -13,7 +13,7 @@
 #include "profile.h"
 #include "sigv4.h"
 
-#define KVSWS_OPT_COUNT 18 /* one past the highest kvsws_option */
+#define KVSWS_OPT_COUNT 19 /* one past the highest kvsws_option */
 
 struct kvsws_config {
     char *str[KVSWS_OPT_COUNT];
@@ -55,6 +55,8 @@ struct kvsws_client {
     char *ca_bundle;          /* NULL: the system store (the WebSocket needs it too) */
     struct kvi_ca_store *ca_store; /* the trusted CAs, parsed once for every connection */
     long connect_timeout_ms;
+    long read_timeout_ms;
+    long request_timeout_ms; /* total per HTTPS exchange (the WebSocket upgrade too) */
 
     pthread_mutex_t lock;         /* guards what follows */
     kvi_channel_endpoints *cache;

@@ -32,6 +32,7 @@ static const struct {
     [KVSWS_OPT_CREDENTIALS_FILE] = {OPT_STR, "KVSWS_OPT_CREDENTIALS_FILE", 0, 0},
     [KVSWS_OPT_RETRY_BASE_DELAY_MS] = {OPT_INT, "KVSWS_OPT_RETRY_BASE_DELAY_MS", 0, 20000},
     [KVSWS_OPT_USE_FIPS_ENDPOINT] = {OPT_INT, "KVSWS_OPT_USE_FIPS_ENDPOINT", 0, 1},
+    [KVSWS_OPT_REQUEST_TIMEOUT_MS] = {OPT_INT, "KVSWS_OPT_REQUEST_TIMEOUT_MS", 1, 3600000},
 };
 
 kvsws_config *kvsws_config_new(void) { return calloc(1, sizeof(kvsws_config)); }

@@ -53,6 +53,7 @@ kvsws_status kvi_fetch(const kvi_provider_ctx *ctx, const kvi_http_request *req,
         memset(&o, 0, sizeof o);
         o.connect_timeout_ms = OWN_POOL_TIMEOUT_MS;
         o.read_timeout_ms = OWN_POOL_TIMEOUT_MS;
+        o.request_timeout_ms = 2 * OWN_POOL_TIMEOUT_MS;
         o.user_agent = "kvsws/" KVSWS_VERSION_STRING;
         if (!(pool = own = kvi_http_pool_new(&o)))
             return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");

@@ -42,12 +42,15 @@ static void sleep_ms(int ms)
         ;
 }
 
+/* botocore's timeout for connect and for read, and (what botocore lacks) the two together for
+ * the whole exchange, so an endpoint that trickles its answer cannot hold the chain forever. */
 static kvi_http_pool *pool_for(int timeout_ms)
 {
     kvi_http_options o;
     memset(&o, 0, sizeof o);
     o.connect_timeout_ms = timeout_ms;
     o.read_timeout_ms = timeout_ms;
+    o.request_timeout_ms = 2L * timeout_ms;
     o.user_agent = "kvsws/" KVSWS_VERSION_STRING;
     return kvi_http_pool_new(&o);
 }

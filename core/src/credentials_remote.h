@@ -10,7 +10,7 @@
 /* What production fixes and tests need to change. */
 typedef struct kvi_container_tuning {
     const char *relative_base; /* "http://169.254.170.2": the base of RELATIVE_URI */
-    int timeout_ms;            /* connect and read, per attempt */
+    int timeout_ms;            /* connect and read per attempt; twice it bounds an attempt */
     int attempts;
     int sleep_ms;              /* between attempts */
 } kvi_container_tuning;
@@ -30,7 +30,8 @@ kvsws_status kvi_container_credentials(const kvi_container_tuning *t, kvi_creden
  * Skipped when AWS_EC2_METADATA_DISABLED is true. Endpoint: AWS_EC2_METADATA_SERVICE_ENDPOINT,
  * the profile's ec2_metadata_service_endpoint, else by ..._ENDPOINT_MODE (IPv4 / IPv6).
  * Timeout / attempts: AWS_METADATA_SERVICE_TIMEOUT / _NUM_ATTEMPTS (or the profile's
- * metadata_service_timeout / metadata_service_num_attempts), 1 s and 1 by default.
+ * metadata_service_timeout / metadata_service_num_attempts), 1 s and 1 by default; an attempt
+ * ends after twice the timeout however steadily bytes arrive.
  * Like botocore, an unreachable or unhelpful service is "not found" (*found 0), with the
  * reason appended to why; a bad endpoint setting, or no token with IMDSv1 disabled, is an
  * error. */

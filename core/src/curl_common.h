@@ -9,6 +9,16 @@
 
 #include "kvsws.h"
 
+/* Every exchange's three clocks, by default (the options of the same names override them):
+ * connect (TCP + TLS) 10 s: a dead endpoint fails over to the next attempt quickly, yet a slow
+ * link's handshake fits (the KVS C SDKs allow 2-5 s, aws-sdk-go-v2 30 s, botocore 60 s);
+ * read 60 s of silence, botocore's; request 30 s from the first byte to the last: AWS's own
+ * API Gateway gives up on a backend after 29 s, so no real answer takes longer, while a
+ * trickling peer (which no inactivity timeout catches) ends there. */
+#define KVI_HTTP_CONNECT_TIMEOUT_MS 10000L
+#define KVI_HTTP_READ_TIMEOUT_MS 60000L
+#define KVI_HTTP_REQUEST_TIMEOUT_MS 30000L
+
 /* Takes libcurl's global init for one user (a pool, a connection). 0 on success, with *holds
  * set to 1 when the reference must be given back by kvi_curl_global_release; -1 on failure. */
 int kvi_curl_global_acquire(int *holds);

@@ -22,9 +22,8 @@
 #define BODY_MAX ((size_t)1 << 20)
 /* The headers we keep are short (ids, a date, an error name); longer values are cut. */
 #define HEADER_VALUE_MAX 4096
-/* How often a quiet transfer wakes to look at the cancel flag and the read deadline. */
+/* How often a quiet transfer wakes to look at the cancel flag and the deadlines. */
 #define POLL_MS 50
-#define DEFAULT_TIMEOUT_MS 60000L
 
 typedef struct http_slot {
     CURLM *multi; /* owns the slot's connection cache, so connections outlive each request */
@@ -42,6 +41,7 @@ struct kvi_http_pool {
     char *user_agent;
     long connect_timeout_ms;
     long read_timeout_ms;
+    long request_timeout_ms;
     int holds_global; /* 1 when this pool owns a curl_global_init reference */
 };
 
@@ -139,13 +139,16 @@ kvi_http_pool *kvi_http_pool_new(const kvi_http_options *opts)
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&pool->share_locks[i], NULL);
 
-    pool->connect_timeout_ms = DEFAULT_TIMEOUT_MS;
-    pool->read_timeout_ms = DEFAULT_TIMEOUT_MS;
+    pool->connect_timeout_ms = KVI_HTTP_CONNECT_TIMEOUT_MS;
+    pool->read_timeout_ms = KVI_HTTP_READ_TIMEOUT_MS;
+    pool->request_timeout_ms = KVI_HTTP_REQUEST_TIMEOUT_MS;
     if (opts) {
         if (opts->connect_timeout_ms > 0)
             pool->connect_timeout_ms = opts->connect_timeout_ms;
         if (opts->read_timeout_ms > 0)
             pool->read_timeout_ms = opts->read_timeout_ms;
+        if (opts->request_timeout_ms > 0)
+            pool->request_timeout_ms = opts->request_timeout_ms;
         pool->ca_bundle = kvi_strdup(opts->ca_bundle);
         pool->ca_store = opts->ca_store;
         pool->user_agent = kvi_strdup(opts->user_agent);
@@ -429,8 +432,10 @@ static kvsws_status build_headers(const kvi_http_request *req, struct curl_slist
 static int set_options(kvi_http_pool *pool, CURL *e, const kvi_http_request *req,
                        struct curl_slist *headers, xfer *x, char *errbuf)
 {
-    CURLcode rc = kvi_curl_set_common(e, errbuf, pool->ca_bundle, pool->ca_store,
-                                      pool->connect_timeout_ms);
+    long connect_ms = pool->connect_timeout_ms < pool->request_timeout_ms
+                          ? pool->connect_timeout_ms
+                          : pool->request_timeout_ms;
+    CURLcode rc = kvi_curl_set_common(e, errbuf, pool->ca_bundle, pool->ca_store, connect_ms);
 #define SET(opt, val)                                  \
     do {                                               \
         if (rc == CURLE_OK)                            \
@@ -503,6 +508,25 @@ static kvsws_status transfer_error(CURLcode rc, const xfer *x, const char *url, 
     return st;
 }
 
+/* The whole exchange took too long, however steadily bytes came: urllib3's total timeout,
+ * which reads as a connect timeout while connecting and as a read timeout after. */
+static kvsws_status deadline_error(int connected, const char *url, long total_ms,
+                                   kvsws_error *err)
+{
+    kvsws_status st =
+        connected ? kvi_error_set(err, KVSWS_E_READ_TIMEOUT,
+                                  "Read timeout on endpoint URL: \"%s\" (no complete answer "
+                                  "within the request timeout of %ld ms)",
+                                  url, total_ms)
+                  : kvi_error_set(err, KVSWS_E_CONNECT_TIMEOUT,
+                                  "Connect timeout on endpoint URL: \"%s\" (not connected "
+                                  "within the request timeout of %ld ms)",
+                                  url, total_ms);
+    if (err)
+        err->retryable = 1;
+    return st;
+}
+
 kvsws_status kvi_http_perform(kvi_http_pool *pool, const kvi_http_request *req,
                               kvi_http_response *out, kvsws_error *err)
 {
@@ -557,8 +581,10 @@ kvsws_status kvi_http_perform(kvi_http_pool *pool, const kvi_http_request *req,
 
     /* Our own loop instead of curl_easy_perform: it wakes at least every POLL_MS, so a cancel
      * lands within that and the read timeout ("no byte either way for N ms") is exact to it;
-     * libcurl's LOW_SPEED_TIME only has whole seconds. */
-    enum { RUNNING, CANCELLED, READ_TIMEOUT } stop = RUNNING;
+     * libcurl's LOW_SPEED_TIME only has whole seconds. The total deadline is ours too, so that
+     * it reads as a connect or a read timeout depending on where the exchange was. */
+    enum { RUNNING, CANCELLED, READ_TIMEOUT, DEADLINE } stop = RUNNING;
+    int64_t deadline = x.last_activity_ms + pool->request_timeout_ms;
     int still_running = 1;
     for (;;) {
         mc = curl_multi_perform(slot->multi, &still_running);
@@ -568,7 +594,12 @@ kvsws_status kvi_http_perform(kvi_http_pool *pool, const kvi_http_request *req,
             stop = CANCELLED;
             break;
         }
-        long wait = POLL_MS;
+        int64_t left = deadline - now_ms();
+        if (left <= 0) {
+            stop = DEADLINE;
+            break;
+        }
+        long wait = left < POLL_MS ? (long)left : POLL_MS;
         if (x.connected) {
             int64_t idle = now_ms() - x.last_activity_ms;
             if (idle >= pool->read_timeout_ms) {
@@ -602,6 +633,8 @@ kvsws_status kvi_http_perform(kvi_http_pool *pool, const kvi_http_request *req,
         st = kvi_error_set(err, KVSWS_E_READ_TIMEOUT, "Read timeout on endpoint URL: \"%s\"", url);
         if (err)
             err->retryable = 1;
+    } else if (stop == DEADLINE) {
+        st = deadline_error(x.connected, url, pool->request_timeout_ms, err);
     } else if (mc != CURLM_OK) {
         st = kvi_error_set(err, mc == CURLM_OUT_OF_MEMORY ? KVSWS_E_NO_MEMORY : KVSWS_E_TRANSPORT,
                            "libcurl: %s (endpoint URL: \"%s\")", curl_multi_strerror(mc), url);

@@ -15,6 +15,7 @@ typedef struct kvi_http_options {
     long connect_timeout_ms;
     long read_timeout_ms;       /* no bytes received for this long -> KVSWS_E_READ_TIMEOUT */
     const char *user_agent;     /* "kvsws/0.1.0 ..." */
+    long request_timeout_ms;    /* one exchange, connect to last byte; 0: the default */
 } kvi_http_options;
 
 typedef struct kvi_http_request {
@@ -50,6 +51,9 @@ void kvi_http_pool_free(kvi_http_pool *pool);
  * different connections. Any HTTP status is a success here (KVSWS_OK with out->status set);
  * failures are transport ones: KVSWS_E_CONNECT, _CONNECT_TIMEOUT, _READ_TIMEOUT, _TLS,
  * _TRANSPORT, _CANCELLED, with a one-line reason in err. Response bodies are capped at 1 MiB.
+ * Three clocks bound it: connect_timeout_ms until connected, read_timeout_ms of silence after,
+ * and request_timeout_ms over the whole exchange (a trickled answer ends there: connect timeout
+ * while connecting, read timeout after, both retryable).
  */
 kvsws_status kvi_http_perform(kvi_http_pool *pool, const kvi_http_request *req,
                               kvi_http_response *out, kvsws_error *err);

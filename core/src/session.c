@@ -657,7 +657,8 @@ static kvsws_status presign_and_connect(kvsws_session *s, const kvi_url *url,
                        kvi_buf_str(&signed_url.query));
         kvi_ws_options opts = {s->client->ca_bundle, s->client->ca_store,
                                s->client->connect_timeout_ms, s->client->user_agent, MAX_MESSAGE,
-                               &s->cancel.flag, refusal};
+                               &s->cancel.flag, refusal, s->client->read_timeout_ms,
+                               s->client->request_timeout_ms};
         st = kvi_ws_connect(kvi_buf_str(&full), &opts, &s->job.ws, err);
     }
     kvi_sign_result_free(&signed_url);

@@ -40,7 +40,6 @@
 #define ERROR_BODY_MAX ((size_t)64 << 10)
 /* After the error status line, how long we wait for its body at most. */
 #define ERROR_BODY_WAIT_MS 2000
-#define DEFAULT_CONNECT_TIMEOUT_MS 60000L
 #define DEFAULT_MAX_MESSAGE ((uint64_t)1 << 20)
 /* A send that cannot make progress for this long leaves the connection broken. */
 #define SEND_TIMEOUT_MS 5000
@@ -575,9 +574,23 @@ static kvsws_status upgrade_failed(const char *shown, kvsws_error *err, const ch
     return KVSWS_E_TRANSPORT;
 }
 
+/* The upgrade's answer is late: silent for read_ms, or not whole by the total deadline. */
+static kvsws_status answer_timeout(int total, long ms, const char *shown, kvsws_error *err)
+{
+    kvsws_status st = kvi_error_set(err, KVSWS_E_READ_TIMEOUT,
+                                    "Read timeout on endpoint URL: \"%s\" (%s WebSocket upgrade "
+                                    "%s %ld ms)",
+                                    shown, total ? "no complete answer to the" : "no answer to the",
+                                    total ? "within the request timeout of" : "for", ms);
+    if (err)
+        err->retryable = 1;
+    return st;
+}
+
 static kvsws_status handshake(kvi_ws *ws, const char *authority, const char *target,
-                              const char *user_agent, int64_t deadline, const char *shown,
-                              kvi_ws_refusal *refusal, kvsws_error *err)
+                              const char *user_agent, int64_t deadline, long read_ms,
+                              long request_ms, const char *shown, kvi_ws_refusal *refusal,
+                              kvsws_error *err)
 {
     unsigned char nonce[16];
     char key[25], expect[29];
@@ -623,18 +636,16 @@ static kvsws_status handshake(kvi_ws *ws, const char *authority, const char *tar
             kvi_buf_free(&in);
             return upgrade_failed(shown, err, "the answer's headers are too long", NULL);
         }
-        int r = recv_some(ws, &in, deadline, &why);
+        /* silence ends it after read_ms, a trickle at the total deadline */
+        int64_t quiet_until = now_ms() + read_ms;
+        int r = recv_some(ws, &in, quiet_until < deadline ? quiet_until : deadline, &why);
         if (r == 1)
             continue;
         kvi_buf_free(&in);
-        kvsws_status st;
         if (r == -2)
-            st = kvi_error_set(err, KVSWS_E_CONNECT_TIMEOUT,
-                               "Connect timeout on endpoint URL: \"%s\" (no answer to the "
-                               "WebSocket upgrade)",
-                               shown);
-        else
-            st = kvi_error_set(err, KVSWS_E_TRANSPORT,
+            return quiet_until < deadline ? answer_timeout(0, read_ms, shown, err)
+                                          : answer_timeout(1, request_ms, shown, err);
+        kvsws_status st = kvi_error_set(err, KVSWS_E_TRANSPORT,
                                "Connection was closed before we received a valid response from "
                                "endpoint URL: \"%s\". (%s)",
                                shown, r == 0 ? "no answer to the WebSocket upgrade" : why);
@@ -796,8 +807,14 @@ kvsws_status kvi_ws_connect(const char *url, const kvi_ws_options *opts, kvi_ws 
         goto done;
     }
     long connect_ms = opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
-                                                            : DEFAULT_CONNECT_TIMEOUT_MS;
-    int64_t deadline = now_ms() + connect_ms;
+                                                            : KVI_HTTP_CONNECT_TIMEOUT_MS;
+    long read_ms = opts && opts->read_timeout_ms > 0 ? opts->read_timeout_ms
+                                                      : KVI_HTTP_READ_TIMEOUT_MS;
+    long request_ms = opts && opts->request_timeout_ms > 0 ? opts->request_timeout_ms
+                                                            : KVI_HTTP_REQUEST_TIMEOUT_MS;
+    if (connect_ms > request_ms)
+        connect_ms = request_ms;
+    int64_t deadline = now_ms() + request_ms; /* the whole exchange, as an HTTPS call's */
     ws->curl = curl_easy_init();
     if (!ws->curl) {
         st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory creating a connection");
@@ -843,7 +860,7 @@ kvsws_status kvi_ws_connect(const char *url, const kvi_ws_options *opts, kvi_ws 
     }
     ws->sock = sock;
     st = handshake(ws, authority.data, target.data, opts ? opts->user_agent : NULL, deadline,
-                   shown, opts ? opts->refusal : NULL, err);
+                   read_ms, request_ms, shown, opts ? opts->refusal : NULL, err);
     if (st == KVSWS_OK)
         __atomic_store_n(&ws->last_rx_ms, now_ms(), __ATOMIC_RELAXED);
 

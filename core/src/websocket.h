@@ -63,11 +63,15 @@ typedef struct kvi_ws_options {
     const int *cancel_flag;    /* NULL, or read atomically: 1 stops a connect within ~100 ms
                                   (KVSWS_E_CANCELLED) */
     kvi_ws_refusal *refusal;   /* NULL, or filled when the upgrade is answered with an error */
+    long read_timeout_ms;      /* the upgrade answer silent this long: KVSWS_E_READ_TIMEOUT */
+    long request_timeout_ms;   /* connect + upgrade in all; 0 (as the two above): the defaults */
 } kvi_ws_options;
 
 /* Connects (DNS, proxy, TCP, TLS with verification, then the HTTP/1.1 upgrade with
  * Sec-WebSocket-Key and the Sec-WebSocket-Accept check). url is wss:// (presigned).
- * Blocking, bounded by connect_timeout_ms. On success the socket is non-blocking. Transport
+ * Blocking, bounded as an HTTPS exchange: connect_timeout_ms for TCP + TLS, read_timeout_ms of
+ * silence while the answer comes, request_timeout_ms for all of it (a trickled answer ends
+ * there, KVSWS_E_READ_TIMEOUT). On success the socket is non-blocking. Transport
  * failures map like HTTP's (KVSWS_E_CONNECT, _CONNECT_TIMEOUT, _TLS, _TRANSPORT); an upgrade
  * answered with an HTTP error status reports it (status, body parsed as an AWS error when it is
  * one, e.g. 403 on a bad signature). Messages never include the URL's query (it holds a token). */

@@ -156,6 +156,8 @@ class Client:
             options.append((_core.KVSWS_OPT_CONNECT_TIMEOUT_MS, _milliseconds(config.connect_timeout)))
         if config.read_timeout is not None:
             options.append((_core.KVSWS_OPT_READ_TIMEOUT_MS, _milliseconds(config.read_timeout)))
+        if config.request_timeout is not None:
+            options.append((_core.KVSWS_OPT_REQUEST_TIMEOUT_MS, _milliseconds(config.request_timeout)))
         attempts = config.total_max_attempts()
         if attempts is not None:
             options.append((_core.KVSWS_OPT_MAX_ATTEMPTS, attempts))

@@ -24,8 +24,14 @@ class Config:
 
     ``Config(connect_timeout=5, read_timeout=10, retries={"total_max_attempts": 5})``
 
-    - ``connect_timeout``, ``read_timeout``: seconds (default 60 each). The read timeout is the
-      longest wait for the next bytes of an answer.
+    - ``connect_timeout``, ``read_timeout``: seconds (default 10 and 60). The connect timeout
+      bounds TCP + TLS; the read timeout is the longest wait for the next bytes of an answer.
+    - ``request_timeout``: seconds (default 30), the total deadline of one request (an attempt),
+      from connecting to the answer's last byte, however steadily the bytes come: a trickling
+      server ends in ``ReadTimeoutError`` (``ConnectTimeoutError`` if still connecting). Each
+      attempt has its own, so a call ends within attempts x this plus the backoff. botocore has
+      no such option; it is urllib3's ``Timeout(total=...)``, and it also bounds credential
+      fetches from STS and the SSO portal and the signaling WebSocket's upgrade.
     - ``retries``: as botocore takes it: ``{"total_max_attempts": N}`` (requests in all, 1..20)
       or ``{"max_attempts": N}`` (retries after the first request), and ``"mode": "standard"``,
       the only mode kvsws has. Default: 3 attempts, or ``AWS_MAX_ATTEMPTS``.
@@ -39,6 +45,7 @@ class Config:
 
     connect_timeout: float | None = None
     read_timeout: float | None = None
+    request_timeout: float | None = None
     retries: Mapping[str, Any] | None = None
     retry_join: bool = True
     retry_base_delay: float | None = None
@@ -46,7 +53,7 @@ class Config:
     use_fips_endpoint: bool | None = None
 
     def __post_init__(self) -> None:
-        for name in ("connect_timeout", "read_timeout"):
+        for name in ("connect_timeout", "read_timeout", "request_timeout"):
             _check_seconds(name, getattr(self, name), minimum_exclusive=0, maximum=_MAX_TIMEOUT_S)
         _check_seconds("retry_base_delay", self.retry_base_delay, minimum_exclusive=None,
                        maximum=_MAX_BASE_DELAY_S)

@@ -23,7 +23,7 @@
 /* Reads its behaviour from <dir>/mode on each request and logs one line per request to
  * <dir>/log. Credentials' AccessKeyId counts the credential answers: AKID1, AKID2, ... */
 static const char *const SERVER_PY =
-    "import http.server, json, os, sys\n"
+    "import http.server, json, os, sys, time\n"
     "d = sys.argv[1]\n"
     "served = [0]\n"
     "def mode():\n"
@@ -59,6 +59,18 @@ static const char *const SERVER_PY =
     "                self.headers.get('X-aws-ec2-metadata-token-ttl-seconds')))\n"
     "        if m == 'container':\n"
     "            return self.reply(200, creds())\n"
+    "        if m == 'trickle':\n"
+    "            b = creds().encode()\n"
+    "            self.send_response(200)\n"
+    "            self.send_header('Content-Length', str(len(b)))\n"
+    "            self.end_headers()\n"
+    "            try:\n"
+    "                for i in range(len(b)):\n"
+    "                    self.wfile.write(b[i:i + 1])\n"
+    "                    time.sleep(0.1)\n"
+    "            except OSError:\n"
+    "                self.close_connection = True\n"
+    "            return\n"
     "        if m == 'badjson':\n"
     "            return self.reply(200, '{\"AccessKeyId\": \"SUPERSECRET')\n"
     "        if m == 'nosecret':\n"
@@ -272,6 +284,28 @@ static kvsws_status imds_at(const kvi_profile_paths *p, kvi_credentials *c, int 
     *why = strdup(kvi_buf_str(&w));
     kvi_buf_free(&w);
     return st;
+}
+
+/* A container endpoint that trickles its answer, a byte every 100 ms: never silent for the
+ * 400 ms read timeout, cut at the attempt's total deadline (twice the timeout). */
+static void test_container_trickle(kvsws_error *err)
+{
+    kvi_container_tuning t = {base, 400, 1, 0};
+    kvi_credentials c;
+    int found = -1;
+    fresh_env();
+    setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/slow", 1);
+    set_mode("trickle");
+    int64_t t0 = now_ms();
+    CHECK_INT(kvi_container_credentials(&t, &c, &found, err), KVSWS_E_CREDENTIAL_RETRIEVAL);
+    int64_t took = now_ms() - t0;
+    CHECK(took >= 790 && took < (RUNNING_ON_VALGRIND ? 4000 : 2000));
+    CHECK_INT(found, 1);
+    CHECK(contains(kvsws_error_message(err), "Read timeout on endpoint URL"));
+    CHECK(contains(kvsws_error_message(err), "within the request timeout of 800 ms"));
+    check_no_secret(err);
+    CHECK(c.access_key_id == NULL);
+    kvi_credentials_free(&c);
 }
 
 static void test_imds(kvsws_error *err)
@@ -520,6 +554,7 @@ int main(void)
     snprintf(base, sizeof base, "http://127.0.0.1:%d", srv.port[0]);
     kvsws_error *err = kvsws_error_new();
     test_container(err);
+    test_container_trickle(err);
     test_imds(err);
     test_chain(err);
     kvsws_error_free(err);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_http.c - real TLS on loopback against a small Python server: statuses, headers, errors,
- * keep-alive, timeouts, cancellation and concurrency. */
+ * keep-alive, timeouts (silence, and a trickle under the total deadline), cancellation and
+ * concurrency. */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <netinet/in.h>
@@ -63,6 +64,16 @@ static const char *const SERVER_PY =
     "        elif p == '/sleep':\n"
     "            time.sleep(3)\n"
     "            self.send(200, b'late')\n"
+    "        elif p == '/trickle':\n"
+    "            self.send_response(200)\n"
+    "            self.send_header('Content-Length', '600')\n"
+    "            self.end_headers()\n"
+    "            try:\n"
+    "                for _ in range(600):\n"
+    "                    self.wfile.write(b'x')\n"
+    "                    time.sleep(0.05)\n"
+    "            except OSError:\n"
+    "                self.close_connection = True\n"
     "        elif p == '/close':\n"
     "            self.close_connection = True\n"
     "        elif p == '/conns':\n"
@@ -122,14 +133,16 @@ static void test_url_for_message(void)
 
 static kvi_http_pool *new_pool(const char *ca, long connect_ms, long read_ms)
 {
-    kvi_http_options o = {ca, NULL, connect_ms, read_ms, "kvsws-test/1.0"};
+    kvi_http_options o = {ca, NULL, connect_ms, read_ms, "kvsws-test/1.0", 0};
     return kvi_http_pool_new(&o);
 }
 
-/* The way a client connects: trust from its CA store, parsed once on first use. */
+/* The way a client connects: trust from its CA store, parsed once on first use (the system
+ * store's ~150 certificates take seconds under valgrind on a busy machine: a long connect
+ * timeout keeps that a TLS failure, which is what the tests look for). */
 static kvi_http_pool *new_store_pool(kvi_ca_store *store)
 {
-    kvi_http_options o = {NULL, store, 5000, 5000, "kvsws-test/1.0"};
+    kvi_http_options o = {NULL, store, 30000, 5000, "kvsws-test/1.0", 0};
     return kvi_http_pool_new(&o);
 }
 
@@ -351,7 +364,7 @@ static void test_tls_failures(void)
     kvi_http_pool_free(other);
 
     /* The system store does not know our test CA. */
-    kvi_http_pool *sys = new_pool(NULL, 5000, 5000);
+    kvi_http_pool *sys = new_pool(NULL, 30000, 5000);
     CHECK_INT(do_get(sys, url, &r, err), KVSWS_E_TLS);
     kvi_http_pool_free(sys);
 
@@ -468,6 +481,56 @@ static void test_read_timeout(void)
     kvsws_error_free(err);
 }
 
+/* An answer that keeps coming, one byte every 50 ms (a 30 s body): the read timeout (1 s of
+ * silence) never fires, the total deadline does, as a retryable read timeout. */
+static void test_request_deadline(void)
+{
+    char url[256];
+    kvi_http_response r;
+    kvsws_error *err = kvsws_error_new();
+    kvi_http_options o = {server.ca_path, NULL, 5000, 1000, "kvsws-test/1.0", 700};
+    kvi_http_pool *pool = kvi_http_pool_new(&o);
+    url_for(url, sizeof url, port_good, "/trickle");
+    int64_t t0 = now_ms();
+    CHECK_INT(do_get(pool, url, &r, err), KVSWS_E_READ_TIMEOUT);
+    int64_t took = now_ms() - t0;
+    CHECK(took >= 690 && took < (RUNNING_ON_VALGRIND ? 3000 : 1300));
+    char want[400];
+    snprintf(want, sizeof want,
+             "Read timeout on endpoint URL: \"%s\" (no complete answer within the request "
+             "timeout of 700 ms)",
+             url);
+    CHECK_STR(kvsws_error_message(err), want);
+    CHECK_STR(kvsws_error_code(err), "ReadTimeoutError");
+    CHECK_INT(kvsws_error_retryable(err), 1);
+    /* The deadline is per exchange: the next request has its own, and a fresh connection. */
+    url_for(url, sizeof url, port_good, "/ok");
+    CHECK_INT(do_get(pool, url, &r, err), KVSWS_OK);
+    CHECK_INT(r.status, 200);
+    kvi_http_response_free(&r);
+
+    /* Before the connection is up, the deadline reads as a connect timeout, even when the
+     * connect timeout is longer: a listener that never speaks TLS. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    CHECK_INT(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    CHECK_INT(listen(fd, 8), 0);
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/ok", ntohs(a.sin_port));
+    t0 = now_ms();
+    CHECK_INT(do_get(pool, url, &r, err), KVSWS_E_CONNECT_TIMEOUT);
+    took = now_ms() - t0;
+    CHECK(took >= 650 && took < (RUNNING_ON_VALGRIND ? 3000 : 1300));
+    CHECK_STR(kvsws_error_code(err), "ConnectTimeoutError");
+    CHECK_INT(kvsws_error_retryable(err), 1);
+    close(fd);
+    kvi_http_pool_free(pool);
+    kvsws_error_free(err);
+}
+
 typedef struct cancel_job {
     kvi_http_pool *pool;
     const char *url;
@@ -579,6 +642,7 @@ int main(void)
     test_shared_ca_store();
     test_connect_failures();
     test_read_timeout();
+    test_request_deadline();
     test_cancel(pool);
     test_concurrency(pool);
     kvi_http_pool_free(pool);

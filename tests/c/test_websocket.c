@@ -137,6 +137,9 @@ static const char *const SERVER_PY =
     "                   ok + [('Sec-WebSocket-Extensions', 'permessage-deflate')])\n"
     "        elif path == '/garbage': w.write(b'SSH-2.0-OpenSSH_9.2\\r\\n\\r\\n')\n"
     "        elif path == '/hang': await asyncio.sleep(30)\n"
+    "        elif path == '/trickle':\n"
+    "            for c in b'HTTP/1.1 101 Switching Protocols\\r\\n' * 20:\n"
+    "                w.write(bytes([c])); await w.drain(); await asyncio.sleep(0.05)\n"
     "        else:\n"
     "            status(w, 101, 'Switching Protocols', ok)\n"
     "            if path == '/early': w.write(frame(1, b'early bird'))\n"
@@ -463,7 +466,8 @@ static kvsws_status open_ws_opts(int port, const char *path, const char *ca, lon
     char url[512];
     snprintf(url, sizeof url, "wss://127.0.0.1:%d%s%s", port, path, SECRET_QUERY);
     memset(&last_refusal, 0, sizeof last_refusal);
-    kvi_ws_options o = {ca, NULL, connect_ms, "kvsws-test/1.0", max_message, NULL, &last_refusal};
+    kvi_ws_options o = {ca,           NULL, connect_ms, "kvsws-test/1.0", max_message,
+                        NULL,         &last_refusal, 0, 0};
     kvsws_status st = kvi_ws_connect(url, &o, ws, err);
     if (st != KVSWS_OK) {
         /* No secret in any part of the error. */
@@ -929,12 +933,40 @@ static void test_upgrade_failures(int port)
               KVSWS_E_INTERNAL_FAILURE);
     CHECK_INT(kvsws_error_http_status(err), 500);
     CHECK_INT(kvsws_error_retryable(err), 1);
-    /* No answer to the upgrade within the connect timeout. */
+    kvsws_error_free(err);
+}
+
+/* The upgrade's answer, bounded as an HTTPS exchange's: silence ends it after the read timeout,
+ * a trickle (a byte every 50 ms, never silent for the read timeout) at the total deadline. */
+static void test_upgrade_deadlines(int port)
+{
+    char url[256];
+    kvi_ws *ws = NULL;
+    kvsws_error *err = kvsws_error_new();
+    snprintf(url, sizeof url, "wss://127.0.0.1:%d/hang%s", port, SECRET_QUERY);
+    kvi_ws_options o = {server.ca_path, NULL, 5000, "t", 0, NULL, NULL, 400, 5000};
     int64_t t0 = now_ms();
-    CHECK_INT(open_ws_opts(port, "/hang", server.ca_path, 400, 0, &ws, err),
-              KVSWS_E_CONNECT_TIMEOUT);
-    CHECK(now_ms() - t0 < 3000);
+    CHECK_INT(kvi_ws_connect(url, &o, &ws, err), KVSWS_E_READ_TIMEOUT);
+    int64_t took = now_ms() - t0;
+    CHECK(took >= 390 && took < 3000);
+    CHECK(strstr(kvsws_error_message(err), "no answer to the WebSocket upgrade for 400 ms"));
     CHECK_INT(kvsws_error_retryable(err), 1);
+
+    snprintf(url, sizeof url, "wss://127.0.0.1:%d/trickle%s", port, SECRET_QUERY);
+    kvi_ws_options trickled = {server.ca_path, NULL, 5000, "t", 0, NULL, NULL, 400, 900};
+    t0 = now_ms();
+    CHECK_INT(kvi_ws_connect(url, &trickled, &ws, err), KVSWS_E_READ_TIMEOUT);
+    took = now_ms() - t0;
+    CHECK(took >= 890 && took < (RUNNING_ON_VALGRIND ? 4000 : 2000));
+    char want[300];
+    snprintf(want, sizeof want,
+             "Read timeout on endpoint URL: \"wss://127.0.0.1:%d/trickle\" (no complete answer "
+             "to the WebSocket upgrade within the request timeout of 900 ms)",
+             port);
+    CHECK_STR(kvsws_error_message(err), want);
+    CHECK_STR(kvsws_error_code(err), "ReadTimeoutError");
+    CHECK_INT(kvsws_error_retryable(err), 1);
+    CHECK(ws == NULL);
     kvsws_error_free(err);
 }
 
@@ -946,8 +978,9 @@ static void test_connect_failures(int port)
     CHECK_INT(open_ws_opts(port, "/echo", server.other_ca_path, 5000, 0, &ws, err), KVSWS_E_TLS);
     CHECK_STR(kvsws_error_code(err), "SSLError");
     CHECK_INT(kvsws_error_retryable(err), 0);
-    /* The system store does not know our test CA either. */
-    CHECK_INT(open_ws_opts(port, "/echo", NULL, 5000, 0, &ws, err), KVSWS_E_TLS);
+    /* The system store does not know our test CA either (its parsing may take seconds under
+     * valgrind on a busy machine: a long connect timeout keeps that a TLS failure). */
+    CHECK_INT(open_ws_opts(port, "/echo", NULL, 30000, 0, &ws, err), KVSWS_E_TLS);
     /* Nothing listening. */
     CHECK_INT(open_ws_opts(unused_port(), "/echo", server.ca_path, 5000, 0, &ws, err),
               KVSWS_E_CONNECT);
@@ -958,12 +991,12 @@ static void test_connect_failures(int port)
                                        "wss://127.0.0.1/a b",  "wss://127.0.0.1/\r\nX: y",
                                        "127.0.0.1"};
     for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
-        kvi_ws_options o = {server.ca_path, NULL, 1000, "t", 0, NULL, NULL};
+        kvi_ws_options o = {server.ca_path, NULL, 1000, "t", 0, NULL, NULL, 0, 0};
         CHECK_INT(kvi_ws_connect(urls[i], &o, &ws, err), KVSWS_E_PARAM_VALIDATION);
         CHECK(ws == NULL);
     }
     /* The query of a bad URL is not echoed either. */
-    kvi_ws_options o = {server.ca_path, NULL, 1000, "t", 0, NULL, NULL};
+    kvi_ws_options o = {server.ca_path, NULL, 1000, "t", 0, NULL, NULL, 0, 0};
     CHECK_INT(kvi_ws_connect("https://h/x?X-Amz-Signature=SECRET", &o, &ws, err),
               KVSWS_E_PARAM_VALIDATION);
     CHECK(strstr(kvsws_error_message(err), "SECRET") == NULL);
@@ -1010,7 +1043,7 @@ static void test_cancel_connect(const char *ca)
     char url[128];
     snprintf(url, sizeof url, "wss://127.0.0.1:%d/?X-Amz-Signature=SECRET", ntohs(addr.sin_port));
     int flag = 0;
-    kvi_ws_options o = {ca, NULL, 20000, "t", 0, &flag, NULL};
+    kvi_ws_options o = {ca, NULL, 20000, "t", 0, &flag, NULL, 0, 0};
     kvi_ws *ws = NULL;
     kvsws_error *err = kvsws_error_new();
     pthread_t t;
@@ -1051,6 +1084,7 @@ int main(void)
     test_early_bytes(port_raw);
     test_protocol_errors_live(port_raw);
     test_upgrade_failures(port_raw);
+    test_upgrade_deadlines(port_raw);
     test_connect_failures(port_raw);
     test_close_timeout(port_raw);
     test_cancel_connect(server.ca_path);

@@ -615,6 +615,20 @@ def test_delay(emu: Emulator, clients: dict[str, Any], demo_arn: str) -> None:
     assert err.response["Error"]["Code"] == "ResourceInUseException" and time.monotonic() - start >= 0.2
 
 
+def test_trickle(emu: Emulator, clients: dict[str, Any], demo_arn: str) -> None:
+    """The whole answer comes, a byte every 5 ms; botocore's 0.3 s read timeout never fires."""
+    emu.fault(operation="DescribeSignalingChannel", trickle_ms=5)
+    patient = make_client(emu, CONTROL, read_timeout=0.3)
+    start = time.monotonic()
+    info = patient.describe_signaling_channel(ChannelARN=demo_arn)["ChannelInfo"]
+    assert info["ChannelARN"] == demo_arn and time.monotonic() - start >= 0.005 * 200
+    # An error trickles too.
+    emu.fault(operation="DescribeSignalingChannel", trickle_ms=1, error="ResourceInUseException")
+    err = client_error(lambda: clients[CONTROL].describe_signaling_channel(ChannelARN=demo_arn))
+    assert err.response["Error"]["Code"] == "ResourceInUseException"
+    assert [r["fault"].get("trickle_ms") for r in emu.requests("DescribeSignalingChannel")] == [5, 1]
+
+
 @pytest.mark.parametrize("body", ["html", "empty", "json"])
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_5xx_bodies(emu: Emulator, clients: dict[str, Any], demo_arn: str, status: int, body: str) -> None:
@@ -677,6 +691,9 @@ def test_admin_rejects_bad_faults(emu: Emulator) -> None:
         {"operation": "JoinStorageSession", "drop": True, "throttle": True},
         {"operation": "JoinStorageSession"},
         {"operation": "JoinStorageSession", "drop": True, "count": 0},
+        {"operation": "JoinStorageSession", "trickle_ms": -1},
+        {"operation": "JoinStorageSession", "trickle_ms": 10, "drop": True},
+        {"operation": "ConnectAsMaster", "trickle_ms": 10},
     ):
         with pytest.raises(EmulatorError, match="HTTP 400"):
             emu.fault(**spec)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -233,6 +234,17 @@ def test_read_timeout(emu: Emulator, kvsws_bin: Path, arn: str) -> None:
                               "--channel-arn", arn], clean_env(emu, AWS_MAX_ATTEMPTS="1"))
     assert out.returncode == 255
     assert "Read timeout" in out.stderr
+
+
+def test_request_timeout(emu: Emulator, kvsws_bin: Path, arn: str) -> None:
+    """A byte every 200 ms never trips the 60 s read timeout; the 1 s request timeout ends it."""
+    emu.fault(operation="DescribeSignalingChannel", trickle_ms=200, count=1)
+    start = time.monotonic()
+    out = run_cli(kvsws_bin, ["--cli-request-timeout", "1", "describe-signaling-channel",
+                              "--channel-arn", arn], clean_env(emu, AWS_MAX_ATTEMPTS="1"))
+    assert time.monotonic() - start < 5
+    assert out.returncode == 255
+    assert "Read timeout" in out.stderr and "within the request timeout of 1000 ms" in out.stderr
 
 
 def test_dropped_connection_is_retried(emu: Emulator, kvsws_bin: Path, arn: str) -> None:

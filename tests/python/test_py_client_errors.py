@@ -115,6 +115,22 @@ def test_read_timeout(emu: Emulator, arn: str) -> None:
     assert info.value.code == "ReadTimeoutError" and info.value.retryable
 
 
+def test_request_timeout_ends_a_trickled_answer(emu: Emulator, arn: str) -> None:
+    """A byte every 100 ms is never silent for the 5 s read timeout; the 0.8 s total ends it."""
+    emu.fault(operation="DescribeSignalingChannel", trickle_ms=100, count=1)
+    config = quick(read_timeout=5, request_timeout=0.8, retries={"total_max_attempts": 1})
+    with make_client(emu, config=config) as c:
+        start = time.monotonic()
+        with pytest.raises(ReadTimeoutError) as info:
+            c.describe_signaling_channel(ChannelARN=arn)
+        took = time.monotonic() - start
+        # The deadline is per request: the next one (no fault left) is answered in full.
+        assert c.describe_signaling_channel(ChannelARN=arn)["ChannelInfo"]["ChannelARN"] == arn
+    assert 0.75 <= took < 3, took
+    assert info.value.code == "ReadTimeoutError" and info.value.retryable
+    assert "within the request timeout of 800 ms" in str(info.value)
+
+
 @pytest.fixture()
 def full_listener() -> Iterator[int]:
     """A loopback listener whose accept queue is full: new connections get no SYN-ACK."""
@@ -181,6 +197,7 @@ def test_bad_endpoint_url(emu: Emulator) -> None:
 
 @pytest.mark.parametrize("config", [
     {"connect_timeout": 0}, {"read_timeout": -1}, {"read_timeout": "5"}, {"connect_timeout": 7200},
+    {"request_timeout": 0}, {"request_timeout": 3601},
     {"retries": {"total_max_attempts": 0}}, {"retries": {"max_attempts": 20}}, {"retries": {"mode": "adaptive"}},
     {"retries": {"max_retries": 3}}, {"retry_join": "yes"}, {"retry_base_delay": 60},
 ])

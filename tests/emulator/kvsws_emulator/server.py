@@ -192,6 +192,26 @@ async def _apply_fault(request: web.Request, state: State, fault: Fault, op: str
     return None
 
 
+async def _trickle(request: web.Request, resp: web.Response, every_ms: int) -> web.StreamResponse:
+    """Sends resp's status and headers at once, then its body one byte every every_ms: a peer that
+    is never quiet long enough for an inactivity timeout, only a total deadline stops it."""
+    body = resp.body if isinstance(resp.body, bytes) else b""
+    out = web.StreamResponse(status=resp.status, headers=resp.headers)
+    out.content_length = len(body)
+    out.headers.setdefault("x-amzn-RequestId", request["request_id"])
+    out.headers["Server"] = "kvsws-emulator"
+    out.headers["Date"] = formatdate(request.app[STATE_KEY].now(), usegmt=True)
+    await out.prepare(request)
+    try:
+        for i in range(len(body)):
+            await out.write(body[i:i + 1])
+            await asyncio.sleep(every_ms / 1000)
+        await out.write_eof()
+    except (ConnectionError, RuntimeError):
+        pass  # the client gave up, as it should
+    return out
+
+
 async def api_handler(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE_KEY]
     request_id: str = request["request_id"]
@@ -215,6 +235,7 @@ async def api_handler(request: web.Request) -> web.StreamResponse:
     record.canonical_request, record.string_to_sign = auth.canonical_request, auth.string_to_sign
     record.params = _lenient_params(body)
 
+    fault: Fault | None = None
     try:
         if auth.error is not None:
             raise auth.error
@@ -245,6 +266,10 @@ async def api_handler(request: web.Request) -> web.StreamResponse:
                  request_id)
         return web.Response(status=500)
     record.status = resp.status
+    if fault is not None and fault.trickle_ms:
+        log.info("%s %s op=%s TRICKLED every %d ms rid=%s", request.method, request.path,
+                 record.operation, fault.trickle_ms, request_id)
+        return await _trickle(request, resp, fault.trickle_ms)
     if resp.status >= 400 and record.error is None:
         error_type = resp.headers.get("x-amzn-ErrorType")
         record.error = error_type.split(":", 1)[0] if error_type else str(resp.status)
@@ -461,7 +486,7 @@ def _parse_session_fault(data: dict[str, Any], operation: str) -> SessionFault |
 
 def parse_fault(data: dict[str, Any]) -> Fault:
     allowed = {"operation", "count", "error", "message", "status", "body", "throttle", "delay_ms", "drop",
-               "signature_expired", *SESSION_FAULT_KEYS}
+               "signature_expired", "trickle_ms", *SESSION_FAULT_KEYS}
     unknown = set(data) - allowed
     if unknown:
         raise ConfigError(f"unknown fault keys: {sorted(unknown)}")
@@ -474,6 +499,9 @@ def parse_fault(data: dict[str, Any]) -> Fault:
         raise ConfigError("count must be a positive integer")
     if not isinstance(delay_ms, int) or isinstance(delay_ms, bool) or not 0 <= delay_ms <= 600_000:
         raise ConfigError("delay_ms must be an integer from 0 to 600000")
+    trickle_ms = data.get("trickle_ms", 0)
+    if not isinstance(trickle_ms, int) or isinstance(trickle_ms, bool) or not 0 <= trickle_ms <= 60_000:
+        raise ConfigError("trickle_ms must be an integer from 0 to 60000")
     actions = [k for k in ("error", "status") if data.get(k) is not None]
     actions += [k for k in ("throttle", "drop", "signature_expired") if data.get(k)]
     if len(actions) > 1:
@@ -481,12 +509,15 @@ def parse_fault(data: dict[str, Any]) -> Fault:
     session = _parse_session_fault(data, operation)
     if session is not None and actions:
         raise ConfigError(f"storage-session faults make the join succeed: they do not combine with {actions[0]}")
-    if not actions and not delay_ms and session is None:
+    if trickle_ms and ("drop" in actions or operation in WSS_OPERATIONS):
+        raise ConfigError("trickle_ms slows an HTTPS answer: it does not combine with drop or a WebSocket connect")
+    if not actions and not delay_ms and not trickle_ms and session is None:
         raise ConfigError("a fault needs one of error, status, throttle, drop, signature_expired, delay_ms, "
-                          f"or (JoinStorageSession) one of {', '.join(SESSION_FAULT_KEYS)}")
+                          f"trickle_ms, or (JoinStorageSession) one of {', '.join(SESSION_FAULT_KEYS)}")
     if operation in WSS_OPERATIONS and "signature_expired" in actions:
         raise ConfigError("signature_expired applies to the HTTPS calls; for the WebSocket use /_emulator/clock")
-    fault = Fault(id=0, operation=operation, remaining=count, delay_ms=delay_ms, session=session)
+    fault = Fault(id=0, operation=operation, remaining=count, delay_ms=delay_ms, trickle_ms=trickle_ms,
+                  session=session)
     message = data.get("message")
     if message is not None and not isinstance(message, str):
         raise ConfigError("message must be a string")

@@ -88,6 +88,7 @@ class Fault:
     operation: str  # an operation name or "*"
     remaining: int
     delay_ms: int = 0
+    trickle_ms: int = 0  # the answer's body goes out one byte every trickle_ms (never quiet)
     error: str | None = None
     message: str | None = None
     status: int | None = None
@@ -107,13 +108,15 @@ class Fault:
                 return k
         if self.session is not None:
             return "session"
-        return "delay"
+        return "trickle" if self.trickle_ms else "delay"
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "operation": self.operation, "remaining": self.remaining,
                                "kind": self.kind()}
         if self.delay_ms:
             out["delay_ms"] = self.delay_ms
+        if self.trickle_ms:
+            out["trickle_ms"] = self.trickle_ms
         if self.error is not None:
             out["error"] = self.error
         if self.message is not None:
