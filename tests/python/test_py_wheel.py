@@ -31,8 +31,10 @@ MAX_WHEEL_BYTES = 3_000_000
 SYSTEM_LIBS = {"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libgcc_s.so.1",
                "ld-linux-x86-64.so.2"}
 
+# Python's own ssl (the system's OpenSSL) is loaded first and used after kvsws's calls: the OpenSSL
+# linked into the extension must not clash with it.
 SMOKE = textwrap.dedent("""
-    import json, os, sys
+    import json, os, ssl, sys, urllib.request
     import kvsws
     arn = sys.argv[1]
     with kvsws.Client() as client:
@@ -43,8 +45,12 @@ SMOKE = textwrap.dedent("""
             error = None
         except client.exceptions.ResourceNotFoundException as exc:
             error = str(exc)
+    context = ssl.create_default_context(cafile=os.environ["AWS_CA_BUNDLE"])
+    url = os.environ["AWS_ENDPOINT_URL_KINESIS_VIDEO"] + "/_emulator/state"
+    with urllib.request.urlopen(url, context=context) as response:
+        python_tls = response.status
     print(json.dumps({"file": kvsws.__file__, "version": kvsws.__version__, "name": info["ChannelName"],
-                      "joined": joined, "error": error, "cwd": os.getcwd()}))
+                      "joined": joined, "error": error, "cwd": os.getcwd(), "python_tls": python_tls}))
 """)
 
 
@@ -69,6 +75,7 @@ def smoke(python: Path, venv: Path, emu: Emulator, arn: str, cwd: Path) -> dict[
     out: dict[str, object] = json.loads(proc.stdout)
     assert Path(str(out["file"])).resolve().is_relative_to(venv.resolve()), out
     assert out["version"] == kvsws.__version__ and out["name"] == "py-channel" and out["joined"] is None
+    assert out["python_tls"] == 200
     assert out["error"] == ("An error occurred (ResourceNotFoundException) when calling the "
                             "DescribeSignalingChannel operation: The requested channel is not found or not active.")
     return out
