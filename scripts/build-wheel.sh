@@ -34,12 +34,21 @@ fi
 
 curl_prefix=$(scripts/minimal-curl.sh "$work/curl")
 
+# What the wheel carries of others' code comes with its licence, beside kvsws's own (.dist-info/licenses).
+licenses=build-wheel/licenses
+rm -rf "$licenses"
+mkdir -p "$licenses/curl" "$licenses/openssl" "$licenses/cjson"
+cp "$(dirname "$curl_prefix")/src/COPYING" "$licenses/curl/COPYING"
+cp /usr/share/doc/libssl-dev/copyright "$licenses/openssl/copyright"
+cp /usr/share/doc/libcjson1/copyright "$licenses/cjson/copyright"
+
 # The static dependencies, and sections the linker can drop (--gc-sections) when nothing uses them.
 echo "build-wheel: pip wheel ."
 rm -rf "$work/raw"
 PATH="$work/tools/bin:$PATH" CFLAGS="-ffunction-sections -fdata-sections" \
   "$work/tools/bin/python" -m pip wheel -q --no-deps --no-build-isolation -w "$work/raw" \
   -C build-dir="$work/cmake" \
+  -C wheel.license-files="LICENSE;NOTICE;$licenses/*/*" \
   -C cmake.define.CURL_DIR="$curl_prefix/lib/cmake/CURL" \
   -C cmake.define.OPENSSL_USE_STATIC_LIBS=ON \
   .

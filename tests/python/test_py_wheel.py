@@ -154,6 +154,11 @@ def test_wheel_contents(wheel: Path, unpacked: Path) -> None:
     assert not [n for n in names if n.endswith((".h", ".a", ".cmake", ".pc", ".c", ".i"))]
     entry_points = (unpacked / f"kvsws-{kvsws.__version__}.dist-info" / "entry_points.txt").read_text()
     assert re.search(r"^kvsws = kvsws\._cli:main$", entry_points, re.M), entry_points
+    # the licences of kvsws and of what is linked into it: curl, OpenSSL (Debian's copyright), cJSON
+    licenses = f"kvsws-{kvsws.__version__}.dist-info/licenses/"
+    found = {n.removeprefix(licenses) for n in names if n.startswith(licenses)}
+    assert {"LICENSE", "NOTICE", "build-wheel/licenses/curl/COPYING", "build-wheel/licenses/openssl/copyright",
+            "build-wheel/licenses/cjson/copyright"} <= found, found
 
 
 def test_elf_files_need_only_glibc_and_the_wheel(unpacked: Path) -> None:
