@@ -17,7 +17,7 @@ scripts/build.sh build
 # The Python package, built from this checkout as the README says (`pip install .`), only when the
 # sources changed since the last install (a build takes ~10 s); and aiortc for the example.
 stamp=.venv/.kvsws-demo-install
-sources=$(find python/kvsws bindings/python core/src core/include -type f -print0 | sort -z |
+sources=$(find python/kvsws bindings/python core/src core/include core/cli cmake -type f -print0 | sort -z |
           xargs -0 sha256sum | cat - CMakeLists.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$sources" ] || ! .venv/bin/python -c "import kvsws" 2>/dev/null; then
   echo "demo: pip install . (the kvsws package, with the core compiled in)"

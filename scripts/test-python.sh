@@ -4,8 +4,8 @@
 # build: scikit-build-core and SWIG from PyPI, the core compiled into the extension) into .venv,
 # then lints and type-checks it (and examples/python) and runs its tests against the emulator over TLS:
 # the calls, and storage sessions end to end with real H.264 + Opus from aiortc. The tests import
-# the INSTALLED package, never python/kvsws from the source tree; one of them builds a wheel and
-# installs it into a fresh venv.
+# the INSTALLED package, never python/kvsws from the source tree. The wheel scripts/build-wheel.sh
+# makes is tested too: installed into a fresh venv, it calls the emulator and runs the kvsws command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -25,10 +25,16 @@ root=$PWD
 installed=$(cd / && "$root/.venv/bin/python" -c 'import kvsws; print(kvsws.__version__, "at", kvsws.__file__)')
 echo "test-python: built and installed kvsws $installed in $(( $(date +%s) - start )) s"
 
+echo "== Python wheel: scripts/build-wheel.sh"
+scripts/build-wheel.sh
+wheel=$(ls "$PWD"/dist/kvsws-*.whl)
+# The wheel's tests compare its kvsws command with the C executable's output.
+scripts/build.sh build
+
 echo "== Python lint and types"
 .venv/bin/ruff check python tests/python examples/python
 .venv/bin/python -m mypy
 .venv/bin/python -m mypy --strict examples/python/stream.py
 
 echo "== Python tests (pytest)"
-.venv/bin/python -m pytest -q tests/python "$@"
+KVSWS_WHEEL=$wheel .venv/bin/python -m pytest -q tests/python "$@"

@@ -17,20 +17,70 @@
 %module(package="kvsws") core
 
 %{
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <kvsws.h>
 
+#include "cli.h" /* kvsws_cli_run: the kvsws command, compiled into this extension */
+
 static PyObject *kvsws_py_core_error = NULL;  /* _core.CoreError */
 static PyObject *kvsws_py_log_handler = NULL; /* set_log_handler(); kept for the process */
 
+/* Set by an atexit hook when the interpreter starts to exit: from then on a log line from a
+ * thread still inside a call is dropped instead of taking the GIL. (Py_IsFinalizing is not in
+ * the 3.11 limited API this module is built for, and atexit runs earlier anyway.) */
+static int kvsws_py_exiting = 0;
+
+static PyObject *kvsws_py_mark_exiting(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    __atomic_store_n(&kvsws_py_exiting, 1, __ATOMIC_RELEASE);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef kvsws_py_mark_exiting_def = {"_mark_exiting", kvsws_py_mark_exiting,
+                                                 METH_NOARGS, NULL};
+
 static int kvsws_py_finalizing(void)
 {
-#if PY_VERSION_HEX >= 0x030D0000
-    return Py_IsFinalizing();
-#else
-    return _Py_IsFinalizing();
-#endif
+    return __atomic_load_n(&kvsws_py_exiting, __ATOMIC_ACQUIRE);
+}
+
+/* atexit.register(_mark_exiting); 0 on success, -1 with an exception set. */
+static int kvsws_py_register_exit_hook(void)
+{
+    PyObject *atexit = PyImport_ImportModule("atexit");
+    PyObject *hook = atexit ? PyCFunction_New(&kvsws_py_mark_exiting_def, NULL) : NULL;
+    PyObject *r = hook ? PyObject_CallMethod(atexit, "register", "O", hook) : NULL;
+    Py_XDECREF(r);
+    Py_XDECREF(hook);
+    Py_XDECREF(atexit);
+    return r ? 0 : -1;
+}
+
+/* A list or tuple as a new tuple (items borrowed from it stay alive with it); NULL with a
+ * TypeError saying what was expected. */
+static PyObject *kvsws_py_tuple(PyObject *seq, const char *expected)
+{
+    if (!PyList_Check(seq) && !PyTuple_Check(seq)) {
+        PyErr_SetString(PyExc_TypeError, expected);
+        return NULL;
+    }
+    return PySequence_Tuple(seq);
+}
+
+/* TypeError "<what>: expected <expected>, got <type name>". Always returns NULL. */
+static PyObject *kvsws_py_type_error(const char *what, int number, const char *expected,
+                                     PyObject *value)
+{
+    PyObject *name = PyType_GetName(Py_TYPE(value));
+    if (name)
+        PyErr_Format(PyExc_TypeError, "%s %d: expected %s, got %U", what, number, expected, name);
+    Py_XDECREF(name);
+    return NULL;
 }
 
 /* C strings from the core are UTF-8; a stray byte from a server never makes decoding fail. */
@@ -73,7 +123,7 @@ static PyObject *kvsws_py_raise(kvsws_status st, const kvsws_error *err)
             Py_DECREF(args);
             return NULL;
         }
-        PyTuple_SET_ITEM(args, i, items[i]);
+        PyTuple_SetItem(args, i, items[i]); /* steals; cannot fail on a new tuple */
     }
     PyErr_SetObject(kvsws_py_core_error, args);
     Py_DECREF(args);
@@ -136,8 +186,7 @@ static kvsws_status kvsws_py_set_option(kvsws_config *cfg, PyObject *item, kvsws
         *py_failed = 0;
         return kvsws_config_set_str(cfg, (kvsws_option)opt, s, err);
     }
-    PyErr_Format(PyExc_TypeError, "option %d: expected str, int or None, got %s", opt,
-                 Py_TYPE(value)->tp_name);
+    kvsws_py_type_error("option", opt, "str, int or None", value);
     return KVSWS_E_CONFIG;
 }
 %}
@@ -160,6 +209,8 @@ static kvsws_status kvsws_py_set_option(kvsws_config *cfg, PyObject *item, kvsws
     kvsws_py_core_error = PyErr_NewException("kvsws._core.CoreError", NULL, NULL);
     if (kvsws_py_core_error)
         PyDict_SetItemString(d, "CoreError", kvsws_py_core_error);
+    if (kvsws_py_core_error)
+        kvsws_py_register_exit_hook();
 %}
 
 %rename(version) kvsws_py_version;
@@ -185,6 +236,7 @@ static kvsws_status kvsws_py_set_option(kvsws_config *cfg, PyObject *item, kvsws
 %rename(session_wake) kvsws_py_session_wake;
 %rename(session_close) kvsws_py_session_close;
 %rename(session_free) kvsws_py_session_free;
+%rename(cli_run) kvsws_py_cli_run;
 
 %inline %{
 /* The version of the core linked into this extension. */
@@ -225,12 +277,12 @@ kvsws_client *kvsws_py_client_new(PyObject *options, int log_level)
         PyErr_NoMemory();
         goto done;
     }
-    seq = PySequence_Fast(options, "options must be a sequence of (number, value) tuples");
+    seq = kvsws_py_tuple(options, "options must be a sequence of (number, value) tuples");
     if (!seq)
         goto done;
-    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+    for (Py_ssize_t i = 0; i < PyTuple_Size(seq); i++) {
         int py_failed = 0;
-        st = kvsws_py_set_option(cfg, PySequence_Fast_GET_ITEM(seq, i), err, &py_failed);
+        st = kvsws_py_set_option(cfg, PyTuple_GetItem(seq, i), err, &py_failed);
         if (st != KVSWS_OK) {
             if (!py_failed)
                 kvsws_py_raise(st, err);
@@ -279,17 +331,17 @@ PyObject *kvsws_py_sign_request(kvsws_client *client, const char *service, const
                                 const char *url, PyObject *headers, PyObject *body,
                                 long long expires, long long timestamp)
 {
-    PyObject *seq = PySequence_Fast(headers, "headers must be a sequence of str");
+    PyObject *seq = kvsws_py_tuple(headers, "headers must be a sequence of str");
     if (!seq)
         return NULL;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    Py_ssize_t n = PyTuple_Size(seq);
     const char **list = calloc((size_t)n + 1, sizeof *list);
     if (!list) {
         Py_DECREF(seq);
         return PyErr_NoMemory();
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        list[i] = PyUnicode_AsUTF8(PySequence_Fast_GET_ITEM(seq, i));
+        list[i] = PyUnicode_AsUTF8AndSize(PyTuple_GetItem(seq, i), NULL);
         if (!list[i]) {
             free(list);
             Py_DECREF(seq);
@@ -391,8 +443,7 @@ void kvsws_py_session_set_str(kvsws_session *s, int opt, PyObject *value)
     if (value != Py_None) {
         Py_ssize_t size = 0;
         if (!PyUnicode_Check(value)) {
-            PyErr_Format(PyExc_TypeError, "session option %d: expected str or None, got %s", opt,
-                         Py_TYPE(value)->tp_name);
+            kvsws_py_type_error("session option", opt, "str or None", value);
             return;
         }
         text = PyUnicode_AsUTF8AndSize(value, &size);
@@ -520,5 +571,37 @@ void kvsws_py_session_free(kvsws_session *s)
     Py_BEGIN_ALLOW_THREADS
     kvsws_session_free(s);
     Py_END_ALLOW_THREADS
+}
+
+/* The kvsws command with argv (a sequence of bytes, argv[0] first): what the C executable
+ * prints, on the process's own stdout and stderr, and its exit code. The GIL is released. */
+PyObject *kvsws_py_cli_run(PyObject *args)
+{
+    PyObject *seq = kvsws_py_tuple(args, "argv must be a sequence of bytes");
+    if (!seq)
+        return NULL;
+    Py_ssize_t n = PyTuple_Size(seq);
+    char **argv = calloc((size_t)n + 1, sizeof *argv);
+    if (!argv) {
+        Py_DECREF(seq);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        argv[i] = PyBytes_AsString(PyTuple_GetItem(seq, i));
+        if (!argv[i]) {
+            free(argv);
+            Py_DECREF(seq);
+            return NULL;
+        }
+    }
+    int code;
+    Py_BEGIN_ALLOW_THREADS
+    code = kvsws_cli_run((int)n, argv);
+    fflush(stdout); /* Python exits through its own buffers, not C's */
+    fflush(stderr);
+    Py_END_ALLOW_THREADS
+    free(argv);
+    Py_DECREF(seq);
+    return PyLong_FromLong(code);
 }
 %}

@@ -12,6 +12,10 @@ enum {
     EXIT_OTHER = 255
 };
 
+/* The whole command line (argv[0] is the program), as the kvsws executable runs it and as the
+ * Python package's `kvsws` script does: prints to stdout/stderr, returns the exit code. */
+int kvsws_cli_run(int argc, char **argv);
+
 /* Global options, parsed before the command. */
 typedef struct cli_globals {
     const char *region;

@@ -246,7 +246,7 @@ int cli_take_global(cli_globals *g, int argc, char **argv, int *i)
     return 1;
 }
 
-int main(int argc, char **argv)
+int kvsws_cli_run(int argc, char **argv)
 {
     cli_globals g = {NULL, NULL, NULL, NULL, 0, -1, -1, -1};
     int i = 1;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ca_paths.h"
 #include "error.h"
 #include "retry.h"
 
@@ -132,6 +133,7 @@ static X509_STORE *load_store(const char *bundle)
             file = v;
         if (probe && curl_easy_getinfo(probe, CURLINFO_CAPATH, &v) == CURLE_OK)
             dir = v;
+        file = kvi_ca_default_file(file); /* libcurl's may name another distribution's path */
     }
     X509_STORE *store = X509_STORE_new();
     int ok = store != NULL;
@@ -192,6 +194,14 @@ CURLcode kvi_curl_set_common(CURL *e, char *errbuf, const char *ca_bundle,
         SET(CURLOPT_SSL_CTX_DATA, ca_store);
     } else if (ca_bundle) {
         SET(CURLOPT_CAINFO, ca_bundle);
+    } else {
+        /* libcurl's built-in CA file may name another distribution's path (the wheel's does) */
+        char *builtin = NULL;
+        if (curl_easy_getinfo(e, CURLINFO_CAINFO, &builtin) != CURLE_OK)
+            builtin = NULL;
+        const char *file = kvi_ca_default_file(builtin);
+        if (file && file != builtin)
+            SET(CURLOPT_CAINFO, file);
     }
     SET(CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
     /* No signals: timeouts must work in threads, and a library must not touch SIGALRM. */

@@ -114,3 +114,4 @@ KVSWS_SESSION_OPT_RECONNECT_MAX_MS: int
 
 KVSWS_ROLE_MASTER: int
 KVSWS_ROLE_VIEWER: int
+def cli_run(argv: Sequence[bytes], /) -> int: ...
