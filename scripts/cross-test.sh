@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Cross-builds kvsws for a camera SoC and runs the C unit tests there under qemu-user:
-#   scripts/cross-test.sh aarch64     # 64-bit ARM (Debian arm64)
+#   scripts/cross-test.sh aarch64     # 64-bit ARM (Debian arm64), then a build with CMAKE_SYSROOT
 #   scripts/cross-test.sh armhf       # 32-bit ARMv7 hard float (Debian armhf), then an ARMv6 link
 # Installs Debian's cross gcc, qemu-user and the target's -dev packages through multiarch
 # (dpkg --add-architecture), builds into build-ARCH with cmake/toolchains/ (the CLI and the tests
@@ -55,18 +55,23 @@ echo "cross-test: $arch built in $((built - start)) s (libkvsws.so for $machine)
 ctest --test-dir "$build" -j 2 --output-on-failure
 echo "cross-test: $arch tests ran in $(($(date +%s) - built)) s"
 
-# The CLI runs on the target too and signs the AWS SigV4 suite's get-vanilla case as AWS does.
-want=$(cat tests/vectors/sigv4/get-vanilla/header-signature.txt)
-got=$(env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_CONFIG_FILE=/dev/null \
-  AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_ACCESS_KEY_ID=AKIDEXAMPLE \
-  AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY \
-  "$qemu" -L / "$build/kvsws" sign --method GET --url https://example.amazonaws.com/ \
-  --service service --region us-east-1 --timestamp 20150830T123600Z --output json |
-  sed -n 's/.*"signature":[[:space:]]*"\([0-9a-f]*\)".*/\1/p')
-if [ "$got" != "$want" ]; then
-  echo "cross-test: $arch kvsws sign gave '$got', the suite says $want"; exit 1
-fi
-echo "cross-test: $arch kvsws $("$qemu" -L / "$build/kvsws" --version) signs get-vanilla as AWS does"
+# check_sign ROOT DIR: DIR/kvsws runs on the target (qemu, libraries from ROOT) and signs the AWS
+# SigV4 suite's get-vanilla case as AWS does.
+check_sign() {
+  local want got
+  want=$(cat tests/vectors/sigv4/get-vanilla/header-signature.txt)
+  got=$(env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_CONFIG_FILE=/dev/null \
+    AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_ACCESS_KEY_ID=AKIDEXAMPLE \
+    AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY \
+    "$qemu" -L "$1" "$2/kvsws" sign --method GET --url https://example.amazonaws.com/ \
+    --service service --region us-east-1 --timestamp 20150830T123600Z --output json |
+    sed -n 's/.*"signature":[[:space:]]*"\([0-9a-f]*\)".*/\1/p')
+  if [ "$got" != "$want" ]; then
+    echo "cross-test: $2/kvsws sign gave '$got', the suite says $want"; return 1
+  fi
+  echo "cross-test: $arch $2/kvsws ($("$qemu" -L "$1" "$2/kvsws" --version)) signs get-vanilla as AWS does"
+}
+check_sign / "$build"
 
 "$triplet-strip" -o "$build/libkvsws.stripped.so" "$build/libkvsws.so"
 read -r text data bss _ < <("$triplet-size" "$build/libkvsws.stripped.so" | tail -1)
@@ -85,4 +90,27 @@ if [ "$arch" = armhf ]; then
     echo "cross-test: the ARMv6 library calls libatomic"; exit 1
   fi
   echo "cross-test: ARMv6 libkvsws.so links with --no-undefined and calls no libatomic"
+fi
+
+if [ "$arch" = aarch64 ]; then
+  # The toolchain file with -DCMAKE_SYSROOT, as for a device image's sysroot: the target's .debs
+  # installed above (and libc6-dev) unpacked into a root of their own.
+  sysroot=$PWD/$build-sysroot/root
+  rm -rf "$build-sysroot" && mkdir -p "$build-sysroot/debs"
+  debs=$(dpkg-query -W -f '${Package}:${Architecture} ${db:Status-Status}\n' |
+    awk -v arch=":$deb_arch" '$2 == "installed" && substr($1, length($1) - length(arch) + 1) == arch {print $1}')
+  # shellcheck disable=SC2086 # one package a word
+  (cd "$build-sysroot/debs" && apt-get download $debs "libc6-dev:$deb_arch" \
+    "linux-libc-dev:$deb_arch" "libcrypt-dev:$deb_arch" >/dev/null 2>&1)
+  for deb in "$build-sysroot"/debs/*.deb; do dpkg -x "$deb" "$sysroot"; done
+  cmake -S . -B "$build-sysroot/build" -DCMAKE_TOOLCHAIN_FILE="cmake/toolchains/$triplet.cmake" \
+    -DCMAKE_BUILD_TYPE=MinSizeRel -DCMAKE_SYSROOT="$sysroot" -DKVSWS_BUILD_TESTS=OFF >/dev/null
+  found=$(grep -E '^(CURL_LIBRARY_RELEASE|OPENSSL_SSL_LIBRARY|pkgcfg_lib_CJSON_cjson):' \
+    "$build-sysroot/build/CMakeCache.txt" | cut -d= -f2)
+  if grep -v "^$sysroot/usr/lib/$triplet/" <<<"$found"; then
+    echo "cross-test: with CMAKE_SYSROOT, the libraries above came from outside $sysroot"; exit 1
+  fi
+  cmake --build "$build-sysroot/build" -j --target kvsws kvsws_cli >/dev/null
+  check_sign "$sysroot" "$build-sysroot/build"
+  echo "cross-test: with -DCMAKE_SYSROOT ($(wc -l <<<"$found") libraries from it, $(ls "$build-sysroot/debs" | wc -l) .debs)"
 fi
