@@ -17,6 +17,10 @@ tests/consumer/run.sh build
 echo "== C builds as documented: the README's Release build and install, install components, Debug, clang, FetchContent"
 scripts/test-build.sh
 
+echo "== C cross-builds for camera SoCs, unit tests under qemu-user"
+scripts/cross-test.sh aarch64
+scripts/cross-test.sh armhf
+
 echo "== C unit tests under ASan + UBSan"
 scripts/build.sh build-asan -DKVSWS_SANITIZE=ON -DKVSWS_BUILD_CLI=ON
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j 2)

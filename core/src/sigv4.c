@@ -1035,7 +1035,9 @@ static const char *check_inputs(const kvi_sign_credentials *creds, const kvi_sig
         return "sign_body must be one of KVI_PAYLOAD_*";
     if (presign && (cfg->expires < 1 || cfg->expires > MAX_PRESIGN_EXPIRES))
         return "expires must be 1..604800 seconds";
-    if (cfg->timestamp < 0 || (int64_t)cfg->timestamp >= FIRST_YEAR_10000)
+    /* Through int64_t: with a 32-bit time_t (Debian 12 armhf) gcc calls the upper bound dead. */
+    int64_t timestamp = cfg->timestamp;
+    if (timestamp < 0 || timestamp >= FIRST_YEAR_10000)
         return "the timestamp is before 1970 or after 9999";
     return NULL;
 }

@@ -68,7 +68,7 @@ struct kvi_ws {
     int got_close;    /* the server's close frame arrived */
     kvsws_status dead_status;
     char *dead_message;
-    int64_t last_rx_ms; /* atomic: read by kvi_ws_idle_ms from any thread */
+    uint32_t last_rx_ms; /* atomic, see note_rx; read by kvi_ws_idle_ms from any thread */
     char errbuf[CURL_ERROR_SIZE]; /* curl keeps the pointer for the handle's whole life */
 };
 
@@ -79,6 +79,13 @@ static int64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Keeps the clock's low 32 bits: a 64-bit atomic needs libatomic on armel and ARMv6, a 32-bit one
+ * nowhere. Their difference stays exact for idle times under 49 days. */
+static void note_rx(kvi_ws *ws)
+{
+    __atomic_store_n(&ws->last_rx_ms, (uint32_t)now_ms(), __ATOMIC_RELAXED);
 }
 
 /* Does the comma-separated header value hold token (case-insensitive)? */
@@ -862,7 +869,7 @@ kvsws_status kvi_ws_connect(const char *url, const kvi_ws_options *opts, kvi_ws 
     st = handshake(ws, authority.data, target.data, opts ? opts->user_agent : NULL, deadline,
                    read_ms, request_ms, shown, opts ? opts->refusal : NULL, err);
     if (st == KVSWS_OK)
-        __atomic_store_n(&ws->last_rx_ms, now_ms(), __ATOMIC_RELAXED);
+        note_rx(ws);
 
 done:
     if (st != KVSWS_OK && ws && cancelled(ws->cancel))
@@ -889,8 +896,8 @@ int64_t kvi_ws_idle_ms(const kvi_ws *ws)
 {
     if (!ws)
         return 0;
-    int64_t last = __atomic_load_n(&ws->last_rx_ms, __ATOMIC_RELAXED);
-    return now_ms() - last;
+    uint32_t last = __atomic_load_n(&ws->last_rx_ms, __ATOMIC_RELAXED);
+    return (uint32_t)((uint32_t)now_ms() - last);
 }
 
 /* ---- receiving ---------------------------------------------------------------------------- */
@@ -1106,7 +1113,7 @@ int kvi_ws_read_message(kvi_ws *ws, char **msg, size_t *len, kvsws_error *err)
                                : "WebSocket connection closed by the server without a close "
                                  "frame",
                            err);
-        __atomic_store_n(&ws->last_rx_ms, now_ms(), __ATOMIC_RELAXED);
+        note_rx(ws);
         if (kvi_buf_append(&ws->in, chunk, n) != 0)
             return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory reading the WebSocket"),
                    -1;
