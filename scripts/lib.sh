@@ -43,3 +43,13 @@ pip_install_aiortc() {
     .venv/bin/python -m pip install -q -r examples/python/requirements.txt
   fi
 }
+
+# readme_block SECTION N: the Nth ```sh block under the README's "## SECTION" heading, as written
+# (the scripts run the README's commands themselves, so the README cannot drift from what works).
+readme_block() {
+  awk -v section="## $1" -v n="$2" '
+    /^## / { in_section = ($0 == section) }
+    in_section && /^```sh$/ { block++; inside = (block == n); next }
+    inside && /^```$/ { inside = 0 }
+    inside { print }' README.md
+}

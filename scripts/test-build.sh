@@ -41,15 +41,6 @@ trap 'uninstall_readme_build; rm -rf "$work"' EXIT
 # seconds_since START_NS: elapsed seconds, one decimal.
 seconds_since() { awk -v s="$1" -v e="$(date +%s%N)" 'BEGIN { printf "%.1f", (e - s) / 1e9 }'; }
 
-# readme_block N: the Nth ```sh block of the README's "## Build and install the C library".
-readme_block() {
-  awk -v n="$1" '
-    /^## / { in_section = ($0 == "## Build and install the C library") }
-    in_section && /^```sh$/ { block++; inside = (block == n); next }
-    inside && /^```$/ { inside = 0 }
-    inside { print }' README.md
-}
-
 # expect_files DIR PATH...: DIR holds exactly these files (and symlinks), no others.
 expect_files() {
   local dir=$1
@@ -68,8 +59,8 @@ run_unit_tests() {
 
 mkdir -p "$copy"
 git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -C "$copy" -xf -
-readme_block 1 >"$work/readme-build.sh"
-readme_block 2 >"$work/readme-packager.sh"
+readme_block "Build and install the C library" 1 >"$work/readme-build.sh"
+readme_block "Build and install the C library" 2 >"$work/readme-packager.sh"
 grep -q '^sudo cmake --install build' "$work/readme-build.sh" ||
   { echo "test-build: the README's build block has no 'sudo cmake --install build'" >&2; exit 1; }
 grep -q -- '--component cli$' "$work/readme-packager.sh" ||
