@@ -7,7 +7,8 @@
 # PKG_CONFIG_PATH, LD_LIBRARY_PATH or CGO_* is set, and ldd must show no libkvsws. The programs:
 # the README's Go example (main.go, taken from README.md) and twocgo, which links kvsws beside
 # othercgo, another cgo package on libcurl and OpenSSL; and every global symbol of the core must
-# carry its prefix, so no other package's C code can clash with it. Prints the cold and warm
+# carry its prefix, so no other package's C code can clash with it. Then the same `go get` without
+# the replace, from a tagged snapshot through git and the module cache. Prints the cold and warm
 # build times. Usage: tests/go-consumer/run.sh (go on PATH, .venv with the emulator's deps).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -62,9 +63,36 @@ go vet ./...
 printf 'go-consumer: go build of the README example, from an empty build cache: %.1f s for the standard library it needs, then %.1f s for kvsws (its C core) and the link; warm %.2f s; %s bytes\n' \
   "$std" "$cold" "$warm" "$(stat -c %s readme)"
 
-echo "go-consumer: ldd readme: $(ldd readme | awk '{print $1}' | tr '\n' ' ')"
-! ldd readme | grep -q libkvsws || fail "readme links a libkvsws"
-ldd readme | grep -q 'libcurl\.so' || fail "ldd shows no libcurl: not the dynamic executable expected"
+libs=$(ldd readme | awk '{print $1}' | tr '\n' ' ')
+echo "go-consumer: ldd readme: $libs"
+case "$libs" in *libkvsws*) fail "readme links a libkvsws" ;; esac
+case "$libs" in *libcurl.so*) ;; *) fail "ldd shows no libcurl: not the dynamic executable expected" ;; esac
+
+# And without the replace, through the go command's module machinery: a tagged snapshot of this
+# checkout's files stands in for github.com/kvsws/kvsws (git's insteadOf, GOPROXY=direct), so the
+# module is fetched, zipped and unpacked into a module cache as for a user, and built from there.
+snap="$work/snapshot"
+mkdir -p "$snap"
+(cd "$root" && git ls-files -z | xargs -0 -I{} sh -c '[ ! -f "$1" ] || cp --parents "$1" "$2"' _ {} "$snap")
+git -C "$snap" init -q
+git -C "$snap" add -A
+git -C "$snap" -c user.name=ci -c user.email=ci@localhost commit -qm snapshot
+git -C "$snap" tag v0.0.1
+printf '[url "file://%s"]\n\tinsteadOf = https://github.com/kvsws/kvsws\n' "$snap" > "$work/gitconfig"
+mkdir "$work/fetched"
+cp main.go "$work/fetched/"
+(
+  cd "$work/fetched"
+  export GIT_CONFIG_GLOBAL="$work/gitconfig" GOPROXY=direct GOPRIVATE=github.com/kvsws GOMODCACHE="$work/modcache"
+  go mod init example.com/kvsws-fetched 2>/dev/null
+  go get github.com/kvsws/kvsws/go
+  grep -q '^require github.com/kvsws/kvsws v0.0.1' go.mod || fail "go get did not take the tag v0.0.1: $(cat go.mod)"
+  start=$EPOCHREALTIME
+  go build -o readme .
+  echo "go-consumer: go build of it from the module cache: $(since "$start") s"
+  case "$(ldd readme)" in *libkvsws*) fail "the go-got build links a libkvsws" ;; esac
+)
+echo "go-consumer: go get of a v0.0.1 tag through git and the module cache: $(du -k "$work"/modcache/cache/download/github.com/kvsws/kvsws/@v/v0.0.1.zip | cut -f1) KB module zip, builds"
 
 # The emulator, and the variables the README's example reads.
 PYTHONPATH="$root/tests/emulator" "$python" -m kvsws_emulator --state-dir "$work/emu" --port 0 \
