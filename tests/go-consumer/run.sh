@@ -89,7 +89,7 @@ cp main.go "$work/fetched/"
   grep -q '^require github.com/kvsws/kvsws v0.0.1' go.mod || fail "go get did not take the tag v0.0.1: $(cat go.mod)"
   start=$EPOCHREALTIME
   go build -o readme .
-  echo "go-consumer: go build of it from the module cache: $(since "$start") s"
+  printf 'go-consumer: go build of it from the module cache: %.1f s\n' "$(since "$start")"
   case "$(ldd readme)" in *libkvsws*) fail "the go-got build links a libkvsws" ;; esac
 )
 echo "go-consumer: go get of a v0.0.1 tag through git and the module cache: $(du -k "$work"/modcache/cache/download/github.com/kvsws/kvsws/@v/v0.0.1.zip | cut -f1) KB module zip, builds"
