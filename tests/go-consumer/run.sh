@@ -7,9 +7,9 @@
 # PKG_CONFIG_PATH, LD_LIBRARY_PATH or CGO_* is set, and ldd must show no libkvsws. The programs:
 # the README's Go example (main.go, taken from README.md) and twocgo, which links kvsws beside
 # othercgo, another cgo package on libcurl and OpenSSL; and every global symbol of the core must
-# carry its prefix, so no other package's C code can clash with it. Then the same `go get` without
-# the replace, from a tagged snapshot through git and the module cache. Prints the cold and warm
-# build times. Usage: tests/go-consumer/run.sh (go on PATH, .venv with the emulator's deps).
+# carry its prefix, so no other package's C code can clash with it, and be hidden. Then the same
+# `go get` without the replace, from a tagged snapshot through git and the module cache. Prints
+# the cold and warm build times. Usage: tests/go-consumer/run.sh (go on PATH, .venv with the emulator's deps).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -129,5 +129,8 @@ for c in $(go list -f '{{join .CFiles " "}}' .); do
 done
 leaked=$(nm -g --defined-only "$objs"/*.o | awk 'NF == 3 && $3 !~ /^(kvsws_|kvi_)/ {print $3}' | sort -u)
 [ -z "$leaked" ] || fail "global symbols without the kvsws_/kvi_ prefix (another package's C could clash): $leaked"
-echo "go-consumer: $(nm -g --defined-only "$objs"/*.o | awk 'NF == 3' | wc -l) global symbols in the core, all kvsws_* or kvi_*"
+# And all hidden (no KVSWS_BUILDING, -fvisibility=hidden): none can leave a Go binary or c-shared library.
+visible=$(readelf -sW "$objs"/*.o | awk '$5 == "GLOBAL" && $7 != "UND" && $6 != "HIDDEN" {print $8}' | sort -u)
+[ -z "$visible" ] || fail "global symbols of the core that are not hidden: $visible"
+echo "go-consumer: $(nm -g --defined-only "$objs"/*.o | awk 'NF == 3' | wc -l) global symbols in the core, all kvsws_* or kvi_*, all hidden"
 echo "go-consumer: go get, plain go build and both programs work without libkvsws"
