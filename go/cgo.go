@@ -9,7 +9,6 @@ package kvsws
 // before anything else happens, so nothing depends on which OS thread the goroutine runs on.
 
 /*
-#cgo pkg-config: kvsws
 #include <stdlib.h>
 #include <string.h>
 #include <kvsws.h>

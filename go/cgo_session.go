@@ -6,7 +6,6 @@ package kvsws
 // cgo.go, every call copies its error out right away; the rest (session.go) is plain Go.
 
 /*
-#cgo pkg-config: kvsws
 #include <stdlib.h>
 #include <kvsws.h>
 */

@@ -53,7 +53,8 @@
 //
 // # Building
 //
-// The package links libkvsws through pkg-config (the kvsws.pc that "cmake --install" puts in
-// place): install the C library first, and set PKG_CONFIG_PATH (and LD_LIBRARY_PATH or an
-// rpath) when it is not in a system location. See the repository's README.
+// The package compiles the kvsws C core itself (it is in the same module): a C compiler and
+// Debian's libcurl4-openssl-dev, libssl-dev and libcjson-dev are all it needs. Programs link the
+// core statically and libcurl, OpenSSL and cJSON as shared libraries. With -tags kvsws_system it
+// links an installed libkvsws through pkg-config instead.
 package kvsws

@@ -44,7 +44,7 @@ scripts/test-c-example.sh
 
 echo "== lint"
 python3 scripts/spdx.py
-.venv/bin/ruff check tests
+.venv/bin/ruff check tests scripts
 
 echo "== emulator and integration tests (pytest)"
 KVSWS_BUILD_DIR="$PWD/build" .venv/bin/python -m pytest -q tests --ignore=tests/python

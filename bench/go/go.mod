@@ -9,7 +9,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/credentials v1.20.16
 	github.com/aws/aws-sdk-go-v2/service/kinesisvideo v1.34.0
 	github.com/gorilla/websocket v1.5.3
-	github.com/kvsws/kvsws/go v0.0.0
+	github.com/kvsws/kvsws v0.0.0-00010101000000-000000000000
 )
 
 require (
@@ -26,4 +26,4 @@ require (
 	github.com/aws/smithy-go v1.28.9 // indirect
 )
 
-replace github.com/kvsws/kvsws/go => ../../go
+replace github.com/kvsws/kvsws => ../..

@@ -4,7 +4,7 @@ module github.com/kvsws/kvsws/examples/go
 go 1.24.0
 
 require (
-	github.com/kvsws/kvsws/go v0.0.0-00010101000000-000000000000
+	github.com/kvsws/kvsws v0.0.0-00010101000000-000000000000
 	github.com/pion/webrtc/v4 v4.2.26
 )
 
@@ -32,4 +32,4 @@ require (
 	golang.org/x/time v0.14.0 // indirect
 )
 
-replace github.com/kvsws/kvsws/go => ../../go
+replace github.com/kvsws/kvsws => ../..
