@@ -53,3 +53,9 @@ echo "== the C API, session, slow-endpoint and STS/SSO credential integration te
 KVSWS_BUILD_DIR="$PWD/build-asan" ASAN_OPTIONS=detect_leaks=1 \
   .venv/bin/python -m pytest -q tests/integration/test_c_api.py tests/integration/test_session_c.py \
   tests/integration/test_slow_endpoints.py tests/integration/test_credentials_sts.py
+
+echo "== the README's Python and Go install commands, as written"
+scripts/test-readme.sh
+
+echo "== the demo (the README's first command)"
+scripts/demo.sh
