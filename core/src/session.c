@@ -27,6 +27,12 @@
 #define RECONNECT_BASE_MS 500
 #define CLOSE_WAIT_MS 1000
 #define MAX_PENDING_CANDIDATES 256
+/* What one step reads at most before it returns to the application (the rest waits, and the
+ * fd stays readable): a flooding server cannot hold next_event or the thread's other sessions. */
+#define STEP_MAX_MESSAGES 64
+#define STEP_MAX_MS 10
+/* The signaling server may sustain this many frames a second (bursts of 10 s worth pass). */
+#define DEFAULT_FLOOD_LIMIT 200
 
 struct kvsws_event {
     kvsws_event_type type;
@@ -70,6 +76,7 @@ struct kvsws_session {
     int role;
     int64_t offer_timeout_ms, ping_interval_ms, max_duration_ms, reconnect_max_ms;
     int max_join_attempts, check_answer;
+    int64_t flood_limit; /* frames per second; 0: none */
 
     /* the loop: epoll over the WebSocket, a timer and a wake-up eventfd */
     int epfd, timer_fd, wake_fd;
@@ -254,6 +261,7 @@ kvsws_status kvsws_session_new(kvsws_client *client, kvsws_session **out, kvsws_
     s->reconnect_max_ms = 30000;
     s->max_join_attempts = 5;
     s->check_answer = 1;
+    s->flood_limit = DEFAULT_FLOOD_LIMIT;
     s->epfd = epoll_create1(EPOLL_CLOEXEC);
     s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -329,6 +337,7 @@ kvsws_status kvsws_session_set_int(kvsws_session *s, kvsws_session_option opt, i
         {KVSWS_SESSION_OPT_MAX_DURATION_MS, "KVSWS_SESSION_OPT_MAX_DURATION_MS", 1000, 3600000},
         {KVSWS_SESSION_OPT_CHECK_ANSWER, "KVSWS_SESSION_OPT_CHECK_ANSWER", 0, 1},
         {KVSWS_SESSION_OPT_RECONNECT_MAX_MS, "KVSWS_SESSION_OPT_RECONNECT_MAX_MS", 100, 600000},
+        {KVSWS_SESSION_OPT_FLOOD_LIMIT, "KVSWS_SESSION_OPT_FLOOD_LIMIT", 0, 1000000},
     };
     for (size_t i = 0; i < sizeof RANGES / sizeof RANGES[0]; i++) {
         if (RANGES[i].opt != opt)
@@ -344,6 +353,7 @@ kvsws_status kvsws_session_set_int(kvsws_session *s, kvsws_session_option opt, i
         case KVSWS_SESSION_OPT_MAX_JOIN_ATTEMPTS: s->max_join_attempts = (int)value; break;
         case KVSWS_SESSION_OPT_MAX_DURATION_MS: s->max_duration_ms = value; break;
         case KVSWS_SESSION_OPT_CHECK_ANSWER: s->check_answer = (int)value; break;
+        case KVSWS_SESSION_OPT_FLOOD_LIMIT: s->flood_limit = value; break;
         default: s->reconnect_max_ms = value; break;
         }
         return KVSWS_OK;
@@ -657,7 +667,7 @@ static kvsws_status presign_and_connect(kvsws_session *s, const kvi_url *url,
                        kvi_buf_str(&signed_url.query));
         kvi_ws_options opts = {s->client->ca_bundle, s->client->ca_store,
                                s->client->connect_timeout_ms, s->client->user_agent, MAX_MESSAGE,
-                               &s->cancel.flag, refusal};
+                               &s->cancel.flag, refusal, (unsigned)s->flood_limit};
         st = kvi_ws_connect(kvi_buf_str(&full), &opts, &s->job.ws, err);
     }
     kvi_sign_result_free(&signed_url);
@@ -947,20 +957,31 @@ static void handle_message(kvsws_session *s, kvi_sig_message *m)
     }
 }
 
-/* Drains the WebSocket (TLS may hold bytes poll() cannot see, so read until it says 0). */
+/* Reads the WebSocket within the step's budget. It stops early (and wakes the loop, so the fd
+ * stays readable) when the budget is spent: TLS may hold bytes poll() cannot see. */
 static void read_websocket(kvsws_session *s)
 {
     kvsws_error *err = kvsws_error_new();
-    for (;;) {
+    int64_t stop_at = now_ms() + STEP_MAX_MS;
+    for (int n = 0;; n++) {
         if (!s->ws || s->phase == PHASE_CLOSED || s->phase == PHASE_BACKOFF ||
             s->job.kind != JOB_NONE)
             break;
+        if (n >= STEP_MAX_MESSAGES || now_ms() >= stop_at) {
+            wake(s);
+            break;
+        }
         char *text = NULL;
         size_t len = 0;
         int rc = kvi_ws_read_message(s->ws, &text, &len, err);
         if (rc == 0)
             break;
+        if (rc == KVI_WS_READ_MORE)
+            continue;
         if (rc < 0) {
+            kvi_log(s->client, KVSWS_LOG_WARN, "signaling WebSocket of %s: %s",
+                    s->channel_arn ? s->channel_arn : s->channel_name,
+                    kvsws_error_message(err));
             if (err)
                 err->retryable = 1;
             fail_step(s, err);
@@ -969,7 +990,10 @@ static void read_websocket(kvsws_session *s)
         kvi_sig_message m;
         const char *why = NULL;
         if (kvi_sig_decode(text, len, &m, &why) == 0) {
-            if (m.type == KVI_SIG_IGNORED)
+            if (m.type == KVI_SIG_REFUSED)
+                kvi_log(s->client, KVSWS_LOG_WARN, "refused a signaling message: %s",
+                        why ? why : "unknown");
+            else if (m.type == KVI_SIG_IGNORED)
                 kvi_log(s->client, KVSWS_LOG_DEBUG, "ignored a signaling frame: %s",
                         why ? why : "unknown");
             else
