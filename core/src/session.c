@@ -984,6 +984,7 @@ static void read_websocket(kvsws_session *s)
                     kvsws_error_message(err));
             if (err)
                 err->retryable = 1;
+            drop_websocket(s, 1); /* on a worker: the server may still read our close frame */
             fail_step(s, err);
             break;
         }

@@ -899,24 +899,29 @@ int kvi_ws_read_message(kvi_ws *ws, char **msg, size_t *len, kvsws_error *err)
             return protocol_error(ws, &o, err);
         if (r == KVI_WS_GOT_CLOSE)
             return peer_closed(ws, &o, err);
-        if (send_due_pong(ws, err) != 0) {
-            free(o.message);
-            return -1;
-        }
-        if (r == KVI_WS_GOT_MESSAGE) {
-            *msg = o.message;
-            if (len)
-                *len = o.len;
-            return 1;
-        }
-        if (r == KVI_WS_BUDGET_SPENT || taken >= READ_BYTE_BUDGET)
-            return KVI_WS_READ_MORE;
+        int done = r == KVI_WS_GOT_MESSAGE ? 1
+                   : r == KVI_WS_BUDGET_SPENT || taken >= READ_BYTE_BUDGET ? KVI_WS_READ_MORE
+                                                                             : 0;
         size_t n = 0;
-        pthread_mutex_lock(&ws->io_lock);
-        CURLcode rc = curl_easy_recv(ws->curl, chunk, sizeof chunk, &n);
-        pthread_mutex_unlock(&ws->io_lock);
-        if (rc == CURLE_AGAIN)
-            return 0;
+        CURLcode rc = CURLE_AGAIN;
+        if (!done) {
+            pthread_mutex_lock(&ws->io_lock);
+            rc = curl_easy_recv(ws->curl, chunk, sizeof chunk, &n);
+            pthread_mutex_unlock(&ws->io_lock);
+        }
+        if (done || rc == CURLE_AGAIN) {
+            /* One pong per call, for the latest ping: TLS may give us one frame per record. */
+            if (send_due_pong(ws, err) != 0) {
+                free(o.message);
+                return -1;
+            }
+            if (done == 1) {
+                *msg = o.message;
+                if (len)
+                    *len = o.len;
+            }
+            return done;
+        }
         if (rc != CURLE_OK) {
             char m[200];
             snprintf(m, sizeof m, "WebSocket connection closed: %s", curl_easy_strerror(rc));
@@ -968,6 +973,25 @@ static void await_close(kvi_ws *ws, int64_t deadline)
     }
 }
 
+/* After we failed the connection: drops what arrives until the peer closes or the deadline, so
+ * it can read our close frame (closing a socket with unread input resets the connection). */
+static void linger(kvi_ws *ws, int64_t deadline)
+{
+    char chunk[RECV_CHUNK];
+    for (;;) {
+        size_t n = 0;
+        pthread_mutex_lock(&ws->io_lock);
+        CURLcode rc = curl_easy_recv(ws->curl, chunk, sizeof chunk, &n);
+        pthread_mutex_unlock(&ws->io_lock);
+        if (rc == CURLE_AGAIN) {
+            if (!wait_socket(ws, POLLIN, deadline))
+                return;
+        } else if (rc != CURLE_OK || n == 0 || now_ms() >= deadline) {
+            return;
+        }
+    }
+}
+
 void kvi_ws_close(kvi_ws *ws, int timeout_ms)
 {
     if (!ws)
@@ -975,5 +999,7 @@ void kvi_ws_close(kvi_ws *ws, int timeout_ms)
     int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     if (!ws->dead && timeout_ms > 0 && send_close(ws, 1000, timeout_ms) == 0)
         await_close(ws, deadline);
+    else if (ws->dead && ws->close_sent && !ws->got_close && timeout_ms > 0)
+        linger(ws, deadline);
     ws_free(ws);
 }

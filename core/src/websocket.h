@@ -73,7 +73,9 @@ int kvi_ws_send_ping(kvi_ws *ws, kvsws_error *err);
 /* Milliseconds since the last byte was received (for keepalive decisions). */
 int64_t kvi_ws_idle_ms(const kvi_ws *ws);
 
-/* Sends a close frame (1000) and waits up to timeout_ms for the server's close, then frees. */
+/* Sends a close frame (1000) and waits up to timeout_ms for the server's close, then frees.
+ * After the reader failed the connection (its close frame is out), it waits up to timeout_ms
+ * for the server to hang up instead, so the server can read why. */
 void kvi_ws_close(kvi_ws *ws, int timeout_ms);
 
 #endif

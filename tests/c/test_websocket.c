@@ -74,7 +74,7 @@ static const char *const SERVER_PY =
     "            elif t == 'report': w.write(frame(1, json.dumps(ev).encode()))\n"
     "            else: w.write(frame(1, p))\n"
     "        elif op == 9: w.write(frame(10, p))\n"
-    "        elif op == 10: ev['pongs'].append(p.decode())\n"
+    "        elif op == 10: ev['pongs'].append(p.decode()); continue\n"
     "        elif op == 8:\n"
     "            code = struct.unpack('!H', p[:2])[0] if len(p) >= 2 else None\n"
     "            ev['closes'].append([path, code])\n"
@@ -88,10 +88,25 @@ static const char *const SERVER_PY =
     "         '/proto/msb': bytes([0x81, 127, 0x80, 0, 0, 0, 0, 0, 0, 1]) + b'x',\n"
     "         '/proto/close1': frame(8, b'x'),\n"
     "         '/proto/toolong': b''.join(fragments(b'y' * 327680, 16384)),\n"
-    "         '/proto/toobig': frame(1, b'z' * 300000)}\n"
+    "         '/proto/toobig': frame(1, b'z' * 300000),\n"
+    "         '/proto/badutf8': frame(1, b'{\"sdp\":\"\\xff\\xfe\\xc0\\xaf\"}'),\n"
+    "         '/proto/badutf8frag': frame(1, b'ok \\xe2', fin=False) + frame(0, b'\\x28\\xa1'),\n"
+    "         '/proto/close1005': frame(8, struct.pack('!H', 1005)),\n"
+    "         '/proto/close1006': frame(8, struct.pack('!H', 1006) + b'abnormal'),\n"
+    "         '/proto/close1015': frame(8, struct.pack('!H', 1015)),\n"
+    "         '/proto/close2000': frame(8, struct.pack('!H', 2000)),\n"
+    "         '/proto/badreason': frame(8, struct.pack('!H', 1000) + b'bye \\xff\\xfe'),\n"
+    "         '/proto/endless': frame(1, b'', fin=False) + frame(0, b'', fin=False) * 5000}\n"
     "FORBIDDEN = b'{\"message\":\"User: arn:aws:iam::123456789012:user/x is not authorized\"}'\n"
     "EXPIRED = (b'{\"message\":\"Signature expired: 20190101T000000Z is now earlier than '\n"
     "           b'20190101T000500Z\"}')\n"
+    "async def ping_flood(w):\n"
+    "    try:\n"
+    "        for i in range(20000):\n"
+    "            w.write(frame(9, str(i).encode()))\n"
+    "            if i % 1000 == 999: await w.drain()\n"
+    "        w.write(frame(1, b'after'))\n"
+    "    except Exception: pass\n"
     "async def handle(r, w):\n"
     "    try:\n"
     "        head = await r.readuntil(b'\\r\\n\\r\\n')\n"
@@ -157,6 +172,7 @@ static const char *const SERVER_PY =
     "                w.write(frame(1, b'hello')[:4]); await w.drain(); await asyncio.sleep(0.05)\n"
     "                w.transport.abort(); return\n"
     "            elif path in PROTO: w.write(PROTO[path])\n"
+    "            elif path == '/flood/ping': asyncio.ensure_future(ping_flood(w))\n"
     "            await w.drain()\n"
     "            await serve_frames(path, r, w, deaf=path == '/deaf')\n"
     "        await w.drain()\n"
@@ -1161,18 +1177,87 @@ static void test_protocol_errors_live(int port)
                  {"/proto/msb", "most significant bit", 1002},
                  {"/proto/close1", "1-byte", 1002},
                  {"/proto/toolong", "size limit", 1009},
-                 {"/proto/toobig", "size limit", 1009}};
+                 {"/proto/toobig", "size limit", 1009},
+                 {"/proto/badutf8", "text message is not valid UTF-8", 1007},
+                 {"/proto/badutf8frag", "text message is not valid UTF-8", 1007},
+                 {"/proto/close1005", "carries 1005", 1002},
+                 {"/proto/close1006", "carries 1006", 1002},
+                 {"/proto/close1015", "carries 1015", 1002},
+                 {"/proto/close2000", "invalid status code (RFC 6455 7.4) (code 2000)", 1002},
+                 {"/proto/badreason", "close reason is not valid UTF-8", 1007},
+                 {"/proto/endless", "more frames than the limit", 1008}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *said = ended_with(port, cases[i].path);
         if (!said)
             continue;
         CHECK(strstr(said, "protocol error") && mentions(cases[i].path, said, cases[i].says));
+        /* The peer's bytes never reach the message: it stays valid, printable UTF-8. */
+        CHECK(kvi_utf8_valid(said, strlen(said)) && !strchr(said, '\xff'));
         free(said);
         CHECK(close_recorded(port, cases[i].path, cases[i].code));
     }
     /* A close without a status code. */
     test_drop(port, "/closenocode", "closed by the server (no status code)");
     test_drop(port, "/dropmid", "in the middle of a message");
+}
+
+/* A ping flood: every read returns within its budget, the last ping is answered, and far fewer
+ * pongs go out than pings came in. */
+static void test_ping_flood(int port)
+{
+    kvi_ws *ws = open_ws(port, "/flood/ping");
+    if (!ws)
+        return;
+    kvsws_error *err = kvsws_error_new();
+    char *m = NULL;
+    int64_t longest = 0, deadline = now_ms() + 20000;
+    int more = 0, r = 0;
+    while (now_ms() < deadline) {
+        int64_t t0 = now_ms();
+        r = kvi_ws_read_message(ws, &m, NULL, err);
+        if (now_ms() - t0 > longest)
+            longest = now_ms() - t0;
+        if (r == KVI_WS_READ_MORE)
+            more++;
+        else if (r == 0) {
+            struct pollfd pfd = {kvi_ws_socket(ws), POLLIN, 0};
+            poll(&pfd, 1, 100);
+        } else
+            break;
+    }
+    CHECK_INT(r, 1);
+    CHECK_STR(m, "after");
+    free(m);
+    CHECK(more >= 10); /* the reads came back for more, budget by budget */
+    fprintf(stderr, "ping flood: %d reads came back for more, the longest took %lld ms\n", more,
+            (long long)longest);
+    CHECK(longest < 500);
+    CHECK(pong_recorded(port, "19999"));
+    cJSON *j = report(port);
+    int pongs = 0; /* to this flood's pings: their payloads are numbers */
+    const cJSON *p;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItem(j, "pongs"))
+        pongs += cJSON_IsString(p) && p->valuestring[0] >= '0' && p->valuestring[0] <= '9';
+    fprintf(stderr, "ping flood: 20000 pings, %d pongs\n", pongs);
+    CHECK(pongs >= 1 && pongs < 10000);
+
+    cJSON_Delete(j);
+    kvsws_error_free(err);
+    kvi_ws_close(ws, 1000);
+    /* With a flood limit the connection fails instead: 1008 Policy Violation. */
+    flood_limit = 100;
+    ws = open_ws(port, "/flood/ping");
+    flood_limit = 0;
+    if (!ws)
+        return;
+    err = kvsws_error_new();
+    CHECK_INT(next_message(ws, 10000, &m, NULL, err), -1);
+    const char *said = kvsws_error_message(err);
+    CHECK(mentions("/flood/ping", said, "faster than the flood limit") &&
+          mentions("/flood/ping", said, "1008 Policy Violation"));
+    kvsws_error_free(err);
+    kvi_ws_close(ws, 5000); /* the server is busy flooding: give it time to read our close */
+    CHECK(close_recorded(port, "/flood/ping", 1008));
 }
 
 static void test_upgrade_failures(int port)
@@ -1335,6 +1420,7 @@ int main(void)
     test_fragmented(port_raw);
     test_early_bytes(port_raw);
     test_protocol_errors_live(port_raw);
+    test_ping_flood(port_raw);
     test_upgrade_failures(port_raw);
     test_connect_failures(port_raw);
     test_close_timeout(port_raw);
