@@ -84,6 +84,8 @@ struct kvsws_session {
     kvsws_session_state state;
     int64_t offer_deadline, session_deadline, retry_at;
     int join_attempts, reconnect_attempts;
+    int peer_faults; /* connections in a row we failed for breaking RFC 6455 or a limit: they
+                        stretch the backoff even though each got as far as an offer */
     int have_endpoints;
     int64_t ice_refresh_at; /* when the TURN credentials need fetching again (0: never) */
     char *wss_endpoint;
@@ -736,7 +738,8 @@ static void fail_step(kvsws_session *s, kvsws_error *step_err)
         return;
     }
     s->reconnect_attempts++;
-    int shift = s->reconnect_attempts < 16 ? s->reconnect_attempts - 1 : 15;
+    int attempts = s->reconnect_attempts + s->peer_faults;
+    int shift = attempts < 16 ? attempts - 1 : 15;
     int64_t cap = RECONNECT_BASE_MS << shift;
     if (cap > s->reconnect_max_ms)
         cap = s->reconnect_max_ms;
@@ -984,6 +987,10 @@ static void read_websocket(kvsws_session *s)
                     kvsws_error_message(err));
             if (err)
                 err->retryable = 1;
+            if (kvi_ws_failed_with(s->ws))
+                s->peer_faults++;
+            else
+                s->peer_faults = 0;
             drop_websocket(s, 1); /* on a worker: the server may still read our close frame */
             fail_step(s, err);
             break;

@@ -66,6 +66,7 @@ struct kvi_ws {
     int dead;         /* the reader reported -1: it keeps doing so */
     const int *cancel; /* the connect's cancel flag (NULL once connected) */
     int got_close;    /* the server's close frame arrived */
+    unsigned failed_with; /* the close code of our protocol error, 0 if none */
     kvsws_status dead_status;
     char *dead_message;
     int64_t last_rx_ms; /* atomic: read by kvi_ws_idle_ms from any thread */
@@ -794,6 +795,8 @@ done:
 
 int kvi_ws_socket(const kvi_ws *ws) { return ws ? (int)ws->sock : -1; }
 
+unsigned kvi_ws_failed_with(const kvi_ws *ws) { return ws ? ws->failed_with : 0; }
+
 int64_t kvi_ws_idle_ms(const kvi_ws *ws)
 {
     if (!ws)
@@ -832,6 +835,7 @@ static const char *close_code_name(unsigned code)
  * of the peer's bytes. */
 static int protocol_error(kvi_ws *ws, const kvi_ws_output *o, kvsws_error *err)
 {
+    ws->failed_with = o->fail_code;
     send_close(ws, o->fail_code, CLOSE_SEND_MS);
     char code[32] = "";
     if (o->close_code)

@@ -65,6 +65,10 @@ int kvi_ws_socket(const kvi_ws *ws);
 #define KVI_WS_READ_MORE 2
 int kvi_ws_read_message(kvi_ws *ws, char **msg, size_t *len, kvsws_error *err);
 
+/* The close code we failed the connection with (1002, 1007, 1008, 1009, 1011) after the server
+ * broke RFC 6455 or a limit; 0 otherwise. */
+unsigned kvi_ws_failed_with(const kvi_ws *ws);
+
 /* Sends a text message / a ping. Thread-safe (a lock per connection); may block briefly
  * while the socket drains. 0 ok, -1 with err. */
 int kvi_ws_send_text(kvi_ws *ws, const char *text, size_t len, kvsws_error *err);
