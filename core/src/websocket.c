@@ -43,10 +43,9 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 60000L
 /* A send that cannot make progress for this long leaves the connection broken. */
 #define SEND_TIMEOUT_MS 5000
-/* How long a best-effort close frame (after a protocol error) may take. */
-#define CLOSE_SEND_MS 1000
-/* A pong may hold the reader this long at most: a peer that pings but does not read loses. */
-#define PONG_SEND_MS 250
+/* How long a frame the reader sends itself (a pong, a close reply, the close after a protocol
+ * error) may hold it: a peer that does not read loses the connection, never the caller's time. */
+#define CONTROL_SEND_MS 250
 #define RECV_CHUNK 16384
 /* What one kvi_ws_read_message call handles at most before it returns (KVI_WS_READ_MORE), so
  * a flooding peer cannot keep the reading thread: frames, and bytes taken from the socket. */
@@ -836,7 +835,7 @@ static const char *close_code_name(unsigned code)
 static int protocol_error(kvi_ws *ws, const kvi_ws_output *o, kvsws_error *err)
 {
     ws->failed_with = o->fail_code;
-    send_close(ws, o->fail_code, CLOSE_SEND_MS);
+    send_close(ws, o->fail_code, CONTROL_SEND_MS);
     char code[32] = "";
     if (o->close_code)
         snprintf(code, sizeof code, " (code %u)", o->close_code);
@@ -850,7 +849,7 @@ static int protocol_error(kvi_ws *ws, const kvi_ws_output *o, kvsws_error *err)
 static int peer_closed(kvi_ws *ws, const kvi_ws_output *o, kvsws_error *err)
 {
     ws->got_close = 1;
-    send_close(ws, o->close_code, CLOSE_SEND_MS);
+    send_close(ws, o->close_code, CONTROL_SEND_MS);
     if (!o->close_code)
         return go_dead(ws, KVSWS_E_TRANSPORT, "WebSocket closed by the server (no status code)",
                        err);
@@ -868,7 +867,7 @@ static int send_due_pong(kvi_ws *ws, kvsws_error *err)
         return 0;
     kvsws_error perr;
     memset(&perr, 0, sizeof perr);
-    int rc = send_frame(ws, KVI_WS_PONG, ws->rd.pong, ws->rd.pong_len, PONG_SEND_MS, 0, &perr);
+    int rc = send_frame(ws, KVI_WS_PONG, ws->rd.pong, ws->rd.pong_len, CONTROL_SEND_MS, 0, &perr);
     if (rc == 0)
         ws->rd.pong_due = 0;
     if (rc < 0)
