@@ -1229,9 +1229,11 @@ static void test_ping_flood(int port)
     CHECK_STR(m, "after");
     free(m);
     CHECK(more >= 10); /* the reads came back for more, budget by budget */
-    fprintf(stderr, "ping flood: %d reads came back for more, the longest took %lld ms\n", more,
-            (long long)longest);
-    CHECK(longest < 500);
+    int64_t total = now_ms() - (deadline - 20000);
+    fprintf(stderr, "ping flood: %d reads came back for more, the longest took %lld of %lld ms\n",
+            more, (long long)longest, (long long)total);
+    /* Scale-free (valgrind is 20 times slower): no read took a large part of the whole flood. */
+    CHECK(longest * 4 < total);
     CHECK(pong_recorded(port, "19999"));
     cJSON *j = report(port);
     int pongs = 0; /* to this flood's pings: their payloads are numbers */
