@@ -3,13 +3,16 @@
  * API only (tests/integration/test_hostile_session.py runs it).
  *
  *   it_hostile --channel-arn ARN [--run-ms N] [--close-at-ms N] [--event-delay-ms N]
- *              [--flood-limit N] [--offer-timeout MS] [--answer]
+ *              [--flood-limit N] [--offer-timeout MS] [--answer] [--also-channel-arn ARN]
  *
  * The application's loop calls kvsws_session_next_event(s, 200, ...) for --run-ms (default
  * 4000) and then closes the session. --close-at-ms: another thread calls kvsws_session_close
  * that long after the session first reached "joining" (the server starts misbehaving at the
  * join). --event-delay-ms: the application spends that long on each event (it does not keep
- * up). --answer: the first offer is answered (to its sender). At the end it prints one JSON
+ * up). --answer: the first offer is answered (to its sender). --also-channel-arn: a second
+ * session on the same client and thread, polled with next_event(s, 0) after every call of the
+ * first; the report says when its first offer came (a flooded session must not starve it). At
+ * the end it prints one JSON
  * line: the longest next_event call, the peak RSS, the events by type, how long CLOSED took
  * after close() was called, and what reached the application (the first offers and candidates,
  * the senders, the states with their error messages, and how many strings were not UTF-8). */
@@ -119,7 +122,7 @@ static void add_string(cJSON *list, const char *s)
 
 int main(int argc, char **argv)
 {
-    const char *arn = NULL;
+    const char *arn = NULL, *also_arn = NULL;
     int run_ms = 4000, close_at = -1, event_delay = 0, answer = 0;
     long long flood_limit = -1, offer_timeout = -1;
     for (int i = 1; i < argc; i++) {
@@ -141,6 +144,8 @@ int main(int argc, char **argv)
             flood_limit = atoll(v);
         else if (!strcmp(f, "--offer-timeout"))
             offer_timeout = atoll(v);
+        else if (!strcmp(f, "--also-channel-arn"))
+            also_arn = v;
     }
     kvsws_error *err = kvsws_error_new();
     kvsws_config *cfg = kvsws_config_new();
@@ -161,6 +166,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "setup: %s\n", kvsws_error_describe(err));
         return 2;
     }
+    kvsws_session *also = NULL;
+    if (also_arn && (kvsws_session_new(client, &also, err) != KVSWS_OK ||
+                     kvsws_session_set_str(also, KVSWS_SESSION_OPT_CHANNEL_ARN, also_arn, err) !=
+                         KVSWS_OK ||
+                     kvsws_session_start(also, err) != KVSWS_OK)) {
+        fprintf(stderr, "--also-channel-arn: %s\n", kvsws_error_describe(err));
+        return 2;
+    }
+    double also_offer_ms = -1, also_longest = 0;
     kvsws_config_free(cfg);
     closer c = {s, close_at, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
     pthread_t thread;
@@ -188,6 +202,17 @@ int main(int argc, char **argv)
         double took = now_ms() - t0;
         if (took > longest)
             longest = took;
+        for (kvsws_event *a = NULL; also;) { /* the other session on this thread: its turn */
+            double a0 = now_ms();
+            kvsws_status ast = kvsws_session_next_event(also, 0, &a, err);
+            if (now_ms() - a0 > also_longest)
+                also_longest = now_ms() - a0;
+            if (ast != KVSWS_OK || !a)
+                break;
+            if (kvsws_event_get_type(a) == KVSWS_EVENT_OFFER && also_offer_ms < 0)
+                also_offer_ms = now_ms() - start;
+            kvsws_event_free(a);
+        }
         if (st != KVSWS_OK) {
             fprintf(stderr, "next_event: %s\n", kvsws_error_describe(err));
             return 4;
@@ -257,6 +282,8 @@ int main(int argc, char **argv)
     cJSON_AddNumberToObject(report, "longest_next_event_ms", longest);
     cJSON_AddNumberToObject(report, "peak_rss_mb", peak_rss_mb());
     cJSON_AddNumberToObject(report, "close_latency_ms", close_latency);
+    cJSON_AddNumberToObject(report, "also_offer_ms", also_offer_ms);
+    cJSON_AddNumberToObject(report, "also_longest_next_event_ms", also_longest);
     cJSON_AddBoolToObject(report, "closed_by_thread", c.closed_at != 0);
     cJSON_AddNumberToObject(report, "bad_utf8", bad_utf8);
     cJSON_AddStringToObject(report, "answer_status", answer_status);
@@ -269,6 +296,7 @@ int main(int argc, char **argv)
     printf("%s\n", text);
     free(text);
     cJSON_Delete(report);
+    kvsws_session_free(also);
     kvsws_session_free(s);
     kvsws_client_free(client);
     kvsws_error_free(err);

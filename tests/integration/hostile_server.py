@@ -199,7 +199,12 @@ async def close_1005(conn: Connection) -> None:
         await conn.send(offer())
 
 
+async def well_behaved(conn: Connection) -> None:
+    await conn.send(offer())
+
+
 MODES: dict[str, Callable[[Connection], Awaitable[None]]] = {
+    "good": well_behaved,
     "message-flood": message_flood,
     "continuation-flood": continuation_flood,
     "ping-flood": ping_flood,
@@ -243,11 +248,12 @@ class HostileServer:
                 "AWS_ENDPOINT_URL_KINESIS_VIDEO": self.endpoint, "AWS_CA_BUNDLE": str(self.tls.ca_cert)}
 
     @staticmethod
-    def channel_arn(mode: str) -> str:
-        return f"arn:aws:kinesisvideo:{REGION}:{ACCOUNT}:channel/{mode}/1700000000000"
+    def channel_arn(channel: str) -> str:
+        """The channel's name is its mode, optionally with a tag after a dot ("ping-flood.3")."""
+        return f"arn:aws:kinesisvideo:{REGION}:{ACCOUNT}:channel/{channel}/1700000000000"
 
-    def stats(self, mode: str) -> ChannelStats:
-        return self.stats_by_channel.setdefault(mode, ChannelStats())
+    def stats(self, channel: str) -> ChannelStats:
+        return self.stats_by_channel.setdefault(channel, ChannelStats())
 
     # -- the server -----------------------------------------------------------------------------
     async def _start(self) -> None:
@@ -294,9 +300,10 @@ class HostileServer:
         if path == "/v1/get-ice-server-config":
             return 200, {"IceServerList": []}
         if path == "/joinStorageSession":
-            mode = arn.split("/")[1] if arn.count("/") == 2 else ""
-            self.stats(mode).joins += 1
-            conn = self.latest.get(mode)
+            channel = arn.split("/")[1] if arn.count("/") == 2 else ""
+            mode = channel.split(".")[0]
+            self.stats(channel).joins += 1
+            conn = self.latest.get(channel)
             if mode in MODES and conn is not None and not conn.closed.is_set():
                 self._spawn(MODES[mode](conn))
             return 200, None
@@ -305,14 +312,14 @@ class HostileServer:
     async def _websocket(self, target: str, headers: dict[str, str], reader: asyncio.StreamReader,
                          writer: asyncio.StreamWriter) -> None:
         arn = parse_qs(urlsplit(target).query).get("X-Amz-ChannelARN", [""])[0]
-        mode = arn.split("/")[1] if arn.count("/") == 2 else ""
+        channel = arn.split("/")[1] if arn.count("/") == 2 else ""
         accept = base64.b64encode(hashlib.sha1(headers.get("sec-websocket-key", "").encode() + GUID).digest())
         writer.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                      b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
         await writer.drain()
-        stats = self.stats(mode)
+        stats = self.stats(channel)
         stats.connections += 1
         conn = Connection(reader, writer, stats)
-        self.latest[mode] = conn
+        self.latest[channel] = conn
         await conn.read_frames()
 

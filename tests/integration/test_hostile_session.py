@@ -10,6 +10,7 @@ from the bounded work per call and not from the limit; one test runs with the de
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ import pytest
 from .helpers import clean_env
 from .hostile_server import GOOD_CANDIDATE, GOOD_SDP, GOOD_SENDER, ChannelStats, HostileServer
 
+RUNS = itertools.count(1)  # each run its own channel, so the server's counts are that run's
 LONGEST_NEXT_EVENT_MS = 1000
 PEAK_RSS_MB = 256
 CLOSE_LATENCY_MS = 1000
@@ -39,16 +41,18 @@ def it_hostile_bin(it_api_bin: Path) -> Path:
 
 def run(server: HostileServer, binary: Path, mode: str, *args: str) -> tuple[dict[str, Any], ChannelStats, str]:
     """The driver's report, what the server saw for the channel, and the driver's stderr (logs)."""
+    channel = f"{mode}.{next(RUNS)}"
     env = clean_env(None, **server.env(), KVSWS_IT_LOG_LEVEL="2")
     # On the ASan build: a smaller quarantine of freed memory, so the RSS bound measures kvsws.
     env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"), "quarantine_size_mb=32"]))
-    proc = subprocess.run([str(binary), "--channel-arn", server.channel_arn(mode), *args], env=env,
+    proc = subprocess.run([str(binary), "--channel-arn", server.channel_arn(channel), *args], env=env,
                           capture_output=True, text=True, errors="replace", timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "Sanitizer" not in proc.stderr and "runtime error" not in proc.stderr, proc.stderr[-4000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(mode, {k: report[k] for k in ("longest_next_event_ms", "peak_rss_mb", "close_latency_ms", "events")})
-    return report, server.stats(mode), proc.stderr
+    print(mode, {k: report[k] for k in ("longest_next_event_ms", "peak_rss_mb", "close_latency_ms", "also_offer_ms",
+                                        "events")})
+    return report, server.stats(channel), proc.stderr
 
 
 def assert_bounded(report: dict[str, Any]) -> None:
@@ -77,6 +81,17 @@ def test_message_flood(hostile: HostileServer, it_hostile_bin: Path) -> None:
     assert report["events"]["ice_candidate"] >= 1000, report["events"]
     assert set(report["candidates"]) == {GOOD_CANDIDATE}
     assert reconnect_reasons(report) == [] and stats.connections == 1
+
+
+def test_flooded_session_does_not_starve_its_neighbour(hostile: HostileServer, it_hostile_bin: Path) -> None:
+    """Two sessions on one thread and one client: the first is flooded (no limit), the second's
+    server behaves. The second gets its offer as soon as it would alone."""
+    report, _, _ = run(hostile, it_hostile_bin, "message-flood", "--flood-limit", "0", "--run-ms", "2500",
+                       "--also-channel-arn", hostile.channel_arn("good"))
+    assert_bounded(report)
+    assert report["events"]["ice_candidate"] >= 1000, report["events"]  # the flood was on
+    assert 0 < report["also_offer_ms"] <= 2000, report
+    assert report["also_longest_next_event_ms"] <= LONGEST_NEXT_EVENT_MS, report
 
 
 def test_slow_application_gets_backpressure_not_a_queue(hostile: HostileServer, it_hostile_bin: Path) -> None:
