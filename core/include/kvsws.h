@@ -294,7 +294,8 @@ KVSWS_API void kvsws_string_free(char *s);
  * messages or about 10 ms of reading, then it returns and the fd stays readable for the rest),
  * so timers, kvsws_session_close and the thread's other sessions keep running while a server
  * floods. No frame is read while events wait for the application: a slow application makes the
- * server wait (TCP backpressure) instead of growing a queue. The signaling WebSocket is failed,
+ * server wait (TCP backpressure) instead of growing a queue (events queued before a close are
+ * still delivered, then KVSWS_EVENT_CLOSED). The signaling WebSocket is failed,
  * with the RFC 6455 close code, and the session reconnects with its backoff (state
  * "reconnecting", the event's error says why) when the server: sends frames faster than
  * KVSWS_SESSION_OPT_FLOOD_LIMIT (1008 Policy Violation), sends a message over 1 MiB (1009), a
