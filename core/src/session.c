@@ -934,6 +934,7 @@ static void handle_message(kvsws_session *s, kvi_sig_message *m)
         set_session_code(why, "GoAway");
         drop_websocket(s, 1);
         s->reconnect_attempts = 0;
+        s->peer_faults = 0; /* a server that says goodbye properly is not flooding us */
         s->retry_at = now_ms();
         s->phase = PHASE_BACKOFF;
         set_state(s, KVSWS_STATE_RECONNECTING, why);
