@@ -30,6 +30,7 @@ const (
 	sessOptMaxDurationMS   sessionOptionKey = C.KVSWS_SESSION_OPT_MAX_DURATION_MS
 	sessOptCheckAnswer     sessionOptionKey = C.KVSWS_SESSION_OPT_CHECK_ANSWER
 	sessOptReconnectMaxMS  sessionOptionKey = C.KVSWS_SESSION_OPT_RECONNECT_MAX_MS
+	sessOptFloodLimit      sessionOptionKey = C.KVSWS_SESSION_OPT_FLOOD_LIMIT
 
 	roleMaster = int64(C.KVSWS_ROLE_MASTER)
 	roleViewer = int64(C.KVSWS_ROLE_VIEWER)

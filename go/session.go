@@ -45,6 +45,10 @@ type StorageSessionInput struct {
 	// DisableAnswerCheck lets SendAnswer send an answer without H.264 video and Opus audio,
 	// which the storage service refuses (checked by default).
 	DisableAnswerCheck bool
+	// FloodLimit is how many frames a second the signaling server may sustain (bursts of 10 s
+	// worth pass); more closes the WebSocket with 1008 Policy Violation and the session
+	// reconnects (0: 200; -1: no limit).
+	FloodLimit int
 }
 
 // options turns the input into kvsws_session options; only what is set.
@@ -103,6 +107,14 @@ func (in *StorageSessionInput) options() ([]sessionOption, error) {
 	}
 	if in.DisableAnswerCheck {
 		num(sessOptCheckAnswer, "StorageSessionInput.DisableAnswerCheck", 0)
+	}
+	switch {
+	case in.FloodLimit < -1:
+		return nil, bad("FloodLimit", fmt.Sprintf("must be -1 (no limit), 0 (the default) or more, got %d", in.FloodLimit))
+	case in.FloodLimit == -1:
+		num(sessOptFloodLimit, "StorageSessionInput.FloodLimit", 0)
+	case in.FloodLimit > 0:
+		num(sessOptFloodLimit, "StorageSessionInput.FloodLimit", int64(in.FloodLimit))
 	}
 	return opts, nil
 }

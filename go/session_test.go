@@ -101,6 +101,8 @@ func TestStorageSessionValidation(t *testing.T) {
 		{"negative ping", &kvsws.StorageSessionInput{ChannelARN: demoARN, PingInterval: -time.Second}, false, "StorageSessionInput.PingInterval", "must not be negative"},
 		{"too many joins", &kvsws.StorageSessionInput{ChannelARN: demoARN, MaxJoinAttempts: 5000}, false, "StorageSessionInput.MaxJoinAttempts", "between 1 and 1000"},
 		{"long max duration", &kvsws.StorageSessionInput{ChannelARN: demoARN, MaxDuration: 2 * time.Hour}, false, "StorageSessionInput.MaxDuration", "3600000"},
+		{"negative flood limit", &kvsws.StorageSessionInput{ChannelARN: demoARN, FloodLimit: -2}, false, "StorageSessionInput.FloodLimit", "must be -1 (no limit)"},
+		{"huge flood limit", &kvsws.StorageSessionInput{ChannelARN: demoARN, FloodLimit: 2000000}, false, "StorageSessionInput.FloodLimit", "between 0 and 1000000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := c.NewStorageSession(ctx, tc.in)

@@ -299,6 +299,23 @@ KVSWS_API void kvsws_string_free(char *s);
  *
  * Threads: one thread reads events; the send functions, kvsws_session_wake and
  * kvsws_session_close are safe to call from any other thread at the same time.
+ *
+ * Hostile servers: each next_event call does a bounded amount of work (at most 64 signaling
+ * messages or about 10 ms of reading, then it returns and the fd stays readable for the rest),
+ * so timers, kvsws_session_close and the thread's other sessions keep running while a server
+ * floods. No frame is read while events wait for the application: a slow application makes the
+ * server wait (TCP backpressure) instead of growing a queue (events queued before a close are
+ * still delivered, then KVSWS_EVENT_CLOSED). The signaling WebSocket is failed,
+ * with the RFC 6455 close code, and the session reconnects with its backoff (state
+ * "reconnecting", the event's error says why) when the server: sends frames faster than
+ * KVSWS_SESSION_OPT_FLOOD_LIMIT (1008 Policy Violation), sends a message over 1 MiB (1009), a
+ * fragmented message of more than 1024 frames or one that does not complete within 20 s
+ * (1008), text that is not UTF-8 (1007, also in a close reason), or a close frame with a
+ * reserved code such as 1005, 1006 or 1015 (1002). Pings are answered with one pong for the
+ * latest ping (RFC 6455 5.5.3). A signaling message with a NUL character (\u0000) in any string,
+ * bytes that are not UTF-8, or a senderClientId that is not 1-256 characters of [a-zA-Z0-9_.-]
+ * is refused whole (a WARN log line says why) and the session carries on; the application never
+ * sees it.
  * ------------------------------------------------------------------------------------------- */
 typedef struct kvsws_session kvsws_session;
 typedef struct kvsws_event kvsws_event;
@@ -316,7 +333,10 @@ typedef enum kvsws_session_option {
                                                 limit, default 3300000 (55 min) */
     KVSWS_SESSION_OPT_CHECK_ANSWER = 9,      /* int: 1 (default) refuse an answer without H.264
                                                 video and Opus audio */
-    KVSWS_SESSION_OPT_RECONNECT_MAX_MS = 10  /* int: cap of the reconnect backoff, default 30000 */
+    KVSWS_SESSION_OPT_RECONNECT_MAX_MS = 10, /* int: cap of the reconnect backoff, default 30000 */
+    KVSWS_SESSION_OPT_FLOOD_LIMIT = 11       /* int: frames a second the signaling server may
+                                                sustain (bursts of 10 s worth pass), default 200;
+                                                0: no limit. See "Hostile servers" above */
 } kvsws_session_option;
 
 typedef enum kvsws_role { KVSWS_ROLE_MASTER = 0, KVSWS_ROLE_VIEWER = 1 } kvsws_role;

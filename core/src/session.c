@@ -27,6 +27,12 @@
 #define RECONNECT_BASE_MS 500
 #define CLOSE_WAIT_MS 1000
 #define MAX_PENDING_CANDIDATES 256
+/* What one step reads at most before it returns to the application (the rest waits, and the
+ * fd stays readable): a flooding server cannot hold next_event or the thread's other sessions. */
+#define STEP_MAX_MESSAGES 64
+#define STEP_MAX_MS 10
+/* The signaling server may sustain this many frames a second (bursts of 10 s worth pass). */
+#define DEFAULT_FLOOD_LIMIT 200
 
 struct kvsws_event {
     kvsws_event_type type;
@@ -70,6 +76,7 @@ struct kvsws_session {
     int role;
     int64_t offer_timeout_ms, ping_interval_ms, max_duration_ms, reconnect_max_ms;
     int max_join_attempts, check_answer;
+    int64_t flood_limit; /* frames per second; 0: none */
 
     /* the loop: epoll over the WebSocket, a timer and a wake-up eventfd */
     int epfd, timer_fd, wake_fd;
@@ -77,6 +84,8 @@ struct kvsws_session {
     kvsws_session_state state;
     int64_t offer_deadline, session_deadline, retry_at;
     int join_attempts, reconnect_attempts;
+    int peer_faults; /* connections in a row we failed for breaking RFC 6455 or a limit: they
+                        stretch the backoff even though each got as far as an offer */
     int have_endpoints;
     int64_t ice_refresh_at; /* when the TURN credentials need fetching again (0: never) */
     char *wss_endpoint;
@@ -254,6 +263,7 @@ kvsws_status kvsws_session_new(kvsws_client *client, kvsws_session **out, kvsws_
     s->reconnect_max_ms = 30000;
     s->max_join_attempts = 5;
     s->check_answer = 1;
+    s->flood_limit = DEFAULT_FLOOD_LIMIT;
     s->epfd = epoll_create1(EPOLL_CLOEXEC);
     s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -329,6 +339,7 @@ kvsws_status kvsws_session_set_int(kvsws_session *s, kvsws_session_option opt, i
         {KVSWS_SESSION_OPT_MAX_DURATION_MS, "KVSWS_SESSION_OPT_MAX_DURATION_MS", 1000, 3600000},
         {KVSWS_SESSION_OPT_CHECK_ANSWER, "KVSWS_SESSION_OPT_CHECK_ANSWER", 0, 1},
         {KVSWS_SESSION_OPT_RECONNECT_MAX_MS, "KVSWS_SESSION_OPT_RECONNECT_MAX_MS", 100, 600000},
+        {KVSWS_SESSION_OPT_FLOOD_LIMIT, "KVSWS_SESSION_OPT_FLOOD_LIMIT", 0, 1000000},
     };
     for (size_t i = 0; i < sizeof RANGES / sizeof RANGES[0]; i++) {
         if (RANGES[i].opt != opt)
@@ -344,6 +355,7 @@ kvsws_status kvsws_session_set_int(kvsws_session *s, kvsws_session_option opt, i
         case KVSWS_SESSION_OPT_MAX_JOIN_ATTEMPTS: s->max_join_attempts = (int)value; break;
         case KVSWS_SESSION_OPT_MAX_DURATION_MS: s->max_duration_ms = value; break;
         case KVSWS_SESSION_OPT_CHECK_ANSWER: s->check_answer = (int)value; break;
+        case KVSWS_SESSION_OPT_FLOOD_LIMIT: s->flood_limit = value; break;
         default: s->reconnect_max_ms = value; break;
         }
         return KVSWS_OK;
@@ -658,7 +670,7 @@ static kvsws_status presign_and_connect(kvsws_session *s, const kvi_url *url,
         kvi_ws_options opts = {s->client->ca_bundle, s->client->ca_store,
                                s->client->connect_timeout_ms, s->client->user_agent, MAX_MESSAGE,
                                &s->cancel.flag, refusal, s->client->read_timeout_ms,
-                               s->client->request_timeout_ms};
+                               s->client->request_timeout_ms, (unsigned)s->flood_limit};
         st = kvi_ws_connect(kvi_buf_str(&full), &opts, &s->job.ws, err);
     }
     kvi_sign_result_free(&signed_url);
@@ -727,7 +739,8 @@ static void fail_step(kvsws_session *s, kvsws_error *step_err)
         return;
     }
     s->reconnect_attempts++;
-    int shift = s->reconnect_attempts < 16 ? s->reconnect_attempts - 1 : 15;
+    int attempts = s->reconnect_attempts + s->peer_faults;
+    int shift = attempts < 16 ? attempts - 1 : 15;
     int64_t cap = RECONNECT_BASE_MS << shift;
     if (cap > s->reconnect_max_ms)
         cap = s->reconnect_max_ms;
@@ -922,6 +935,7 @@ static void handle_message(kvsws_session *s, kvi_sig_message *m)
         set_session_code(why, "GoAway");
         drop_websocket(s, 1);
         s->reconnect_attempts = 0;
+        s->peer_faults = 0; /* a server that says goodbye properly is not flooding us */
         s->retry_at = now_ms();
         s->phase = PHASE_BACKOFF;
         set_state(s, KVSWS_STATE_RECONNECTING, why);
@@ -948,29 +962,48 @@ static void handle_message(kvsws_session *s, kvi_sig_message *m)
     }
 }
 
-/* Drains the WebSocket (TLS may hold bytes poll() cannot see, so read until it says 0). */
+/* Reads the WebSocket within the step's budget. It stops early (and wakes the loop, so the fd
+ * stays readable) when the budget is spent: TLS may hold bytes poll() cannot see. */
 static void read_websocket(kvsws_session *s)
 {
     kvsws_error *err = kvsws_error_new();
-    for (;;) {
+    int64_t stop_at = now_ms() + STEP_MAX_MS;
+    for (int n = 0;; n++) {
         if (!s->ws || s->phase == PHASE_CLOSED || s->phase == PHASE_BACKOFF ||
             s->job.kind != JOB_NONE)
             break;
+        if (n >= STEP_MAX_MESSAGES || now_ms() >= stop_at) {
+            wake(s);
+            break;
+        }
         char *text = NULL;
         size_t len = 0;
         int rc = kvi_ws_read_message(s->ws, &text, &len, err);
         if (rc == 0)
             break;
+        if (rc == KVI_WS_READ_MORE)
+            continue;
         if (rc < 0) {
+            kvi_log(s->client, KVSWS_LOG_WARN, "signaling WebSocket of %s: %s",
+                    s->channel_arn ? s->channel_arn : s->channel_name,
+                    kvsws_error_message(err));
             if (err)
                 err->retryable = 1;
+            if (kvi_ws_failed_with(s->ws))
+                s->peer_faults++;
+            else
+                s->peer_faults = 0;
+            drop_websocket(s, 1); /* on a worker: the server may still read our close frame */
             fail_step(s, err);
             break;
         }
         kvi_sig_message m;
         const char *why = NULL;
         if (kvi_sig_decode(text, len, &m, &why) == 0) {
-            if (m.type == KVI_SIG_IGNORED)
+            if (m.type == KVI_SIG_REFUSED)
+                kvi_log(s->client, KVSWS_LOG_WARN, "refused a signaling message: %s",
+                        why ? why : "unknown");
+            else if (m.type == KVI_SIG_IGNORED)
                 kvi_log(s->client, KVSWS_LOG_DEBUG, "ignored a signaling frame: %s",
                         why ? why : "unknown");
             else

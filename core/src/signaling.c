@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 /* The service's limit on messagePayload, which is the base64 text ("Maximum length of 10K" in
  * the SendSdpAnswer / SendIceCandidate WebSocket API reference). */
 #define PAYLOAD_MAX (10 * 1024)
@@ -107,6 +109,8 @@ bad:
 
 /* ---- decoding ----------------------------------------------------------------------------- */
 
+static int valid_id(const char *s);
+
 void kvi_sig_message_free(kvi_sig_message *m)
 {
     if (!m)
@@ -183,8 +187,43 @@ static int mline_index(const cJSON *obj)
     return -1;
 }
 
-/* The envelope's messagePayload: base64 text holding a JSON object. NULL with *why if not. */
-static cJSON *payload_object(const cJSON *env, const char **why)
+/* Does JSON text hold the escape \u0000 (a NUL in some string)? Backslashes only occur in
+ * strings, and an escaped backslash is skipped whole, so "\\u0000" is not one. */
+static int has_escaped_nul(const char *text, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (text[i] != '\\')
+            continue;
+        if (text[i + 1] == 'u' && i + 5 < len && memcmp(text + i + 2, "0000", 4) == 0)
+            return 1;
+        i++; /* the escaped character */
+    }
+    return 0;
+}
+
+/* Why JSON text must be refused before parsing it (NULL: it may be parsed). cJSON would end a
+ * string at an escaped NUL and skip a raw one as whitespace; neither may shorten what we pass
+ * on. */
+static const char *refuse_text(const char *text, size_t len, const char *where)
+{
+    static const char *const WHY[][3] = {
+        {"a NUL byte in the message", "the message is not valid UTF-8",
+         "a NUL character (\\u0000) in a string of the message"},
+        {"a NUL byte in the messagePayload", "the messagePayload is not valid UTF-8",
+         "a NUL character (\\u0000) in a string of the messagePayload"}};
+    int w = strcmp(where, "payload") == 0;
+    if (memchr(text, '\0', len))
+        return WHY[w][0];
+    if (!kvi_utf8_valid(text, len))
+        return WHY[w][1];
+    if (has_escaped_nul(text, len))
+        return WHY[w][2];
+    return NULL;
+}
+
+/* The envelope's messagePayload: base64 text holding a JSON object. NULL with *why if not;
+ * *refused set when it breaks a rule rather than being garbage. */
+static cJSON *payload_object(const cJSON *env, const char **why, int *refused)
 {
     const char *b64 = str_member(env, "messagePayload");
     if (!b64) {
@@ -198,8 +237,14 @@ static cJSON *payload_object(const cJSON *env, const char **why)
         *why = "messagePayload is not valid base64";
         return NULL;
     }
-    int ok = raw.len && !memchr(raw.data, '\0', raw.len);
-    cJSON *p = ok ? cJSON_ParseWithLength(raw.data, raw.len) : NULL;
+    const char *bad = raw.len ? refuse_text(raw.data, raw.len, "payload") : NULL;
+    if (bad) {
+        kvi_buf_free(&raw);
+        *why = bad;
+        *refused = 1;
+        return NULL;
+    }
+    cJSON *p = raw.len ? cJSON_ParseWithLength(raw.data, raw.len) : NULL;
     kvi_buf_free(&raw);
     if (!cJSON_IsObject(p)) {
         cJSON_Delete(p);
@@ -222,9 +267,10 @@ int kvi_sig_decode(const char *text, size_t len, kvi_sig_message *out, const cha
         *why = "empty message";
         return 0;
     }
-    /* cJSON would skip a NUL as whitespace; JSON text has none. */
-    if (memchr(text, '\0', len)) {
-        *why = "a NUL byte in the message";
+    const char *bad = refuse_text(text, len, "envelope");
+    if (bad) {
+        *why = bad;
+        out->type = KVI_SIG_REFUSED;
         return 0;
     }
     cJSON *env = cJSON_ParseWithLength(text, len);
@@ -233,7 +279,7 @@ int kvi_sig_decode(const char *text, size_t len, kvi_sig_message *out, const cha
         *why = "not a JSON object";
         return 0;
     }
-    int oom = 0;
+    int oom = 0, refused = 0;
     cJSON *payload = NULL;
     const char *type = str_member(env, "messageType");
     kvi_sig_type t = KVI_SIG_IGNORED;
@@ -245,7 +291,7 @@ int kvi_sig_decode(const char *text, size_t len, kvi_sig_message *out, const cha
     }
     if (strcmp(type, "SDP_OFFER") == 0 || strcmp(type, "SDP_ANSWER") == 0) {
         int offer = type[4] == 'O';
-        payload = payload_object(env, why);
+        payload = payload_object(env, why, &refused);
         if (!payload)
             goto done;
         const char *ptype = str_member(payload, "type");
@@ -262,7 +308,7 @@ int kvi_sig_decode(const char *text, size_t len, kvi_sig_message *out, const cha
         oom = !out->sdp;
         t = offer ? KVI_SIG_SDP_OFFER : KVI_SIG_SDP_ANSWER;
     } else if (strcmp(type, "ICE_CANDIDATE") == 0) {
-        payload = payload_object(env, why);
+        payload = payload_object(env, why, &refused);
         if (!payload)
             goto done;
         const char *cand = str_member(payload, "candidate");
@@ -293,12 +339,16 @@ int kvi_sig_decode(const char *text, size_t len, kvi_sig_message *out, const cha
         *why = "unknown messageType";
         goto done;
     }
-    if (!oom) {
-        const char *sender = str_member(env, "senderClientId");
-        if (sender && *sender) {
-            out->sender_client_id = kvi_strdup(sender);
-            oom = !out->sender_client_id;
-        }
+    const char *sender = str_member(env, "senderClientId");
+    if (sender && *sender && !valid_id(sender)) {
+        /* refused now, not when an answer to it fails to encode */
+        *why = "senderClientId must be 1-256 characters of [a-zA-Z0-9_.-]";
+        refused = 1;
+        goto done;
+    }
+    if (!oom && sender && *sender) {
+        out->sender_client_id = kvi_strdup(sender);
+        oom = !out->sender_client_id;
     }
     out->type = t;
 
@@ -310,11 +360,12 @@ done:
         *why = "out of memory";
         return -1;
     }
-    if (out->type == KVI_SIG_IGNORED) {
-        /* Nothing half-filled leaks out of an ignored message. */
+    if (refused || out->type == KVI_SIG_IGNORED) {
+        /* Nothing half-filled leaks out of an ignored or refused message. */
         const char *keep = *why;
         kvi_sig_message_free(out);
         *why = keep;
+        out->type = refused ? KVI_SIG_REFUSED : KVI_SIG_IGNORED;
     }
     return 0;
 }

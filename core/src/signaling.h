@@ -14,7 +14,9 @@ typedef enum kvi_sig_type {
     KVI_SIG_ICE_CANDIDATE,
     KVI_SIG_GO_AWAY,
     KVI_SIG_RECONNECT_ICE_SERVER,
-    KVI_SIG_STATUS_RESPONSE
+    KVI_SIG_STATUS_RESPONSE,
+    KVI_SIG_REFUSED            /* breaks a rule (a NUL, bytes that are not UTF-8, a bad
+                                  senderClientId): refused whole, *why says which */
 } kvi_sig_type;
 
 typedef struct kvi_sig_message {
@@ -35,7 +37,12 @@ typedef struct kvi_sig_message {
 
 /* Decodes one received text message: the JSON envelope and the base64 JSON payload. Never
  * crashes on malformed input: garbage, a non-object, an unknown messageType or a payload that
- * does not decode gives KVI_SIG_IGNORED with *why set (for a debug log). Returns 0, or -1 OOM. */
+ * does not decode gives KVI_SIG_IGNORED with *why set (for a debug log). A message that breaks a
+ * rule gives KVI_SIG_REFUSED with *why set (for a warning): a NUL character in any string of
+ * the envelope or the payload (raw or as \u0000, which would silently cut the string), bytes
+ * that are not UTF-8, or a senderClientId that is not 1-256 characters of [a-zA-Z0-9_.-].
+ * Nothing of an ignored or refused message is kept. Returns 0, or -1 OOM. This is the session's
+ * whole view of a received message: fuzz it here. */
 int kvi_sig_decode(const char *text, size_t len, kvi_sig_message *out, const char **why);
 void kvi_sig_message_free(kvi_sig_message *m);
 

@@ -40,12 +40,16 @@
 #define ERROR_BODY_MAX ((size_t)64 << 10)
 /* After the error status line, how long we wait for its body at most. */
 #define ERROR_BODY_WAIT_MS 2000
-#define DEFAULT_MAX_MESSAGE ((uint64_t)1 << 20)
 /* A send that cannot make progress for this long leaves the connection broken. */
 #define SEND_TIMEOUT_MS 5000
-/* How long a best-effort close frame (after a protocol error) may take. */
-#define CLOSE_SEND_MS 1000
+/* How long a frame the reader sends itself (a pong, a close reply, the close after a protocol
+ * error) may hold it: a peer that does not read loses the connection, never the caller's time. */
+#define CONTROL_SEND_MS 250
 #define RECV_CHUNK 16384
+/* What one kvi_ws_read_message call handles at most before it returns (KVI_WS_READ_MORE), so
+ * a flooding peer cannot keep the reading thread: frames, and bytes taken from the socket. */
+#define READ_FRAME_BUDGET 256u
+#define READ_BYTE_BUDGET ((size_t)256 << 10)
 
 struct kvi_ws {
     CURL *curl;
@@ -56,16 +60,11 @@ struct kvi_ws {
     int close_sent;
     int send_broken; /* a frame went out partly: the stream is corrupt */
     /* Reader state, touched only by the reading thread (and kvi_ws_close). */
-    kvi_buf in;       /* received bytes not yet parsed start at in_off */
-    size_t in_off;
-    kvi_buf msg;      /* a fragmented message being reassembled */
-    int in_message;   /* 1 while continuation frames are expected */
-    int msg_is_text;
-    uint64_t msg_total; /* bytes of the current fragmented message (binary ones are not kept) */
-    uint64_t max_message;
+    kvi_ws_reader rd; /* frames, reassembly and the receive limits */
     int dead;         /* the reader reported -1: it keeps doing so */
     const int *cancel; /* the connect's cancel flag (NULL once connected) */
     int got_close;    /* the server's close frame arrived */
+    unsigned failed_with; /* the close code of our protocol error, 0 if none */
     kvsws_status dead_status;
     char *dead_message;
     uint32_t last_rx_ms; /* atomic, see note_rx; read by kvi_ws_idle_ms from any thread */
@@ -142,85 +141,6 @@ static int wait_socket(const kvi_ws *ws, short events, int64_t deadline)
 }
 
 /* ---- the frame codec ---------------------------------------------------------------------- */
-
-/* Compared by address: this protocol error closes with 1009 (message too big), not 1002. */
-static const char WHY_TOO_BIG[] = "frame larger than the message size limit";
-
-int kvi_ws_parse_frame(unsigned char *data, size_t len, uint64_t max_payload,
-                       kvi_ws_frame *frame, const char **why)
-{
-    static const char *dummy;
-    if (!why)
-        why = &dummy;
-    *why = NULL;
-    if (len < 2)
-        return 0;
-    unsigned char b0 = data[0], b1 = data[1];
-    if (b0 & 0x70) {
-        *why = "reserved bits set in a frame (no extension was negotiated)";
-        return -1;
-    }
-    unsigned op = b0 & 0x0F;
-    if (!(op <= 0x2 || (op >= 0x8 && op <= 0xA))) {
-        *why = "unknown opcode";
-        return -1;
-    }
-    int fin = (b0 & 0x80) != 0;
-    int masked = (b1 & 0x80) != 0;
-    uint64_t plen = b1 & 0x7F;
-    if (op & 0x8) {
-        if (!fin) {
-            *why = "fragmented control frame";
-            return -1;
-        }
-        if (plen > 125) {
-            *why = "control frame over 125 bytes";
-            return -1;
-        }
-    }
-    size_t hlen = 2;
-    if (plen == 126) {
-        if (len < 4)
-            return 0;
-        plen = ((uint64_t)data[2] << 8) | data[3];
-        hlen = 4;
-    } else if (plen == 127) {
-        if (len < 10)
-            return 0;
-        if (data[2] & 0x80) {
-            *why = "frame length with the most significant bit set";
-            return -1;
-        }
-        plen = 0;
-        for (int i = 2; i < 10; i++)
-            plen = (plen << 8) | data[i];
-        hlen = 10;
-    }
-    if (plen > max_payload) {
-        *why = WHY_TOO_BIG;
-        return -1;
-    }
-    const unsigned char *key = NULL;
-    if (masked) {
-        if (len < hlen + 4)
-            return 0;
-        key = data + hlen;
-        hlen += 4;
-    }
-    if (plen > (uint64_t)(len - hlen))
-        return 0;
-    unsigned char *payload = data + hlen;
-    if (masked)
-        for (size_t i = 0; i < (size_t)plen; i++)
-            payload[i] ^= key[i & 3];
-    frame->fin = fin;
-    frame->opcode = (kvi_ws_opcode)op;
-    frame->masked = masked;
-    frame->payload_len = plen;
-    frame->payload = payload;
-    frame->header_len = hlen;
-    return 1;
-}
 
 int kvi_ws_encode_frame(kvi_buf *out, kvi_ws_opcode opcode, int fin, const void *payload,
                         size_t len, const unsigned char mask_key[4])
@@ -301,9 +221,10 @@ static int send_all(kvi_ws *ws, const char *p, size_t left, int64_t deadline, co
     return 0;
 }
 
-/* Encodes and sends one frame whole; thread-safe. */
+/* Encodes and sends one frame whole; thread-safe. Without wait_for_lock it gives up at once
+ * when another thread is sending (returns 1). 0 sent, -1 failed (err set). */
 static int send_frame(kvi_ws *ws, kvi_ws_opcode op, const void *payload, size_t len,
-                      int timeout_ms, kvsws_error *err)
+                      int timeout_ms, int wait_for_lock, kvsws_error *err)
 {
     unsigned char key[4];
     if (RAND_bytes(key, sizeof key) != 1)
@@ -316,7 +237,12 @@ static int send_frame(kvi_ws *ws, kvi_ws_opcode op, const void *payload, size_t 
     }
     int rc = 0;
     const char *why = NULL;
-    pthread_mutex_lock(&ws->send_lock);
+    if (wait_for_lock) {
+        pthread_mutex_lock(&ws->send_lock);
+    } else if (pthread_mutex_trylock(&ws->send_lock) != 0) {
+        kvi_buf_free(&frame);
+        return 1;
+    }
     if (ws->send_broken) {
         why = "an earlier send failed";
         rc = -1;
@@ -345,7 +271,7 @@ int kvi_ws_send_text(kvi_ws *ws, const char *text, size_t len, kvsws_error *err)
     if (!ws || (!text && len))
         return kvi_error_set(err, KVSWS_E_INTERNAL, "kvi_ws_send_text called without a message"),
                -1;
-    return send_frame(ws, KVI_WS_TEXT, text ? text : "", len, SEND_TIMEOUT_MS, err);
+    return send_frame(ws, KVI_WS_TEXT, text ? text : "", len, SEND_TIMEOUT_MS, 1, err);
 }
 
 int kvi_ws_send_ping(kvi_ws *ws, kvsws_error *err)
@@ -353,13 +279,13 @@ int kvi_ws_send_ping(kvi_ws *ws, kvsws_error *err)
     if (!ws)
         return kvi_error_set(err, KVSWS_E_INTERNAL, "kvi_ws_send_ping called without a socket"),
                -1;
-    return send_frame(ws, KVI_WS_PING, "", 0, SEND_TIMEOUT_MS, err);
+    return send_frame(ws, KVI_WS_PING, "", 0, SEND_TIMEOUT_MS, 1, err);
 }
 
 static int send_close(kvi_ws *ws, unsigned code, int timeout_ms)
 {
     unsigned char p[2] = {(unsigned char)(code >> 8), (unsigned char)code};
-    return send_frame(ws, KVI_WS_CLOSE, p, code ? 2 : 0, timeout_ms, NULL);
+    return send_frame(ws, KVI_WS_CLOSE, p, code ? 2 : 0, timeout_ms, 1, NULL);
 }
 
 /* ---- the upgrade -------------------------------------------------------------------------- */
@@ -711,7 +637,7 @@ static kvsws_status handshake(kvi_ws *ws, const char *authority, const char *tar
         /* RFC 6455 4.1: an extension or subprotocol we did not ask for fails the connection. */
         st = upgrade_failed(shown, err, "the server chose an extension or subprotocol we did not "
                                         "offer", NULL);
-    } else if (rest_len && kvi_buf_append(&ws->in, rest, rest_len) != 0) {
+    } else if (kvi_ws_reader_feed(&ws->rd, rest, rest_len) != 0) {
         /* Bytes after the headers are the start of the frame stream. */
         st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
     }
@@ -729,8 +655,7 @@ static void ws_free(kvi_ws *ws)
         return;
     if (ws->curl)
         curl_easy_cleanup(ws->curl);
-    kvi_buf_free(&ws->in);
-    kvi_buf_free(&ws->msg);
+    kvi_ws_reader_free(&ws->rd);
     free(ws->dead_message);
     pthread_mutex_destroy(&ws->send_lock);
     pthread_mutex_destroy(&ws->io_lock);
@@ -807,7 +732,8 @@ kvsws_status kvi_ws_connect(const char *url, const kvi_ws_options *opts, kvi_ws 
     pthread_mutex_init(&ws->send_lock, NULL);
     pthread_mutex_init(&ws->io_lock, NULL);
     ws->sock = CURL_SOCKET_BAD;
-    ws->max_message = opts && opts->max_message ? opts->max_message : DEFAULT_MAX_MESSAGE;
+    kvi_ws_limits lim = {opts ? opts->max_message : 0, 0, 0, opts ? opts->max_frames_per_s : 0};
+    kvi_ws_reader_init(&ws->rd, &lim);
     ws->cancel = opts ? opts->cancel_flag : NULL;
     if (kvi_curl_global_acquire(&ws->holds_global) != 0) {
         st = kvi_error_set(err, KVSWS_E_INTERNAL, "libcurl could not be initialised");
@@ -892,6 +818,8 @@ done:
 
 int kvi_ws_socket(const kvi_ws *ws) { return ws ? (int)ws->sock : -1; }
 
+unsigned kvi_ws_failed_with(const kvi_ws *ws) { return ws ? ws->failed_with : 0; }
+
 int64_t kvi_ws_idle_ms(const kvi_ws *ws)
 {
     if (!ws)
@@ -915,162 +843,61 @@ static int go_dead(kvi_ws *ws, kvsws_status st, const char *message, kvsws_error
     return -1;
 }
 
-static int protocol_error(kvi_ws *ws, const char *why, unsigned close_code, kvsws_error *err)
+static const char *close_code_name(unsigned code)
 {
-    /* Best effort: the server learns why; a failure changes nothing for us. */
-    send_close(ws, close_code, CLOSE_SEND_MS);
-    char m[160];
-    snprintf(m, sizeof m, "WebSocket protocol error: %s", why);
+    switch (code) {
+    case 1002: return "Protocol Error";
+    case 1007: return "Invalid Payload Data";
+    case 1008: return "Policy Violation";
+    case 1009: return "Message Too Big";
+    default: return "Internal Error";
+    }
+}
+
+/* The reader's verdict: the server learns why (best effort), the caller reads it, without any
+ * of the peer's bytes. */
+static int protocol_error(kvi_ws *ws, const kvi_ws_output *o, kvsws_error *err)
+{
+    ws->failed_with = o->fail_code;
+    send_close(ws, o->fail_code, CONTROL_SEND_MS);
+    char code[32] = "";
+    if (o->close_code)
+        snprintf(code, sizeof code, " (code %u)", o->close_code);
+    char m[360];
+    snprintf(m, sizeof m, "WebSocket protocol error: %s%s; closed with %u %s", o->why, code,
+             o->fail_code, close_code_name(o->fail_code));
     return go_dead(ws, KVSWS_E_TRANSPORT, m, err);
 }
 
-/* A close frame's reason as one printable line. */
-static void close_reason(const unsigned char *p, size_t n, char *out, size_t cap)
+/* The server's close frame: echo its code (RFC 6455 5.5.1) and report it. */
+static int peer_closed(kvi_ws *ws, const kvi_ws_output *o, kvsws_error *err)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < n && o + 1 < cap; i++)
-        out[o++] = p[i] < 0x20 || p[i] == 0x7f ? '?' : (char)p[i];
-    out[o] = '\0';
+    ws->got_close = 1;
+    send_close(ws, o->close_code, CONTROL_SEND_MS);
+    if (!o->close_code)
+        return go_dead(ws, KVSWS_E_TRANSPORT, "WebSocket closed by the server (no status code)",
+                       err);
+    char m[200];
+    snprintf(m, sizeof m, "WebSocket closed by the server (code %u: %s)", o->close_code,
+             *o->close_reason ? o->close_reason : "no reason given");
+    return go_dead(ws, KVSWS_E_TRANSPORT, m, err);
 }
 
-static int valid_close_code(unsigned code)
+/* Answers the latest unanswered ping; while another thread sends, it waits for the next call.
+ * 0 answered or deferred, -1 the connection broke. */
+static int send_due_pong(kvi_ws *ws, kvsws_error *err)
 {
-    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
-           (code >= 3000 && code <= 4999);
-}
-
-static void consume(kvi_ws *ws, size_t n)
-{
-    ws->in_off += n;
-    if (ws->in_off == ws->in.len) {
-        kvi_buf_reset(&ws->in);
-        ws->in_off = 0;
-    } else if (ws->in_off > ws->in.len / 2 && ws->in_off > 4096) {
-        /* Compact: the unparsed tail moves to the front. */
-        memmove(ws->in.data, ws->in.data + ws->in_off, ws->in.len - ws->in_off);
-        ws->in.len -= ws->in_off;
-        ws->in.data[ws->in.len] = '\0';
-        ws->in_off = 0;
-    }
-}
-
-static int deliver(kvi_ws *ws, const void *data, size_t n, char **msg, size_t *len,
-                   kvsws_error *err)
-{
-    char *copy = malloc(n + 1);
-    if (!copy)
-        return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory reading the WebSocket"), -1;
-    if (n)
-        memcpy(copy, data, n);
-    copy[n] = '\0';
-    *msg = copy;
-    if (len)
-        *len = n;
-    return 1;
-}
-
-/* Handles buffered frames: 1 a text message is out, 0 more bytes are needed, -1 dead. */
-static int process_frames(kvi_ws *ws, char **msg, size_t *len, kvsws_error *err)
-{
-    for (;;) {
-        kvi_ws_frame f;
-        const char *why = NULL;
-        if (ws->in.len == ws->in_off)
-            return 0;
-        int r = kvi_ws_parse_frame((unsigned char *)ws->in.data + ws->in_off,
-                                   ws->in.len - ws->in_off, ws->max_message, &f, &why);
-        if (r == 0)
-            return 0;
-        if (r < 0)
-            return protocol_error(ws, why, why == WHY_TOO_BIG ? 1009u : 1002u, err);
-        size_t flen = f.header_len + (size_t)f.payload_len;
-        if (f.masked)
-            return protocol_error(ws, "a masked frame from the server", 1002, err);
-        switch (f.opcode) {
-        case KVI_WS_TEXT:
-        case KVI_WS_BINARY:
-            if (ws->in_message)
-                return protocol_error(ws, "a new message inside a fragmented one", 1002, err);
-            if (f.fin) {
-                int text = f.opcode == KVI_WS_TEXT;
-                int rc = text ? deliver(ws, f.payload, (size_t)f.payload_len, msg, len, err) : 0;
-                consume(ws, flen);
-                if (rc != 0)
-                    return rc;
-                break; /* binary messages are skipped */
-            }
-            /* The first fragment is handled like the continuations that follow it. */
-            ws->in_message = 1;
-            ws->msg_is_text = f.opcode == KVI_WS_TEXT;
-            ws->msg_total = 0;
-            kvi_buf_reset(&ws->msg);
-            __attribute__((fallthrough));
-        case KVI_WS_CONTINUATION:
-            if (!ws->in_message)
-                return protocol_error(ws, "a continuation frame outside a message", 1002, err);
-            if (f.payload_len > ws->max_message - ws->msg_total)
-                return protocol_error(ws, "message larger than the message size limit", 1009,
-                                      err);
-            ws->msg_total += f.payload_len;
-            if (ws->msg_is_text && kvi_buf_append(&ws->msg, f.payload, (size_t)f.payload_len) != 0)
-                return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory reading the WebSocket"),
-                       -1;
-            consume(ws, flen);
-            if (f.fin) {
-                ws->in_message = 0;
-                if (ws->msg_is_text) {
-                    size_t n = ws->msg.len;
-                    *msg = kvi_buf_detach(&ws->msg);
-                    if (!*msg)
-                        return kvi_error_set(err, KVSWS_E_NO_MEMORY,
-                                             "out of memory reading the WebSocket"),
-                               -1;
-                    if (len)
-                        *len = n;
-                    return 1;
-                }
-            }
-            break;
-        case KVI_WS_PING: {
-            /* The pong echoes the payload; it is sent before the frame leaves the buffer. */
-            kvsws_error perr;
-            memset(&perr, 0, sizeof perr);
-            int rc = send_frame(ws, KVI_WS_PONG, f.payload, (size_t)f.payload_len,
-                                SEND_TIMEOUT_MS, &perr);
-            if (rc != 0)
-                go_dead(ws, KVSWS_E_TRANSPORT, kvsws_error_message(&perr), err);
-            kvi_error_clear(&perr);
-            if (rc != 0)
-                return -1;
-            consume(ws, flen);
-            break;
-        }
-        case KVI_WS_PONG:
-            consume(ws, flen);
-            break;
-        case KVI_WS_CLOSE: {
-            if (f.payload_len == 1)
-                return protocol_error(ws, "a close frame with a 1-byte payload", 1002, err);
-            char reason[128];
-            unsigned code = 0;
-            if (f.payload_len >= 2) {
-                code = ((unsigned)f.payload[0] << 8) | f.payload[1];
-                close_reason(f.payload + 2, (size_t)f.payload_len - 2, reason, sizeof reason);
-            }
-            ws->got_close = 1;
-            consume(ws, flen);
-            /* The reply echoes a valid code (RFC 6455 5.5.1); a bad one gets 1002. */
-            send_close(ws, code == 0 ? 0 : valid_close_code(code) ? code : 1002, CLOSE_SEND_MS);
-            if (code == 0)
-                return go_dead(ws, KVSWS_E_TRANSPORT,
-                               "WebSocket closed by the server (no status code)", err);
-            char m[200];
-            snprintf(m, sizeof m, "WebSocket closed by the server (code %u: %s)", code,
-                     *reason ? reason : "no reason given");
-            return go_dead(ws, KVSWS_E_TRANSPORT, m, err);
-        }
-        }
-    }
+    if (!ws->rd.pong_due)
+        return 0;
+    kvsws_error perr;
+    memset(&perr, 0, sizeof perr);
+    int rc = send_frame(ws, KVI_WS_PONG, ws->rd.pong, ws->rd.pong_len, CONTROL_SEND_MS, 0, &perr);
+    if (rc == 0)
+        ws->rd.pong_due = 0;
+    if (rc < 0)
+        go_dead(ws, KVSWS_E_TRANSPORT, kvsws_error_message(&perr), err);
+    kvi_error_clear(&perr);
+    return rc < 0 ? -1 : 0;
 }
 
 int kvi_ws_read_message(kvi_ws *ws, char **msg, size_t *len, kvsws_error *err)
@@ -1089,17 +916,39 @@ int kvi_ws_read_message(kvi_ws *ws, char **msg, size_t *len, kvsws_error *err)
             err->retryable = kvi_retry_is_retryable_transport(ws->dead_status);
         return -1;
     }
+    unsigned frames = READ_FRAME_BUDGET;
+    size_t taken = 0;
     char chunk[RECV_CHUNK];
     for (;;) {
-        int r = process_frames(ws, msg, len, err);
-        if (r != 0)
-            return r;
+        kvi_ws_output o;
+        kvi_ws_result r = kvi_ws_reader_next(&ws->rd, now_ms(), &frames, &o);
+        if (r == KVI_WS_FAILED)
+            return protocol_error(ws, &o, err);
+        if (r == KVI_WS_GOT_CLOSE)
+            return peer_closed(ws, &o, err);
+        int done = r == KVI_WS_GOT_MESSAGE ? 1
+                   : r == KVI_WS_BUDGET_SPENT || taken >= READ_BYTE_BUDGET ? KVI_WS_READ_MORE
+                                                                             : 0;
         size_t n = 0;
-        pthread_mutex_lock(&ws->io_lock);
-        CURLcode rc = curl_easy_recv(ws->curl, chunk, sizeof chunk, &n);
-        pthread_mutex_unlock(&ws->io_lock);
-        if (rc == CURLE_AGAIN)
-            return 0;
+        CURLcode rc = CURLE_AGAIN;
+        if (!done) {
+            pthread_mutex_lock(&ws->io_lock);
+            rc = curl_easy_recv(ws->curl, chunk, sizeof chunk, &n);
+            pthread_mutex_unlock(&ws->io_lock);
+        }
+        if (done || rc == CURLE_AGAIN) {
+            /* One pong per call, for the latest ping: TLS may give us one frame per record. */
+            if (send_due_pong(ws, err) != 0) {
+                free(o.message);
+                return -1;
+            }
+            if (done == 1) {
+                *msg = o.message;
+                if (len)
+                    *len = o.len;
+            }
+            return done;
+        }
         if (rc != CURLE_OK) {
             char m[200];
             snprintf(m, sizeof m, "WebSocket connection closed: %s", curl_easy_strerror(rc));
@@ -1107,14 +956,15 @@ int kvi_ws_read_message(kvi_ws *ws, char **msg, size_t *len, kvsws_error *err)
         }
         if (n == 0)
             return go_dead(ws, KVSWS_E_TRANSPORT,
-                           ws->in.len > ws->in_off || ws->in_message
+                           kvi_ws_reader_mid_message(&ws->rd)
                                ? "WebSocket connection closed by the server without a close "
                                  "frame (in the middle of a message)"
                                : "WebSocket connection closed by the server without a close "
                                  "frame",
                            err);
         note_rx(ws);
-        if (kvi_buf_append(&ws->in, chunk, n) != 0)
+        taken += n;
+        if (kvi_ws_reader_feed(&ws->rd, chunk, n) != 0)
             return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory reading the WebSocket"),
                    -1;
     }
@@ -1125,21 +975,17 @@ static void await_close(kvi_ws *ws, int64_t deadline)
 {
     char chunk[RECV_CHUNK];
     for (;;) {
-        for (;;) {
-            kvi_ws_frame f;
-            const char *why = NULL;
-            if (ws->in.len == ws->in_off)
-                break;
-            int r = kvi_ws_parse_frame((unsigned char *)ws->in.data + ws->in_off,
-                                       ws->in.len - ws->in_off, ws->max_message, &f, &why);
-            if (r < 0)
+        kvi_ws_output o;
+        kvi_ws_result r;
+        do {
+            unsigned frames = READ_FRAME_BUDGET;
+            r = kvi_ws_reader_next(&ws->rd, now_ms(), &frames, &o);
+            free(o.message);
+            if (now_ms() >= deadline)
                 return;
-            if (r == 0)
-                break;
-            consume(ws, f.header_len + (size_t)f.payload_len);
-            if (f.opcode == KVI_WS_CLOSE)
-                return;
-        }
+        } while (r == KVI_WS_GOT_MESSAGE || r == KVI_WS_BUDGET_SPENT);
+        if (r != KVI_WS_NEED_MORE)
+            return; /* the close came, or the stream broke */
         size_t n = 0;
         pthread_mutex_lock(&ws->io_lock);
         CURLcode rc = curl_easy_recv(ws->curl, chunk, sizeof chunk, &n);
@@ -1149,8 +995,27 @@ static void await_close(kvi_ws *ws, int64_t deadline)
                 return;
             continue;
         }
-        if (rc != CURLE_OK || n == 0 || kvi_buf_append(&ws->in, chunk, n) != 0)
+        if (rc != CURLE_OK || n == 0 || kvi_ws_reader_feed(&ws->rd, chunk, n) != 0)
             return;
+    }
+}
+
+/* After we failed the connection: drops what arrives until the peer closes or the deadline, so
+ * it can read our close frame (closing a socket with unread input resets the connection). */
+static void linger(kvi_ws *ws, int64_t deadline)
+{
+    char chunk[RECV_CHUNK];
+    for (;;) {
+        size_t n = 0;
+        pthread_mutex_lock(&ws->io_lock);
+        CURLcode rc = curl_easy_recv(ws->curl, chunk, sizeof chunk, &n);
+        pthread_mutex_unlock(&ws->io_lock);
+        if (rc == CURLE_AGAIN) {
+            if (!wait_socket(ws, POLLIN, deadline))
+                return;
+        } else if (rc != CURLE_OK || n == 0 || now_ms() >= deadline) {
+            return;
+        }
     }
 }
 
@@ -1161,5 +1026,7 @@ void kvi_ws_close(kvi_ws *ws, int timeout_ms)
     int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     if (!ws->dead && timeout_ms > 0 && send_close(ws, 1000, timeout_ms) == 0)
         await_close(ws, deadline);
+    else if (ws->dead && ws->close_sent && !ws->got_close && timeout_ms > 0)
+        linger(ws, deadline);
     ws_free(ws);
 }

@@ -8,34 +8,9 @@
 
 #include "buf.h"
 #include "kvsws.h"
+#include "ws_reader.h" /* the frame types, the parser and the receive rules */
 
 /* --- The frame codec: pure functions on buffers, no I/O (fuzzed and unit-tested alone). --- */
-
-typedef enum kvi_ws_opcode {
-    KVI_WS_CONTINUATION = 0x0,
-    KVI_WS_TEXT = 0x1,
-    KVI_WS_BINARY = 0x2,
-    KVI_WS_CLOSE = 0x8,
-    KVI_WS_PING = 0x9,
-    KVI_WS_PONG = 0xA
-} kvi_ws_opcode;
-
-typedef struct kvi_ws_frame {
-    int fin;
-    kvi_ws_opcode opcode;
-    int masked;
-    uint64_t payload_len;
-    const unsigned char *payload; /* points into the input buffer; unmasked in place */
-    size_t header_len;            /* bytes of header; the frame is header_len + payload_len */
-} kvi_ws_frame;
-
-/* Parses one frame from data[0..len). Returns 1 and fills frame when a whole frame is there,
- * 0 when more bytes are needed, -1 on a protocol error (*why set: reserved bits, bad opcode,
- * fragmented or oversized control frame, payload over max_payload, a 64-bit length with its top
- * bit set). A masked frame parses (frame->masked = 1) and is unmasked in place (so data is not
- * const); the connection refuses masked server frames itself. */
-int kvi_ws_parse_frame(unsigned char *data, size_t len, uint64_t max_payload,
-                       kvi_ws_frame *frame, const char **why);
 
 /* Appends one client frame (always masked, with mask_key) to out. 0 ok, -1 OOM. */
 int kvi_ws_encode_frame(kvi_buf *out, kvi_ws_opcode opcode, int fin, const void *payload,
@@ -65,6 +40,7 @@ typedef struct kvi_ws_options {
     kvi_ws_refusal *refusal;   /* NULL, or filled when the upgrade is answered with an error */
     long read_timeout_ms;      /* the upgrade answer silent this long: KVSWS_E_READ_TIMEOUT */
     long request_timeout_ms;   /* connect + upgrade in all; 0 (as the two above): the defaults */
+    unsigned max_frames_per_s; /* the flood limit (see kvi_ws_limits); 0: none */
 } kvi_ws_options;
 
 /* Connects (DNS, proxy, TCP, TLS with verification, then the HTTP/1.1 upgrade with
@@ -83,11 +59,19 @@ int kvi_ws_socket(const kvi_ws *ws);
 
 /* Reads what the socket has (non-blocking) and returns the next complete TEXT message, if any:
  * 1 = *msg filled (caller frees with free()), 0 = nothing complete yet (would block),
- * -1 = the connection is closed or broken (err says why: a close frame with code/reason, EOF,
- * protocol error). Pings are answered with pongs and pongs are consumed inside. Binary
- * messages are ignored. Call again until it returns 0 before polling the socket again: TLS may
- * hold decrypted bytes that poll() does not signal. One reading thread at a time. */
+ * KVI_WS_READ_MORE = this call's work budget (256 frames, 256 KiB) is spent and more may be
+ * buffered: do other work, then call again without waiting for the socket, -1 = the connection
+ * is closed or broken (err says why: a close frame with code/reason, EOF, a protocol error or a
+ * broken limit, after sending the matching close code). The latest ping is answered with a pong
+ * (RFC 6455 5.5.3), pongs and binary messages are consumed. TLS may hold decrypted bytes that
+ * poll() does not signal: call again until it returns 0 before polling the socket. One reading
+ * thread at a time. */
+#define KVI_WS_READ_MORE 2
 int kvi_ws_read_message(kvi_ws *ws, char **msg, size_t *len, kvsws_error *err);
+
+/* The close code we failed the connection with (1002, 1007, 1008, 1009, 1011) after the server
+ * broke RFC 6455 or a limit; 0 otherwise. */
+unsigned kvi_ws_failed_with(const kvi_ws *ws);
 
 /* Sends a text message / a ping. Thread-safe (a lock per connection); may block briefly
  * while the socket drains. 0 ok, -1 with err. */
@@ -97,7 +81,9 @@ int kvi_ws_send_ping(kvi_ws *ws, kvsws_error *err);
 /* Milliseconds since the last byte was received (for keepalive decisions). */
 int64_t kvi_ws_idle_ms(const kvi_ws *ws);
 
-/* Sends a close frame (1000) and waits up to timeout_ms for the server's close, then frees. */
+/* Sends a close frame (1000) and waits up to timeout_ms for the server's close, then frees.
+ * After the reader failed the connection (its close frame is out), it waits up to timeout_ms
+ * for the server to hang up instead, so the server can read why. */
 void kvi_ws_close(kvi_ws *ws, int timeout_ms);
 
 #endif

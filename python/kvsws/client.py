@@ -218,6 +218,7 @@ class Client:
                         offer_timeout: float | None = 6.0, ping_interval: float | None = None,
                         max_join_attempts: int | None = None, max_duration: float | None = None,
                         check_answer: bool = True, reconnect_max: float | None = None,
+                        flood_limit: int | None = None,
                         executor: futures.Executor | None = None) -> StorageSession:
         """A :class:`kvsws.StorageSession` on this client (not started yet): ``with
         client.storage_session(channel_name="cam") as session: for event in session: ...``.
@@ -227,7 +228,8 @@ class Client:
         return StorageSession(self, channel_arn=channel_arn, channel_name=channel_name, role=role,
                               client_id=client_id, offer_timeout=offer_timeout, ping_interval=ping_interval,
                               max_join_attempts=max_join_attempts, max_duration=max_duration,
-                              check_answer=check_answer, reconnect_max=reconnect_max, executor=executor)
+                              check_answer=check_answer, reconnect_max=reconnect_max, flood_limit=flood_limit,
+                              executor=executor)
 
     def _attach_session(self, key: object, factory: Callable[[Any], Any]) -> Any:
         """A new core session on this client's handle, which then outlives it (see _detach_session)."""

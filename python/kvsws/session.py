@@ -262,6 +262,8 @@ class StorageSession:
       ``max_duration``: seconds before rejoining ahead of the service's 1 hour limit (default 3300);
       ``reconnect_max``: the cap of the reconnect backoff in seconds (default 30);
     - ``check_answer``: refuse an answer without H.264 video and Opus audio (default True);
+    - ``flood_limit``: frames a second the signaling server may sustain (default 200, bursts of
+      10 s worth); more closes the WebSocket with 1008 and the session reconnects. 0: no limit;
     - ``executor``: the threads the asyncio interface does the session's work on (default: a
       pool of :data:`POOL_THREADS` shared by every session of the process).
 
@@ -276,7 +278,7 @@ class StorageSession:
                  offer_timeout: float | None = 6.0, ping_interval: float | None = None,
                  max_join_attempts: int | None = None, max_duration: float | None = None,
                  check_answer: bool = True, reconnect_max: float | None = None,
-                 executor: futures.Executor | None = None) -> None:
+                 flood_limit: int | None = None, executor: futures.Executor | None = None) -> None:
         self._handle: Any = None
         self._lock = threading.Lock()
         self._users = 0
@@ -307,6 +309,10 @@ class StorageSession:
             if isinstance(max_join_attempts, bool) or not isinstance(max_join_attempts, int):
                 raise InvalidConfigError(f"max_join_attempts must be a whole number, got {max_join_attempts!r}")
             ints.append(("max_join_attempts", _core.KVSWS_SESSION_OPT_MAX_JOIN_ATTEMPTS, max_join_attempts))
+        if flood_limit is not None:
+            if isinstance(flood_limit, bool) or not isinstance(flood_limit, int):
+                raise InvalidConfigError(f"flood_limit must be a whole number, got {flood_limit!r}")
+            ints.append(("flood_limit", _core.KVSWS_SESSION_OPT_FLOOD_LIMIT, flood_limit))
         if not isinstance(check_answer, bool):
             raise InvalidConfigError(f"check_answer must be True or False, got {check_answer!r}")
         ints.append(("check_answer", _core.KVSWS_SESSION_OPT_CHECK_ANSWER, int(check_answer)))

@@ -331,6 +331,22 @@ static void expect_ignored(const char *text, size_t len)
 
 #define IGN(s) expect_ignored((s), strlen(s))
 
+/* Refused whole, with why containing says; nothing of it is kept. */
+static void expect_refused(const char *text, size_t len, const char *says)
+{
+    kvi_sig_message m;
+    const char *why = NULL;
+    CHECK_INT(kvi_sig_decode(text, len, &m, &why), 0);
+    CHECK_INT(m.type, KVI_SIG_REFUSED);
+    if (!why || !strstr(why, says))
+        fprintf(stderr, "refused [%.60s] with [%s], want [%s]\n", text, why ? why : "", says);
+    CHECK(why != NULL && strstr(why, says));
+    CHECK(all_null(&m));
+    kvi_sig_message_free(&m);
+}
+
+#define REF(s, says) expect_refused((s), strlen(s), (says))
+
 static void test_decode_stray(void)
 {
     /* API Gateway's own frames. */
@@ -380,15 +396,15 @@ static void test_decode_stray(void)
         IGN(env);
         free(env);
     }
-    /* A payload that decodes to binary garbage. */
-    IGN("{\"messageType\":\"SDP_OFFER\",\"messagePayload\":\"/////w==\"}");
+    /* A payload that decodes to binary garbage: not UTF-8, refused. */
+    REF("{\"messageType\":\"SDP_OFFER\",\"messagePayload\":\"/////w==\"}", "not valid UTF-8");
     /* A payload with a NUL byte after valid JSON. */
     static const char nul_payload[] = "{\"type\":\"offer\",\"sdp\":\"v=0\"}\0";
     kvi_buf enc = KVI_BUF_INIT;
     kvi_base64_encode(&enc, nul_payload, sizeof nul_payload - 1);
     kvi_buf nul_env = KVI_BUF_INIT;
     kvi_buf_printf(&nul_env, "{\"messageType\":\"SDP_OFFER\",\"messagePayload\":\"%s\"}", enc.data);
-    IGN(nul_env.data);
+    REF(nul_env.data, "NUL byte in the messagePayload");
     kvi_buf_free(&enc);
     kvi_buf_free(&nul_env);
     /* Deep nesting does not blow the stack. */
@@ -398,10 +414,104 @@ static void test_decode_stray(void)
     expect_ignored(deep.data, deep.len);
     kvi_buf_free(&deep);
     /* A NUL in the middle: the length is what counts, the text after it is not read as JSON. */
-    expect_ignored("{\"messageType\":\"GO_AWAY\"\0}", 27);
+    expect_refused("{\"messageType\":\"GO_AWAY\"\0}", 27, "NUL byte in the message");
     CHECK_INT(kvi_sig_decode("{\"messageType\":\"GO_AWAY\"}\0garbage", 25, &m, &why), 0);
     CHECK_INT(m.type, KVI_SIG_GO_AWAY);
     kvi_sig_message_free(&m);
+}
+
+/* An envelope whose payload is given as raw bytes (base64-encoded here, whatever they are). */
+static char *envelope_raw(const char *type, const char *sender, const void *payload, size_t n)
+{
+    kvi_buf enc = KVI_BUF_INIT, b = KVI_BUF_INIT;
+    kvi_base64_encode(&enc, payload, n);
+    kvi_buf_printf(&b, "{\"messageType\":\"%s\"", type);
+    if (sender)
+        kvi_buf_printf(&b, ",\"senderClientId\":\"%s\"", sender);
+    kvi_buf_printf(&b, ",\"messagePayload\":\"%s\"}", kvi_buf_str(&enc));
+    kvi_buf_free(&enc);
+    return kvi_buf_detach(&b);
+}
+
+/* Issue 10 items 4 and 5: what could cut or corrupt a string is refused at decode time. */
+static void test_decode_refused(void)
+{
+    /* The issue's SDP: bytes FF FE C0 AF inside the offer's payload. */
+    static const char bad_sdp[] = "{\"type\":\"offer\",\"sdp\":\"v=0\r\ns=\xff\xfe\xc0\xaf\r\n\"}";
+    char *env = envelope_raw("SDP_OFFER", NULL, bad_sdp, sizeof bad_sdp - 1);
+    REF(env, "messagePayload is not valid UTF-8");
+    free(env);
+    /* Overlong forms, a surrogate, beyond U+10FFFF, a sequence cut at the end. */
+    static const char *const bad_utf8[] = {"\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80",
+                                           "\xf4\x90\x80\x80", "\xe2\x82"};
+    for (size_t i = 0; i < sizeof bad_utf8 / sizeof bad_utf8[0]; i++) {
+        kvi_buf p = KVI_BUF_INIT;
+        kvi_buf_printf(&p, "{\"candidate\":\"candidate:1 %s\"}", bad_utf8[i]);
+        env = envelope_raw("ICE_CANDIDATE", NULL, p.data, p.len);
+        REF(env, "not valid UTF-8");
+        free(env);
+        kvi_buf_free(&p);
+    }
+    /* Invalid UTF-8 in the envelope itself (a decoder called without the WebSocket's check). */
+    REF("{\"messageType\":\"STATUS_RESPONSE\",\"statusResponse\":{\"description\":\"\xff\"}}",
+        "message is not valid UTF-8");
+    /* An escaped NUL would cut the string: "v=0\u0000\r\nm=video..." must not become "v=0". */
+    env = envelope("SDP_OFFER", NULL,
+                   "{\"type\":\"offer\",\"sdp\":\"v=0\\u0000\\r\\nm=video 9 UDP/TLS/RTP/SAVPF 96\"}");
+    REF(env, "NUL character (\\u0000) in a string of the messagePayload");
+    free(env);
+    env = envelope("ICE_CANDIDATE", NULL, "{\"candidate\":\"candidate:1 1 udp \\u0000 1.2.3.4\"}");
+    REF(env, "\\u0000");
+    free(env);
+    env = envelope("ICE_CANDIDATE", NULL, "{\"candidate\":\"c\",\"sdpMid\":\"0\\u0000x\"}");
+    REF(env, "\\u0000");
+    free(env);
+    REF("{\"messageType\":\"GO_AWAY\",\"senderClientId\":\"ab\\u0000cd\"}",
+        "NUL character (\\u0000) in a string of the message");
+    REF("{\"messageType\":\"STATUS_RESPONSE\",\"statusResponse\":{\"description\":\"x\\u0000\"}}",
+        "\\u0000");
+    /* An escaped backslash before "u0000" is text, not a NUL: decoded as it is. */
+    kvi_sig_message m;
+    const char *why = NULL;
+    env = envelope("ICE_CANDIDATE", NULL, "{\"candidate\":\"a\\\\u0000b\"}");
+    CHECK_INT(decode_str(env, &m, &why), 0);
+    CHECK_INT(m.type, KVI_SIG_ICE_CANDIDATE);
+    CHECK_STR(m.candidate, "a\\u0000b");
+    kvi_sig_message_free(&m);
+    free(env);
+    /* Valid UTF-8, raw and escaped (an emoji as a surrogate pair), passes whole. */
+    env = envelope("SDP_OFFER", NULL,
+                   "{\"type\":\"offer\",\"sdp\":\"v=0\\r\\ns=caf\xc3\xa9 \\ud83d\\ude00\\r\\n\"}");
+    CHECK_INT(decode_str(env, &m, &why), 0);
+    CHECK_INT(m.type, KVI_SIG_SDP_OFFER);
+    CHECK_STR(m.sdp, "v=0\r\ns=caf\xc3\xa9 \xf0\x9f\x98\x80\r\n");
+    kvi_sig_message_free(&m);
+    free(env);
+    /* senderClientId: the client id rule, at decode time (not when the answer fails later). */
+    static const char *const bad_ids[] = {"bad id", "a/b", "caf\xc3\xa9", "x\\ty", "a+b"};
+    for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++) {
+        env = envelope("SDP_OFFER", bad_ids[i], "{\"type\":\"offer\",\"sdp\":\"v=0\"}");
+        REF(env, "senderClientId must be 1-256 characters of [a-zA-Z0-9_.-]");
+        free(env);
+    }
+    char id[258];
+    memset(id, 'a', 257);
+    id[257] = '\0';
+    env = envelope("ICE_CANDIDATE", id, "{\"candidate\":\"c\"}");
+    REF(env, "senderClientId");
+    free(env);
+    id[256] = '\0'; /* 256 is the longest allowed */
+    env = envelope("ICE_CANDIDATE", id, "{\"candidate\":\"c\"}");
+    CHECK_INT(decode_str(env, &m, &why), 0);
+    CHECK_INT(m.type, KVI_SIG_ICE_CANDIDATE);
+    CHECK_INT(strlen(m.sender_client_id), 256);
+    kvi_sig_message_free(&m);
+    free(env);
+    env = envelope("SDP_OFFER", "viewer-1.A_b", "{\"type\":\"offer\",\"sdp\":\"v=0\"}");
+    CHECK_INT(decode_str(env, &m, &why), 0);
+    CHECK_STR(m.sender_client_id, "viewer-1.A_b");
+    kvi_sig_message_free(&m);
+    free(env);
 }
 
 /* Every prefix of a real offer and candidate is skipped (only the whole one decodes). */
@@ -1007,6 +1117,7 @@ int main(void)
     test_decode_candidate();
     test_decode_control();
     test_decode_stray();
+    test_decode_refused();
     test_truncated();
     test_garbage();
     test_huge();

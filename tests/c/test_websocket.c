@@ -18,6 +18,7 @@
 #include "check.h"
 #include "error.h"
 #include "test_support.h"
+#include "utf8.h"
 #include "websocket.h"
 
 /* The server, run as `python -c SERVER_PY <certdir>`: prints "<raw port> <aiohttp port or 0>"
@@ -73,7 +74,7 @@ static const char *const SERVER_PY =
     "            elif t == 'report': w.write(frame(1, json.dumps(ev).encode()))\n"
     "            else: w.write(frame(1, p))\n"
     "        elif op == 9: w.write(frame(10, p))\n"
-    "        elif op == 10: ev['pongs'].append(p.decode())\n"
+    "        elif op == 10: ev['pongs'].append(p.decode()); continue\n"
     "        elif op == 8:\n"
     "            code = struct.unpack('!H', p[:2])[0] if len(p) >= 2 else None\n"
     "            ev['closes'].append([path, code])\n"
@@ -87,10 +88,25 @@ static const char *const SERVER_PY =
     "         '/proto/msb': bytes([0x81, 127, 0x80, 0, 0, 0, 0, 0, 0, 1]) + b'x',\n"
     "         '/proto/close1': frame(8, b'x'),\n"
     "         '/proto/toolong': b''.join(fragments(b'y' * 327680, 16384)),\n"
-    "         '/proto/toobig': frame(1, b'z' * 300000)}\n"
+    "         '/proto/toobig': frame(1, b'z' * 300000),\n"
+    "         '/proto/badutf8': frame(1, b'{\"sdp\":\"\\xff\\xfe\\xc0\\xaf\"}'),\n"
+    "         '/proto/badutf8frag': frame(1, b'ok \\xe2', fin=False) + frame(0, b'\\x28\\xa1'),\n"
+    "         '/proto/close1005': frame(8, struct.pack('!H', 1005)),\n"
+    "         '/proto/close1006': frame(8, struct.pack('!H', 1006) + b'abnormal'),\n"
+    "         '/proto/close1015': frame(8, struct.pack('!H', 1015)),\n"
+    "         '/proto/close2000': frame(8, struct.pack('!H', 2000)),\n"
+    "         '/proto/badreason': frame(8, struct.pack('!H', 1000) + b'bye \\xff\\xfe'),\n"
+    "         '/proto/endless': frame(1, b'', fin=False) + frame(0, b'', fin=False) * 5000}\n"
     "FORBIDDEN = b'{\"message\":\"User: arn:aws:iam::123456789012:user/x is not authorized\"}'\n"
     "EXPIRED = (b'{\"message\":\"Signature expired: 20190101T000000Z is now earlier than '\n"
     "           b'20190101T000500Z\"}')\n"
+    "async def ping_flood(w):\n"
+    "    try:\n"
+    "        for i in range(20000):\n"
+    "            w.write(frame(9, str(i).encode()))\n"
+    "            if i % 1000 == 999: await w.drain()\n"
+    "        w.write(frame(1, b'after'))\n"
+    "    except Exception: pass\n"
     "async def handle(r, w):\n"
     "    try:\n"
     "        head = await r.readuntil(b'\\r\\n\\r\\n')\n"
@@ -159,6 +175,7 @@ static const char *const SERVER_PY =
     "                w.write(frame(1, b'hello')[:4]); await w.drain(); await asyncio.sleep(0.05)\n"
     "                w.transport.abort(); return\n"
     "            elif path in PROTO: w.write(PROTO[path])\n"
+    "            elif path == '/flood/ping': asyncio.ensure_future(ping_flood(w))\n"
     "            await w.drain()\n"
     "            await serve_frames(path, r, w, deaf=path == '/deaf')\n"
     "        await w.drain()\n"
@@ -419,6 +436,281 @@ static void test_protocol_errors(void)
     CHECK_INT(kvi_ws_parse_frame(bad, 2, 100, &fr, NULL), -1);
 }
 
+/* ---- the receive rules, without a socket (time injected) ---------------------------------- */
+
+/* Appends a server frame (unmasked) to b. */
+static void put_frame(kvi_buf *b, int fin, int op, const void *p, size_t n)
+{
+    unsigned char *f = malloc(n + 16);
+    size_t len = server_frame(f, fin, op, p, n);
+    kvi_buf_append(b, f, len);
+    free(f);
+}
+
+/* Feeds b whole into a fresh reader and runs next until it stops on something other than a
+ * message; counts the messages. */
+static kvi_ws_result run_reader(kvi_ws_reader *r, const kvi_buf *b, int64_t now, unsigned budget,
+                                int *messages, kvi_ws_output *out)
+{
+    kvi_ws_reader_feed(r, b->data, b->len);
+    for (;;) {
+        unsigned left = budget;
+        kvi_ws_result res = kvi_ws_reader_next(r, now, &left, out);
+        if (res != KVI_WS_GOT_MESSAGE)
+            return res;
+        (*messages)++;
+        free(out->message);
+        out->message = NULL;
+    }
+}
+
+static void test_reader_budget_and_pings(void)
+{
+    /* 1000 pings: each call handles at most its budget and the last ping's payload is the one
+     * to answer (RFC 6455 5.5.3). */
+    kvi_ws_reader r;
+    kvi_ws_reader_init(&r, NULL);
+    kvi_buf b = KVI_BUF_INIT;
+    char p[16];
+    for (int i = 0; i < 1000; i++) {
+        int n = snprintf(p, sizeof p, "p%d", i);
+        put_frame(&b, 1, KVI_WS_PING, p, (size_t)n);
+    }
+    put_frame(&b, 1, KVI_WS_TEXT, "after", 5);
+    kvi_ws_reader_feed(&r, b.data, b.len);
+    kvi_ws_output o;
+    int calls = 0;
+    kvi_ws_result res;
+    for (;;) {
+        unsigned budget = 100;
+        res = kvi_ws_reader_next(&r, 0, &budget, &o);
+        calls++;
+        if (res != KVI_WS_BUDGET_SPENT)
+            break;
+        CHECK_INT(budget, 0);
+        CHECK_INT(r.pong_due, 1);
+    }
+    CHECK_INT(calls, 11); /* 1001 frames, 100 a call */
+    CHECK_INT(res, KVI_WS_GOT_MESSAGE);
+    CHECK_STR(o.message, "after");
+    free(o.message);
+    CHECK_INT(r.pong_due, 1);
+    CHECK_INT(r.pong_len, 4);
+    CHECK(memcmp(r.pong, "p999", 4) == 0);
+    unsigned budget = 100;
+    CHECK_INT(kvi_ws_reader_next(&r, 0, &budget, &o), KVI_WS_NEED_MORE);
+    CHECK_INT(budget, 100); /* nothing buffered: the budget is untouched */
+    kvi_ws_reader_free(&r);
+    kvi_buf_free(&b);
+}
+
+static void test_reader_fragments(void)
+{
+    kvi_ws_output o;
+    int messages = 0;
+    /* Endless empty continuation frames fail at the frame limit, not "never". */
+    kvi_ws_reader r;
+    kvi_ws_reader_init(&r, NULL);
+    kvi_buf b = KVI_BUF_INIT;
+    put_frame(&b, 0, KVI_WS_TEXT, "", 0);
+    for (int i = 0; i < 5000; i++)
+        put_frame(&b, 0, KVI_WS_CONTINUATION, "", 0);
+    CHECK_INT(run_reader(&r, &b, 0, 1u << 30, &messages, &o), KVI_WS_FAILED);
+    CHECK_INT(o.fail_code, 1008);
+    CHECK(o.why && strstr(o.why, "more frames than the limit"));
+    CHECK_INT(r.msg_frames, 1025); /* the default limit is 1024 */
+    kvi_ws_reader_free(&r);
+    /* 1024 frames still make a message; a smaller limit is honoured. */
+    kvi_buf_reset(&b);
+    put_frame(&b, 0, KVI_WS_TEXT, "a", 1);
+    for (int i = 0; i < 1022; i++)
+        put_frame(&b, 0, KVI_WS_CONTINUATION, i % 2 ? "" : "b", i % 2 ? 0 : 1);
+    put_frame(&b, 1, KVI_WS_CONTINUATION, "c", 1);
+    kvi_ws_reader_init(&r, NULL);
+    CHECK_INT(run_reader(&r, &b, 0, 1u << 30, &messages, &o), KVI_WS_NEED_MORE);
+    CHECK_INT(messages, 1);
+    kvi_ws_reader_free(&r);
+    kvi_ws_limits small = {0, 10, 0, 0};
+    kvi_ws_reader_init(&r, &small);
+    CHECK_INT(run_reader(&r, &b, 0, 1u << 30, &messages, &o), KVI_WS_FAILED);
+    CHECK_INT(o.fail_code, 1008);
+    kvi_ws_reader_free(&r);
+
+    /* Bounded in time: a message started at 0 and not done by the limit fails, whatever comes. */
+    kvi_ws_limits quick = {0, 0, 1000, 0};
+    kvi_ws_reader_init(&r, &quick);
+    kvi_buf_reset(&b);
+    put_frame(&b, 0, KVI_WS_TEXT, "part", 4);
+    CHECK_INT(run_reader(&r, &b, 0, 100, &messages, &o), KVI_WS_NEED_MORE);
+    kvi_buf_reset(&b);
+    put_frame(&b, 1, KVI_WS_PING, "", 0); /* a peer that keeps the line busy with pings */
+    CHECK_INT(run_reader(&r, &b, 1000, 100, &messages, &o), KVI_WS_NEED_MORE);
+    CHECK_INT(run_reader(&r, &b, 1001, 100, &messages, &o), KVI_WS_FAILED);
+    CHECK_INT(o.fail_code, 1008);
+    CHECK(o.why && strstr(o.why, "did not complete within the time limit"));
+    kvi_ws_reader_free(&r);
+    /* ... and so is one frame trickled in (its header promises bytes that never come). */
+    kvi_ws_reader_init(&r, &quick);
+    unsigned char head[] = {0x81, 126, 0x10, 0x00, 'x'};
+    kvi_ws_reader_feed(&r, head, sizeof head);
+    unsigned budget = 10;
+    CHECK_INT(kvi_ws_reader_next(&r, 5, &budget, &o), KVI_WS_NEED_MORE);
+    CHECK_INT(kvi_ws_reader_mid_message(&r), 1);
+    kvi_ws_reader_feed(&r, "y", 1);
+    CHECK_INT(kvi_ws_reader_next(&r, 1005, &budget, &o), KVI_WS_NEED_MORE);
+    CHECK_INT(kvi_ws_reader_next(&r, 1006, &budget, &o), KVI_WS_FAILED);
+    CHECK(o.why && strstr(o.why, "frame did not complete"));
+    kvi_ws_reader_free(&r);
+    kvi_buf_free(&b);
+}
+
+static void test_reader_flood_limit(void)
+{
+    /* 10 frames a second: 100 at once pass (10 s worth), the 101st fails, a second later 10
+     * more pass. */
+    kvi_ws_limits lim = {0, 0, 0, 10};
+    kvi_ws_reader r;
+    kvi_ws_reader_init(&r, &lim);
+    kvi_buf b = KVI_BUF_INIT;
+    for (int i = 0; i < 100; i++)
+        put_frame(&b, 1, KVI_WS_PONG, "", 0);
+    kvi_ws_output o;
+    int messages = 0;
+    CHECK_INT(run_reader(&r, &b, 50, 1000, &messages, &o), KVI_WS_NEED_MORE);
+    kvi_buf_reset(&b);
+    for (int i = 0; i < 10; i++)
+        put_frame(&b, 1, KVI_WS_TEXT, "m", 1);
+    CHECK_INT(run_reader(&r, &b, 1050, 1000, &messages, &o), KVI_WS_NEED_MORE);
+    CHECK_INT(messages, 10);
+    kvi_buf_reset(&b);
+    put_frame(&b, 1, KVI_WS_TEXT, "one too many", 12);
+    CHECK_INT(run_reader(&r, &b, 1050, 1000, &messages, &o), KVI_WS_FAILED);
+    CHECK_INT(o.fail_code, 1008);
+    CHECK(o.why && strstr(o.why, "flood limit"));
+    kvi_ws_reader_free(&r);
+    /* No limit: any number. */
+    kvi_ws_reader_init(&r, NULL);
+    kvi_buf_reset(&b);
+    for (int i = 0; i < 20000; i++)
+        put_frame(&b, 1, KVI_WS_PONG, "", 0);
+    CHECK_INT(run_reader(&r, &b, 0, 1u << 30, &messages, &o), KVI_WS_NEED_MORE);
+    kvi_ws_reader_free(&r);
+    kvi_buf_free(&b);
+}
+
+static void test_reader_utf8(void)
+{
+    kvi_ws_output o;
+    int messages = 0;
+    kvi_ws_reader r;
+    kvi_buf b = KVI_BUF_INIT;
+    /* One frame with the issue's bytes: 1007, and the reason never holds them. */
+    kvi_ws_reader_init(&r, NULL);
+    put_frame(&b, 1, KVI_WS_TEXT, "{\"sdp\":\"\xff\xfe\xc0\xaf\"}", 14);
+    CHECK_INT(run_reader(&r, &b, 0, 100, &messages, &o), KVI_WS_FAILED);
+    CHECK_INT(o.fail_code, 1007);
+    CHECK(o.why && strstr(o.why, "not valid UTF-8") && !strchr(o.why, '\xff'));
+    kvi_ws_reader_free(&r);
+    /* A character split across fragments is fine. */
+    kvi_ws_reader_init(&r, NULL);
+    kvi_buf_reset(&b);
+    put_frame(&b, 0, KVI_WS_TEXT, "caf\xc3", 4);
+    put_frame(&b, 1, KVI_WS_PING, "", 0);
+    put_frame(&b, 1, KVI_WS_CONTINUATION, "\xa9", 1);
+    messages = 0;
+    kvi_ws_reader_feed(&r, b.data, b.len);
+    unsigned budget = 100;
+    CHECK_INT(kvi_ws_reader_next(&r, 0, &budget, &o), KVI_WS_GOT_MESSAGE);
+    CHECK_STR(o.message, "caf\xc3\xa9");
+    free(o.message);
+    kvi_ws_reader_free(&r);
+    /* Invalid in the first fragment: failed at once, before the message ends (RFC 6455 8.1). */
+    kvi_ws_reader_init(&r, NULL);
+    kvi_buf_reset(&b);
+    put_frame(&b, 0, KVI_WS_TEXT, "ok \xed\xa0\x80", 6);
+    CHECK_INT(run_reader(&r, &b, 0, 100, &messages, &o), KVI_WS_FAILED);
+    CHECK_INT(o.fail_code, 1007);
+    kvi_ws_reader_free(&r);
+    /* A message that ends in the middle of a character. */
+    kvi_ws_reader_init(&r, NULL);
+    kvi_buf_reset(&b);
+    put_frame(&b, 0, KVI_WS_TEXT, "x", 1);
+    put_frame(&b, 1, KVI_WS_CONTINUATION, "\xe2\x82", 2);
+    CHECK_INT(run_reader(&r, &b, 0, 100, &messages, &o), KVI_WS_FAILED);
+    CHECK_INT(o.fail_code, 1007);
+    kvi_ws_reader_free(&r);
+    /* Binary messages are not text: skipped, never checked. */
+    kvi_ws_reader_init(&r, NULL);
+    kvi_buf_reset(&b);
+    put_frame(&b, 1, KVI_WS_BINARY, "\xff\xfe", 2);
+    CHECK_INT(run_reader(&r, &b, 0, 100, &messages, &o), KVI_WS_NEED_MORE);
+    kvi_ws_reader_free(&r);
+    kvi_buf_free(&b);
+}
+
+/* The reader's verdict on one close frame with code (-1: none) and reason. */
+static kvi_ws_result close_verdict(int code, const char *reason, size_t n, kvi_ws_output *o)
+{
+    unsigned char p[125];
+    size_t len = 0;
+    if (code >= 0) {
+        p[len++] = (unsigned char)(code >> 8);
+        p[len++] = (unsigned char)code;
+        memcpy(p + len, reason, n);
+        len += n;
+    }
+    kvi_buf b = KVI_BUF_INIT;
+    put_frame(&b, 1, KVI_WS_CLOSE, p, len);
+    kvi_ws_reader r;
+    kvi_ws_reader_init(&r, NULL);
+    int messages = 0;
+    kvi_ws_result res = run_reader(&r, &b, 0, 10, &messages, o);
+    kvi_ws_reader_free(&r);
+    kvi_buf_free(&b);
+    return res;
+}
+
+static void test_reader_close_codes(void)
+{
+    static const int valid[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012,
+                                1013, 1014, 3000, 3999, 4000, 4999};
+    static const int reserved[] = {0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999,
+                                   5000, 65535};
+    kvi_ws_output o;
+    for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++) {
+        CHECK_INT(close_verdict(valid[i], "bye", 3, &o), KVI_WS_GOT_CLOSE);
+        CHECK_INT(o.close_code, valid[i]);
+        CHECK_STR(o.close_reason, "bye");
+    }
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++) {
+        CHECK_INT(close_verdict(reserved[i], "", 0, &o), KVI_WS_FAILED);
+        CHECK_INT(o.fail_code, 1002);
+        CHECK_INT(o.close_code, reserved[i]);
+    }
+    CHECK_INT(close_verdict(1005, "", 0, &o), KVI_WS_FAILED);
+    CHECK(o.why && strstr(o.why, "1005") && strstr(o.why, "never be sent"));
+    CHECK_INT(close_verdict(1015, "", 0, &o), KVI_WS_FAILED);
+    CHECK(o.why && strstr(o.why, "1015"));
+    /* No code at all is allowed (RFC 6455 5.5.1). */
+    CHECK_INT(close_verdict(-1, "", 0, &o), KVI_WS_GOT_CLOSE);
+    CHECK_INT(o.close_code, 0);
+    /* A reason that is not UTF-8: 1007, and none of its bytes in what we report. */
+    CHECK_INT(close_verdict(1000, "bye \xff\xfe", 6, &o), KVI_WS_FAILED);
+    CHECK_INT(o.fail_code, 1007);
+    CHECK(o.why && strstr(o.why, "close reason is not valid UTF-8"));
+    CHECK_STR(o.close_reason, "");
+    /* A long valid reason is cut on a character boundary; control characters are shown as '?'. */
+    char reason[123];
+    for (size_t i = 0; i < sizeof reason; i += 2)
+        memcpy(reason + i, "\xc3\xa9", i + 2 <= sizeof reason ? 2 : 1);
+    reason[0] = '\n';
+    reason[1] = 'x';
+    CHECK_INT(close_verdict(4000, reason, sizeof reason - 1, &o), KVI_WS_GOT_CLOSE);
+    CHECK(kvi_utf8_valid(o.close_reason, strlen(o.close_reason)));
+    CHECK(o.close_reason[0] == '?');
+    CHECK(strlen(o.close_reason) <= sizeof o.close_reason - 1);
+}
+
 static void test_accept_key(void)
 {
     char out[29];
@@ -459,6 +751,7 @@ static void pick_python(char *out, size_t n)
 #define SECRET_QUERY "?X-Amz-Security-Token=SECRETTOKEN&X-Amz-Signature=SECRETSIG&b=%2F"
 
 static kvi_ws_refusal last_refusal; /* what the last open_ws_opts was refused with */
+static unsigned flood_limit;        /* frames per second the next connections allow (0: any) */
 
 static kvsws_status open_ws_opts(int port, const char *path, const char *ca, long connect_ms,
                                  uint64_t max_message, kvi_ws **ws, kvsws_error *err)
@@ -467,7 +760,7 @@ static kvsws_status open_ws_opts(int port, const char *path, const char *ca, lon
     snprintf(url, sizeof url, "wss://127.0.0.1:%d%s%s", port, path, SECRET_QUERY);
     memset(&last_refusal, 0, sizeof last_refusal);
     kvi_ws_options o = {ca,           NULL, connect_ms, "kvsws-test/1.0", max_message,
-                        NULL,         &last_refusal, 0, 0};
+                        NULL,         &last_refusal, 0, 0, flood_limit};
     kvsws_status st = kvi_ws_connect(url, &o, ws, err);
     if (st != KVSWS_OK) {
         /* No secret in any part of the error. */
@@ -496,6 +789,8 @@ static int next_message(kvi_ws *ws, int timeout_ms, char **msg, size_t *len, kvs
     int64_t deadline = now_ms() + timeout_ms;
     for (;;) {
         int r = kvi_ws_read_message(ws, msg, len, err);
+        if (r == KVI_WS_READ_MORE)
+            continue; /* more is buffered: no waiting for the socket */
         if (r != 0)
             return r;
         int64_t left = deadline - now_ms();
@@ -885,18 +1180,89 @@ static void test_protocol_errors_live(int port)
                  {"/proto/msb", "most significant bit", 1002},
                  {"/proto/close1", "1-byte", 1002},
                  {"/proto/toolong", "size limit", 1009},
-                 {"/proto/toobig", "size limit", 1009}};
+                 {"/proto/toobig", "size limit", 1009},
+                 {"/proto/badutf8", "text message is not valid UTF-8", 1007},
+                 {"/proto/badutf8frag", "text message is not valid UTF-8", 1007},
+                 {"/proto/close1005", "carries 1005", 1002},
+                 {"/proto/close1006", "carries 1006", 1002},
+                 {"/proto/close1015", "carries 1015", 1002},
+                 {"/proto/close2000", "invalid status code (RFC 6455 7.4) (code 2000)", 1002},
+                 {"/proto/badreason", "close reason is not valid UTF-8", 1007},
+                 {"/proto/endless", "more frames than the limit", 1008}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *said = ended_with(port, cases[i].path);
         if (!said)
             continue;
         CHECK(strstr(said, "protocol error") && mentions(cases[i].path, said, cases[i].says));
+        /* The peer's bytes never reach the message: it stays valid, printable UTF-8. */
+        CHECK(kvi_utf8_valid(said, strlen(said)) && !strchr(said, '\xff'));
         free(said);
         CHECK(close_recorded(port, cases[i].path, cases[i].code));
     }
     /* A close without a status code. */
     test_drop(port, "/closenocode", "closed by the server (no status code)");
     test_drop(port, "/dropmid", "in the middle of a message");
+}
+
+/* A ping flood: every read returns within its budget, the last ping is answered, and far fewer
+ * pongs go out than pings came in. */
+static void test_ping_flood(int port)
+{
+    kvi_ws *ws = open_ws(port, "/flood/ping");
+    if (!ws)
+        return;
+    kvsws_error *err = kvsws_error_new();
+    char *m = NULL;
+    int64_t longest = 0, deadline = now_ms() + 20000;
+    int more = 0, r = 0;
+    while (now_ms() < deadline) {
+        int64_t t0 = now_ms();
+        r = kvi_ws_read_message(ws, &m, NULL, err);
+        if (now_ms() - t0 > longest)
+            longest = now_ms() - t0;
+        if (r == KVI_WS_READ_MORE)
+            more++;
+        else if (r == 0) {
+            struct pollfd pfd = {kvi_ws_socket(ws), POLLIN, 0};
+            poll(&pfd, 1, 100);
+        } else
+            break;
+    }
+    CHECK_INT(r, 1);
+    CHECK_STR(m, "after");
+    free(m);
+    CHECK(more >= 10); /* the reads came back for more, budget by budget */
+    int64_t total = now_ms() - (deadline - 20000);
+    fprintf(stderr, "ping flood: %d reads came back for more, the longest took %lld of %lld ms\n",
+            more, (long long)longest, (long long)total);
+    /* Scale-free (valgrind is 20 times slower): no read took a large part of the whole flood. */
+    CHECK(longest * 4 < total);
+    CHECK(pong_recorded(port, "19999"));
+    cJSON *j = report(port);
+    int pongs = 0; /* to this flood's pings: their payloads are numbers */
+    const cJSON *p;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItem(j, "pongs"))
+        pongs += cJSON_IsString(p) && p->valuestring[0] >= '0' && p->valuestring[0] <= '9';
+    fprintf(stderr, "ping flood: 20000 pings, %d pongs\n", pongs);
+    CHECK(pongs >= 1 && pongs < 10000);
+
+    cJSON_Delete(j);
+    kvsws_error_free(err);
+    kvi_ws_close(ws, 1000);
+    /* With a flood limit the connection fails instead: 1008 Policy Violation. */
+    flood_limit = 100;
+    ws = open_ws(port, "/flood/ping");
+    flood_limit = 0;
+    if (!ws)
+        return;
+    err = kvsws_error_new();
+    CHECK_INT(next_message(ws, 10000, &m, NULL, err), -1);
+    const char *said = kvsws_error_message(err);
+    CHECK(mentions("/flood/ping", said, "faster than the flood limit") &&
+          mentions("/flood/ping", said, "1008 Policy Violation"));
+    kvsws_error_free(err);
+    kvi_ws_close(ws, 5000); /* the server is busy flooding: give it time to read our close */
+    CHECK(close_recorded(port, "/flood/ping", 1008));
 }
 
 static void test_upgrade_failures(int port)
@@ -944,7 +1310,7 @@ static void test_upgrade_deadlines(int port)
     kvi_ws *ws = NULL;
     kvsws_error *err = kvsws_error_new();
     snprintf(url, sizeof url, "wss://127.0.0.1:%d/hang%s", port, SECRET_QUERY);
-    kvi_ws_options o = {server.ca_path, NULL, 5000, "t", 0, NULL, NULL, 400, 5000};
+    kvi_ws_options o = {server.ca_path, NULL, 5000, "t", 0, NULL, NULL, 400, 5000, 0};
     int64_t t0 = now_ms();
     CHECK_INT(kvi_ws_connect(url, &o, &ws, err), KVSWS_E_READ_TIMEOUT);
     int64_t took = now_ms() - t0;
@@ -953,7 +1319,7 @@ static void test_upgrade_deadlines(int port)
     CHECK_INT(kvsws_error_retryable(err), 1);
 
     snprintf(url, sizeof url, "wss://127.0.0.1:%d/trickle%s", port, SECRET_QUERY);
-    kvi_ws_options trickled = {server.ca_path, NULL, 5000, "t", 0, NULL, NULL, 400, 900};
+    kvi_ws_options trickled = {server.ca_path, NULL, 5000, "t", 0, NULL, NULL, 400, 900, 0};
     t0 = now_ms();
     CHECK_INT(kvi_ws_connect(url, &trickled, &ws, err), KVSWS_E_READ_TIMEOUT);
     took = now_ms() - t0;
@@ -991,12 +1357,12 @@ static void test_connect_failures(int port)
                                        "wss://127.0.0.1/a b",  "wss://127.0.0.1/\r\nX: y",
                                        "127.0.0.1"};
     for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
-        kvi_ws_options o = {server.ca_path, NULL, 1000, "t", 0, NULL, NULL, 0, 0};
+        kvi_ws_options o = {server.ca_path, NULL, 1000, "t", 0, NULL, NULL, 0, 0, 0};
         CHECK_INT(kvi_ws_connect(urls[i], &o, &ws, err), KVSWS_E_PARAM_VALIDATION);
         CHECK(ws == NULL);
     }
     /* The query of a bad URL is not echoed either. */
-    kvi_ws_options o = {server.ca_path, NULL, 1000, "t", 0, NULL, NULL, 0, 0};
+    kvi_ws_options o = {server.ca_path, NULL, 1000, "t", 0, NULL, NULL, 0, 0, 0};
     CHECK_INT(kvi_ws_connect("https://h/x?X-Amz-Signature=SECRET", &o, &ws, err),
               KVSWS_E_PARAM_VALIDATION);
     CHECK(strstr(kvsws_error_message(err), "SECRET") == NULL);
@@ -1043,7 +1409,7 @@ static void test_cancel_connect(const char *ca)
     char url[128];
     snprintf(url, sizeof url, "wss://127.0.0.1:%d/?X-Amz-Signature=SECRET", ntohs(addr.sin_port));
     int flag = 0;
-    kvi_ws_options o = {ca, NULL, 20000, "t", 0, &flag, NULL, 0, 0};
+    kvi_ws_options o = {ca, NULL, 20000, "t", 0, &flag, NULL, 0, 0, 0};
     kvi_ws *ws = NULL;
     kvsws_error *err = kvsws_error_new();
     pthread_t t;
@@ -1065,6 +1431,11 @@ int main(void)
     test_lengths();
     test_fragments_and_control();
     test_protocol_errors();
+    test_reader_budget_and_pings();
+    test_reader_fragments();
+    test_reader_flood_limit();
+    test_reader_utf8();
+    test_reader_close_codes();
     test_accept_key();
 
     char python[600];
@@ -1083,6 +1454,7 @@ int main(void)
     test_fragmented(port_raw);
     test_early_bytes(port_raw);
     test_protocol_errors_live(port_raw);
+    test_ping_flood(port_raw);
     test_upgrade_failures(port_raw);
     test_upgrade_deadlines(port_raw);
     test_connect_failures(port_raw);

@@ -94,6 +94,9 @@ def test_start_validates_before_io(emu: Emulator, kwargs: dict[str, Any], words:
     ({"max_join_attempts": 0}, InvalidConfigError),
     ({"ping_interval": 10_000}, InvalidConfigError),
     ({"check_answer": "yes"}, InvalidConfigError),
+    ({"flood_limit": -1}, InvalidConfigError),
+    ({"flood_limit": 2_000_000}, InvalidConfigError),
+    ({"flood_limit": "200"}, InvalidConfigError),
 ])
 def test_bad_options_raise_at_once(emu: Emulator, kwargs: dict[str, Any], error: type[Exception]) -> None:
     with make_client(emu) as client:
