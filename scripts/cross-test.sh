@@ -27,19 +27,21 @@ build=build-$arch
 # runs ctest. MinSizeRel: a camera's flash is small.
 apt_install cross-test sudo build-essential cmake pkg-config binutils
 case "$arch" in aarch64) block=1 ;; armhf) block=2 ;; esac
-readme_block Cross-compiling "$block" >"$build.readme.sh"
-grep -q "CMAKE_TOOLCHAIN_FILE=cmake/toolchains/$triplet.cmake" "$build.readme.sh" ||
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+readme_block Cross-compiling "$block" >"$work/readme.sh"
+grep -q "CMAKE_TOOLCHAIN_FILE=cmake/toolchains/$triplet.cmake" "$work/readme.sh" ||
   { echo "cross-test: the README's Cross-compiling block $block is not for $triplet" >&2; exit 1; }
 echo "cross-test: the README's commands for $arch:"
-cat "$build.readme.sh"
+cat "$work/readme.sh"
 start=$(date +%s)
-if ! DEBIAN_FRONTEND=noninteractive bash -euo pipefail "$build.readme.sh" >"$build.log" 2>&1; then
-  cat "$build.log"; echo "cross-test: the README's $arch commands failed"; exit 1
+if ! DEBIAN_FRONTEND=noninteractive bash -euo pipefail "$work/readme.sh" >"$work/build.log" 2>&1; then
+  cat "$work/build.log"; echo "cross-test: the README's $arch commands failed"; exit 1
 fi
 # A warning fails here as -Werror would: a 32-bit target finds some that amd64 cannot.
-if grep -B2 -A4 "warning:" "$build.log"; then echo "cross-test: $arch build warns"; exit 1; fi
+if grep -B2 -A4 "warning:" "$work/build.log"; then echo "cross-test: $arch build warns"; exit 1; fi
 machine=$("$triplet-readelf" -h "$build/libkvsws.so" | sed -n 's/^ *Machine: *//p')
-grep -E "tests passed" "$build.log"
+grep -E "tests passed" "$work/build.log"
 echo "cross-test: $arch built and tested in $(($(date +%s) - start)) s (libkvsws.so for $machine)"
 
 # Every unit test runs under $qemu (the toolchain file's CMAKE_CROSSCOMPILING_EMULATOR): loopback
