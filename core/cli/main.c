@@ -232,6 +232,22 @@ int cli_take_global(cli_globals *g, int argc, char **argv, int *i)
     return 1;
 }
 
+/* "help" (or --help) where sign expects an option, not as an option's value. */
+static int sign_asks_for_help(int argc, char **argv)
+{
+    static const char *const SWITCHES[] = {"--no-normalize-path", "--presign", "--debug", NULL};
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "help") || !strcmp(argv[i], "--help"))
+            return 1;
+        int is_switch = 0;
+        for (int k = 0; SWITCHES[k]; k++)
+            is_switch |= !strcmp(argv[i], SWITCHES[k]);
+        if (!is_switch)
+            i++; /* its value */
+    }
+    return 0;
+}
+
 int kvsws_cli_run(int argc, char **argv)
 {
     cli_globals g = {NULL, NULL, NULL, NULL, NULL, 0, -1, -1, -1};
@@ -260,8 +276,11 @@ int kvsws_cli_run(int argc, char **argv)
         cli_help_top();
         return EXIT_OK;
     }
-    if (!strcmp(name, "sign"))
+    if (!strcmp(name, "sign")) {
+        if (sign_asks_for_help(argc - i, argv + i))
+            return cli_help_command(name), EXIT_OK;
         return cli_sign(&g, argc - i, argv + i);
+    }
     for (size_t c = 0; c < sizeof COMMANDS / sizeof COMMANDS[0]; c++)
         if (!strcmp(name, COMMANDS[c].name))
             return run_operation(&g, &COMMANDS[c], argc - i, argv + i);
