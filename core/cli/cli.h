@@ -46,6 +46,9 @@ int cli_output_choice_error(const char *value);
 const char *cli_output_resolve(const cli_globals *g, char **owned);
 /* Prints an operation's JSON output in format, timestamps as ISO 8601 in local time. */
 void cli_print_output(const char *format, const char *operation, const char *json);
+/* The same on out, a table fitted to columns (the tests' entry point). */
+void cli_print_output_to(FILE *out, size_t columns, const char *format, const char *operation,
+                         const char *json);
 
 /* help.c: `kvsws help` and `kvsws COMMAND help`, on stdout; 0 printed, -1 unknown command. */
 void cli_help_top(void);

@@ -800,13 +800,13 @@ static size_t terminal_width(void)
     return 80;
 }
 
-static void table_print(FILE *out, const char *operation, const cJSON *doc)
+static void table_print(FILE *out, const char *operation, const cJSON *doc, size_t columns)
 {
     table t = {NULL, 0};
     build(&t, operation, doc, 0);
     if (t.n) {
         size_t width = table_width(&t);
-        if (width > terminal_width()) {
+        if (width > columns) {
             make_vertical(&t);
             width = table_width(&t);
         }
@@ -829,21 +829,27 @@ static void table_print(FILE *out, const char *operation, const cJSON *doc)
 
 /* ---- entry point ------------------------------------------------------------------------ */
 
-void cli_print_output(const char *format, const char *operation, const char *json)
+void cli_print_output_to(FILE *out, size_t columns, const char *format, const char *operation,
+                         const char *json)
 {
     cJSON *doc = cJSON_Parse(json);
     if (!doc) {
-        printf("%s\n", json);
+        fprintf(out, "%s\n", json);
         return;
     }
     convert_timestamps(operation, doc);
     if (!strcmp(format, "text")) {
-        text_item(stdout, doc, NULL, NULL, 0, 0);
+        text_item(out, doc, NULL, NULL, 0, 0);
     } else if (!strcmp(format, "table")) {
-        table_print(stdout, operation, doc);
+        table_print(out, operation, doc, columns);
     } else {
-        json_value(stdout, doc, 0);
-        fputc('\n', stdout);
+        json_value(out, doc, 0);
+        fputc('\n', out);
     }
     cJSON_Delete(doc);
+}
+
+void cli_print_output(const char *format, const char *operation, const char *json)
+{
+    cli_print_output_to(stdout, terminal_width(), format, operation, json);
 }
