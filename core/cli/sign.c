@@ -186,8 +186,8 @@ static void print_result(const sign_args *a, const kvi_url *url, const kvi_sign_
             }
             kvi_free_secret(lines);
         }
-        char *text = cJSON_Print(o);
-        printf("%s\n", text);
+        char *text = cJSON_PrintUnformatted(o);
+        cli_print_output("json", "sign", text); /* indented as every kvsws JSON output */
         free(text);
         cJSON_Delete(o);
     } else if (a->presign) {

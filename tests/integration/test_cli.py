@@ -523,3 +523,15 @@ def test_version(kvsws_bin: Path) -> None:
     out = run_cli(kvsws_bin, ["--version"], clean_env(None))
     assert out.returncode == 0
     assert re.fullmatch(r"kvsws/\d+\.\d+\.\d+\S*\n", out.stdout)
+
+
+def test_sign_json_is_indented_by_4_spaces(kvsws_bin: Path) -> None:
+    env = clean_env(None, AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="x" * 40)
+    args = ["sign", "--method", "GET", "--url", "https://example.amazonaws.com/",
+            "--service", "service", "--region", "us-east-1", "--timestamp", "20150830T123600Z"]
+    out = run_cli(kvsws_bin, [*args, "--output", "json"], env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == json.dumps(json.loads(out.stdout), indent=4) + "\n"
+    assert run_cli(kvsws_bin, ["--output", "json", *args], env).stdout == out.stdout
+    table = run_cli(kvsws_bin, [*args, "--output", "table"], env)
+    assert table.returncode == 252 and "Invalid choice: 'table' (text, json)" in table.stderr
