@@ -46,7 +46,7 @@ banner() { echo; echo "== $*"; }
 
 banner "The local emulator is at $AWS_ENDPOINT_URL_KINESIS_VIDEO (TLS with its own CA, SigV4 checked by botocore)"
 run describe-signaling-channel --channel-name demo-channel
-arn=$("$kvsws" describe-signaling-channel --channel-name demo-channel |
+arn=$("$kvsws" --output json describe-signaling-channel --channel-name demo-channel |
       .venv/bin/python -c "import json,sys; print(json.load(sys.stdin)['ChannelInfo']['ChannelARN'])")
 echo; echo "A modelled AWS error, as the AWS CLI prints it:"
 set +e

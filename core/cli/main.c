@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* main.c - the kvsws command: global options, the operations, AWS CLI exit codes. */
-#include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,33 +8,15 @@
 #include "cli.h"
 #include "kvsws.h"
 
-static const char USAGE[] =
-    "usage: kvsws [global options] <command> [options]\n"
-    "\n"
-    "global options:\n"
-    "  --region REGION            --endpoint-url URL        --profile NAME\n"
-    "  --ca-bundle FILE           --debug                   --version\n"
-    "  --cli-connect-timeout SEC  --cli-read-timeout SEC    --cli-request-timeout SEC\n"
-    "\n"
-    "commands:\n"
-    "  join-storage-session --channel-arn ARN\n"
-    "  join-storage-session-as-viewer --channel-arn ARN --client-id ID\n"
-    "  get-signaling-channel-endpoint --channel-arn ARN [--role MASTER|VIEWER]\n"
-    "                                 [--protocols WSS,HTTPS,WEBRTC]\n"
-    "  describe-signaling-channel (--channel-arn ARN | --channel-name NAME)\n"
-    "  describe-media-storage-configuration (--channel-arn ARN | --channel-name NAME)\n"
-    "  get-ice-server-config --channel-arn ARN [--client-id ID] [--service TURN]\n"
-    "  sign --method M --url URL [--header 'Name: value']... [--body TEXT | --body-file F]\n"
-    "       --service S --region R [--timestamp 20150830T123600Z] [--no-normalize-path]\n"
-    "       [--presign --expires N] [--output text|json]\n";
-
 int cli_usage_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("kvsws: error: ", stderr);
+    /* The AWS CLI's layout: the usage and where help is, then the error line. */
+    cli_help_usage(stderr);
+    fputs("\nkvsws: error: ", stderr);
     vfprintf(stderr, fmt, ap);
-    fputs("\nTo see help text, run: kvsws help\n", stderr);
+    fputc('\n', stderr);
     va_end(ap);
     return EXIT_BAD_ARGS;
 }
@@ -128,20 +109,15 @@ static kvsws_client *make_client(const cli_globals *g, kvsws_error *err)
     return client;
 }
 
-/* Indented like the AWS CLI's default output. */
-static void print_json(const char *json)
-{
-    cJSON *doc = cJSON_Parse(json);
-    char *text = doc ? cJSON_Print(doc) : NULL;
-    printf("%s\n", text ? text : json);
-    free(text);
-    cJSON_Delete(doc);
-}
-
 static int run_operation(cli_globals *g, const command *cmd, int argc, char **argv)
 {
     const char *values[8] = {0};
     for (int i = 0; i < argc; i++) {
+        /* "help" where a parameter could stand, as the AWS CLI takes it; --help too (below) */
+        if (!strcmp(argv[i], "help") || !strcmp(argv[i], "--help")) {
+            cli_help_command(cmd->name);
+            return EXIT_OK;
+        }
         int idx = flag_index(cmd, argv[i]);
         if (idx < 0) {
             int taken = cli_take_global(g, argc, argv, &i);
@@ -156,6 +132,10 @@ static int run_operation(cli_globals *g, const command *cmd, int argc, char **ar
             return cli_usage_error("argument %s: expected one argument", argv[i]);
         values[idx] = argv[++i];
     }
+    char *configured = NULL;
+    const char *format = cli_output_resolve(g, &configured);
+    if (!format)
+        return EXIT_OTHER;
     kvsws_error *err = kvsws_error_new();
     kvsws_response *resp = NULL;
     kvsws_client *client = err ? make_client(g, err) : NULL;
@@ -186,8 +166,9 @@ static int run_operation(cli_globals *g, const command *cmd, int argc, char **ar
     /* The join calls have an empty output: the AWS CLI prints nothing for them. */
     const char *json = kvsws_response_json(resp);
     if (strcmp(json, "{}") != 0)
-        print_json(json);
+        cli_print_output(format, op, json);
 done:
+    free(configured);
     kvsws_response_free(resp);
     kvsws_client_free(client);
     kvsws_error_free(err);
@@ -215,7 +196,7 @@ int cli_take_global(cli_globals *g, int argc, char **argv, int *i)
         return 1;
     }
     static const char *const WITH_VALUE[] = {"--region", "--endpoint-url", "--profile",
-                                             "--ca-bundle", "--cli-connect-timeout",
+                                             "--ca-bundle", "--output", "--cli-connect-timeout",
                                              "--cli-read-timeout", "--cli-request-timeout",
                                              NULL};
     int known = 0;
@@ -237,6 +218,11 @@ int cli_take_global(cli_globals *g, int argc, char **argv, int *i)
         g->profile = v;
     else if (!strcmp(flag, "--ca-bundle"))
         g->ca_bundle = v;
+    else if (!strcmp(flag, "--output")) {
+        if (!cli_output_valid(v))
+            return cli_output_choice_error(v), -1;
+        g->output = v;
+    }
     else if (!strcmp(flag, "--cli-connect-timeout"))
         return parse_seconds(flag, v, &g->connect_timeout_s) ? -1 : 1;
     else if (!strcmp(flag, "--cli-request-timeout"))
@@ -246,9 +232,25 @@ int cli_take_global(cli_globals *g, int argc, char **argv, int *i)
     return 1;
 }
 
+/* "help" (or --help) where sign expects an option, not as an option's value. */
+static int sign_asks_for_help(int argc, char **argv)
+{
+    static const char *const SWITCHES[] = {"--no-normalize-path", "--presign", "--debug", NULL};
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "help") || !strcmp(argv[i], "--help"))
+            return 1;
+        int is_switch = 0;
+        for (int k = 0; SWITCHES[k]; k++)
+            is_switch |= !strcmp(argv[i], SWITCHES[k]);
+        if (!is_switch)
+            i++; /* its value */
+    }
+    return 0;
+}
+
 int kvsws_cli_run(int argc, char **argv)
 {
-    cli_globals g = {NULL, NULL, NULL, NULL, 0, -1, -1, -1};
+    cli_globals g = {NULL, NULL, NULL, NULL, NULL, 0, -1, -1, -1};
     int i = 1;
     while (i < argc && strncmp(argv[i], "--", 2) == 0) {
         if (!strcmp(argv[i], "--version")) {
@@ -256,7 +258,7 @@ int kvsws_cli_run(int argc, char **argv)
             return EXIT_OK;
         }
         if (!strcmp(argv[i], "--help")) {
-            fputs(USAGE, stdout);
+            cli_help_top();
             return EXIT_OK;
         }
         int taken = cli_take_global(&g, argc, argv, &i);
@@ -269,11 +271,16 @@ int kvsws_cli_run(int argc, char **argv)
         return cli_usage_error("the following arguments are required: command");
     const char *name = argv[i++];
     if (!strcmp(name, "help")) {
-        fputs(USAGE, stdout);
+        if (i < argc)
+            return cli_usage_error("Unknown options: %s", argv[i]);
+        cli_help_top();
         return EXIT_OK;
     }
-    if (!strcmp(name, "sign"))
+    if (!strcmp(name, "sign")) {
+        if (sign_asks_for_help(argc - i, argv + i))
+            return cli_help_command(name), EXIT_OK;
         return cli_sign(&g, argc - i, argv + i);
+    }
     for (size_t c = 0; c < sizeof COMMANDS / sizeof COMMANDS[0]; c++)
         if (!strcmp(name, COMMANDS[c].name))
             return run_operation(&g, &COMMANDS[c], argc - i, argv + i);

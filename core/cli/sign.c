@@ -96,8 +96,6 @@ static int parse_args(sign_args *a, cli_globals *g, int argc, char **argv)
             a->region = v;
         else if (!strcmp(f, "--timestamp"))
             a->timestamp = v;
-        else if (!strcmp(f, "--output"))
-            a->output = v;
         else if (!strcmp(f, "--expires")) {
             char *end = NULL;
             a->expires = strtol(v, &end, 10);
@@ -106,6 +104,8 @@ static int parse_args(sign_args *a, cli_globals *g, int argc, char **argv)
         } else
             return cli_usage_error("Unknown options: %s", f);
     }
+    if (g->output) /* --output is a global option now: cli_take_global took and checked it */
+        a->output = g->output;
     if (!a->method || !a->url || !a->service)
         return cli_usage_error("the following arguments are required: %s%s%s",
                                a->method ? "" : "--method ", a->url ? "" : "--url ",
@@ -186,8 +186,8 @@ static void print_result(const sign_args *a, const kvi_url *url, const kvi_sign_
             }
             kvi_free_secret(lines);
         }
-        char *text = cJSON_Print(o);
-        printf("%s\n", text);
+        char *text = cJSON_PrintUnformatted(o);
+        cli_print_output("json", "sign", text); /* indented as every kvsws JSON output */
         free(text);
         cJSON_Delete(o);
     } else if (a->presign) {
