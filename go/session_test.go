@@ -565,3 +565,40 @@ func TestStorageSessionViewerGetsItsOwnOffer(t *testing.T) {
 		t.Errorf("SendAnswer(video sent by a viewer) = %T %v", err, err)
 	}
 }
+
+func TestStorageSessionStats(t *testing.T) {
+	c := newClient(t)
+	s := newSession(t, c, context.Background(), "go-stats")
+	until(t, s, kvsws.EventOffer, 15*time.Second)
+	st, err := s.Stats()
+	if err != nil {
+		t.Fatalf("Stats: %v", err)
+	}
+	if st.JoinsSent != 1 || st.OffersReceived != 1 || st.Reconnects != (kvsws.ReconnectStats{}) || st.LastError != nil {
+		t.Errorf("after the offer: %+v", st)
+	}
+	if st.OfferFromStart <= 0 || st.OfferFromJoin <= 0 || st.OfferFromJoin > st.OfferFromStart || st.OfferFromStart > st.Uptime {
+		t.Errorf("times to the offer: from start %v, from join %v, uptime %v", st.OfferFromStart, st.OfferFromJoin, st.Uptime)
+	}
+	if st.WebSocket.MessagesIn < 1 || st.WebSocket.BytesIn == 0 || st.WebSocket.MessagesOut != 0 {
+		t.Errorf("WebSocket = %+v", st.WebSocket)
+	}
+
+	emu.Must(t).Signal("go-stats", "go_away")
+	until(t, s, kvsws.EventOffer, 15*time.Second)
+	st, err = s.Stats()
+	if err != nil {
+		t.Fatalf("Stats: %v", err)
+	}
+	if st.JoinsSent != 2 || st.OffersReceived != 2 || st.Reconnects != (kvsws.ReconnectStats{GoAway: 1}) {
+		t.Errorf("after GO_AWAY: %+v", st)
+	}
+	if kvsws.StatusOf(st.LastError) != kvsws.StatusServiceUnavailable || !strings.Contains(fmt.Sprint(st.LastError), "GO_AWAY") {
+		t.Errorf("LastError = %T %v", st.LastError, st.LastError)
+	}
+	s.Close()
+	final, err := s.Stats() // after Close: the numbers it had then
+	if err != nil || final.OffersReceived != 2 || final.Reconnects.GoAway != 1 {
+		t.Errorf("after Close: %+v, %v", final, err)
+	}
+}
