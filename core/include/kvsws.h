@@ -297,8 +297,9 @@ KVSWS_API void kvsws_string_free(char *s);
  * readable when such a step is done; until then the session waits for it (no frames are read,
  * no timers run). The state reads "new" until the first next_event.
  *
- * Threads: one thread reads events; the send functions, kvsws_session_wake and
- * kvsws_session_close are safe to call from any other thread at the same time.
+ * Threads: one thread reads events; the send functions, kvsws_session_wake,
+ * kvsws_session_stats_json and kvsws_session_close are safe to call from any other thread at
+ * the same time.
  *
  * Hostile servers: each next_event call does a bounded amount of work (at most 64 signaling
  * messages or about 10 ms of reading, then it returns and the fd stays readable for the rest),
