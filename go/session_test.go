@@ -526,6 +526,10 @@ func TestStorageSessionRejoinsAtMaxDuration(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("the new offer came %v after the first (MaxDuration 1 s)", d)
 	}
+	if st, err := s.Stats(); err != nil || st.Reconnects.SessionLimit == 0 ||
+		st.Reconnects.GoAway+st.Reconnects.Drop+st.Reconnects.Idle+st.Reconnects.ICERefresh+st.Reconnects.Error != 0 {
+		t.Errorf("Stats() = %+v, %v: want reconnects for the session limit only", st.Reconnects, err)
+	}
 }
 
 // RECONNECT_ICE_SERVER from the service: fresh ICE servers, the session goes on.
@@ -545,6 +549,9 @@ func TestStorageSessionRefreshesICEServers(t *testing.T) {
 	}
 	if n := emu.Must(t).Calls("GetIceServerConfig"); n != 2 {
 		t.Errorf("GetIceServerConfig calls = %d, want 2", n)
+	}
+	if st, err := s.Stats(); err != nil || st.Reconnects != (kvsws.ReconnectStats{ICERefresh: 1}) || st.JoinsSent != 1 {
+		t.Errorf("Stats() = %+v, %v: want one ICE refresh and one join", st, err)
 	}
 }
 

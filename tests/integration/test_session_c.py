@@ -92,6 +92,18 @@ async def serve(driver: Driver, peer: AppPeer, offers: list[float], stop: asynci
             return
 
 
+async def ask_stats(driver: Driver) -> dict[str, Any]:
+    """kvsws_session_stats_json through the driver, while serve() reads its output."""
+    asked = sum(e["type"] == "session_stats" for e in driver.events)
+    await driver.send(cmd="stats")
+    deadline = time.monotonic() + 10
+    while sum(e["type"] == "session_stats" for e in driver.events) == asked:
+        assert time.monotonic() < deadline, "no stats"
+        await asyncio.sleep(0.05)
+    stats: dict[str, Any] = [e for e in driver.events if e["type"] == "session_stats"][-1]["stats"]
+    return stats
+
+
 def session_env(emu: Emulator) -> dict[str, str]:
     return clean_env(emu)
 
@@ -165,9 +177,15 @@ def test_session_comes_back(emu: Emulator, it_session_bin: Path, action: str) ->
         await asyncio.to_thread(emu.wait_for_session, channel,
                                 lambda s: s["video"]["frames"] >= 20, 30.0)
         assert len(emu.sessions(channel)) > before
+        await ask_stats(driver)
 
     driver, _ = asyncio.run(run_streaming(emu, it_session_bin, channel, fault_then_recover))
     assert any(e["type"] == "state" and e["state"] == "reconnecting" for e in driver.events)
+    # The reconnect is counted under its cause: a closed or dropped socket is a drop.
+    stats = next(e["stats"] for e in driver.events if e["type"] == "session_stats")
+    cause = "go_away" if action == "go_away" else "drop"
+    assert stats["reconnects"][cause] == 1, stats
+    assert sum(stats["reconnects"].values()) == 1 + stats["reconnects"]["error"], stats
 
 
 def test_a_skewed_clock_is_corrected_for_the_websocket(emu: Emulator, it_session_bin: Path) -> None:
@@ -370,12 +388,7 @@ def test_stats_after_go_away(emu: Emulator, it_session_bin: Path) -> None:
     got: dict[str, Any] = {}
 
     async def go_away_then_stats(driver: Driver, offers: list[float]) -> None:
-        await driver.send(cmd="stats")
-        deadline = time.monotonic() + 10
-        while not any(e["type"] == "session_stats" for e in driver.events):
-            assert time.monotonic() < deadline, "no stats"
-            await asyncio.sleep(0.1)
-        got["before"] = [e for e in driver.events if e["type"] == "session_stats"][-1]["stats"]
+        got["before"] = await ask_stats(driver)
         emu.signal(channel, "go_away")
         deadline = time.monotonic() + 30
         while len(offers) < 2 and time.monotonic() < deadline:
@@ -391,12 +404,7 @@ def test_stats_after_go_away(emu: Emulator, it_session_bin: Path) -> None:
                       for e in driver.events):
             assert time.monotonic() < deadline, "the candidate was not sent"
             await asyncio.sleep(0.1)
-        await driver.send(cmd="stats")
-        deadline = time.monotonic() + 10
-        while sum(e["type"] == "session_stats" for e in driver.events) < 2:
-            assert time.monotonic() < deadline, "no stats"
-            await asyncio.sleep(0.1)
-        got["after"] = [e for e in driver.events if e["type"] == "session_stats"][-1]["stats"]
+        got["after"] = await ask_stats(driver)
 
     asyncio.run(run_streaming(emu, it_session_bin, channel, go_away_then_stats))
     before, after = got["before"], got["after"]
