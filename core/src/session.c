@@ -452,6 +452,7 @@ static void set_session_code(kvsws_error *err, const char *code)
 static kvsws_status call_json(kvsws_session *s, const char *op, cJSON *input, cJSON **output,
                               kvsws_error *err)
 {
+    s->call_requests = 0;
     char *json = cJSON_PrintUnformatted(input);
     cJSON_Delete(input);
     if (!json)

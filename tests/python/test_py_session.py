@@ -318,6 +318,21 @@ def test_stats_after_go_away(emu: Emulator) -> None:
     assert final["offers_received"] == 2 and final["reconnects"]["go_away"] == 1, final
 
 
+def test_stats_count_a_retried_join(emu: Emulator) -> None:
+    """A JoinStorageSession the client retried after a 503 is two joins in the stats: each
+    request may have reached the service (and cost an offer); no retry is hidden."""
+    emu.add_channel("py-stats-retry", storage=True)
+    emu.fault(operation="JoinStorageSession", status=503, count=1)
+    with make_client(emu) as client, client.storage_session(channel_name="py-stats-retry") as session:
+        for event in session.events(timeout=15):
+            if isinstance(event, kvsws.Offer):
+                break
+        stats = session.stats()
+    assert emu.calls("JoinStorageSession") == 2
+    assert stats["joins_sent"] == 2 and stats["offers_received"] == 1, stats
+    assert sum(stats["reconnects"].values()) == 0 and stats["last_error"] is None, stats
+
+
 def test_stats_before_start(emu: Emulator) -> None:
     with make_client(emu) as client:
         session = client.storage_session(channel_name="py-stats-new")
