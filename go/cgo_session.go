@@ -166,6 +166,21 @@ func cSendCandidate(s *cSession, candidate string, mid *string, index int) *erro
 	return nil
 }
 
+// cSessionStats is kvsws_session_stats_json's document.
+func cSessionStats(s *cSession) (string, *errorDetail) {
+	cerr := C.kvsws_error_new()
+	if cerr == nil {
+		return "", noMemory()
+	}
+	defer C.kvsws_error_free(cerr)
+	var out *C.char
+	if C.kvsws_session_stats_json(s, &out, cerr) != C.KVSWS_OK {
+		return "", readError(cerr)
+	}
+	defer C.kvsws_string_free(out)
+	return C.GoString(out), nil
+}
+
 func cSessionStateName(st SessionState) string {
 	return C.GoString(C.kvsws_session_state_name(C.kvsws_session_state(st)))
 }

@@ -220,15 +220,33 @@ type eventJSON struct {
 	SDPMid        *string     `json:"sdp_mid"`
 	SDPMLineIndex *int        `json:"sdp_mline_index"`
 	ICEServers    []ICEServer `json:"ice_servers"`
-	Error         *struct {
-		Status     Status `json:"status"`
-		Code       string `json:"code"`
-		Message    string `json:"message"`
-		Operation  string `json:"operation"`
-		HTTPStatus int    `json:"http_status"`
-		RequestID  string `json:"request_id"`
-		Retryable  bool   `json:"retryable"`
-	} `json:"error"`
+	Error         *errorJSON  `json:"error"`
+}
+
+// errorJSON is an error as kvsws_event_json and kvsws_session_stats_json write it.
+type errorJSON struct {
+	Status     Status `json:"status"`
+	Code       string `json:"code"`
+	Message    string `json:"message"`
+	Operation  string `json:"operation"`
+	HTTPStatus int    `json:"http_status"`
+	RequestID  string `json:"request_id"`
+	Retryable  bool   `json:"retryable"`
+}
+
+// toError is the error with this package's usual types (nil for none), wrapped in an
+// *OperationError when it names one of the calls.
+func (e *errorJSON) toError() error {
+	if e == nil || e.Status == StatusOK {
+		return nil
+	}
+	d := &errorDetail{status: e.Status, code: e.Code, message: e.Message, operation: e.Operation,
+		requestID: e.RequestID, httpStatus: e.HTTPStatus, retryable: e.Retryable}
+	err := d.toError()
+	if op, known := operationsByName[e.Operation]; known {
+		err = op.error(err)
+	}
+	return err
 }
 
 var operationsByName = map[string]operation{}
@@ -270,14 +288,7 @@ func decodeEvent(text string) (ev Event, ok bool, err error) {
 			ev.Candidate.SDPMLineIndex = &idx
 		}
 	}
-	if e := j.Error; e != nil && e.Status != StatusOK {
-		d := &errorDetail{status: e.Status, code: e.Code, message: e.Message, operation: e.Operation,
-			requestID: e.RequestID, httpStatus: e.HTTPStatus, retryable: e.Retryable}
-		ev.Err = d.toError()
-		if op, known := operationsByName[e.Operation]; known {
-			ev.Err = op.error(ev.Err)
-		}
-	}
+	ev.Err = j.Error.toError()
 	return ev, true, nil
 }
 
@@ -290,8 +301,9 @@ type StorageSession struct {
 	events chan Event
 	done   chan struct{} // closed once the session is freed and Events closed
 
-	mu sync.RWMutex // read-held by the sends and shutdown; write-held to free p
-	p  *cSession    // nil once freed
+	mu         sync.RWMutex // read-held by the sends, Stats and shutdown; write-held to free p
+	p          *cSession    // nil once freed
+	finalStats string       // kvsws_session_stats_json just before p was freed
 
 	smu     sync.Mutex
 	reason  error         // why the session was asked to end (nil: Close)
@@ -577,6 +589,7 @@ func (s *StorageSession) finish(file *os.File, r *eventReader) {
 	r.free()
 	s.state.Store(int32(StateClosed))
 	s.mu.Lock()
+	s.finalStats, _ = cSessionStats(s.p)
 	cSessionFree(s.p)
 	s.p = nil
 	s.mu.Unlock()

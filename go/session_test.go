@@ -526,6 +526,10 @@ func TestStorageSessionRejoinsAtMaxDuration(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("the new offer came %v after the first (MaxDuration 1 s)", d)
 	}
+	if st, err := s.Stats(); err != nil || st.Reconnects.SessionLimit == 0 ||
+		st.Reconnects.GoAway+st.Reconnects.Drop+st.Reconnects.Idle+st.Reconnects.ICERefresh+st.Reconnects.Error != 0 {
+		t.Errorf("Stats() = %+v, %v: want reconnects for the session limit only", st.Reconnects, err)
+	}
 }
 
 // RECONNECT_ICE_SERVER from the service: fresh ICE servers, the session goes on.
@@ -546,6 +550,9 @@ func TestStorageSessionRefreshesICEServers(t *testing.T) {
 	if n := emu.Must(t).Calls("GetIceServerConfig"); n != 2 {
 		t.Errorf("GetIceServerConfig calls = %d, want 2", n)
 	}
+	if st, err := s.Stats(); err != nil || st.Reconnects != (kvsws.ReconnectStats{ICERefresh: 1}) || st.JoinsSent != 1 {
+		t.Errorf("Stats() = %+v, %v: want one ICE refresh and one join", st, err)
+	}
 }
 
 func TestStorageSessionViewerGetsItsOwnOffer(t *testing.T) {
@@ -563,5 +570,42 @@ func TestStorageSessionViewerGetsItsOwnOffer(t *testing.T) {
 	var pv *kvsws.ParamValidationError
 	if !errors.As(err, &pv) || !strings.Contains(err.Error(), "sends video") || !strings.Contains(err.Error(), "viewer") {
 		t.Errorf("SendAnswer(video sent by a viewer) = %T %v", err, err)
+	}
+}
+
+func TestStorageSessionStats(t *testing.T) {
+	c := newClient(t)
+	s := newSession(t, c, context.Background(), "go-stats")
+	until(t, s, kvsws.EventOffer, 15*time.Second)
+	st, err := s.Stats()
+	if err != nil {
+		t.Fatalf("Stats: %v", err)
+	}
+	if st.JoinsSent != 1 || st.OffersReceived != 1 || st.Reconnects != (kvsws.ReconnectStats{}) || st.LastError != nil {
+		t.Errorf("after the offer: %+v", st)
+	}
+	if st.OfferFromStart <= 0 || st.OfferFromJoin <= 0 || st.OfferFromJoin > st.OfferFromStart || st.OfferFromStart > st.Uptime {
+		t.Errorf("times to the offer: from start %v, from join %v, uptime %v", st.OfferFromStart, st.OfferFromJoin, st.Uptime)
+	}
+	if st.WebSocket.MessagesIn < 1 || st.WebSocket.BytesIn == 0 || st.WebSocket.MessagesOut != 0 {
+		t.Errorf("WebSocket = %+v", st.WebSocket)
+	}
+
+	emu.Must(t).Signal("go-stats", "go_away")
+	until(t, s, kvsws.EventOffer, 15*time.Second)
+	st, err = s.Stats()
+	if err != nil {
+		t.Fatalf("Stats: %v", err)
+	}
+	if st.JoinsSent != 2 || st.OffersReceived != 2 || st.Reconnects != (kvsws.ReconnectStats{GoAway: 1}) {
+		t.Errorf("after GO_AWAY: %+v", st)
+	}
+	if kvsws.StatusOf(st.LastError) != kvsws.StatusServiceUnavailable || !strings.Contains(fmt.Sprint(st.LastError), "GO_AWAY") {
+		t.Errorf("LastError = %T %v", st.LastError, st.LastError)
+	}
+	s.Close()
+	final, err := s.Stats() // after Close: the numbers it had then
+	if err != nil || final.OffersReceived != 2 || final.Reconnects.GoAway != 1 {
+		t.Errorf("after Close: %+v, %v", final, err)
 	}
 }

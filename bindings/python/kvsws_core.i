@@ -230,6 +230,7 @@ static kvsws_status kvsws_py_set_option(kvsws_config *cfg, PyObject *item, kvsws
 %rename(session_start) kvsws_py_session_start;
 %rename(session_fd) kvsws_py_session_fd;
 %rename(session_state) kvsws_py_session_state;
+%rename(session_stats_json) kvsws_py_session_stats_json;
 %rename(session_next_event_json) kvsws_py_session_next_event_json;
 %rename(session_send_answer) kvsws_py_session_send_answer;
 %rename(session_send_candidate) kvsws_py_session_send_candidate;
@@ -559,6 +560,20 @@ void kvsws_py_session_send_candidate(kvsws_session *s, const char *candidate, co
     if (st != KVSWS_OK)
         kvsws_py_raise(st, err);
     kvsws_error_free(err);
+}
+
+/* kvsws_session_stats_json's document as str. Quick (a lock and a few counters): the GIL stays. */
+PyObject *kvsws_py_session_stats_json(kvsws_session *s)
+{
+    kvsws_error *err = kvsws_error_new();
+    if (!err)
+        return PyErr_NoMemory();
+    char *json = NULL;
+    kvsws_status st = kvsws_session_stats_json(s, &json, err);
+    PyObject *result = st != KVSWS_OK ? (kvsws_py_raise(st, err), NULL) : kvsws_py_str(json);
+    kvsws_string_free(json);
+    kvsws_error_free(err);
+    return result;
 }
 
 /* Both safe from any thread and quick (an eventfd write). */

@@ -297,8 +297,9 @@ KVSWS_API void kvsws_string_free(char *s);
  * readable when such a step is done; until then the session waits for it (no frames are read,
  * no timers run). The state reads "new" until the first next_event.
  *
- * Threads: one thread reads events; the send functions, kvsws_session_wake and
- * kvsws_session_close are safe to call from any other thread at the same time.
+ * Threads: one thread reads events; the send functions, kvsws_session_wake,
+ * kvsws_session_stats_json and kvsws_session_close are safe to call from any other thread at
+ * the same time.
  *
  * Hostile servers: each next_event call does a bounded amount of work (at most 64 signaling
  * messages or about 10 ms of reading, then it returns and the fd stays readable for the rest),
@@ -397,6 +398,33 @@ KVSWS_API void kvsws_session_free(kvsws_session *s);
 
 /* "connecting", "joining", ... */
 KVSWS_API const char *kvsws_session_state_name(kvsws_session_state state);
+
+/* The session's metrics as one JSON object in *json_out (free it with kvsws_string_free). Safe
+ * from any thread, at any time between kvsws_session_new and kvsws_session_free; the counters
+ * are plain numbers kept where the events happen, so reading them costs the session nothing.
+ *   {"state": "connected", "state_ms": N,       the state and the time in it
+ *    "uptime_ms": N,                             since kvsws_session_start
+ *    "joins_sent": N,                            JoinStorageSession(AsViewer) requests, retries
+ *                                                incl. (a request that may have reached the
+ *                                                service counts: each can cost an offer)
+ *    "offers_received": N, "answers_sent": N, "candidates_sent": N, "candidates_received": N,
+ *    "reconnects": {"go_away": N, "drop": N, "idle": N, "session_limit": N,
+ *                   "ice_refresh": N, "error": N},
+ *    "offer_from_start_ms": N|null,              start to the last offer
+ *    "offer_from_join_ms": N|null,               the last join to the last offer
+ *    "websocket": {"messages_in": N, "bytes_in": N, "messages_out": N, "bytes_out": N},
+ *    "backoff_ms": N, "retry_in_ms": N,          the wait before the next connect (0: none)
+ *    "last_error": null | {"status": N, "status_name", "code", "message", "operation",
+ *                          "http_status": N, "request_id", "ms_ago": N}}
+ * Reconnect causes: go_away (GO_AWAY), drop (the WebSocket closed or failed, also for a broken
+ * RFC 6455 rule or the flood limit), idle (the WebSocket went silent), session_limit
+ * (KVSWS_SESSION_OPT_MAX_DURATION_MS), ice_refresh (RECONNECT_ICE_SERVER: the ICE servers are
+ * fetched again on the same WebSocket), error (a connect or join step failed and is retried).
+ * websocket counts signaling text messages and their payload bytes (not framing or pings).
+ * last_error: the last error the session reported (a reconnecting or closed state, a STATUS
+ * event, a failed ICE refresh). New members may be added; none is renamed or removed. */
+KVSWS_API kvsws_status kvsws_session_stats_json(kvsws_session *s, char **json_out,
+                                                kvsws_error *err);
 
 KVSWS_API void kvsws_event_free(kvsws_event *ev);
 KVSWS_API kvsws_event_type kvsws_event_get_type(const kvsws_event *ev);

@@ -18,6 +18,7 @@
 #include "error.h"
 #include "operations.h"
 #include "pool.h"
+#include "session_stats.h"
 #include "signaling.h"
 #include "url.h"
 #include "websocket.h"
@@ -106,6 +107,9 @@ struct kvsws_session {
     kvi_ws *ws;
     char *last_sender;
     unsigned long correlation;
+
+    kvi_session_stats stats; /* its own lock: read from any thread (kvsws_session_stats_json) */
+    int call_requests;       /* the last call's HTTP requests, retries included (call_json) */
 };
 
 static int64_t now_ms(void)
@@ -182,6 +186,8 @@ static void push(kvsws_session *s, kvsws_event *ev)
     if (!ev)
         return;
     event_build_json(ev);
+    if (ev->error.status != KVSWS_OK)
+        kvi_stats_error(&s->stats, &ev->error, now_ms());
     if (s->queue_tail)
         s->queue_tail->next = ev;
     else
@@ -194,6 +200,7 @@ static void set_state(kvsws_session *s, kvsws_session_state state, const kvsws_e
     if (s->state == state && state != KVSWS_STATE_RECONNECTING)
         return;
     s->state = state;
+    kvi_stats_state(&s->stats, state, now_ms());
     kvi_log(s->client, KVSWS_LOG_INFO, "session %s: %s%s%s",
             s->channel_arn ? s->channel_arn : s->channel_name,
             kvsws_session_state_name(state), why && why->status ? ": " : "",
@@ -254,6 +261,7 @@ kvsws_status kvsws_session_new(kvsws_client *client, kvsws_session **out, kvsws_
     if (!s)
         return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
     s->client = client;
+    kvi_stats_init(&s->stats);
     pthread_mutex_init(&s->job_lock, NULL);
     pthread_cond_init(&s->job_cond, NULL);
     s->job.err = kvsws_error_new();
@@ -408,6 +416,7 @@ kvsws_status kvsws_session_start(kvsws_session *s, kvsws_error *err)
         return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
                              "Invalid session option: a client id is for the VIEWER role only");
     s->pool = kvi_client_pool(s->client); /* NULL: the steps run inline, as a fallback */
+    kvi_stats_start(&s->stats, now_ms());
     s->phase = PHASE_CONNECT;
     wake(s);
     return KVSWS_OK;
@@ -443,6 +452,7 @@ static void set_session_code(kvsws_error *err, const char *code)
 static kvsws_status call_json(kvsws_session *s, const char *op, cJSON *input, cJSON **output,
                               kvsws_error *err)
 {
+    s->call_requests = 0;
     char *json = cJSON_PrintUnformatted(input);
     cJSON_Delete(input);
     if (!json)
@@ -450,6 +460,7 @@ static kvsws_status call_json(kvsws_session *s, const char *op, cJSON *input, cJ
     kvsws_response *resp = NULL;
     kvsws_status st = kvsws_client_call(s->client, op, json, &s->cancel, &resp, err);
     free(json);
+    s->call_requests = resp ? kvsws_response_attempts(resp) : kvsws_error_attempts(err);
     if (st == KVSWS_OK && output) {
         *output = cJSON_Parse(kvsws_response_json(resp));
         if (!*output)
@@ -710,6 +721,7 @@ static kvsws_status join(kvsws_session *s, kvsws_error *err)
     kvsws_status st = call_json(s, s->role == KVSWS_ROLE_VIEWER ? "JoinStorageSessionAsViewer"
                                                                 : "JoinStorageSession",
                                 in, NULL, err);
+    kvi_stats_join(&s->stats, s->call_requests, now_ms());
     if (st == KVSWS_OK)
         s->offer_deadline = now_ms() + s->offer_timeout_ms;
     return st;
@@ -725,7 +737,7 @@ static void clear_pending(kvsws_session *s)
 }
 
 /* A failure in a (re)connect step: come back later if it can pass, else close for good. */
-static void fail_step(kvsws_session *s, kvsws_error *step_err)
+static void fail_step(kvsws_session *s, kvsws_error *step_err, kvi_reconnect_cause cause)
 {
     drop_websocket(s, 0);
     kvsws_status st = kvsws_error_status(step_err);
@@ -746,8 +758,10 @@ static void fail_step(kvsws_session *s, kvsws_error *step_err)
         cap = s->reconnect_max_ms;
     /* Equal jitter: never a hot loop, never in lockstep with other sessions. */
     int64_t delay = cap / 2 + (int64_t)(kvi_client_random(s->client) * (double)(cap / 2));
-    s->retry_at = now_ms() + delay;
+    int64_t now = now_ms();
+    s->retry_at = now + delay;
     s->phase = PHASE_BACKOFF;
+    kvi_stats_reconnect(&s->stats, cause, now, s->retry_at);
     set_state(s, KVSWS_STATE_RECONNECTING, step_err);
 }
 
@@ -835,6 +849,7 @@ static void start_connect(kvsws_session *s)
         set_state(s, KVSWS_STATE_CONNECTING, NULL);
     drop_websocket(s, 0);
     clear_pending(s);
+    kvi_stats_connecting(&s->stats);
     start_job(s, JOB_CONNECT);
 }
 
@@ -861,14 +876,16 @@ static void finish_job(kvsws_session *s)
     }
     kvsws_status st = s->job.st;
     if (kind == JOB_ICE) {
-        if (st != KVSWS_OK)
+        if (st != KVSWS_OK) {
             kvi_log(s->client, KVSWS_LOG_WARN, "refreshing ICE servers failed: %s",
                     kvsws_error_describe(s->job.err));
+            kvi_stats_error(&s->stats, s->job.err, now_ms());
+        }
     } else if (st != KVSWS_OK) {
         /* the endpoints may have moved: ask again next time */
         if (kind == JOB_CONNECT && (st == KVSWS_E_CONNECT || st == KVSWS_E_RESOURCE_NOT_FOUND))
             s->have_endpoints = 0;
-        fail_step(s, s->job.err);
+        fail_step(s, s->job.err, KVI_RECONNECT_ERROR);
     } else if (kind == JOB_CONNECT) {
         s->phase = PHASE_JOINING;
         set_state(s, KVSWS_STATE_JOINING, NULL);
@@ -894,6 +911,7 @@ static void handle_message(kvsws_session *s, kvi_sig_message *m)
 {
     switch (m->type) {
     case KVI_SIG_SDP_OFFER: {
+        kvi_stats_offer(&s->stats, now_ms());
         pthread_mutex_lock(&s->send_lock);
         free(s->last_sender);
         s->last_sender = kvi_strdup(m->sender_client_id);
@@ -916,6 +934,7 @@ static void handle_message(kvsws_session *s, kvi_sig_message *m)
         break;
     }
     case KVI_SIG_ICE_CANDIDATE:
+        kvi_stats_count(&s->stats, KVI_STAT_CANDIDATES_RECEIVED);
         if (s->phase == PHASE_CONNECTED) {
             deliver_candidate(s, m);
         } else if (s->pending_count < MAX_PENDING_CANDIDATES) {
@@ -938,11 +957,13 @@ static void handle_message(kvsws_session *s, kvi_sig_message *m)
         s->peer_faults = 0; /* a server that says goodbye properly is not flooding us */
         s->retry_at = now_ms();
         s->phase = PHASE_BACKOFF;
+        kvi_stats_reconnect(&s->stats, KVI_RECONNECT_GO_AWAY, s->retry_at, s->retry_at);
         set_state(s, KVSWS_STATE_RECONNECTING, why);
         kvsws_error_free(why);
         break;
     }
     case KVI_SIG_RECONNECT_ICE_SERVER:
+        kvi_stats_reconnect(&s->stats, KVI_RECONNECT_ICE_REFRESH, 0, -1);
         start_job(s, JOB_ICE);
         break;
     case KVI_SIG_STATUS_RESPONSE: {
@@ -983,6 +1004,8 @@ static void read_websocket(kvsws_session *s)
             break;
         if (rc == KVI_WS_READ_MORE)
             continue;
+        if (rc > 0)
+            kvi_stats_message_in(&s->stats, len);
         if (rc < 0) {
             kvi_log(s->client, KVSWS_LOG_WARN, "signaling WebSocket of %s: %s",
                     s->channel_arn ? s->channel_arn : s->channel_name,
@@ -994,7 +1017,7 @@ static void read_websocket(kvsws_session *s)
             else
                 s->peer_faults = 0;
             drop_websocket(s, 1); /* on a worker: the server may still read our close frame */
-            fail_step(s, err);
+            fail_step(s, err, KVI_RECONNECT_DROP);
             break;
         }
         kvi_sig_message m;
@@ -1052,6 +1075,7 @@ static void run_timers(kvsws_session *s)
         set_session_code(why, "SessionMaxDuration");
         s->retry_at = now;
         s->phase = PHASE_BACKOFF;
+        kvi_stats_reconnect(&s->stats, KVI_RECONNECT_SESSION_LIMIT, now, now);
         drop_websocket(s, 1);
         set_state(s, KVSWS_STATE_RECONNECTING, why);
         kvsws_error_free(why);
@@ -1065,7 +1089,7 @@ static void run_timers(kvsws_session *s)
                           "The signaling WebSocket went silent for %lld ms: reconnecting",
                           (long long)idle);
             set_session_code(why, "SignalingSilent");
-            fail_step(s, why);
+            fail_step(s, why, KVI_RECONNECT_IDLE);
             kvsws_error_free(why);
         } else if (idle >= s->ping_interval_ms) {
             pthread_mutex_lock(&s->send_lock);
@@ -1198,6 +1222,8 @@ static kvsws_status send_text(kvsws_session *s, kvi_buf *msg, kvsws_error *err)
                            kvsws_session_state_name(s->state));
     else if (kvi_ws_send_text(s->ws, kvi_buf_str(msg), msg->len, err) != 0)
         st = kvsws_error_status(err) ? kvsws_error_status(err) : KVSWS_E_TRANSPORT;
+    else
+        kvi_stats_message_out(&s->stats, msg->len);
     pthread_mutex_unlock(&s->send_lock);
     if (st == KVSWS_E_TRANSPORT)
         wake(s); /* let the reader notice the broken socket */
@@ -1247,7 +1273,10 @@ kvsws_status kvsws_session_send_answer(kvsws_session *s, const char *sdp, const 
     kvi_buf msg = KVI_BUF_INIT;
     int failed = kvi_sig_encode_answer(&msg, sdp, to, cid, &why);
     free(to);
-    return send_encoded(s, failed, "Invalid SDP answer", why, &msg, err);
+    kvsws_status st = send_encoded(s, failed, "Invalid SDP answer", why, &msg, err);
+    if (st == KVSWS_OK)
+        kvi_stats_count(&s->stats, KVI_STAT_ANSWERS_SENT);
+    return st;
 }
 
 kvsws_status kvsws_session_send_candidate(kvsws_session *s, const char *candidate,
@@ -1270,7 +1299,10 @@ kvsws_status kvsws_session_send_candidate(kvsws_session *s, const char *candidat
     int failed =
         kvi_sig_encode_candidate(&msg, candidate, sdp_mid, sdp_mline_index, to, cid, &why);
     free(to);
-    return send_encoded(s, failed, "Invalid ICE candidate", why, &msg, err);
+    kvsws_status st = send_encoded(s, failed, "Invalid ICE candidate", why, &msg, err);
+    if (st == KVSWS_OK)
+        kvi_stats_count(&s->stats, KVI_STAT_CANDIDATES_SENT);
+    return st;
 }
 
 void kvsws_session_close(kvsws_session *s)
@@ -1310,5 +1342,16 @@ void kvsws_session_free(kvsws_session *s)
     free(s->client_id);
     free(s->wss_endpoint);
     free(s->last_sender);
+    kvi_stats_destroy(&s->stats);
     free(s);
+}
+
+kvsws_status kvsws_session_stats_json(kvsws_session *s, char **json_out, kvsws_error *err)
+{
+    kvi_error_clear(err);
+    if (!s || !json_out)
+        return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
+                             "session and json_out must not be NULL");
+    *json_out = kvi_stats_json(&s->stats, now_ms());
+    return *json_out ? KVSWS_OK : kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
 }

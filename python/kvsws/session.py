@@ -56,6 +56,7 @@ from .exceptions import (
     SessionClosedError,
     _from_core,
 )
+from .type_defs import SessionStats
 
 if TYPE_CHECKING:
     import asyncio
@@ -280,6 +281,7 @@ class StorageSession:
                  check_answer: bool = True, reconnect_max: float | None = None,
                  flood_limit: int | None = None, executor: futures.Executor | None = None) -> None:
         self._handle: Any = None
+        self._final_stats: str | None = None
         self._lock = threading.Lock()
         self._users = 0
         self._close_requested = False
@@ -379,8 +381,14 @@ class StorageSession:
             _core.session_close(self._handle)  # under the lock: never on a freed handle
             if self._users:
                 return None  # the last user frees it
-            handle, self._handle = self._handle, None
-            return handle
+            return self._take_handle()
+
+    def _take_handle(self) -> Any:
+        """Under the lock: the handle, to free; stats() keeps its last numbers from here on."""
+        handle, self._handle = self._handle, None
+        with contextlib.suppress(_core.CoreError):
+            self._final_stats = _core.session_stats_json(handle)
+        return handle
 
     def _free(self, handle: Any) -> None:
         client_handle = self.client._detach_session(self._key)
@@ -400,7 +408,7 @@ class StorageSession:
             self._users -= 1
             if not (free and self._close_requested and self._users == 0 and self._handle is not None):
                 return
-            handle, self._handle = self._handle, None
+            handle = self._take_handle()
         self._free(handle)
 
     @property
@@ -417,6 +425,22 @@ class StorageSession:
                 return "closed"
             state = _core.session_state(self._handle)
         return state if state in _STATES else "new"  # type: ignore[return-value]
+
+    def stats(self) -> SessionStats:
+        """The session's metrics as a dict (the core's ``kvsws_session_stats_json``): ``state``
+        and ``state_ms`` (time in it), ``uptime_ms``, ``joins_sent``, ``offers_received``,
+        ``answers_sent``, ``candidates_sent``, ``candidates_received``, ``reconnects`` by cause
+        (``go_away``, ``drop``, ``idle``, ``session_limit``, ``ice_refresh``, ``error``),
+        ``offer_from_start_ms`` and ``offer_from_join_ms`` (to the last offer, None before one),
+        ``websocket`` messages and bytes in and out, ``backoff_ms`` and ``retry_in_ms`` (the wait
+        before the next connect), ``last_error`` (None, or its status, code, message, ...).
+        Cheap and safe from any thread; after :meth:`close`, the numbers it had then."""
+        with self._lock:
+            text = self._final_stats if self._handle is None else _core.session_stats_json(self._handle)
+        if text is None:  # only a session whose options were refused in __init__
+            raise SessionClosedError("The storage session has no stats")
+        stats: SessionStats = json.loads(text)
+        return stats
 
     def fileno(self) -> int:
         """A file descriptor that is readable when the session has work or events (never read

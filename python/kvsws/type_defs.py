@@ -19,6 +19,10 @@ __all__ = [
     "MediaStorageConfiguration",
     "ResourceEndpointListItem",
     "ResponseMetadata",
+    "SessionLastError",
+    "SessionReconnects",
+    "SessionStats",
+    "SessionWebSocketStats",
     "SingleMasterChannelEndpointConfiguration",
     "SingleMasterConfiguration",
 ]
@@ -92,3 +96,57 @@ class IceServer(TypedDict, total=False):
 class GetIceServerConfigOutput(TypedDict, total=False):
     IceServerList: list[IceServer]
     ResponseMetadata: Required[ResponseMetadata]
+
+
+class SessionReconnects(TypedDict):
+    """How often a storage session went to "reconnecting", by cause (``ice_refresh``: the ICE
+    servers fetched again after RECONNECT_ICE_SERVER, on the same WebSocket)."""
+
+    go_away: int
+    drop: int
+    idle: int
+    session_limit: int
+    ice_refresh: int
+    error: int
+
+
+class SessionWebSocketStats(TypedDict):
+    """Signaling text messages and their payload bytes (not framing or pings)."""
+
+    messages_in: int
+    bytes_in: int
+    messages_out: int
+    bytes_out: int
+
+
+class SessionLastError(TypedDict):
+    """The last error the session reported, ``ms_ago`` milliseconds ago."""
+
+    status: int
+    status_name: str
+    code: str
+    message: str
+    operation: str
+    http_status: int
+    request_id: str
+    ms_ago: int
+
+
+class SessionStats(TypedDict):
+    """:meth:`kvsws.StorageSession.stats`: the C core's ``kvsws_session_stats_json``. Times in ms."""
+
+    state: str
+    state_ms: int
+    uptime_ms: int
+    joins_sent: int
+    offers_received: int
+    answers_sent: int
+    candidates_sent: int
+    candidates_received: int
+    reconnects: SessionReconnects
+    offer_from_start_ms: int | None
+    offer_from_join_ms: int | None
+    websocket: SessionWebSocketStats
+    backoff_ms: int
+    retry_in_ms: int
+    last_error: SessionLastError | None

@@ -238,6 +238,17 @@ static void test_session_validation(void)
     CHECK(kvsws_session_fd(s) >= 0);
     CHECK_INT(kvsws_session_get_state(s), KVSWS_STATE_NEW);
     CHECK_STR(kvsws_session_state_name(KVSWS_STATE_RECONNECTING), "reconnecting");
+    /* Stats before start: all zero, state "new", no error, no offer yet. */
+    char *stats = NULL;
+    CHECK_INT(kvsws_session_stats_json(s, &stats, err), KVSWS_OK);
+    CHECK(stats && strstr(stats, "\"state\":\"new\"") != NULL);
+    CHECK(strstr(stats, "\"joins_sent\":0,") != NULL);
+    CHECK(strstr(stats, "\"go_away\":0,") != NULL);
+    CHECK(strstr(stats, "\"offer_from_join_ms\":null") != NULL);
+    CHECK(strstr(stats, "\"last_error\":null") != NULL);
+    kvsws_string_free(stats);
+    CHECK_INT(kvsws_session_stats_json(s, NULL, err), KVSWS_E_PARAM_VALIDATION);
+    CHECK_INT(kvsws_session_stats_json(NULL, &stats, err), KVSWS_E_PARAM_VALIDATION);
     kvsws_session_close(s); /* before start: harmless */
     kvsws_session_free(s);
     /* NULL-safe accessors */

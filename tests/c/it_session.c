@@ -6,7 +6,9 @@
  *
  * Prints every event as one JSON line (kvsws_event_json) on stdout; reads commands as JSON lines
  * on stdin: {"cmd":"answer","sdp":...}, {"cmd":"candidate","candidate":...,"sdp_mid":...,
- * "sdp_mline_index":N}, {"cmd":"close"}. A command's failure prints {"type":"command_error",...}.
+ * "sdp_mline_index":N}, {"cmd":"stats"} (prints {"type":"session_stats","stats":{...}}, the
+ * kvsws_session_stats_json document), {"cmd":"close"}. A command's failure prints
+ * {"type":"command_error",...}.
  * --also-channel-arn runs a second master session on the same client and loop; its events carry
  * "session":1. On exit it prints {"type":"stats","max_next_event_ms":N}: the longest
  * kvsws_session_next_event(s, 0) call, which must not wait for the network.
@@ -56,6 +58,15 @@ static int run_command(kvsws_session *s, const char *line, kvsws_error *err)
             cJSON_IsString(mid) ? mid->valuestring : NULL,
             cJSON_IsNumber(idx) ? idx->valueint : -1, NULL, err);
         print_command_result("candidate", st, err);
+    } else if (!strcmp(cmd->valuestring, "stats")) {
+        char *json = NULL;
+        kvsws_status st = kvsws_session_stats_json(s, &json, err);
+        if (st)
+            print_command_result("stats", st, err);
+        else
+            printf("{\"type\":\"session_stats\",\"stats\":%s}\n", json);
+        fflush(stdout);
+        kvsws_string_free(json);
     } else if (!strcmp(cmd->valuestring, "close")) {
         kvsws_session_close(s);
     } else if (!strcmp(cmd->valuestring, "exit")) {

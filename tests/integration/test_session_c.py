@@ -92,6 +92,18 @@ async def serve(driver: Driver, peer: AppPeer, offers: list[float], stop: asynci
             return
 
 
+async def ask_stats(driver: Driver) -> dict[str, Any]:
+    """kvsws_session_stats_json through the driver, while serve() reads its output."""
+    asked = sum(e["type"] == "session_stats" for e in driver.events)
+    await driver.send(cmd="stats")
+    deadline = time.monotonic() + 10
+    while sum(e["type"] == "session_stats" for e in driver.events) == asked:
+        assert time.monotonic() < deadline, "no stats"
+        await asyncio.sleep(0.05)
+    stats: dict[str, Any] = [e for e in driver.events if e["type"] == "session_stats"][-1]["stats"]
+    return stats
+
+
 def session_env(emu: Emulator) -> dict[str, str]:
     return clean_env(emu)
 
@@ -165,9 +177,15 @@ def test_session_comes_back(emu: Emulator, it_session_bin: Path, action: str) ->
         await asyncio.to_thread(emu.wait_for_session, channel,
                                 lambda s: s["video"]["frames"] >= 20, 30.0)
         assert len(emu.sessions(channel)) > before
+        await ask_stats(driver)
 
     driver, _ = asyncio.run(run_streaming(emu, it_session_bin, channel, fault_then_recover))
     assert any(e["type"] == "state" and e["state"] == "reconnecting" for e in driver.events)
+    # The reconnect is counted under its cause: a closed or dropped socket is a drop.
+    stats = next(e["stats"] for e in driver.events if e["type"] == "session_stats")
+    cause = "go_away" if action == "go_away" else "drop"
+    assert stats["reconnects"][cause] == 1, stats
+    assert sum(stats["reconnects"].values()) == 1 + stats["reconnects"]["error"], stats
 
 
 def test_a_skewed_clock_is_corrected_for_the_websocket(emu: Emulator, it_session_bin: Path) -> None:
@@ -360,3 +378,52 @@ def test_close_stops_a_slow_connect_promptly(emu: Emulator, it_session_bin: Path
     assert closed["error"]["status_name"] == "KVSWS_E_CANCELLED", closed
     assert stats["max_next_event_ms"] < 100, stats
     assert emu.calls("JoinStorageSession") == 0
+
+
+def test_stats_after_go_away(emu: Emulator, it_session_bin: Path) -> None:
+    """kvsws_session_stats_json after a GO_AWAY: one reconnect, caused by GO_AWAY, two joins and
+    two offers, the answers and candidates the app sent, and the WebSocket's traffic."""
+    channel = "e2e-stats"
+    emu.add_channel(channel, storage=True)
+    got: dict[str, Any] = {}
+
+    async def go_away_then_stats(driver: Driver, offers: list[float]) -> None:
+        got["before"] = await ask_stats(driver)
+        emu.signal(channel, "go_away")
+        deadline = time.monotonic() + 30
+        while len(offers) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        assert len(offers) == 2, "no new offer after GO_AWAY"
+        await asyncio.to_thread(emu.wait_for_session, channel,
+                                lambda s: s["video"]["frames"] >= 10, 30.0)
+        # aiortc puts its candidates in the SDP: send one by hand, as a trickling app would.
+        await driver.send(cmd="candidate", sdp_mid="0", sdp_mline_index=0,
+                          candidate="candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host")
+        deadline = time.monotonic() + 10
+        while not any(e["type"] == "command_ok" and e["cmd"] == "candidate"
+                      for e in driver.events):
+            assert time.monotonic() < deadline, "the candidate was not sent"
+            await asyncio.sleep(0.1)
+        got["after"] = await ask_stats(driver)
+
+    asyncio.run(run_streaming(emu, it_session_bin, channel, go_away_then_stats))
+    before, after = got["before"], got["after"]
+    assert before["joins_sent"] == 1 and before["offers_received"] == 1, before
+    assert sum(before["reconnects"].values()) == 0 and before["last_error"] is None, before
+    assert after["state"] == "connected", after
+    assert after["joins_sent"] == 2 == emu.calls("JoinStorageSession"), after
+    assert after["offers_received"] == 2 and after["answers_sent"] == 2, after
+    assert after["reconnects"] == {"go_away": 1, "drop": 0, "idle": 0, "session_limit": 0,
+                                   "ice_refresh": 0, "error": 0}, after
+    assert after["last_error"]["code"] == "GoAway", after
+    assert after["last_error"]["status_name"] == "KVSWS_E_SERVICE_UNAVAILABLE", after
+    assert after["candidates_sent"] == 1 and after["candidates_received"] >= 1, after
+    ws = after["websocket"]
+    # In: at least the offers and the candidates received plus GO_AWAY; out: answers + candidates.
+    assert ws["messages_in"] >= 3 + after["candidates_received"], after
+    assert ws["messages_out"] == after["answers_sent"] + after["candidates_sent"], after
+    assert ws["bytes_in"] > before["websocket"]["bytes_in"] > 0, (before, after)
+    assert ws["bytes_out"] > before["websocket"]["bytes_out"] > 0, (before, after)
+    assert 0 <= after["offer_from_join_ms"] <= after["offer_from_start_ms"] <= after["uptime_ms"]
+    assert after["offer_from_start_ms"] > before["offer_from_start_ms"], (before, after)
+    assert after["state_ms"] <= after["uptime_ms"] and after["backoff_ms"] == 0, after

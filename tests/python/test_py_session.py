@@ -26,6 +26,7 @@ from kvsws.exceptions import (
     ResourceNotFoundException,
     SessionClosedError,
 )
+from kvsws.type_defs import SessionStats
 from kvsws_emulator.app_peer import AppPeer, ViewerPeer, wait_until
 from kvsws_emulator.testing import Emulator
 
@@ -282,6 +283,64 @@ def test_session_comes_back_with_a_new_offer(emu: Emulator, action: str) -> None
     if action == "go_away":
         assert "GO_AWAY" in str(reconnecting[0].error)
     assert result.kinds().count("Offer") >= 2
+
+
+def test_stats_after_go_away(emu: Emulator) -> None:
+    """session.stats() after GO_AWAY: one reconnect caused by GO_AWAY, two joins, two offers and
+    two answers; read from another thread while the loop runs; the final numbers after close."""
+    channel = "py-stats"
+    emu.add_channel(channel, storage=True)
+    seen: dict[str, SessionStats] = {}
+    holder: list[kvsws.StorageSession] = []
+
+    async def fault(session: kvsws.StorageSession, rec: Recorder) -> None:
+        holder.append(session)
+        seen["before"] = await asyncio.to_thread(session.stats)  # any thread
+        emu.signal(channel, "go_away")
+        await wait_until(lambda: len(rec.offers) >= 2, 30, "a new offer after GO_AWAY")
+        await asyncio.to_thread(emu.wait_for_media, channel, 10, 10, 30.0)
+        seen["after"] = session.stats()
+
+    asyncio.run(stream(emu, channel, fault))
+    before, after = seen["before"], seen["after"]
+    assert before["state"] == "connected" and before["joins_sent"] == 1 and before["offers_received"] == 1
+    assert before["last_error"] is None and sum(before["reconnects"].values()) == 0
+    assert after["state"] == "connected", after
+    assert after["joins_sent"] == 2 == emu.calls("JoinStorageSession"), after
+    assert after["offers_received"] == 2 and after["answers_sent"] == 2, after
+    assert after["reconnects"] == {"go_away": 1, "drop": 0, "idle": 0, "session_limit": 0,
+                                   "ice_refresh": 0, "error": 0}, after
+    assert after["last_error"] is not None and after["last_error"]["code"] == "GoAway", after
+    assert after["websocket"]["messages_out"] == 2 and after["websocket"]["bytes_in"] > 0, after
+    assert after["offer_from_join_ms"] is not None and after["offer_from_start_ms"] is not None
+    assert 0 <= after["offer_from_join_ms"] <= after["offer_from_start_ms"] <= after["uptime_ms"]
+    final = holder[0].stats()  # closed and freed: what it had then
+    assert final["offers_received"] == 2 and final["reconnects"]["go_away"] == 1, final
+
+
+def test_stats_count_a_retried_join(emu: Emulator) -> None:
+    """A JoinStorageSession the client retried after a 503 is two joins in the stats: each
+    request may have reached the service (and cost an offer); no retry is hidden."""
+    emu.add_channel("py-stats-retry", storage=True)
+    emu.fault(operation="JoinStorageSession", status=503, count=1)
+    with make_client(emu) as client, client.storage_session(channel_name="py-stats-retry") as session:
+        for event in session.events(timeout=15):
+            if isinstance(event, kvsws.Offer):
+                break
+        stats = session.stats()
+    assert emu.calls("JoinStorageSession") == 2
+    assert stats["joins_sent"] == 2 and stats["offers_received"] == 1, stats
+    assert sum(stats["reconnects"].values()) == 0 and stats["last_error"] is None, stats
+
+
+def test_stats_before_start(emu: Emulator) -> None:
+    with make_client(emu) as client:
+        session = client.storage_session(channel_name="py-stats-new")
+        stats = session.stats()
+        assert stats["state"] == "new" and stats["joins_sent"] == 0 and stats["last_error"] is None
+        assert stats["offer_from_start_ms"] is None and stats["backoff_ms"] == 0
+        session.close()
+        assert session.stats()["state"] == "new"
 
 
 def test_early_candidates_follow_their_offer(emu: Emulator) -> None:
