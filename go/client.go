@@ -224,6 +224,15 @@ type operation struct {
 	serviceID string
 }
 
+// failedIn is the operation the core names in its error: a call whose endpoint lookup failed
+// reports GetSignalingChannelEndpoint (with that request's id), as that is the request that failed.
+func (op operation) failedIn(name string) operation {
+	if other, ok := operationsByName[name]; ok {
+		return other
+	}
+	return op
+}
+
 func (op operation) error(err error) error {
 	return &OperationError{ServiceID: op.serviceID, OperationName: op.name, Err: err}
 }
@@ -285,7 +294,7 @@ func (c *Client) invoke(ctx context.Context, op operation, input, output interfa
 			default:
 			}
 		}
-		return Metadata{}, op.error(detail.toError())
+		return Metadata{}, op.failedIn(detail.operation).error(detail.toError())
 	}
 	md := Metadata{RequestID: resp.requestID, HTTPStatusCode: resp.httpStatus, Attempts: resp.attempts}
 	if err := json.Unmarshal([]byte(resp.json), output); err != nil {
