@@ -16,10 +16,13 @@ import (
 type Config struct {
 	// Region, else AWS_REGION, AWS_DEFAULT_REGION, the profile's region.
 	Region string
-	// EndpointURL, when set, receives every operation. Else AWS_ENDPOINT_URL_KINESIS_VIDEO
-	// (control plane), AWS_ENDPOINT_URL_KINESIS_VIDEO_SIGNALING (GetIceServerConfig),
-	// AWS_ENDPOINT_URL_KINESIS_VIDEO_WEBRTC_STORAGE (the joins), AWS_ENDPOINT_URL, then the
-	// region's default; the per-channel endpoints are found with GetSignalingChannelEndpoint.
+	// EndpointURL, when set, is the control plane's endpoint (DescribeSignalingChannel,
+	// DescribeMediaStorageConfiguration, GetSignalingChannelEndpoint), as aws-sdk-go-v2's
+	// BaseEndpoint is for the kinesisvideo client. Else AWS_ENDPOINT_URL_KINESIS_VIDEO,
+	// AWS_ENDPOINT_URL, the profile, then the region's default. The joins, GetIceServerConfig and
+	// the signaling WebSocket go to the channel's WEBRTC, HTTPS and WSS endpoints from
+	// GetSignalingChannelEndpoint, unless AWS_ENDPOINT_URL_KINESIS_VIDEO_WEBRTC_STORAGE (the
+	// joins) or AWS_ENDPOINT_URL_KINESIS_VIDEO_SIGNALING (GetIceServerConfig) names one.
 	EndpointURL string
 	// Profile in the shared files, else AWS_PROFILE, else "default".
 	Profile string
