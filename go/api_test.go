@@ -166,13 +166,42 @@ func TestJoinFindsAndCachesTheWebRTCEndpoint(t *testing.T) {
 		t.Errorf("JoinStorageSession was called %d times, want 3", got)
 	}
 
-	// With an explicit EndpointURL every call goes there and nothing is looked up.
-	direct := newClient(t, func(cfg *kvsws.Config) { cfg.EndpointURL = emu.Endpoint })
+	// An explicit EndpointURL addresses the control plane only: the join still goes to the WEBRTC
+	// endpoint the lookup returns.
+	control := newClient(t, func(cfg *kvsws.Config) { cfg.EndpointURL = emu.Endpoint })
+	if _, err := control.JoinStorageSession(ctx, &kvsws.JoinStorageSessionInput{ChannelARN: demoARN}); err != nil {
+		t.Fatal(err)
+	}
+	if got := emu.Must(t).Calls("GetSignalingChannelEndpoint"); got != 1 {
+		t.Errorf("with EndpointURL, GetSignalingChannelEndpoint was called %d times, want 1", got)
+	}
+
+	// The service's own variable names the WEBRTC endpoint: nothing is looked up.
+	t.Setenv("AWS_ENDPOINT_URL_KINESIS_VIDEO_WEBRTC_STORAGE", emu.Endpoint)
+	direct := newClient(t)
 	if _, err := direct.JoinStorageSession(ctx, &kvsws.JoinStorageSessionInput{ChannelARN: demoARN}); err != nil {
 		t.Fatal(err)
 	}
 	if got := emu.Must(t).Calls("GetSignalingChannelEndpoint"); got != 0 {
-		t.Errorf("with EndpointURL, GetSignalingChannelEndpoint was called %d times", got)
+		t.Errorf("with AWS_ENDPOINT_URL_KINESIS_VIDEO_WEBRTC_STORAGE, GetSignalingChannelEndpoint was called %d times", got)
+	}
+}
+
+func TestFailedLookupNamesGetSignalingChannelEndpoint(t *testing.T) {
+	unknown := strings.Replace(demoARN, "/demo-channel/", "/go-never-made/", 1)
+	c := newClient(t, func(cfg *kvsws.Config) { cfg.MaxAttempts = 1 })
+	_, err := c.JoinStorageSession(context.Background(), &kvsws.JoinStorageSessionInput{ChannelARN: unknown})
+	var opErr *kvsws.OperationError
+	var notFound *kvsws.ResourceNotFoundException
+	if !errors.As(err, &opErr) || !errors.As(err, &notFound) {
+		t.Fatalf("err = %v, want an *OperationError wrapping ResourceNotFoundException", err)
+	}
+	if opErr.OperationName != "GetSignalingChannelEndpoint" || opErr.ServiceID != "Kinesis Video" {
+		t.Errorf("operation %q in %q, want GetSignalingChannelEndpoint in Kinesis Video", opErr.OperationName, opErr.ServiceID)
+	}
+	reqs := emu.Must(t).State().Requests
+	if len(reqs) != 1 || reqs[0].Operation != "GetSignalingChannelEndpoint" || reqs[0].RequestID != notFound.RequestID() {
+		t.Errorf("the emulator recorded %+v; the error's request id is %q", reqs, notFound.RequestID())
 	}
 }
 

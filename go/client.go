@@ -16,10 +16,13 @@ import (
 type Config struct {
 	// Region, else AWS_REGION, AWS_DEFAULT_REGION, the profile's region.
 	Region string
-	// EndpointURL, when set, receives every operation. Else AWS_ENDPOINT_URL_KINESIS_VIDEO
-	// (control plane), AWS_ENDPOINT_URL_KINESIS_VIDEO_SIGNALING (GetIceServerConfig),
-	// AWS_ENDPOINT_URL_KINESIS_VIDEO_WEBRTC_STORAGE (the joins), AWS_ENDPOINT_URL, then the
-	// region's default; the per-channel endpoints are found with GetSignalingChannelEndpoint.
+	// EndpointURL, when set, is the control plane's endpoint (DescribeSignalingChannel,
+	// DescribeMediaStorageConfiguration, GetSignalingChannelEndpoint), as aws-sdk-go-v2's
+	// BaseEndpoint is for the kinesisvideo client. Else AWS_ENDPOINT_URL_KINESIS_VIDEO,
+	// AWS_ENDPOINT_URL, the profile, then the region's default. The joins, GetIceServerConfig and
+	// the signaling WebSocket go to the channel's WEBRTC, HTTPS and WSS endpoints from
+	// GetSignalingChannelEndpoint, unless AWS_ENDPOINT_URL_KINESIS_VIDEO_WEBRTC_STORAGE (the
+	// joins) or AWS_ENDPOINT_URL_KINESIS_VIDEO_SIGNALING (GetIceServerConfig) names one.
 	EndpointURL string
 	// Profile in the shared files, else AWS_PROFILE, else "default".
 	Profile string
@@ -224,6 +227,15 @@ type operation struct {
 	serviceID string
 }
 
+// failedIn is the operation the core names in its error: a call whose endpoint lookup failed
+// reports GetSignalingChannelEndpoint (with that request's id), as that is the request that failed.
+func (op operation) failedIn(name string) operation {
+	if other, ok := operationsByName[name]; ok {
+		return other
+	}
+	return op
+}
+
 func (op operation) error(err error) error {
 	return &OperationError{ServiceID: op.serviceID, OperationName: op.name, Err: err}
 }
@@ -285,7 +297,7 @@ func (c *Client) invoke(ctx context.Context, op operation, input, output interfa
 			default:
 			}
 		}
-		return Metadata{}, op.error(detail.toError())
+		return Metadata{}, op.failedIn(detail.operation).error(detail.toError())
 	}
 	md := Metadata{RequestID: resp.requestID, HTTPStatusCode: resp.httpStatus, Attempts: resp.attempts}
 	if err := json.Unmarshal([]byte(resp.json), output); err != nil {

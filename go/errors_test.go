@@ -101,9 +101,12 @@ var modelled = map[string]struct {
 
 func TestEveryModelledError(t *testing.T) {
 	ctx := context.Background()
+	// The channel's endpoints named too, so nothing is discovered: one request per call.
+	t.Setenv("AWS_ENDPOINT_URL_KINESIS_VIDEO_WEBRTC_STORAGE", emu.Endpoint)
+	t.Setenv("AWS_ENDPOINT_URL_KINESIS_VIDEO_SIGNALING", emu.Endpoint)
 	c := newClient(t, func(cfg *kvsws.Config) {
-		cfg.EndpointURL = emu.Endpoint // no endpoint discovery: one request per call
-		cfg.MaxAttempts = 1            // ClientLimitExceededException would be retried
+		cfg.EndpointURL = emu.Endpoint
+		cfg.MaxAttempts = 1 // ClientLimitExceededException would be retried
 	})
 	pairs := 0
 	for _, op := range operations {

@@ -122,7 +122,9 @@ KVSWS_API const char *kvsws_error_describe(const kvsws_error *err);
 typedef enum kvsws_option {
     KVSWS_OPT_REGION = 1,             /* str: else AWS_REGION, AWS_DEFAULT_REGION, the profile */
     KVSWS_OPT_PROFILE = 2,            /* str: else AWS_PROFILE, else "default" */
-    KVSWS_OPT_ENDPOINT_URL = 3,       /* str: every operation goes to this URL */
+    KVSWS_OPT_ENDPOINT_URL = 3,       /* str: the control plane's endpoint (Describe*,
+                                         GetSignalingChannelEndpoint); the channel's endpoints
+                                         come from GetSignalingChannelEndpoint (README) */
     KVSWS_OPT_ACCESS_KEY_ID = 4,      /* str: explicit credentials (with the secret) */
     KVSWS_OPT_SECRET_ACCESS_KEY = 5,  /* str */
     KVSWS_OPT_SESSION_TOKEN = 6,      /* str */
@@ -214,8 +216,11 @@ KVSWS_API int kvsws_response_attempts(const kvsws_response *resp); /* 1 when no 
  * cancel may be NULL. *out (may be NULL if not wanted) receives the response on success.
  *
  * JoinStorageSession and JoinStorageSessionAsViewer go to the channel's WEBRTC endpoint and
- * GetIceServerConfig to its HTTPS endpoint: unless an endpoint is configured, the client finds
- * them with GetSignalingChannelEndpoint once per channel and caches them.
+ * GetIceServerConfig to its HTTPS endpoint: unless AWS_ENDPOINT_URL_KINESIS_VIDEO_WEBRTC_STORAGE /
+ * AWS_ENDPOINT_URL_KINESIS_VIDEO_SIGNALING (or the profile's services section) names one, the
+ * client finds them with GetSignalingChannelEndpoint once per channel and role and caches them
+ * (KVSWS_OPT_ENDPOINT_URL and AWS_ENDPOINT_URL address the control plane only). When that lookup
+ * fails, the error's operation is GetSignalingChannelEndpoint, with its request id.
  * ------------------------------------------------------------------------------------------- */
 KVSWS_API kvsws_status kvsws_client_call(kvsws_client *client, const char *operation,
                                          const char *input_json, kvsws_cancel *cancel,

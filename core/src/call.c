@@ -290,8 +290,9 @@ void kvi_client_seed_endpoints(kvsws_client *c, const char *channel_arn, const c
     pthread_mutex_unlock(&c->lock);
 }
 
-/* The per-channel endpoint for op: configured, cached, or asked for once. */
-static kvsws_status channel_endpoint(kvsws_client *c, const kvi_operation *op,
+/* The per-channel endpoint for op: configured, cached, or asked for once (as role). A failed
+ * lookup is reported as what it is: GetSignalingChannelEndpoint, with its request id. */
+static kvsws_status channel_endpoint(kvsws_client *c, const kvi_operation *op, const char *role,
                                      const char *channel_arn, const kvsws_cancel *cancel,
                                      char **out, kvsws_error *err)
 {
@@ -303,7 +304,8 @@ static kvsws_status channel_endpoint(kvsws_client *c, const kvi_operation *op,
     }
     pthread_mutex_lock(&c->lock);
     for (kvi_channel_endpoints *e = c->cache; e; e = e->next)
-        if (!strcmp(e->channel_arn, channel_arn) && !strcmp(e->role, op->discovery_role)) {
+        if (!strcmp(e->channel_arn, channel_arn) && !strcmp(e->role, role) &&
+            (want_webrtc ? e->webrtc : e->https)) {
             *out = kvi_strdup(want_webrtc ? e->webrtc : e->https);
             break;
         }
@@ -317,19 +319,19 @@ static kvsws_status channel_endpoint(kvsws_client *c, const kvi_operation *op,
     cJSON *smc = cJSON_AddObjectToObject(input, "SingleMasterChannelEndpointConfiguration");
     cJSON *protocols = cJSON_AddArrayToObject(smc, "Protocols");
     cJSON_AddItemToArray(protocols, cJSON_CreateString(want_webrtc ? "WEBRTC" : "HTTPS"));
-    cJSON_AddStringToObject(smc, "Role", op->discovery_role);
+    cJSON_AddStringToObject(smc, "Role", role);
     char *body = cJSON_PrintUnformatted(input);
     cJSON_Delete(input);
     if (!body)
         return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
+    kvi_error_set_operation(err, get->name);
     kvsws_response *resp = NULL;
     kvsws_status st = send_with_retries(c, get, c->control_endpoint, body, cancel, &resp, err);
     free(body);
     if (st) {
         kvi_buf msg = KVI_BUF_INIT;
-        kvi_buf_printf(&msg, "%s (while finding the channel's %s endpoint with "
-                             "GetSignalingChannelEndpoint)",
-                       kvsws_error_message(err), want_webrtc ? "WEBRTC" : "HTTPS");
+        kvi_buf_printf(&msg, "%s (while finding the channel's %s endpoint for %s)",
+                       kvsws_error_message(err), want_webrtc ? "WEBRTC" : "HTTPS", op->name);
         if (err) {
             free(err->message);
             err->message = kvi_buf_detach(&msg);
@@ -345,11 +347,12 @@ static kvsws_status channel_endpoint(kvsws_client *c, const kvi_operation *op,
     const char *why = NULL;
     if (!url || kvi_endpoint_validate(url, 0, &why) != 0) {
         free(url);
+        kvi_error_set_operation(err, get->name);
         return kvi_error_set(err, KVSWS_E_BAD_RESPONSE,
                              "GetSignalingChannelEndpoint returned no usable %s endpoint",
                              want_webrtc ? "WEBRTC" : "HTTPS");
     }
-    kvi_client_seed_endpoints(c, channel_arn, op->discovery_role, want_webrtc ? url : NULL,
+    kvi_client_seed_endpoints(c, channel_arn, role, want_webrtc ? url : NULL,
                               want_webrtc ? NULL : url);
     kvi_log(c, KVSWS_LOG_INFO, "channel %s: %s endpoint %s", channel_arn,
             want_webrtc ? "WEBRTC" : "HTTPS", url);
@@ -359,6 +362,13 @@ static kvsws_status channel_endpoint(kvsws_client *c, const kvi_operation *op,
 
 kvsws_status kvsws_client_call(kvsws_client *c, const char *operation, const char *input_json,
                                kvsws_cancel *cancel, kvsws_response **out, kvsws_error *err)
+{
+    return kvi_client_call_as(c, operation, NULL, input_json, cancel, out, err);
+}
+
+kvsws_status kvi_client_call_as(kvsws_client *c, const char *operation, const char *role,
+                                const char *input_json, const kvsws_cancel *cancel,
+                                kvsws_response **out, kvsws_error *err)
 {
     kvi_error_clear(err);
     if (out)
@@ -382,17 +392,21 @@ kvsws_status kvsws_client_call(kvsws_client *c, const char *operation, const cha
     char *endpoint = NULL;
     if (!st && !body)
         st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
-    if (!st && op->endpoint == KVI_ENDPOINT_CONTROL)
+    int lookup_failed = 0;
+    if (!st && op->endpoint == KVI_ENDPOINT_CONTROL) {
         endpoint = kvi_strdup(c->control_endpoint);
-    else if (!st)
-        st = channel_endpoint(c, op, arn->valuestring, cancel, &endpoint, err);
+    } else if (!st) {
+        st = channel_endpoint(c, op, role ? role : op->discovery_role, arn->valuestring, cancel,
+                              &endpoint, err);
+        lookup_failed = st != KVSWS_OK; /* the error names GetSignalingChannelEndpoint */
+    }
     if (!st) {
         kvi_error_set_operation(err, op->name);
         st = send_with_retries(c, op, endpoint, body, cancel, out, err);
     }
-    if (st)
+    if (st && !lookup_failed)
         kvi_error_set_operation(err, op->name);
-    else
+    else if (!st)
         kvi_error_clear(err);
     free(endpoint);
     free(body);

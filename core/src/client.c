@@ -169,14 +169,15 @@ kvsws_status kvsws_client_new(const kvsws_config *cfg, kvsws_client **out, kvsws
         goto fail;
     }
 
-    /* Endpoints: an explicit URL serves every operation, as --endpoint-url does in the CLI. */
+    /* Endpoints: an explicit URL addresses the control plane, as boto3's endpoint_url does for
+     * the kinesisvideo client; the channel's WEBRTC, HTTPS and WSS endpoints come from
+     * GetSignalingChannelEndpoint unless a service's own setting names one. */
     const char *endpoint = opt_str(cfg, KVSWS_OPT_ENDPOINT_URL);
     if ((st = check_endpoint(endpoint, "the endpoint_url option", err)) != KVSWS_OK)
         goto fail;
     c->control_endpoint = kvi_endpoint_configured(KVI_ENDPOINT_CONTROL, endpoint, &c->paths);
-    c->signaling_endpoint = kvi_endpoint_configured(KVI_ENDPOINT_SIGNALING, endpoint, &c->paths);
-    c->webrtc_endpoint =
-        kvi_endpoint_configured(KVI_ENDPOINT_WEBRTC_STORAGE, endpoint, &c->paths);
+    c->signaling_endpoint = kvi_endpoint_configured(KVI_ENDPOINT_SIGNALING, NULL, &c->paths);
+    c->webrtc_endpoint = kvi_endpoint_configured(KVI_ENDPOINT_WEBRTC_STORAGE, NULL, &c->paths);
     int fips_opt = cfg && cfg->num_set[KVSWS_OPT_USE_FIPS_ENDPOINT]
                        ? (int)cfg->num[KVSWS_OPT_USE_FIPS_ENDPOINT]
                        : -1;

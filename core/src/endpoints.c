@@ -81,8 +81,12 @@ char *kvi_endpoint_configured(kvi_endpoint_kind kind, const char *option,
         if (yes)
             return NULL;
     }
+    /* The per-channel kinds answer to their own names only: the catch-alls (AWS_ENDPOINT_URL, the
+     * profile's endpoint_url) address the control plane, whose GetSignalingChannelEndpoint names
+     * the channel's endpoints, as boto3 users and the KVS SDKs route them. */
+    int per_channel = kind == KVI_ENDPOINT_SIGNALING || kind == KVI_ENDPOINT_WEBRTC_STORAGE;
     const char *env = nonempty_env(service_env(kind));
-    if (!env)
+    if (!env && !per_channel)
         env = nonempty_env("AWS_ENDPOINT_URL");
     if (env)
         return kvi_strdup(env);
@@ -95,7 +99,7 @@ char *kvi_endpoint_configured(kvi_endpoint_kind kind, const char *option,
             kvi_profile_services_get(paths, services, service_key(kind), "endpoint_url"));
         free(services);
     }
-    if (!url)
+    if (!url && !per_channel)
         url = keep_nonempty(kvi_profile_get(paths, "endpoint_url"));
     return url;
 }

@@ -21,9 +21,12 @@ typedef enum kvi_endpoint_kind {
  * AWS_ENDPOINT_URL_SSO), then AWS_ENDPOINT_URL, then the profile's "services = NAME" section
  * ("[services NAME]" with "kinesis_video =" / "kinesis_video_signaling =" /
  * "kinesis_video_webrtc_storage =" / "sts =" / "sso =" and an indented "endpoint_url = URL"),
- * then the profile's endpoint_url. All but the option are ignored when
- * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS (else the profile's ignore_configured_endpoint_urls) is
- * true. Empty values count as unset. Not validated here. Returns malloc'd or NULL.
+ * then the profile's endpoint_url. The per-channel kinds (SIGNALING, WEBRTC_STORAGE) take only
+ * the option, their own variable and their own services key: AWS_ENDPOINT_URL and the profile's
+ * endpoint_url address the control plane, which names the channel's endpoints. All but the
+ * option are ignored when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS (else the profile's
+ * ignore_configured_endpoint_urls) is true. Empty values count as unset. Not validated here.
+ * Returns malloc'd or NULL.
  */
 char *kvi_endpoint_configured(kvi_endpoint_kind kind, const char *option,
                               const kvi_profile_paths *paths);

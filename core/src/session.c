@@ -458,7 +458,10 @@ static kvsws_status call_json(kvsws_session *s, const char *op, cJSON *input, cJ
     if (!json)
         return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
     kvsws_response *resp = NULL;
-    kvsws_status st = kvsws_client_call(s->client, op, json, &s->cancel, &resp, err);
+    /* every call of the session uses the endpoints looked up for its own role */
+    kvsws_status st = kvi_client_call_as(s->client, op,
+                                         s->role == KVSWS_ROLE_VIEWER ? "VIEWER" : "MASTER", json,
+                                         &s->cancel, &resp, err);
     free(json);
     s->call_requests = resp ? kvsws_response_attempts(resp) : kvsws_error_attempts(err);
     if (st == KVSWS_OK && output) {

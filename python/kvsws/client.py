@@ -97,8 +97,12 @@ class Client:
     ``AWS_*`` variables, assume-role profiles, web identity, IAM Identity Center (SSO), the shared
     files and their profiles, ``credential_process``, container and instance roles). TLS is
     always verified: ``verify`` names a CA bundle to trust instead of the system's, and
-    ``verify=False`` is refused. Unlike boto3, the per-channel endpoints that JoinStorageSession
-    and GetIceServerConfig need are looked up (once per channel) by the client itself.
+    ``verify=False`` is refused. ``endpoint_url`` (like ``AWS_ENDPOINT_URL_KINESIS_VIDEO`` and
+    ``AWS_ENDPOINT_URL``) is the control plane's, as for boto3's ``kinesisvideo`` client. Unlike
+    boto3, the per-channel endpoints that JoinStorageSession and GetIceServerConfig need are looked
+    up (once per channel and role) by the client itself, unless
+    ``AWS_ENDPOINT_URL_KINESIS_VIDEO_WEBRTC_STORAGE`` / ``AWS_ENDPOINT_URL_KINESIS_VIDEO_SIGNALING``
+    name them.
 
     A client is safe to share between threads: calls release the GIL and run in parallel. A call
     made on the main thread stops at once on Ctrl-C (it is cancelled). Close the client (or use

@@ -51,22 +51,24 @@ static void test_configured(void)
     write_file("config", CONFIG);
     kvi_profile_paths p = scratch_paths("config", NULL, NULL);
 
-    /* The profile: its services section for the kinds it names, else its endpoint_url. */
+    /* The profile: its services section for the kinds it names; its endpoint_url addresses the
+     * control plane only (the channel's endpoints are discovered). */
     URL(kvi_endpoint_configured(KVI_ENDPOINT_CONTROL, NULL, &p), "https://svc-control");
     URL(kvi_endpoint_configured(KVI_ENDPOINT_WEBRTC_STORAGE, NULL, &p), "https://svc-webrtc");
-    URL(kvi_endpoint_configured(KVI_ENDPOINT_SIGNALING, NULL, &p), "https://profile-global");
+    URL(kvi_endpoint_configured(KVI_ENDPOINT_SIGNALING, NULL, &p), NULL);
 
-    /* AWS_ENDPOINT_URL beats the files, for every kind. */
+    /* AWS_ENDPOINT_URL beats the files, for the control plane; never a per-channel kind. */
     setenv("AWS_ENDPOINT_URL", "https://env-global", 1);
     URL(kvi_endpoint_configured(KVI_ENDPOINT_CONTROL, NULL, &p), "https://env-global");
-    URL(kvi_endpoint_configured(KVI_ENDPOINT_SIGNALING, NULL, &p), "https://env-global");
-    URL(kvi_endpoint_configured(KVI_ENDPOINT_WEBRTC_STORAGE, NULL, &p), "https://env-global");
+    URL(kvi_endpoint_configured(KVI_ENDPOINT_SIGNALING, NULL, &p), NULL);
+    URL(kvi_endpoint_configured(KVI_ENDPOINT_WEBRTC_STORAGE, NULL, &p), "https://svc-webrtc");
+    URL(kvi_endpoint_configured(KVI_ENDPOINT_STS, NULL, &p), "https://env-global");
 
     /* Each service variable beats AWS_ENDPOINT_URL for its own kind only. */
     setenv("AWS_ENDPOINT_URL_KINESIS_VIDEO", "https://env-control", 1);
     URL(kvi_endpoint_configured(KVI_ENDPOINT_CONTROL, NULL, &p), "https://env-control");
-    URL(kvi_endpoint_configured(KVI_ENDPOINT_SIGNALING, NULL, &p), "https://env-global");
-    URL(kvi_endpoint_configured(KVI_ENDPOINT_WEBRTC_STORAGE, NULL, &p), "https://env-global");
+    URL(kvi_endpoint_configured(KVI_ENDPOINT_SIGNALING, NULL, &p), NULL);
+    URL(kvi_endpoint_configured(KVI_ENDPOINT_WEBRTC_STORAGE, NULL, &p), "https://svc-webrtc");
     setenv("AWS_ENDPOINT_URL_KINESIS_VIDEO_SIGNALING", "https://env-signaling", 1);
     URL(kvi_endpoint_configured(KVI_ENDPOINT_SIGNALING, NULL, &p), "https://env-signaling");
     URL(kvi_endpoint_configured(KVI_ENDPOINT_CONTROL, NULL, &p), "https://env-control");
@@ -102,7 +104,7 @@ static void test_configured(void)
     reset_env();
     p = scratch_paths("config", NULL, "plain");
     URL(kvi_endpoint_configured(KVI_ENDPOINT_CONTROL, NULL, &p), "https://plain-global");
-    URL(kvi_endpoint_configured(KVI_ENDPOINT_WEBRTC_STORAGE, NULL, &p), "https://plain-global");
+    URL(kvi_endpoint_configured(KVI_ENDPOINT_WEBRTC_STORAGE, NULL, &p), NULL);
     kvi_profile_paths_free(&p);
     p = scratch_paths("config", NULL, "dangling");
     URL(kvi_endpoint_configured(KVI_ENDPOINT_CONTROL, NULL, &p), "https://dangling-global");

@@ -95,12 +95,18 @@ def test_join_discovers_the_webrtc_endpoint(emu: Emulator, kvsws_bin: Path, arn:
     out = run_cli(kvsws_bin, ["join-storage-session", "--channel-arn", arn], clean_env(emu))
     assert out.returncode == 0, out.stderr
     assert emu.calls("GetSignalingChannelEndpoint") == 1
-    # With --endpoint-url every call goes there and nothing is discovered.
+    # --endpoint-url addresses the control plane: the WEBRTC endpoint is still discovered ...
     emu.reset()
     out = run_cli(kvsws_bin, ["--endpoint-url", emu.endpoint, "join-storage-session",
                               "--channel-arn", arn], clean_env(emu))
     assert out.returncode == 0, out.stderr
-    assert emu.calls("GetSignalingChannelEndpoint") == 0
+    assert emu.calls("GetSignalingChannelEndpoint") == 1
+    # ... unless the storage service's own variable names it.
+    emu.reset()
+    out = run_cli(kvsws_bin, ["join-storage-session", "--channel-arn", arn],
+                  clean_env(emu, AWS_ENDPOINT_URL_KINESIS_VIDEO_WEBRTC_STORAGE=emu.endpoint))
+    assert out.returncode == 0, out.stderr
+    assert emu.calls("GetSignalingChannelEndpoint") == 0 and emu.calls("JoinStorageSession") == 1
 
 
 def test_ice_server_config(emu: Emulator, kvsws_bin: Path, arn: str) -> None:

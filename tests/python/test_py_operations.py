@@ -13,7 +13,7 @@ import pytest
 import kvsws
 from kvsws_emulator.testing import Emulator
 
-from .helpers import call, inputs
+from .helpers import call, inputs, make_client
 
 
 def without_metadata(out: dict[str, Any]) -> dict[str, Any]:
@@ -29,17 +29,45 @@ def shape(value: Any) -> Any:
     return type(value).__name__
 
 
-def test_every_operation(emu: Emulator, client: kvsws.Client, arn: str) -> None:
-    for operation in inputs(arn):
-        out = call(client, operation, arn)
-        if operation.startswith("JoinStorageSession"):
-            assert out is None
-        else:
-            meta = out["ResponseMetadata"]
-            assert meta["HTTPStatusCode"] == 200 and meta["RequestId"] and meta["RetryAttempts"] == 0
-            assert meta["HTTPHeaders"] == {}
-        assert emu.calls(operation) == 1, operation
-    assert emu.calls() == len(inputs(arn))  # an explicit endpoint_url: nothing discovered
+def test_every_operation(emu: Emulator, arn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # endpoint_url names the control plane; the services' own variables name the channel's
+    # endpoints, so nothing is discovered: one request per call.
+    monkeypatch.setenv("AWS_ENDPOINT_URL_KINESIS_VIDEO_WEBRTC_STORAGE", emu.endpoint)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_KINESIS_VIDEO_SIGNALING", emu.endpoint)
+    with make_client(emu) as client:
+        for operation in inputs(arn):
+            out = call(client, operation, arn)
+            if operation.startswith("JoinStorageSession"):
+                assert out is None
+            else:
+                meta = out["ResponseMetadata"]
+                assert meta["HTTPStatusCode"] == 200 and meta["RequestId"] and meta["RetryAttempts"] == 0
+                assert meta["HTTPHeaders"] == {}
+            assert emu.calls(operation) == 1, operation
+    assert emu.calls() == len(inputs(arn))
+
+
+def test_endpoint_url_addresses_the_control_plane(emu: Emulator, client: kvsws.Client, arn: str) -> None:
+    """endpoint_url is the kinesisvideo (control plane) endpoint, as boto3's: the join and
+    GetIceServerConfig go to the WEBRTC and HTTPS endpoints GetSignalingChannelEndpoint returns."""
+    client.join_storage_session(channelArn=arn)
+    client.get_ice_server_config(ChannelARN=arn)
+    lookups = [r["params"]["SingleMasterChannelEndpointConfiguration"]["Protocols"]
+               for r in emu.requests("GetSignalingChannelEndpoint")]
+    assert lookups == [["WEBRTC"], ["HTTPS"]]
+
+
+def test_failed_lookup_is_named_as_such(emu: Emulator, client: kvsws.Client, arn: str) -> None:
+    """A join on an unknown channel fails in its endpoint lookup: the error names
+    GetSignalingChannelEndpoint and carries that request's id."""
+    unknown = arn.replace("/py-channel/", "/py-never-made/")
+    with pytest.raises(kvsws.exceptions.ResourceNotFoundException) as info:
+        client.join_storage_session(channelArn=unknown)
+    (lookup,) = emu.requests("GetSignalingChannelEndpoint")
+    assert info.value.operation_name == "GetSignalingChannelEndpoint"
+    assert info.value.response["ResponseMetadata"]["RequestId"] == lookup["request_id"]
+    assert "when calling the GetSignalingChannelEndpoint operation" in str(info.value)
+    assert emu.calls("JoinStorageSession") == 0
 
 
 def test_requests_are_signed_and_verified(emu: Emulator, client: kvsws.Client, arn: str) -> None:

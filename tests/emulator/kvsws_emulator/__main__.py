@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""``python3 -m kvsws_emulator [--host 127.0.0.1] [--port 0] --state-dir DIR [--config FILE]``"""
+"""``python3 -m kvsws_emulator [--host 127.0.0.1] [--port 0] [--data-plane-port N] --state-dir DIR [--config FILE]``"""
 
 from __future__ import annotations
 
@@ -21,6 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", required=True, type=Path,
                         help="where ca.pem, server.pem, server.key and ready.json are written")
     parser.add_argument("--config", type=Path, help="JSON file with credentials, channels, ... (see README)")
+    parser.add_argument("--data-plane-port", type=int, default=None,
+                        help="serve the channels' endpoints (storage calls, GetIceServerConfig, the WebSocket) on "
+                             "this second port (0: any free port), as GetSignalingChannelEndpoint then advertises; "
+                             "the main port keeps the control plane only")
     parser.add_argument("--keep-ca", action="store_true", help="reuse a valid CA already in --state-dir")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     args = parser.parse_args(argv)
@@ -41,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve(state, args.host, args.port, args.state_dir, keep_ca=args.keep_ca, stop=stop)
+        await serve(state, args.host, args.port, args.state_dir, keep_ca=args.keep_ca, stop=stop,
+                    data_plane_port=args.data_plane_port)
 
     try:
         asyncio.run(run())

@@ -53,7 +53,8 @@ class OperationSpec:
 # -- helpers ------------------------------------------------------------------------------------
 
 def _endpoint(state: State, scheme: str) -> str:
-    return f"{scheme}://{state.endpoint_host}:{state.port}"
+    port = state.data_plane_port if state.data_plane_port is not None else state.port
+    return f"{scheme}://{state.endpoint_host}:{port}"
 
 
 def _by_arn(ctx: CallContext, arn: str) -> Channel:

@@ -212,6 +212,24 @@ async def _trickle(request: web.Request, resp: web.Response, every_ms: int) -> w
     return out
 
 
+def _listener(request: web.Request) -> str:
+    """"data" when the request came in on the --data-plane-port listener, else "control"."""
+    state = request.app[STATE_KEY]
+    sockname = request.transport.get_extra_info("sockname") if request.transport is not None else None
+    port = sockname[1] if isinstance(sockname, tuple) and len(sockname) >= 2 else None
+    return "data" if state.data_plane_port is not None and port == state.data_plane_port else "control"
+
+
+def _check_listener(request: web.Request, listener: str, data_plane: bool) -> None:
+    """With a separate data-plane listener, each side serves only its own operations, as AWS's
+    control plane host knows no JoinStorageSession and a channel's endpoints no control calls."""
+    if request.app[STATE_KEY].data_plane_port is None or data_plane == (listener == "data"):
+        return
+    where = "the channel's endpoint (GetSignalingChannelEndpoint)" if data_plane else "the control plane endpoint"
+    raise ApiError("UnknownOperationException",
+                   f"No operation at {request.method} {request.path} on this endpoint: it is served by {where}")
+
+
 async def api_handler(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE_KEY]
     request_id: str = request["request_id"]
@@ -221,6 +239,7 @@ async def api_handler(request: web.Request) -> web.StreamResponse:
     record = RequestRecord(
         request_id=request_id, time=time.time(), method=request.method, path=request.path_qs,
         operation=op.name if op else None, user_agent=request.headers.get("User-Agent"),
+        listener=_listener(request),
     )
     state.records.append(record)
     if op is not None:
@@ -241,6 +260,7 @@ async def api_handler(request: web.Request) -> web.StreamResponse:
             raise auth.error
         if op is None:
             raise ApiError("UnknownOperationException", f"No operation at {request.method} {request.path}")
+        _check_listener(request, record.listener, op.service.key != "control")
         fault = state.take_fault(op.name)
         resp: web.Response | None = None
         if fault is not None:
@@ -307,7 +327,7 @@ async def signaling_handler(request: web.Request) -> web.StreamResponse:
     client_id = query.get("X-Amz-ClientId")
     op = "ConnectAsViewer" if client_id is not None else "ConnectAsMaster"
     record = RequestRecord(request_id=request_id, time=time.time(), method=request.method, path=request.path_qs,
-                           operation=op, user_agent=request.headers.get("User-Agent"))
+                           operation=op, user_agent=request.headers.get("User-Agent"), listener=_listener(request))
     state.records.append(record)
     state.calls[op] += 1
     host = request.headers.get("Host") or f"{state.endpoint_host}:{state.port}"
@@ -327,6 +347,7 @@ async def signaling_handler(request: web.Request) -> web.StreamResponse:
     try:
         if auth.error is not None:
             raise auth.error
+        _check_listener(request, record.listener, True)
         fault = state.take_fault(op, wildcard=False)
         if fault is not None:
             record.fault = fault.to_json()
@@ -676,13 +697,16 @@ def write_ready(state_dir: Path, info: dict[str, Any]) -> Path:
 
 
 async def serve(state: State, host: str, port: int, state_dir: Path, keep_ca: bool = False,
-                stop: asyncio.Event | None = None) -> None:
+                stop: asyncio.Event | None = None, data_plane_port: int | None = None) -> None:
     if not _is_loopback(host):
         raise ConfigError(f"refusing to listen on {host!r}: the emulator serves loopback only")
     state_dir.mkdir(parents=True, exist_ok=True)
     files = tlsgen.generate(state_dir, keep_ca=keep_ca)
     sock = _bind(host, port)
     state.port = sock.getsockname()[1]
+    data_sock = _bind(host, data_plane_port) if data_plane_port is not None else None
+    if data_sock is not None:
+        state.data_plane_port = data_sock.getsockname()[1]
     state.endpoint_host = f"[{host}]" if ":" in host else host
     bound_ip = sock.getsockname()[0]
     turn_server: TurnServer | None = None
@@ -702,7 +726,10 @@ async def serve(state: State, host: str, port: int, state_dir: Path, keep_ca: bo
     await runner.setup()
     site = web.SockSite(runner, sock, ssl_context=tlsgen.server_context(files))
     await site.start()
+    if data_sock is not None:
+        await web.SockSite(runner, data_sock, ssl_context=tlsgen.server_context(files)).start()
     endpoint = f"https://{state.endpoint_host}:{state.port}"
+    data_port = state.data_plane_port if state.data_plane_port is not None else state.port
     cred = state.default_credential()
     info: dict[str, Any] = {
         "endpoint": endpoint,
@@ -714,7 +741,8 @@ async def serve(state: State, host: str, port: int, state_dir: Path, keep_ca: bo
         "access_key_id": cred.access_key_id,
         "secret_access_key": cred.secret_access_key,
         "channels": {c.name: c.arn for c in state.channels.values()},
-        "wss_endpoint": f"wss://{state.endpoint_host}:{state.port}",
+        "wss_endpoint": f"wss://{state.endpoint_host}:{data_port}",
+        "data_plane_endpoint": f"https://{state.endpoint_host}:{data_port}",
         "turn_uris": state.turn_uris,
         "recordings": str((state_dir / "recordings").resolve()) if state.record_media else None,
     }

@@ -172,6 +172,8 @@ class RequestRecord:
     # On a signature mismatch: what the emulator (botocore) computed, to compare with the client.
     canonical_request: str | None = None
     string_to_sign: str | None = None
+    # Which listener served it: "control" (the emulator's endpoint) or "data" (--data-plane-port).
+    listener: str = "control"
 
     def to_json(self) -> dict[str, Any]:
         out = dict(self.__dict__)
@@ -233,6 +235,9 @@ class State:
         self.background_tasks: set[asyncio.Task[None]] = set()
         self.endpoint_host = "127.0.0.1"
         self.port = 0
+        # With --data-plane-port: the port GetSignalingChannelEndpoint advertises, which alone
+        # serves the storage calls, GetIceServerConfig and the WebSocket (None: one listener).
+        self.data_plane_port: int | None = None
         self._next_fault_id = 1
 
     # -- clock -----------------------------------------------------------------------------

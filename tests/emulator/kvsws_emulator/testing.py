@@ -149,6 +149,12 @@ class Emulator:
         return int(self.ready["port"])
 
     @property
+    def data_plane_endpoint(self) -> str:
+        """What GetSignalingChannelEndpoint advertises (HTTPS, WEBRTC): the endpoint itself unless
+        the emulator runs with ``--data-plane-port``."""
+        return str(self.ready.get("data_plane_endpoint", self.endpoint))
+
+    @property
     def ca_bundle(self) -> str:
         return str(self.ready["ca_bundle"])
 
