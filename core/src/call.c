@@ -120,7 +120,8 @@ static kvsws_status send_once(kvsws_client *c, const kvi_url *url, const char *o
                              n,
                              body,
                              strlen(body),
-                             cancel ? &cancel->flag : NULL};
+                             cancel ? &cancel->flag : NULL,
+                             1 /* keep_headers: an error carries them (HTTPHeaders) */};
     out->transport = kvi_http_perform(c->http, &hreq, &out->http, err);
 done:
     kvi_sign_result_free(&signed_req);
@@ -194,7 +195,7 @@ static kvsws_status send_with_retries(kvsws_client *c, const kvi_operation *op,
                 resp->http_status = res.http.status;
                 resp->attempts = attempts;
                 resp->request_id = kvi_strdup(res.http.request_id);
-                kvi_log(c, KVSWS_LOG_INFO, "%s: HTTP %d, request id %s, %d attempt(s)", op->name,
+                kvi_log(c, KVSWS_LOG_DEBUG, "%s: HTTP %d, request id %s, %d attempt(s)", op->name,
                         res.http.status, res.http.request_id ? res.http.request_id : "-",
                         attempts);
                 if (out)
@@ -216,9 +217,11 @@ static kvsws_status send_with_retries(kvsws_client *c, const kvi_operation *op,
             } else {
                 st = kvi_error_set_service(err, ae.status, ae.code, ae.message, ae.http_status,
                                            ae.request_id, ae.retryable);
+                kvi_error_take_http_headers(err, res.http.headers_json);
+                res.http.headers_json = NULL;
                 retryable = ae.retryable;
                 skewed = ae.clock_skew;
-                kvi_log(c, KVSWS_LOG_INFO, "%s: HTTP %d %s, request id %s, attempt %d",
+                kvi_log(c, KVSWS_LOG_DEBUG, "%s: HTTP %d %s, request id %s, attempt %d",
                         op->name, ae.http_status, ae.code, ae.request_id, attempts);
             }
             kvi_aws_error_free(&ae);
@@ -232,7 +235,7 @@ static kvsws_status send_with_retries(kvsws_client *c, const kvi_operation *op,
             retryable = kvi_retry_is_retryable_transport(st);
             if (err)
                 err->retryable = retryable;
-            kvi_log(c, KVSWS_LOG_INFO, "%s: %s, attempt %d", op->name, kvsws_error_message(err),
+            kvi_log(c, KVSWS_LOG_DEBUG, "%s: %s, attempt %d", op->name, kvsws_error_message(err),
                     attempts);
         }
         kvi_http_response_free(&res.http);
@@ -241,7 +244,7 @@ static kvsws_status send_with_retries(kvsws_client *c, const kvi_operation *op,
             break;
         int64_t delay = kvi_retry_backoff_ms(attempts, c->retry_base_delay_ms, MAX_BACKOFF_MS,
                                              kvi_client_random(c));
-        kvi_log(c, KVSWS_LOG_INFO, "%s: retrying in %lld ms", op->name, (long long)delay);
+        kvi_log(c, KVSWS_LOG_DEBUG, "%s: retrying in %lld ms", op->name, (long long)delay);
         if (sleep_cancellable(delay, cancel) != 0) {
             st = kvi_error_set(err, KVSWS_E_CANCELLED, "The call was cancelled");
             break;
@@ -351,7 +354,7 @@ static kvsws_status channel_endpoint(kvsws_client *c, const kvi_operation *op,
     }
     kvi_client_seed_endpoints(c, channel_arn, op->discovery_role, want_webrtc ? url : NULL,
                               want_webrtc ? NULL : url);
-    kvi_log(c, KVSWS_LOG_INFO, "channel %s: %s endpoint %s", channel_arn,
+    kvi_log(c, KVSWS_LOG_DEBUG, "channel %s: %s endpoint %s", channel_arn,
             want_webrtc ? "WEBRTC" : "HTTPS", url);
     *out = url;
     return KVSWS_OK;
