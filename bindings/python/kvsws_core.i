@@ -399,11 +399,13 @@ PyObject *kvsws_py_call(kvsws_client *client, const char *operation, const char 
     } else {
         PyObject *json = kvsws_py_str(kvsws_response_json(resp));
         PyObject *request_id = kvsws_py_str(kvsws_response_request_id(resp));
-        if (json && request_id)
-            result = Py_BuildValue("(OiOi)", json, kvsws_response_http_status(resp), request_id,
-                                   kvsws_response_attempts(resp));
+        PyObject *headers = kvsws_py_str(kvsws_response_http_headers_json(resp));
+        if (json && request_id && headers)
+            result = Py_BuildValue("(OiOiO)", json, kvsws_response_http_status(resp), request_id,
+                                   kvsws_response_attempts(resp), headers);
         Py_XDECREF(json);
         Py_XDECREF(request_id);
+        Py_XDECREF(headers);
     }
     kvsws_response_free(resp);
     kvsws_error_free(err);

@@ -220,6 +220,8 @@ KVSWS_API const char *kvsws_response_json(const kvsws_response *resp);
 KVSWS_API int kvsws_response_http_status(const kvsws_response *resp);
 KVSWS_API const char *kvsws_response_request_id(const kvsws_response *resp);
 KVSWS_API int kvsws_response_attempts(const kvsws_response *resp); /* 1 when no retry happened */
+/* The answer's headers as one JSON object, as kvsws_error_http_headers_json ("{}" if none). */
+KVSWS_API const char *kvsws_response_http_headers_json(const kvsws_response *resp);
 
 /* ---------------------------------------------------------------------------------------------
  * Operations.

@@ -19,6 +19,7 @@
 struct kvsws_response {
     char *json;
     char *request_id;
+    char *http_headers; /* JSON object, lower-case names; NULL = "{}" */
     int http_status;
     int attempts;
 };
@@ -29,6 +30,7 @@ void kvsws_response_free(kvsws_response *r)
         return;
     free(r->json);
     free(r->request_id);
+    free(r->http_headers);
     free(r);
 }
 const char *kvsws_response_json(const kvsws_response *r) { return r && r->json ? r->json : "{}"; }
@@ -38,6 +40,10 @@ const char *kvsws_response_request_id(const kvsws_response *r)
     return r && r->request_id ? r->request_id : "";
 }
 int kvsws_response_attempts(const kvsws_response *r) { return r ? r->attempts : 0; }
+const char *kvsws_response_http_headers_json(const kvsws_response *r)
+{
+    return r && r->http_headers ? r->http_headers : "{}";
+}
 
 static int cancelled(const kvsws_cancel *cancel)
 {
@@ -195,6 +201,8 @@ static kvsws_status send_with_retries(kvsws_client *c, const kvi_operation *op,
                 resp->http_status = res.http.status;
                 resp->attempts = attempts;
                 resp->request_id = kvi_strdup(res.http.request_id);
+                resp->http_headers = res.http.headers_json;
+                res.http.headers_json = NULL;
                 kvi_log(c, KVSWS_LOG_DEBUG, "%s: HTTP %d, request id %s, %d attempt(s)", op->name,
                         res.http.status, res.http.request_id ? res.http.request_id : "-",
                         attempts);

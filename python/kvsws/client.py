@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self, cast
 
 from . import _core
 from .config import Config, _milliseconds
-from .exceptions import ClientClosedError, ClientExceptions, ParamValidationError, _from_core
+from .exceptions import ClientClosedError, ClientExceptions, ParamValidationError, _from_core, _http_headers
 from .type_defs import (
     DescribeMediaStorageConfigurationOutput,
     DescribeSignalingChannelOutput,
@@ -41,6 +41,10 @@ logger.addHandler(logging.NullHandler())
 # The core's log levels (kvsws_log_level) and the logging module's.
 _CORE_TO_PY = {_core.KVSWS_LOG_ERROR: logging.ERROR, _core.KVSWS_LOG_WARN: logging.WARNING,
                _core.KVSWS_LOG_INFO: logging.INFO, _core.KVSWS_LOG_DEBUG: logging.DEBUG}
+
+
+# What _core.call returns: output JSON, HTTP status, request id, attempts, headers JSON.
+_CallResult = tuple[str, int, str, int, str]
 
 
 def _log_from_core(level: int, line: str) -> None:
@@ -377,13 +381,14 @@ class Client:
             result = self._invoke_interruptibly(key, handle, operation, body, token)
         else:
             result = self._invoke(key, handle, operation, body, token)
-        text, http_status, request_id, attempts = result
+        text, http_status, request_id, attempts, headers = result
         output: dict[str, Any] = json.loads(text)
-        output["ResponseMetadata"] = {"RequestId": request_id, "HTTPStatusCode": http_status, "HTTPHeaders": {},
+        output["ResponseMetadata"] = {"RequestId": request_id, "HTTPStatusCode": http_status,
+                                      "HTTPHeaders": _http_headers(headers),
                                       "RetryAttempts": max(attempts - 1, 0)}
         return output
 
-    def _invoke(self, key: object, handle: Any, operation: str, body: str, token: Any) -> tuple[str, int, str, int]:
+    def _invoke(self, key: object, handle: Any, operation: str, body: str, token: Any) -> _CallResult:
         """The call itself (GIL released inside), then the bookkeeping: this call's token is freed
         here, and the client too if it was closed meanwhile and this was its last call."""
         try:
@@ -406,11 +411,11 @@ class Client:
             _core.client_free(handle)
 
     def _invoke_interruptibly(self, key: object, handle: Any, operation: str, body: str,
-                              token: Any) -> tuple[str, int, str, int]:
+                              token: Any) -> _CallResult:
         """From the main thread, the call runs on a helper thread while this one waits, so that
         Ctrl-C (or any signal handler that raises) cancels it at once instead of after its timeouts."""
         context = contextvars.copy_context()  # log records keep the caller's context
-        future: futures.Future[tuple[str, int, str, int]] | None = None
+        future: futures.Future[_CallResult] | None = None
         try:
             future = _main_thread_runner().submit(context.run, self._invoke, key, handle, operation, body, token)
             return future.result()  # the call's own error is raised here too

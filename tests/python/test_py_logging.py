@@ -160,3 +160,11 @@ def test_client_error_carries_the_http_headers(emu: Emulator, arn: str) -> None:
     assert headers["date"].endswith(" GMT")
     assert all(name == name.lower() for name in headers)
     assert all(isinstance(value, str) for value in headers.values())
+
+
+def test_a_response_carries_the_http_headers(emu: Emulator, arn: str) -> None:
+    with make_client(emu) as client:
+        metadata = client.describe_signaling_channel(ChannelARN=arn)["ResponseMetadata"]
+    headers = metadata["HTTPHeaders"]
+    assert metadata["RequestId"] and headers["x-amzn-requestid"] == metadata["RequestId"]
+    assert headers["content-type"].startswith("application/") and int(headers["content-length"]) > 0
