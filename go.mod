@@ -5,3 +5,5 @@ module github.com/kvsws/kvsws
 
 // 1.19 is Debian 12's golang-go; the package uses nothing newer.
 go 1.19
+
+require github.com/aws/smithy-go v1.19.0

@@ -9,9 +9,23 @@ package kvsws
 // before anything else happens, so nothing depends on which OS thread the goroutine runs on.
 
 /*
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <kvsws.h>
+
+// The core's log lines go to the Go Logger behind a cgo.Handle (cgo_log.go).
+extern void kvswsGoLog(uintptr_t handle, int level, char *line);
+
+static void kvsws_go_log(void *userdata, kvsws_log_level level, const char *line)
+{
+	kvswsGoLog((uintptr_t)userdata, (int)level, (char *)line);
+}
+
+static void kvsws_go_config_set_log(kvsws_config *cfg, uintptr_t handle)
+{
+	kvsws_config_set_log(cfg, kvsws_go_log, (void *)handle);
+}
 
 // Secrets (the secret key, the session token) are wiped from the C copy before it is freed.
 static void kvsws_go_free_secret(char *s)
@@ -24,7 +38,12 @@ static void kvsws_go_free_secret(char *s)
 */
 import "C"
 
-import "unsafe"
+import (
+	"encoding/json"
+	"net/http"
+	"net/textproto"
+	"unsafe"
+)
 
 // cClient is the C client handle.
 type cClient = C.kvsws_client
@@ -103,7 +122,17 @@ type option struct {
 
 // readError copies everything out of a kvsws_error.
 func readError(e *C.kvsws_error) *errorDetail {
+	var header http.Header
+	var fields map[string]string
+	if json.Unmarshal([]byte(C.GoString(C.kvsws_error_http_headers_json(e))), &fields) == nil &&
+		len(fields) > 0 {
+		header = make(http.Header, len(fields))
+		for name, value := range fields {
+			header[textproto.CanonicalMIMEHeaderKey(name)] = []string{value}
+		}
+	}
 	return &errorDetail{
+		header:     header,
 		status:     Status(C.kvsws_error_status(e)),
 		code:       C.GoString(C.kvsws_error_code(e)),
 		message:    C.GoString(C.kvsws_error_message(e)),
@@ -120,9 +149,10 @@ func noMemory() *errorDetail {
 	return &errorDetail{status: StatusNoMemory, code: "MemoryError", message: "out of memory"}
 }
 
-// cNewClient builds a kvsws_config from opts and a client from it. On failure it returns the
-// error details and, when an option was refused, the Config field it came from.
-func cNewClient(opts []option) (*cClient, *errorDetail, string) {
+// cNewClient builds a kvsws_config from opts and a client from it; with a log (a Config.Logger)
+// the core's lines go to it. On failure it returns the error details and, when an option was
+// refused, the Config field it came from.
+func cNewClient(opts []option, log *clientLog) (*cClient, *errorDetail, string) {
 	cerr := C.kvsws_error_new()
 	if cerr == nil {
 		return nil, noMemory(), ""
@@ -150,6 +180,12 @@ func cNewClient(opts []option) (*cClient, *errorDetail, string) {
 			return nil, readError(cerr), o.field
 		}
 	}
+	if log != nil {
+		if C.kvsws_config_set_int(cfg, C.KVSWS_OPT_LOG_LEVEL, C.int64_t(log.level.Load()), cerr) != C.KVSWS_OK {
+			return nil, readError(cerr), "Logger"
+		}
+		C.kvsws_go_config_set_log(cfg, C.uintptr_t(log.handle))
+	}
 	var p *C.kvsws_client
 	if C.kvsws_client_new(cfg, &p, cerr) != C.KVSWS_OK {
 		return nil, readError(cerr), ""
@@ -158,6 +194,8 @@ func cNewClient(opts []option) (*cClient, *errorDetail, string) {
 }
 
 func cFreeClient(p *cClient) { C.kvsws_client_free(p) }
+
+func cSetLogLevel(p *cClient, level int) { C.kvsws_client_set_log_level(p, C.kvsws_log_level(level)) }
 
 func cClientRegion(p *cClient) string { return C.GoString(C.kvsws_client_region(p)) }
 

@@ -70,6 +70,12 @@ type Config struct {
 
 	// UserAgentExtra is appended to the User-Agent ("kvsws/0.1.0 EXTRA").
 	UserAgentExtra string
+
+	// Logger receives the core's log lines at matching levels; a *slog.Logger fits (see
+	// Logger). On Go 1.21 and newer its level is asked on every call, so raising it later takes
+	// effect at once. Nil: the core logs to stderr as KVSWS_LOG_LEVEL says (error, warn, info,
+	// debug or off; unset is off).
+	Logger Logger
 }
 
 // FIPSEndpointState says whether to use the FIPS endpoints.
@@ -154,6 +160,8 @@ type Client struct {
 
 	callsMu sync.Mutex
 	calls   map[*cCancel]struct{} // the cancel tokens of the calls in flight, for Close
+
+	log *clientLog // Config.Logger, nil without one
 }
 
 // NewClient creates a client. The region is resolved now (*NoRegionError); credentials are
@@ -165,8 +173,10 @@ func NewClient(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, detail, field := cNewClient(opts)
+	log := newClientLog(cfg.Logger)
+	p, detail, field := cNewClient(opts, log)
 	if detail != nil {
+		log.free()
 		err := detail.toError()
 		if ce, ok := err.(*ConfigError); ok {
 			ce.Field = field
@@ -174,7 +184,7 @@ func NewClient(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{p: p, region: cClientRegion(p), closing: make(chan struct{}),
-		calls: make(map[*cCancel]struct{})}
+		calls: make(map[*cCancel]struct{}), log: log}
 	runtime.SetFinalizer(c, (*Client).Close)
 	return c, nil
 }
@@ -195,8 +205,9 @@ func (c *Client) Close() error {
 		c.callsMu.Unlock()
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		cFreeClient(c.p)
+		cFreeClient(c.p) // joins the core's workers: no log line comes after it
 		c.p = nil
+		c.log.free()
 		runtime.SetFinalizer(c, nil)
 	})
 	return nil
@@ -259,6 +270,7 @@ func (c *Client) invoke(ctx context.Context, op operation, input, output interfa
 	if c.p == nil {
 		return Metadata{}, op.error(ErrClientClosed)
 	}
+	c.log.follow(c.p)
 	cancel := cNewCancel()
 	if cancel == nil {
 		return Metadata{}, op.error(noMemory().toError())

@@ -43,7 +43,14 @@
 // raised on this side have types too: *ParamValidationError, *NoCredentialsError,
 // *NoRegionError, *CredentialRetrievalError, *EndpointConnectionError, *TimeoutError,
 // *TLSError, *BadResponseError, *TransportError, *ConfigError, *InternalError and
-// *CanceledError. StatusOf gives any of them as a stable number.
+// *CanceledError. StatusOf gives any of them as a stable number. The service errors are
+// smithy-go's smithy.APIError too (ErrorFault: client for 4xx, server for 5xx), as
+// aws-sdk-go-v2's are, and keep the answer's headers (HTTPHeader).
+//
+// # Logging
+//
+// Config.Logger receives the core's log lines (never a secret) at matching levels; a
+// *slog.Logger fits as it is. Without one the core logs to stderr as KVSWS_LOG_LEVEL says.
 //
 // # Cancellation and concurrency
 //

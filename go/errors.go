@@ -5,7 +5,10 @@ package kvsws
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
+
+	"github.com/aws/smithy-go"
 )
 
 // ErrClientClosed is returned (wrapped in an *OperationError) by calls made on a closed Client,
@@ -49,7 +52,9 @@ func (e *OperationError) Operation() string { return e.OperationName }
 
 // APIError is implemented by every error the service answered with: the modelled exceptions
 // (*ResourceNotFoundException, ...) and *GenericAPIError for the others. Errors raised on this
-// side (validation, credentials, transport) do not implement it.
+// side (validation, credentials, transport) do not implement it. The same errors implement
+// smithy-go's smithy.APIError too (ErrorCode, ErrorMessage, ErrorFault), so code written for
+// aws-sdk-go-v2 (var apiErr smithy.APIError; errors.As(err, &apiErr)) handles them unchanged.
 type APIError interface {
 	error
 	// ErrorCode is the AWS error name, such as "ResourceNotFoundException".
@@ -75,7 +80,11 @@ type apiError struct {
 	requestID  string
 	retryable  bool
 	attempts   int
+	header     http.Header // the answer's headers; nil when none came back
 }
+
+// Every service error is a smithy-go APIError, as aws-sdk-go-v2's are.
+var _ smithy.APIError = (*GenericAPIError)(nil)
 
 // Error returns "https response error StatusCode: 404, RequestID: ..., CODE: MESSAGE", or
 // "CODE: MESSAGE" for what came without an HTTP answer (a storage session's GO_AWAY, or its
@@ -105,6 +114,25 @@ func (e *apiError) Retryable() bool { return e.retryable }
 
 // Attempts returns how many requests were sent, retries included.
 func (e *apiError) Attempts() int { return e.attempts }
+
+// ErrorFault returns smithy.FaultClient for a 4xx answer, smithy.FaultServer for a 5xx one and
+// smithy.FaultUnknown otherwise (an error that came without an HTTP answer), as aws-sdk-go-v2's
+// errors say whose fault it was.
+func (e *apiError) ErrorFault() smithy.ErrorFault {
+	switch {
+	case e.httpStatus >= 400 && e.httpStatus < 500:
+		return smithy.FaultClient
+	case e.httpStatus >= 500 && e.httpStatus < 600:
+		return smithy.FaultServer
+	}
+	return smithy.FaultUnknown
+}
+
+// HTTPHeader returns a copy of the headers of the answer that carried the error (as
+// aws-sdk-go-v2's ResponseError has them in Response.Header): Get("X-Amzn-Requestid"),
+// Get("Content-Type"), Get("Date"), ... Empty when no HTTP answer came back (a storage session's
+// GO_AWAY or STATUS_RESPONSE).
+func (e *apiError) HTTPHeader() http.Header { return e.header.Clone() }
 
 func (e *apiError) kvswsStatus() Status { return e.status }
 
@@ -270,12 +298,14 @@ type errorDetail struct {
 	httpStatus int
 	retryable  bool
 	attempts   int
+	header     http.Header
 }
 
 // toError maps the details to this package's error types by the stable status number.
 func (d *errorDetail) toError() error {
 	if d.status >= 200 {
-		a := apiError{d.status, d.code, d.message, d.httpStatus, d.requestID, d.retryable, d.attempts}
+		a := apiError{d.status, d.code, d.message, d.httpStatus, d.requestID, d.retryable, d.attempts,
+			d.header}
 		switch d.status {
 		case StatusAccessDenied:
 			return &AccessDeniedException{a}

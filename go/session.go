@@ -344,6 +344,7 @@ func (c *Client) NewStorageSession(ctx context.Context, params *StorageSessionIn
 		c.mu.RUnlock()
 		return nil, ErrClientClosed
 	}
+	c.log.follow(c.p)
 	p, detail, field := cStartSession(c.p, opts)
 	if detail != nil {
 		c.mu.RUnlock()
@@ -530,6 +531,7 @@ func (s *StorageSession) run(p *cSession, file *os.File, r *eventReader) {
 // the session is closed.
 func (s *StorageSession) drain(p *cSession, r *eventReader, waitMS int) bool {
 	for {
+		s.client.log.follow(s.client.p) // the session holds the client open: p is set
 		text, detail := r.next(p, waitMS)
 		waitMS = 0
 		if detail != nil {

@@ -22,6 +22,7 @@ func (c *Client) SignRequest(service, method, url string, headers []string, body
 	if c.p == nil {
 		return "", ErrClientClosed
 	}
+	c.log.follow(c.p)
 	out, detail := cSignRequest(c.p, service, method, url, headers, body, int64(expires/time.Second), unix)
 	if detail != nil {
 		return "", detail.toError()

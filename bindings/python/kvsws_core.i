@@ -92,7 +92,8 @@ static PyObject *kvsws_py_str(const char *s)
 }
 
 /* Raises CoreError(status, status_name, code, message, operation, request_id, http_status,
- * retryable, attempts, describe) from a failed call's error. Always returns NULL. */
+ * retryable, attempts, describe, http_headers_json) from a failed call's error. Always returns
+ * NULL. */
 static PyObject *kvsws_py_raise(kvsws_status st, const kvsws_error *err)
 {
     if (!err)
@@ -101,10 +102,10 @@ static PyObject *kvsws_py_raise(kvsws_status st, const kvsws_error *err)
         PyErr_SetString(PyExc_RuntimeError, "kvsws._core was not initialised");
         return NULL;
     }
-    PyObject *args = PyTuple_New(10);
+    PyObject *args = PyTuple_New(11);
     if (!args)
         return NULL;
-    PyObject *items[10] = {
+    PyObject *items[11] = {
         PyLong_FromLong((long)st),
         kvsws_py_str(kvsws_status_name(st)),
         kvsws_py_str(kvsws_error_code(err)),
@@ -115,10 +116,11 @@ static PyObject *kvsws_py_raise(kvsws_status st, const kvsws_error *err)
         PyBool_FromLong((long)kvsws_error_retryable(err)),
         PyLong_FromLong((long)kvsws_error_attempts(err)),
         kvsws_py_str(kvsws_error_describe(err)),
+        kvsws_py_str(kvsws_error_http_headers_json(err)),
     };
-    for (Py_ssize_t i = 0; i < 10; i++) {
+    for (Py_ssize_t i = 0; i < 11; i++) {
         if (!items[i]) {
-            for (Py_ssize_t j = i + 1; j < 10; j++)
+            for (Py_ssize_t j = i + 1; j < 11; j++)
                 Py_XDECREF(items[j]);
             Py_DECREF(args);
             return NULL;
@@ -218,6 +220,7 @@ static kvsws_status kvsws_py_set_option(kvsws_config *cfg, PyObject *item, kvsws
 %rename(set_log_handler) kvsws_py_set_log_handler;
 %rename(client_new) kvsws_py_client_new;
 %rename(client_free) kvsws_py_client_free;
+%rename(client_set_log_level) kvsws_py_client_set_log_level;
 %rename(client_region) kvsws_py_client_region;
 %rename(call) kvsws_py_call;
 %rename(sign_request) kvsws_py_sign_request;
@@ -265,8 +268,9 @@ PyObject *kvsws_py_set_log_handler(PyObject *handler)
     Py_RETURN_NONE;
 }
 
-/* A client from a sequence of (option number, value) and a core log level (0: off). The GIL is
- * released while the core resolves the region and profile. */
+/* A client from a sequence of (option number, value) and a core log level (0: off; always set,
+ * so KVSWS_LOG_LEVEL is not read: the "kvsws" logger decides). The GIL is released while the
+ * core resolves the region and profile. */
 kvsws_client *kvsws_py_client_new(PyObject *options, int log_level)
 {
     kvsws_client *client = NULL;
@@ -290,14 +294,12 @@ kvsws_client *kvsws_py_client_new(PyObject *options, int log_level)
             goto done;
         }
     }
-    if (log_level > KVSWS_LOG_OFF) {
-        st = kvsws_config_set_int(cfg, KVSWS_OPT_LOG_LEVEL, log_level, err);
-        if (st != KVSWS_OK) {
-            kvsws_py_raise(st, err);
-            goto done;
-        }
-        kvsws_config_set_log(cfg, kvsws_py_log, NULL);
+    st = kvsws_config_set_int(cfg, KVSWS_OPT_LOG_LEVEL, log_level, err);
+    if (st != KVSWS_OK) {
+        kvsws_py_raise(st, err);
+        goto done;
     }
+    kvsws_config_set_log(cfg, kvsws_py_log, NULL); /* the level may rise later */
     Py_BEGIN_ALLOW_THREADS
     st = kvsws_client_new(cfg, &client, err);
     Py_END_ALLOW_THREADS
@@ -310,6 +312,12 @@ done:
     kvsws_config_free(cfg); /* cleanses the secrets it held */
     kvsws_error_free(err);
     return client;
+}
+
+/* Follows the "kvsws" logger's level (quick: one atomic store, no GIL release needed). */
+void kvsws_py_client_set_log_level(kvsws_client *client, int level)
+{
+    kvsws_client_set_log_level(client, (kvsws_log_level)level);
 }
 
 void kvsws_py_client_free(kvsws_client *client)
@@ -392,11 +400,13 @@ PyObject *kvsws_py_call(kvsws_client *client, const char *operation, const char 
     } else {
         PyObject *json = kvsws_py_str(kvsws_response_json(resp));
         PyObject *request_id = kvsws_py_str(kvsws_response_request_id(resp));
-        if (json && request_id)
-            result = Py_BuildValue("(OiOi)", json, kvsws_response_http_status(resp), request_id,
-                                   kvsws_response_attempts(resp));
+        PyObject *headers = kvsws_py_str(kvsws_response_http_headers_json(resp));
+        if (json && request_id && headers)
+            result = Py_BuildValue("(OiOiO)", json, kvsws_response_http_status(resp), request_id,
+                                   kvsws_response_attempts(resp), headers);
         Py_XDECREF(json);
         Py_XDECREF(request_id);
+        Py_XDECREF(headers);
     }
     kvsws_response_free(resp);
     kvsws_error_free(err);

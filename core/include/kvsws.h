@@ -112,6 +112,11 @@ KVSWS_API const char *kvsws_error_request_id(const kvsws_error *err); /* x-amzn-
 KVSWS_API int kvsws_error_http_status(const kvsws_error *err);        /* 0 when none came back */
 KVSWS_API int kvsws_error_retryable(const kvsws_error *err);          /* 1 if a retry makes sense */
 KVSWS_API int kvsws_error_attempts(const kvsws_error *err);           /* requests sent, retries incl. */
+/* The headers of the HTTP answer that carried a service error, as one JSON object with the
+ * names in lower case and the values as the server sent them (repeated headers joined by ", "),
+ * as botocore's ResponseMetadata.HTTPHeaders: {"x-amzn-requestid": "...", "content-type": ...}.
+ * Never NULL: "{}" when no answer came back. At most 64 headers, values cut at 4096 bytes. */
+KVSWS_API const char *kvsws_error_http_headers_json(const kvsws_error *err);
 /* The line the AWS CLI prints: "An error occurred (CODE) when calling the OP operation: MESSAGE"
  * for service errors, the message alone for others. */
 KVSWS_API const char *kvsws_error_describe(const kvsws_error *err);
@@ -136,7 +141,10 @@ typedef enum kvsws_option {
     KVSWS_OPT_RETRY_JOIN = 11,        /* int: 1 (default) retries JoinStorageSession on 5xx,
                                          throttling and connection errors; 0 never retries it */
     KVSWS_OPT_USER_AGENT_EXTRA = 12,  /* str: appended to "kvsws/<version>" */
-    KVSWS_OPT_LOG_LEVEL = 13,         /* int: a kvsws_log_level, default KVSWS_LOG_OFF */
+    KVSWS_OPT_LOG_LEVEL = 13,         /* int: a kvsws_log_level; else the environment variable
+                                         KVSWS_LOG_LEVEL (error, warn, info, debug or off, any
+                                         case; another value fails kvsws_client_new with
+                                         KVSWS_E_CONFIG), else KVSWS_LOG_OFF */
     KVSWS_OPT_CONFIG_FILE = 14,       /* str: else AWS_CONFIG_FILE, else ~/.aws/config */
     KVSWS_OPT_CREDENTIALS_FILE = 15,  /* str: else AWS_SHARED_CREDENTIALS_FILE, else
                                          ~/.aws/credentials */
@@ -155,8 +163,13 @@ typedef enum kvsws_log_level {
     KVSWS_LOG_ERROR = 1,
     KVSWS_LOG_WARN = 2,
     KVSWS_LOG_INFO = 3,
-    KVSWS_LOG_DEBUG = 4   /* canonical requests and strings to sign; never a secret */
+    KVSWS_LOG_DEBUG = 4   /* each call's answer, canonical requests and strings to sign; never a
+                             secret */
 } kvsws_log_level;
+/* What the levels carry: ERROR a session that ended on an error; WARN recoveries (clock skew
+ * corrected, a refused signaling message, a failed ICE refresh, a dropped WebSocket); INFO
+ * state changes (client ready, a session's state, an endpoint discovered); DEBUG every call and
+ * retry (as botocore, quiet at INFO) and the signing steps. */
 
 /* Where log lines go. Called on the thread that makes the call; must not call back into kvsws. */
 typedef void (*kvsws_log_fn)(void *userdata, kvsws_log_level level, const char *line);
@@ -183,6 +196,9 @@ KVSWS_API kvsws_status kvsws_client_new(const kvsws_config *cfg, kvsws_client **
                                         kvsws_error *err);
 KVSWS_API void kvsws_client_free(kvsws_client *client);
 KVSWS_API const char *kvsws_client_region(const kvsws_client *client);
+/* Changes the client's log level from now on (any thread, any time; calls in flight see it at
+ * their next line), e.g. to follow a host logger whose level changed. Ignores an unknown level. */
+KVSWS_API void kvsws_client_set_log_level(kvsws_client *client, kvsws_log_level level);
 
 /* ---------------------------------------------------------------------------------------------
  * Cancellation: trigger from any thread; every call that was given the token returns
@@ -206,6 +222,8 @@ KVSWS_API const char *kvsws_response_json(const kvsws_response *resp);
 KVSWS_API int kvsws_response_http_status(const kvsws_response *resp);
 KVSWS_API const char *kvsws_response_request_id(const kvsws_response *resp);
 KVSWS_API int kvsws_response_attempts(const kvsws_response *resp); /* 1 when no retry happened */
+/* The answer's headers as one JSON object, as kvsws_error_http_headers_json ("{}" if none). */
+KVSWS_API const char *kvsws_response_http_headers_json(const kvsws_response *resp);
 
 /* ---------------------------------------------------------------------------------------------
  * Operations.

@@ -19,6 +19,7 @@
 struct kvsws_response {
     char *json;
     char *request_id;
+    char *http_headers; /* JSON object, lower-case names; NULL = "{}" */
     int http_status;
     int attempts;
 };
@@ -29,6 +30,7 @@ void kvsws_response_free(kvsws_response *r)
         return;
     free(r->json);
     free(r->request_id);
+    free(r->http_headers);
     free(r);
 }
 const char *kvsws_response_json(const kvsws_response *r) { return r && r->json ? r->json : "{}"; }
@@ -38,6 +40,10 @@ const char *kvsws_response_request_id(const kvsws_response *r)
     return r && r->request_id ? r->request_id : "";
 }
 int kvsws_response_attempts(const kvsws_response *r) { return r ? r->attempts : 0; }
+const char *kvsws_response_http_headers_json(const kvsws_response *r)
+{
+    return r && r->http_headers ? r->http_headers : "{}";
+}
 
 static int cancelled(const kvsws_cancel *cancel)
 {
@@ -120,7 +126,8 @@ static kvsws_status send_once(kvsws_client *c, const kvi_url *url, const char *o
                              n,
                              body,
                              strlen(body),
-                             cancel ? &cancel->flag : NULL};
+                             cancel ? &cancel->flag : NULL,
+                             1 /* keep_headers: an error carries them (HTTPHeaders) */};
     out->transport = kvi_http_perform(c->http, &hreq, &out->http, err);
 done:
     kvi_sign_result_free(&signed_req);
@@ -194,7 +201,9 @@ static kvsws_status send_with_retries(kvsws_client *c, const kvi_operation *op,
                 resp->http_status = res.http.status;
                 resp->attempts = attempts;
                 resp->request_id = kvi_strdup(res.http.request_id);
-                kvi_log(c, KVSWS_LOG_INFO, "%s: HTTP %d, request id %s, %d attempt(s)", op->name,
+                resp->http_headers = res.http.headers_json;
+                res.http.headers_json = NULL;
+                kvi_log(c, KVSWS_LOG_DEBUG, "%s: HTTP %d, request id %s, %d attempt(s)", op->name,
                         res.http.status, res.http.request_id ? res.http.request_id : "-",
                         attempts);
                 if (out)
@@ -216,9 +225,11 @@ static kvsws_status send_with_retries(kvsws_client *c, const kvi_operation *op,
             } else {
                 st = kvi_error_set_service(err, ae.status, ae.code, ae.message, ae.http_status,
                                            ae.request_id, ae.retryable);
+                kvi_error_take_http_headers(err, res.http.headers_json);
+                res.http.headers_json = NULL;
                 retryable = ae.retryable;
                 skewed = ae.clock_skew;
-                kvi_log(c, KVSWS_LOG_INFO, "%s: HTTP %d %s, request id %s, attempt %d",
+                kvi_log(c, KVSWS_LOG_DEBUG, "%s: HTTP %d %s, request id %s, attempt %d",
                         op->name, ae.http_status, ae.code, ae.request_id, attempts);
             }
             kvi_aws_error_free(&ae);
@@ -232,7 +243,7 @@ static kvsws_status send_with_retries(kvsws_client *c, const kvi_operation *op,
             retryable = kvi_retry_is_retryable_transport(st);
             if (err)
                 err->retryable = retryable;
-            kvi_log(c, KVSWS_LOG_INFO, "%s: %s, attempt %d", op->name, kvsws_error_message(err),
+            kvi_log(c, KVSWS_LOG_DEBUG, "%s: %s, attempt %d", op->name, kvsws_error_message(err),
                     attempts);
         }
         kvi_http_response_free(&res.http);
@@ -241,7 +252,7 @@ static kvsws_status send_with_retries(kvsws_client *c, const kvi_operation *op,
             break;
         int64_t delay = kvi_retry_backoff_ms(attempts, c->retry_base_delay_ms, MAX_BACKOFF_MS,
                                              kvi_client_random(c));
-        kvi_log(c, KVSWS_LOG_INFO, "%s: retrying in %lld ms", op->name, (long long)delay);
+        kvi_log(c, KVSWS_LOG_DEBUG, "%s: retrying in %lld ms", op->name, (long long)delay);
         if (sleep_cancellable(delay, cancel) != 0) {
             st = kvi_error_set(err, KVSWS_E_CANCELLED, "The call was cancelled");
             break;
@@ -354,7 +365,7 @@ static kvsws_status channel_endpoint(kvsws_client *c, const kvi_operation *op, c
     }
     kvi_client_seed_endpoints(c, channel_arn, role, want_webrtc ? url : NULL,
                               want_webrtc ? NULL : url);
-    kvi_log(c, KVSWS_LOG_INFO, "channel %s: %s endpoint %s", channel_arn,
+    kvi_log(c, KVSWS_LOG_DEBUG, "channel %s: %s endpoint %s", channel_arn,
             want_webrtc ? "WEBRTC" : "HTTPS", url);
     *out = url;
     return KVSWS_OK;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/rand.h>
@@ -27,7 +28,8 @@ const char *kvsws_version(void) { return KVSWS_VERSION_STRING; }
 
 void kvi_log(kvsws_client *c, kvsws_log_level level, const char *fmt, ...)
 {
-    if (!c || (int)level > c->log_level || level == KVSWS_LOG_OFF)
+    if (!c || (int)level > __atomic_load_n(&c->log_level, __ATOMIC_RELAXED) ||
+        level == KVSWS_LOG_OFF)
         return;
     kvi_buf line = KVI_BUF_INIT;
     va_list ap;
@@ -89,6 +91,36 @@ kvi_pool *kvi_client_pool(kvsws_client *c)
     return p;
 }
 
+void kvsws_client_set_log_level(kvsws_client *client, kvsws_log_level level)
+{
+    if (!client || (int)level < KVSWS_LOG_OFF || (int)level > KVSWS_LOG_DEBUG)
+        return;
+    __atomic_store_n(&client->log_level, (int)level, __ATOMIC_RELAXED);
+}
+
+/* KVSWS_LOG_LEVEL (error|warn|info|debug|off, any case) for a client given no level; unset or
+ * empty is off, anything else an error that names it. */
+static kvsws_status env_log_level(int *out, kvsws_error *err)
+{
+    static const struct {
+        const char *name;
+        kvsws_log_level level;
+    } names[] = {{"off", KVSWS_LOG_OFF},   {"error", KVSWS_LOG_ERROR}, {"warn", KVSWS_LOG_WARN},
+                 {"warning", KVSWS_LOG_WARN}, {"info", KVSWS_LOG_INFO}, {"debug", KVSWS_LOG_DEBUG}};
+    const char *v = getenv("KVSWS_LOG_LEVEL");
+    *out = KVSWS_LOG_OFF;
+    if (!v || !*v)
+        return KVSWS_OK;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcasecmp(v, names[i].name) == 0) {
+            *out = (int)names[i].level;
+            return KVSWS_OK;
+        }
+    return kvi_error_set(err, KVSWS_E_CONFIG,
+                         "KVSWS_LOG_LEVEL must be one of error, warn, info, debug, off; got \"%s\"",
+                         v);
+}
+
 /* AWS_MAX_ATTEMPTS, as the SDKs read it; a bad value is an error that names it. */
 static kvsws_status env_max_attempts(int *out, kvsws_error *err)
 {
@@ -134,7 +166,10 @@ kvsws_status kvsws_client_new(const kvsws_config *cfg, kvsws_client **out, kvsws
         return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
     pthread_mutex_init(&c->lock, NULL);
     kvsws_status st = KVSWS_OK;
-    c->log_level = (int)opt_int(cfg, KVSWS_OPT_LOG_LEVEL, KVSWS_LOG_OFF);
+    if (cfg && cfg->num_set[KVSWS_OPT_LOG_LEVEL])
+        c->log_level = (int)cfg->num[KVSWS_OPT_LOG_LEVEL];
+    else if ((st = env_log_level(&c->log_level, err)) != KVSWS_OK)
+        goto fail;
     c->log_fn = cfg ? cfg->log_fn : NULL;
     c->log_userdata = cfg ? cfg->log_userdata : NULL;
     if (RAND_bytes((unsigned char *)&c->rng_state, sizeof c->rng_state) != 1 || !c->rng_state)
@@ -239,7 +274,7 @@ kvsws_status kvsws_client_new(const kvsws_config *cfg, kvsws_client **out, kvsws
     }
     /* STS and the SSO portal: the client's region, CA bundle and connections */
     kvi_credential_chain_attach(c->credentials, c->region, c->http, use_fips);
-    kvi_log(c, KVSWS_LOG_INFO, "client ready: region %s, control endpoint %s", c->region,
+    kvi_log(c, KVSWS_LOG_DEBUG, "client ready: region %s, control endpoint %s", c->region,
             c->control_endpoint);
     *out = c;
     return KVSWS_OK;

@@ -48,7 +48,7 @@ struct kvsws_client {
     int max_attempts;
     int retry_join;
     int64_t retry_base_delay_ms;
-    int log_level;
+    int log_level;            /* read and written with __atomic builtins (set_log_level) */
     kvsws_log_fn log_fn;
     void *log_userdata;
     char *user_agent;

@@ -106,6 +106,7 @@ void kvi_error_clear(kvsws_error *err)
     free(err->operation);
     free(err->request_id);
     free(err->described);
+    free(err->http_headers);
     memset(err, 0, sizeof *err);
 }
 
@@ -166,8 +167,10 @@ int kvi_error_copy(kvsws_error *dst, const kvsws_error *src)
     dst->message = kvi_strdup(src->message);
     dst->operation = kvi_strdup(src->operation);
     dst->request_id = kvi_strdup(src->request_id);
+    dst->http_headers = kvi_strdup(src->http_headers);
     if ((src->code && !dst->code) || (src->message && !dst->message) ||
-        (src->operation && !dst->operation) || (src->request_id && !dst->request_id))
+        (src->operation && !dst->operation) || (src->request_id && !dst->request_id) ||
+        (src->http_headers && !dst->http_headers))
         return -1;
     return 0;
 }
@@ -178,6 +181,16 @@ void kvi_error_set_operation(kvsws_error *err, const char *operation)
         return;
     free(err->operation);
     err->operation = kvi_strdup(operation);
+}
+
+void kvi_error_take_http_headers(kvsws_error *err, char *headers_json)
+{
+    if (!err) {
+        free(headers_json);
+        return;
+    }
+    free(err->http_headers);
+    err->http_headers = headers_json;
 }
 
 kvsws_status kvsws_error_status(const kvsws_error *err) { return err ? err->status : KVSWS_OK; }
@@ -198,6 +211,10 @@ const char *kvsws_error_request_id(const kvsws_error *err)
     return err ? OR_EMPTY(err->request_id) : "";
 }
 int kvsws_error_http_status(const kvsws_error *err) { return err ? err->http_status : 0; }
+const char *kvsws_error_http_headers_json(const kvsws_error *err)
+{
+    return err && err->http_headers ? err->http_headers : "{}";
+}
 int kvsws_error_retryable(const kvsws_error *err) { return err ? err->retryable : 0; }
 int kvsws_error_attempts(const kvsws_error *err) { return err ? err->attempts : 0; }
 

@@ -15,6 +15,7 @@ struct kvsws_error {
     char *operation;  /* NULL = "" */
     char *request_id; /* NULL = "" */
     char *described;  /* lazily built by kvsws_error_describe */
+    char *http_headers; /* the answer's headers as a JSON object, names lower-case; NULL = "{}" */
 };
 
 /* Resets to "no error". NULL-safe. */
@@ -31,6 +32,10 @@ kvsws_status kvi_error_set_service(kvsws_error *err, kvsws_status status, const 
                                    int retryable);
 
 void kvi_error_set_operation(kvsws_error *err, const char *operation);
+
+/* Keeps the headers of the answer that carried the error (a JSON object string, taken over:
+ * freed here). NULL-safe on both sides. */
+void kvi_error_take_http_headers(kvsws_error *err, char *headers_json);
 
 /* kvi_error_set with the message built in msg (a kvi_buf, see buf.h), which is then freed. */
 struct kvi_buf;

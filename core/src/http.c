@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "curl_common.h"
 #include "error.h"
 #include "retry.h"
@@ -22,6 +24,9 @@
 #define BODY_MAX ((size_t)1 << 20)
 /* The headers we keep are short (ids, a date, an error name); longer values are cut. */
 #define HEADER_VALUE_MAX 4096
+/* With keep_headers, this many distinct header names are kept; an answer with more is odd. */
+#define HEADERS_KEPT_MAX 64
+#define HEADER_NAME_MAX 256
 /* How often a quiet transfer wakes to look at the cancel flag and the deadlines. */
 #define POLL_MS 50
 
@@ -203,6 +208,7 @@ void kvi_http_response_free(kvi_http_response *r)
     free(r->request_id);
     free(r->error_type);
     free(r->date);
+    free(r->headers_json);
     memset(r, 0, sizeof *r);
 }
 
@@ -217,6 +223,13 @@ typedef struct xfer {
     char *error_type;
     char *date;
     char **folding; /* the kept header an obs-fold continuation line extends, or NULL */
+    int keep_all;   /* kvi_http_request.keep_headers: every header goes into all[] too */
+    struct {
+        char *name; /* lower-case */
+        char *value;
+    } all[HEADERS_KEPT_MAX];
+    size_t all_n;
+    char **folding_all; /* the value in all[] a continuation line extends, or NULL */
     int connected;  /* set once the connection (TCP + TLS) is up or reused */
     int64_t last_activity_ms;
     curl_off_t last_dl, last_ul;
@@ -232,13 +245,21 @@ static void xfer_clear_headers(xfer *x)
     free(x->date);
     x->request_id = x->request_id_alt = x->error_type = x->date = NULL;
     x->folding = NULL;
+    for (size_t i = 0; i < x->all_n; i++) {
+        free(x->all[i].name);
+        free(x->all[i].value);
+    }
+    x->all_n = 0;
+    x->folding_all = NULL;
 }
 
 static int is_ows(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-/* Sets *slot to the trimmed value, or appends it after a space for a folded line. */
-static void keep_header(xfer *x, char **slot, const char *v, size_t n, int append)
+/* Sets *slot to the trimmed value, or (sep not NULL) appends it after sep: a space for a folded
+ * line, ", " for a repeated header. */
+static void keep_header_sep(xfer *x, char **slot, const char *v, size_t n, const char *sep_s)
 {
+    int append = sep_s != NULL;
     while (n > 0 && is_ows(*v)) {
         v++;
         n--;
@@ -246,7 +267,7 @@ static void keep_header(xfer *x, char **slot, const char *v, size_t n, int appen
     while (n > 0 && is_ows(v[n - 1]))
         n--;
     size_t old = append && *slot ? strlen(*slot) : 0;
-    size_t sep = old && n ? 1 : 0;
+    size_t sep = old && n ? strlen(sep_s) : 0;
     if (old + sep + n > HEADER_VALUE_MAX)
         n = old + sep >= HEADER_VALUE_MAX ? 0 : HEADER_VALUE_MAX - old - sep;
     char *p = malloc(old + sep + n + 1);
@@ -257,11 +278,59 @@ static void keep_header(xfer *x, char **slot, const char *v, size_t n, int appen
     if (old)
         memcpy(p, *slot, old);
     if (sep)
-        p[old] = ' ';
+        memcpy(p + old, sep_s, sep);
     memcpy(p + old + sep, v, n);
     p[old + sep + n] = '\0';
     free(*slot);
     *slot = p;
+}
+
+static void keep_header(xfer *x, char **slot, const char *v, size_t n, int append)
+{
+    keep_header_sep(x, slot, v, n, append ? " " : NULL);
+}
+
+/* Keeps any header under its lower-case name (botocore's HTTPHeaders); a repeated one is joined
+ * with ", " as HTTP allows. Returns the value's slot for a continuation line, or NULL. */
+static char **keep_any_header(xfer *x, const char *name, size_t name_len, const char *v, size_t n)
+{
+    if (name_len == 0 || name_len > HEADER_NAME_MAX)
+        return NULL;
+    char lower[HEADER_NAME_MAX + 1];
+    for (size_t i = 0; i < name_len; i++)
+        lower[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] - 'A' + 'a' : name[i]);
+    lower[name_len] = '\0';
+    for (size_t i = 0; i < x->all_n; i++)
+        if (strcmp(x->all[i].name, lower) == 0) {
+            keep_header_sep(x, &x->all[i].value, v, n, ", ");
+            return &x->all[i].value;
+        }
+    if (x->all_n == HEADERS_KEPT_MAX)
+        return NULL;
+    char *copy = kvi_strdup(lower);
+    if (!copy) {
+        x->oom = 1;
+        return NULL;
+    }
+    size_t i = x->all_n++;
+    x->all[i].name = copy;
+    x->all[i].value = NULL;
+    keep_header_sep(x, &x->all[i].value, v, n, NULL);
+    return &x->all[i].value;
+}
+
+/* all[] as one JSON object, or NULL (out of memory). */
+static char *headers_to_json(const xfer *x)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (size_t i = 0; o && i < x->all_n; i++)
+        if (!cJSON_AddStringToObject(o, x->all[i].name, x->all[i].value ? x->all[i].value : "")) {
+            cJSON_Delete(o);
+            o = NULL;
+        }
+    char *json = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    return json;
 }
 
 /* libcurl hands over one complete header line per call; a folded header arrives as more
@@ -286,13 +355,18 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
     if (line[0] == ' ' || line[0] == '\t') {
         if (x->folding)
             keep_header(x, x->folding, line, n, 1);
+        if (x->folding_all)
+            keep_header(x, x->folding_all, line, n, 1);
         return len;
     }
     const char *colon = memchr(line, ':', n);
     x->folding = NULL;
+    x->folding_all = NULL;
     if (!colon)
         return len;
     size_t name_len = (size_t)(colon - line);
+    if (x->keep_all)
+        x->folding_all = keep_any_header(x, line, name_len, colon + 1, n - name_len - 1);
     char **slot = NULL;
     if (kvi_curl_name_is(line, name_len, "x-amzn-RequestId"))
         slot = &x->request_id;
@@ -563,6 +637,7 @@ kvsws_status kvi_http_perform(kvi_http_pool *pool, const kvi_http_request *req,
     xfer x;
     memset(&x, 0, sizeof x);
     x.cancel_flag = req->cancel_flag;
+    x.keep_all = req->keep_headers;
     x.last_activity_ms = now_ms();
     char errbuf[CURL_ERROR_SIZE];
     errbuf[0] = '\0';
@@ -653,6 +728,10 @@ kvsws_status kvi_http_perform(kvi_http_pool *pool, const kvi_http_request *req,
         out->date = x.date;
         x.request_id = x.request_id_alt = x.error_type = x.date = NULL;
         st = KVSWS_OK;
+        if (x.keep_all && !(out->headers_json = headers_to_json(&x))) {
+            kvi_http_response_free(out);
+            st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
+        }
     }
 
 done:

@@ -28,6 +28,7 @@ typedef struct kvi_http_request {
     size_t body_len;
     /* Cancellation: checked during the transfer; returns KVSWS_E_CANCELLED when it reads 1. */
     const volatile int *cancel_flag;
+    int keep_headers;           /* 1: every response header goes into headers_json */
 } kvi_http_request;
 
 typedef struct kvi_http_response {
@@ -36,6 +37,7 @@ typedef struct kvi_http_response {
     char *request_id;          /* x-amzn-RequestId (or x-amz-request-id), NULL if absent */
     char *error_type;          /* x-amzn-ErrorType, NULL if absent */
     char *date;                /* Date, NULL if absent */
+    char *headers_json;        /* with keep_headers: {"lower-case-name": "value", ...} */
 } kvi_http_response;
 
 void kvi_http_response_free(kvi_http_response *r);

@@ -201,7 +201,12 @@ static void set_state(kvsws_session *s, kvsws_session_state state, const kvsws_e
         return;
     s->state = state;
     kvi_stats_state(&s->stats, state, now_ms());
-    kvi_log(s->client, KVSWS_LOG_INFO, "session %s: %s%s%s",
+    /* a state change is INFO; coming back from a failure a recovery (WARN); the end on an
+     * error ERROR */
+    kvsws_log_level level = !why || !why->status            ? KVSWS_LOG_INFO
+                            : state == KVSWS_STATE_CLOSED ? KVSWS_LOG_ERROR
+                                                          : KVSWS_LOG_WARN;
+    kvi_log(s->client, level, "session %s: %s%s%s",
             s->channel_arn ? s->channel_arn : s->channel_name,
             kvsws_session_state_name(state), why && why->status ? ": " : "",
             why && why->status ? kvsws_error_describe(why) : "");
@@ -1063,7 +1068,7 @@ static void run_timers(kvsws_session *s)
             s->phase = PHASE_CLOSED;
             set_state(s, KVSWS_STATE_CLOSED, err);
         } else {
-            kvi_log(s->client, KVSWS_LOG_INFO, "no offer within %lld ms: joining again",
+            kvi_log(s->client, KVSWS_LOG_WARN, "no offer within %lld ms: joining again",
                     (long long)s->offer_timeout_ms);
             start_job(s, JOB_JOIN);
         }

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self, cast
 
 from . import _core
 from .config import Config, _milliseconds
-from .exceptions import ClientClosedError, ClientExceptions, ParamValidationError, _from_core
+from .exceptions import ClientClosedError, ClientExceptions, ParamValidationError, _from_core, _http_headers
 from .type_defs import (
     DescribeMediaStorageConfigurationOutput,
     DescribeSignalingChannelOutput,
@@ -34,10 +34,17 @@ if TYPE_CHECKING:
 __all__ = ["Client", "ClientMeta"]
 
 logger = logging.getLogger("kvsws")
+# A library's logger gets a NullHandler (the logging HOWTO's advice, as botocore's): an application
+# that configured no logging never sees kvsws's warnings on its stderr; one that did sees them.
+logger.addHandler(logging.NullHandler())
 
 # The core's log levels (kvsws_log_level) and the logging module's.
 _CORE_TO_PY = {_core.KVSWS_LOG_ERROR: logging.ERROR, _core.KVSWS_LOG_WARN: logging.WARNING,
                _core.KVSWS_LOG_INFO: logging.INFO, _core.KVSWS_LOG_DEBUG: logging.DEBUG}
+
+
+# What _core.call returns: output JSON, HTTP status, request id, attempts, headers JSON.
+_CallResult = tuple[str, int, str, int, str]
 
 
 def _log_from_core(level: int, line: str) -> None:
@@ -49,7 +56,8 @@ _core.set_log_handler(_log_from_core)
 
 
 def _core_log_level() -> int:
-    """The most detailed core level the "kvsws" logger lets through right now."""
+    """The most detailed core level the "kvsws" logger lets through right now (isEnabledFor is
+    cached by the logging module, so this is cheap enough to ask on every call)."""
     for py_level, core_level in ((logging.DEBUG, _core.KVSWS_LOG_DEBUG), (logging.INFO, _core.KVSWS_LOG_INFO),
                                  (logging.WARNING, _core.KVSWS_LOG_WARN), (logging.ERROR, _core.KVSWS_LOG_ERROR)):
         if logger.isEnabledFor(py_level):
@@ -111,9 +119,13 @@ class Client:
     :class:`kvsws.exceptions.ClientError`); errors on this side raise the botocore-named
     subclasses of :class:`kvsws.exceptions.KvswsError`.
 
-    The core's log lines go to the ``logging`` logger ``"kvsws"`` (never a secret); its level when
-    the client is created decides how much the core writes (DEBUG: canonical requests and strings
-    to sign).
+    The core's log lines go to the ``logging`` logger ``"kvsws"`` (never a secret), which has a
+    ``NullHandler`` so nothing reaches stderr unless the application configures logging. Its
+    effective level is read on every call (and every storage session event read), so raising it
+    later takes effect at once: DEBUG has each call's answer and retries, as botocore's, and the
+    canonical requests and strings to sign; INFO a storage session's state changes; WARNING
+    recoveries (clock skew corrected, reconnects, a refused signaling message); ERROR a session
+    that ended on an error. KVSWS_LOG_LEVEL is for C programs and the CLI: here the logger decides.
     """
 
     exceptions: ClientExceptions = ClientExceptions()
@@ -127,6 +139,7 @@ class Client:
         self._inflight: dict[object, Any] = {}
         self._sessions: dict[object, Any] = {}  # the live storage sessions' core handles
         self._closed = False
+        self._log_level = _core.KVSWS_LOG_OFF
         if verify is False:
             raise ValueError("verify=False is refused: kvsws always verifies TLS. To trust a private CA, "
                              "pass the path of its PEM bundle (verify='/path/to/ca.pem') or set AWS_CA_BUNDLE.")
@@ -169,12 +182,29 @@ class Client:
             options.append((_core.KVSWS_OPT_RETRY_BASE_DELAY_MS, round(config.retry_base_delay * 1000)))
         if config.use_fips_endpoint is not None:
             options.append((_core.KVSWS_OPT_USE_FIPS_ENDPOINT, int(config.use_fips_endpoint)))
+        self._log_level = _core_log_level()  # followed on every call (_follow_log_level)
         try:
-            self._handle = _core.client_new(options, _core_log_level())
+            self._handle = _core.client_new(options, self._log_level)
         except _core.CoreError as exc:
             raise _from_core(exc.args) from None
         self.meta = ClientMeta(region_name=_core.client_region(self._handle), endpoint_url=endpoint_url,
                                config=config)
+
+    def _follow_log_level(self, handle: Any) -> None:
+        """Passes the "kvsws" logger's effective level to the core when it changed since the last
+        call, so raising it to DEBUG on a live client (or lowering it) takes effect at once. A
+        race between two threads at most sets the same level twice."""
+        level = _core_log_level()
+        if level != self._log_level:
+            self._log_level = level
+            _core.client_set_log_level(handle, level)
+
+    def _follow_log_level_now(self) -> None:
+        """As _follow_log_level, for a storage session reading events (it holds the client open)."""
+        with self._lock:
+            handle = self._handle
+        if handle is not None:
+            self._follow_log_level(handle)
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def close(self) -> None:
@@ -325,6 +355,7 @@ class Client:
                 raise ClientClosedError("Cannot sign: the client is closed")
             self._inflight[key] = token
             handle = self._handle
+        self._follow_log_level(handle)
         try:
             return str(_core.sign_request(handle, service, method, url, list(headers), bytes(body),
                                           int(expires), int(timestamp)))
@@ -349,17 +380,19 @@ class Client:
                 raise ClientClosedError(f"Cannot call {operation}: the client is closed", operation_name=operation)
             self._inflight[key] = token
             handle = self._handle
+        self._follow_log_level(handle)
         if threading.current_thread() is threading.main_thread():
             result = self._invoke_interruptibly(key, handle, operation, body, token)
         else:
             result = self._invoke(key, handle, operation, body, token)
-        text, http_status, request_id, attempts = result
+        text, http_status, request_id, attempts, headers = result
         output: dict[str, Any] = json.loads(text)
-        output["ResponseMetadata"] = {"RequestId": request_id, "HTTPStatusCode": http_status, "HTTPHeaders": {},
+        output["ResponseMetadata"] = {"RequestId": request_id, "HTTPStatusCode": http_status,
+                                      "HTTPHeaders": _http_headers(headers),
                                       "RetryAttempts": max(attempts - 1, 0)}
         return output
 
-    def _invoke(self, key: object, handle: Any, operation: str, body: str, token: Any) -> tuple[str, int, str, int]:
+    def _invoke(self, key: object, handle: Any, operation: str, body: str, token: Any) -> _CallResult:
         """The call itself (GIL released inside), then the bookkeeping: this call's token is freed
         here, and the client too if it was closed meanwhile and this was its last call."""
         try:
@@ -382,11 +415,11 @@ class Client:
             _core.client_free(handle)
 
     def _invoke_interruptibly(self, key: object, handle: Any, operation: str, body: str,
-                              token: Any) -> tuple[str, int, str, int]:
+                              token: Any) -> _CallResult:
         """From the main thread, the call runs on a helper thread while this one waits, so that
         Ctrl-C (or any signal handler that raises) cancels it at once instead of after its timeouts."""
         context = contextvars.copy_context()  # log records keep the caller's context
-        future: futures.Future[tuple[str, int, str, int]] | None = None
+        future: futures.Future[_CallResult] | None = None
         try:
             future = _main_thread_runner().submit(context.run, self._invoke, key, handle, operation, body, token)
             return future.result()  # the call's own error is raised here too

@@ -18,6 +18,7 @@ never from the text of a message.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -216,9 +217,10 @@ class ClientError(Exception):
     """AWS answered with an error, as botocore's ``ClientError``.
 
     ``response`` holds ``{"Error": {"Code", "Message"}, "ResponseMetadata": {"RequestId",
-    "HTTPStatusCode", "HTTPHeaders", "RetryAttempts"}}`` (``HTTPHeaders`` is empty: kvsws does not
-    keep the headers). ``retryable`` says whether a retry makes sense; ``attempts`` counts the
-    requests sent, retries included.
+    "HTTPStatusCode", "HTTPHeaders", "RetryAttempts"}}``; ``HTTPHeaders`` holds the error answer's
+    headers with lower-case names, as botocore's (``x-amzn-requestid``, ``content-type``, ``date``,
+    ...; empty for an error raised by a storage session's event). ``retryable`` says whether a
+    retry makes sense; ``attempts`` counts the requests sent, retries included.
     """
 
     MSG_TEMPLATE: ClassVar[str] = ("An error occurred ({error_code}) when calling the {operation_name} "
@@ -388,14 +390,24 @@ def from_code(code: str) -> type[ClientError]:
     return _SERVICE_BY_CODE.get(code, ClientError)
 
 
+def _http_headers(text: str) -> dict[str, str]:
+    """The answer's headers as botocore keeps them (lower-case names), from the core's JSON."""
+    try:
+        headers = json.loads(text)
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in headers.items()} if isinstance(headers, dict) else {}
+
+
 def _from_core(args: tuple[Any, ...]) -> Exception:
     """The exception for a failed call, from ``kvsws._core.CoreError.args``."""
     (status, _status_name, code, message, operation, request_id, http_status, retryable, attempts,
-     _describe) = args
+     _describe) = args[:10]
     if 200 <= status < 300:
         response = {
             "Error": {"Code": code, "Message": message},
-            "ResponseMetadata": {"RequestId": request_id, "HTTPStatusCode": http_status, "HTTPHeaders": {},
+            "ResponseMetadata": {"RequestId": request_id, "HTTPStatusCode": http_status,
+                                 "HTTPHeaders": _http_headers(args[10] if len(args) > 10 else "{}"),
                                  "RetryAttempts": max(attempts - 1, 0)},
         }
         cls = _SERVICE_BY_STATUS.get(status) or _SERVICE_BY_CODE.get(code, ClientError)

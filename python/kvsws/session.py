@@ -531,6 +531,7 @@ class StorageSession:
             self._users += 1
             handle = self._handle
         try:
+            self.client._follow_log_level_now()  # the session's steps log through its client
             text = _core.session_next_event_json(handle, timeout_ms)
         except _core.CoreError as exc:
             raise _from_core(exc.args) from None

@@ -32,7 +32,7 @@ ChannelRole = Literal["MASTER", "VIEWER"]
 
 
 class ResponseMetadata(TypedDict):
-    """What every output carries, as in boto3 (``HTTPHeaders`` is empty: kvsws does not keep them)."""
+    """What every output carries, as in boto3 (``HTTPHeaders``: the answer's headers, lower-case names)."""
 
     RequestId: str
     HTTPStatusCode: int

@@ -54,6 +54,9 @@ static void print_result(kvsws_status st, kvsws_response *resp, kvsws_error *err
     cJSON_AddNumberToObject(o, "attempts",
                             st ? kvsws_error_attempts(err) : kvsws_response_attempts(resp));
     cJSON_AddNumberToObject(o, "elapsed_ms", ms);
+    cJSON_AddItemToObject(o, "http_headers",
+                          cJSON_Parse(st ? kvsws_error_http_headers_json(err)
+                                         : kvsws_response_http_headers_json(resp)));
     if (!st)
         cJSON_AddItemToObject(o, "output", cJSON_Parse(kvsws_response_json(resp)));
     char *text = cJSON_PrintUnformatted(o);

@@ -85,6 +85,9 @@ static const char *const SERVER_PY =
     "        elif p == '/fold':\n"
     "            self.wfile.write(b'HTTP/1.1 200 OK\\r\\nX-AMZN-REQUESTID: part1\\r\\n  part2\\r\\n'\n"
     "                             b'x-amzn-errortype:  Foo \\r\\nContent-Length: 2\\r\\n\\r\\nok')\n"
+    "        elif p == '/dup':\n"
+    "            self.wfile.write(b'HTTP/1.1 200 OK\\r\\nX-Dup: a\\r\\nContent-Type: text/plain\\r\\n'\n"
+    "                             b'x-dup:  b \\r\\nContent-Length: 2\\r\\n\\r\\nok')\n"
     "        elif p == '/info':\n"
     "            self.wfile.write(b'HTTP/1.1 103 Early Hints\\r\\nx-amzn-RequestId: wrong\\r\\n'\n"
     "                             b'Date: wrong\\r\\n\\r\\n')\n"
@@ -154,7 +157,7 @@ static void url_for(char *buf, size_t n, int port, const char *path)
 static kvsws_status do_get(kvi_http_pool *pool, const char *url, kvi_http_response *resp,
                            kvsws_error *err)
 {
-    kvi_http_request req = {"GET", url, NULL, 0, NULL, 0, NULL};
+    kvi_http_request req = {"GET", url, NULL, 0, NULL, 0, NULL, 0};
     return kvi_http_perform(pool, &req, resp, err);
 }
 
@@ -176,7 +179,7 @@ static void test_ok_and_headers(kvi_http_pool *pool)
 
     /* An AWS error is a success at this layer; the headers feed aws_error. */
     url_for(url, sizeof url, port_good, "/err400");
-    kvi_http_request req = {"POST", url, NULL, 0, "{}", 2, NULL};
+    kvi_http_request req = {"POST", url, NULL, 0, "{}", 2, NULL, 0};
     CHECK_INT(kvi_http_perform(pool, &req, &r, err), KVSWS_OK);
     CHECK_INT(r.status, 400);
     CHECK_STR(r.request_id, "alt-id");
@@ -217,6 +220,61 @@ static void test_ok_and_headers(kvi_http_pool *pool)
     kvsws_error_free(err);
 }
 
+static kvsws_status do_get_keep(kvi_http_pool *pool, const char *url, kvi_http_response *resp,
+                                kvsws_error *err)
+{
+    kvi_http_request req = {"GET", url, NULL, 0, NULL, 0, NULL, 1};
+    return kvi_http_perform(pool, &req, resp, err);
+}
+
+static const char *json_member(cJSON *o, const char *name)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* keep_headers: every header under its lower-case name, as botocore's HTTPHeaders. */
+static void test_keep_headers(kvi_http_pool *pool)
+{
+    char url[256];
+    kvi_http_response r;
+    kvsws_error *err = kvsws_error_new();
+
+    url_for(url, sizeof url, port_good, "/ok");
+    CHECK_INT(do_get(pool, url, &r, err), KVSWS_OK);
+    CHECK(r.headers_json == NULL); /* only when asked */
+    kvi_http_response_free(&r);
+
+    url_for(url, sizeof url, port_good, "/fold");
+    CHECK_INT(do_get_keep(pool, url, &r, err), KVSWS_OK);
+    cJSON *o = cJSON_Parse(r.headers_json ? r.headers_json : "");
+    CHECK(cJSON_IsObject(o));
+    CHECK_STR(json_member(o, "x-amzn-requestid"), "part1 part2");
+    CHECK_STR(json_member(o, "x-amzn-errortype"), "Foo");
+    CHECK_STR(json_member(o, "content-length"), "2");
+    CHECK(json_member(o, "X-AMZN-REQUESTID") == NULL);
+    CHECK_INT(cJSON_GetArraySize(o), 3);
+    cJSON_Delete(o);
+    kvi_http_response_free(&r);
+
+    url_for(url, sizeof url, port_good, "/dup");
+    CHECK_INT(do_get_keep(pool, url, &r, err), KVSWS_OK);
+    o = cJSON_Parse(r.headers_json ? r.headers_json : "");
+    CHECK_STR(json_member(o, "x-dup"), "a, b");
+    CHECK_STR(json_member(o, "content-type"), "text/plain");
+    cJSON_Delete(o);
+    kvi_http_response_free(&r);
+
+    url_for(url, sizeof url, port_good, "/info");
+    CHECK_INT(do_get_keep(pool, url, &r, err), KVSWS_OK);
+    o = cJSON_Parse(r.headers_json ? r.headers_json : "");
+    CHECK_STR(json_member(o, "x-amzn-requestid"), "right");
+    CHECK(json_member(o, "date") != NULL && strcmp(json_member(o, "date"), "wrong") != 0);
+    cJSON_Delete(o);
+    kvi_http_response_free(&r);
+    kvsws_error_free(err);
+}
+
 static const char *echo_header(cJSON *root, const char *name, int *count)
 {
     const char *found = NULL;
@@ -245,7 +303,7 @@ static void test_request_shape(kvi_http_pool *pool)
         {"X-Empty", ""},
         {"Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/..."},
     };
-    kvi_http_request req = {"POST", url, hs, 4, body, sizeof body, NULL};
+    kvi_http_request req = {"POST", url, hs, 4, body, sizeof body, NULL, 0};
     kvi_http_response r;
     kvsws_error *err = kvsws_error_new();
     CHECK_INT(kvi_http_perform(pool, &req, &r, err), KVSWS_OK);
@@ -272,7 +330,7 @@ static void test_request_shape(kvi_http_pool *pool)
 
     /* A given Content-Type is sent as given; GET and PUT work too. */
     kvi_header ct[] = {{"Content-Type", "application/json"}};
-    kvi_http_request put = {"PUT", url, ct, 1, "{}", 2, NULL};
+    kvi_http_request put = {"PUT", url, ct, 1, "{}", 2, NULL, 0};
     CHECK_INT(kvi_http_perform(pool, &put, &r, err), KVSWS_OK);
     root = cJSON_ParseWithLength(r.body.data, r.body.len);
     if (root) {
@@ -286,7 +344,7 @@ static void test_request_shape(kvi_http_pool *pool)
 
     /* A header that could smuggle another one is refused, without echoing its value. */
     kvi_header bad[] = {{"X-Amz-Security-Token", "SECRETTOKEN\r\nX-Evil: 1"}};
-    kvi_http_request breq = {"POST", url, bad, 1, "", 0, NULL};
+    kvi_http_request breq = {"POST", url, bad, 1, "", 0, NULL, 0};
     CHECK_INT(kvi_http_perform(pool, &breq, &r, err), KVSWS_E_PARAM_VALIDATION);
     CHECK(strstr(kvsws_error_message(err), "SECRETTOKEN") == NULL);
     CHECK(strstr(kvsws_error_message(err), "X-Amz-Security-Token") != NULL);
@@ -542,7 +600,7 @@ typedef struct cancel_job {
 static void *cancel_worker(void *arg)
 {
     cancel_job *job = arg;
-    kvi_http_request req = {"POST", job->url, NULL, 0, "{}", 2, &job->flag};
+    kvi_http_request req = {"POST", job->url, NULL, 0, "{}", 2, &job->flag, 0};
     kvi_http_response r;
     kvsws_error *err = kvsws_error_new();
     job->status = kvi_http_perform(job->pool, &req, &r, err);
@@ -571,7 +629,7 @@ static void test_cancel(kvi_http_pool *pool)
 
     /* Already cancelled: no I/O at all. */
     volatile int set = 1;
-    kvi_http_request req = {"GET", url, NULL, 0, NULL, 0, &set};
+    kvi_http_request req = {"GET", url, NULL, 0, NULL, 0, &set, 0};
     kvi_http_response r;
     kvsws_error *err = kvsws_error_new();
     int64_t t0 = now_ms();
@@ -635,6 +693,7 @@ int main(void)
     kvi_http_pool *pool = new_pool(server.ca_path, 5000, 5000);
     CHECK(pool != NULL);
     test_ok_and_headers(pool);
+    test_keep_headers(pool);
     test_request_shape(pool);
     test_keep_alive(pool);
     test_transport_failures(pool);

@@ -43,6 +43,9 @@ awk '/^## Go$/ {go = 1} /^## / && !/^## Go$/ {go = 0} go && /^```go$/ {on = 1; n
 grep -q 'kvsws.NewClient' main.go || fail "no Go example found in the README's Go section"
 
 go mod edit -replace "github.com/kvsws/kvsws=$root"
+# kvsws's dependency (smithy-go) is in the module cache (`go test` fetched it); its hashes, which
+# a user's go command gets from the checksum database, come from kvsws's go.sum (GOPROXY=off).
+cp "$root/go.sum" go.sum
 go get github.com/kvsws/kvsws/go
 pc=$(go list -f '{{.CgoPkgConfig}}' github.com/kvsws/kvsws/go)
 [ "$pc" = "[]" ] || fail "the kvsws package still asks pkg-config for $pc"
@@ -81,12 +84,17 @@ git -C "$snap" tag v0.0.1
 printf '[url "file://%s"]\n\tinsteadOf = https://github.com/kvsws/kvsws\n' "$snap" > "$work/gitconfig"
 mkdir "$work/fetched"
 cp main.go "$work/fetched/"
+# kvsws's own dependency (github.com/aws/smithy-go, for smithy.APIError) comes, as for a user,
+# through a module proxy: here the module cache `go test` filled from the Go module proxy, read
+# as a file:// proxy, and checked against the hashes in kvsws's go.sum (no network in this run).
+dep_proxy="file://$(go env GOMODCACHE)/cache/download"
 (
   cd "$work/fetched"
-  export GIT_CONFIG_GLOBAL="$work/gitconfig" GOPROXY=direct GOPRIVATE=github.com/kvsws GOMODCACHE="$work/modcache"
+  export GIT_CONFIG_GLOBAL="$work/gitconfig" GOPROXY="$dep_proxy" GOPRIVATE=github.com/kvsws GOMODCACHE="$work/modcache"
   go mod init example.com/kvsws-fetched 2>/dev/null
+  cp "$root/go.sum" go.sum
   go get github.com/kvsws/kvsws/go
-  grep -q '^require github.com/kvsws/kvsws v0.0.1' go.mod || fail "go get did not take the tag v0.0.1: $(cat go.mod)"
+  grep -Eq '^(require )?[[:space:]]*github.com/kvsws/kvsws v0.0.1' go.mod || fail "go get did not take the tag v0.0.1: $(cat go.mod)"
   start=$EPOCHREALTIME
   go build -o readme .
   printf 'go-consumer: go build of it from the module cache: %.1f s\n' "$(since "$start")"

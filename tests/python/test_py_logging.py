@@ -1,14 +1,19 @@
 # SPDX-License-Identifier: Apache-2.0
 """Logging through the standard logging module (logger "kvsws"): the core's lines arrive on the
-calling thread, and a secret never appears, even at DEBUG."""
+calling thread, a secret never appears, even at DEBUG; a NullHandler keeps an unconfigured app's
+stderr clean; the logger's level is followed on every call; calls log at DEBUG, as botocore's.
+And a ClientError's ResponseMetadata.HTTPHeaders."""
 
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 
 import pytest
 
+import kvsws
 from kvsws_emulator.testing import Emulator
 
 from .helpers import make_client
@@ -32,7 +37,8 @@ def test_debug_shows_signing_but_never_a_secret(emu: Emulator, arn: str, caplog:
     text = "\n".join(r.getMessage() for r in records)
     assert "CanonicalRequest" in text and "StringToSign" in text  # DEBUG really reached the core
     assert "DescribeSignalingChannel: HTTP 200" in text and "NotAuthorizedException" in text
-    assert {r.levelno for r in records} >= {logging.DEBUG, logging.INFO}
+    calls = [r for r in records if ": HTTP " in r.getMessage()]
+    assert calls and {r.levelno for r in calls} == {logging.DEBUG}  # per call: DEBUG, as botocore
     assert SECRET not in text and TOKEN not in text
     assert SECRET not in caplog.text and TOKEN not in caplog.text
 
@@ -45,7 +51,7 @@ def test_quiet_by_default(emu: Emulator, arn: str, caplog: pytest.LogCaptureFixt
 
 
 def test_lines_arrive_on_the_calling_thread(emu: Emulator, arn: str, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="kvsws"):
+    with caplog.at_level(logging.DEBUG, logger="kvsws"):
         client = make_client(emu)
         worker = threading.Thread(target=client.describe_signaling_channel, kwargs={"ChannelARN": arn},
                                   name="kvsws-log-test")
@@ -75,3 +81,90 @@ def test_a_broken_handler_never_breaks_a_call(emu: Emulator, arn: str) -> None:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
+
+
+# --- library etiquette: a NullHandler, the level followed on every call, botocore's levels -----------
+
+
+def test_import_attaches_a_null_handler() -> None:
+    handlers = logging.getLogger("kvsws").handlers
+    assert any(isinstance(h, logging.NullHandler) for h in handlers)
+
+
+def test_an_unconfigured_app_gets_no_kvsws_warning_on_stderr() -> None:
+    # Without a handler on the way, logging's last resort prints a WARNING to stderr.
+    code = ("import logging, kvsws\n"
+            "logging.getLogger('kvsws').warning('clock skew corrected: probe')\n"
+            "logging.getLogger('kvsws-other').warning('unhandled: probe')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "clock skew" not in proc.stderr
+    assert "unhandled: probe" in proc.stderr  # the same line on a logger without one does land there
+
+
+def test_level_raised_after_the_client_exists(emu: Emulator, arn: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="kvsws")
+    with make_client(emu) as client:
+        client.describe_signaling_channel(ChannelARN=arn)
+        assert [r for r in caplog.records if r.name == "kvsws"] == []
+        with caplog.at_level(logging.DEBUG, logger="kvsws"):
+            client.describe_signaling_channel(ChannelARN=arn)
+            raised = [r for r in caplog.records if r.name == "kvsws"]
+        assert any(r.levelno == logging.DEBUG and "DescribeSignalingChannel: HTTP 200" in r.getMessage()
+                   for r in raised)
+        assert any(r.levelno == logging.DEBUG and r.getMessage().startswith("CanonicalRequest") for r in raised)
+        caplog.clear()
+        client.describe_signaling_channel(ChannelARN=arn)  # back at WARNING: quiet again
+        assert [r for r in caplog.records if r.name == "kvsws"] == []
+
+
+def test_a_call_is_quiet_at_info(emu: Emulator, arn: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="kvsws"), make_client(emu) as client:
+        client.describe_signaling_channel(ChannelARN=arn)
+        client.join_storage_session(channelArn=arn)
+        client.sign_request("kinesisvideo", "GET", "https://example.com/")
+    assert [r.getMessage() for r in caplog.records if r.name == "kvsws"] == []
+
+
+def test_a_session_logs_states_at_info_and_its_end_on_an_error_at_error(
+        emu: Emulator, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="kvsws")
+    with make_client(emu) as client, client.storage_session(channel_name="nowhere") as session:
+        caplog.set_level(logging.DEBUG, logger="kvsws")  # raised after the client and session exist
+        closed = None
+        for event in session.events(timeout=30):
+            if isinstance(event, kvsws.Closed):
+                closed = event
+                break
+    assert closed is not None and closed.error is not None
+    records = [r for r in caplog.records if r.name == "kvsws"]
+    assert any(r.levelno == logging.INFO and r.getMessage().endswith(": connecting") for r in records)
+    assert any(r.levelno == logging.ERROR and ": closed: " in r.getMessage()
+               and "ResourceNotFoundException" in r.getMessage() for r in records)
+    assert any(r.levelno == logging.DEBUG and "DescribeSignalingChannel: HTTP 404" in r.getMessage()
+               for r in records)
+
+
+# --- ClientError.response["ResponseMetadata"]["HTTPHeaders"], as botocore fills it ---------------------
+
+
+def test_client_error_carries_the_http_headers(emu: Emulator, arn: str) -> None:
+    emu.fault(operation="DescribeSignalingChannel", error="ResourceNotFoundException", message="gone", count=1)
+    with make_client(emu) as client, pytest.raises(client.exceptions.ResourceNotFoundException) as info:
+        client.describe_signaling_channel(ChannelARN=arn)
+    metadata = info.value.response["ResponseMetadata"]
+    headers = metadata["HTTPHeaders"]
+    assert metadata["RequestId"] and headers["x-amzn-requestid"] == metadata["RequestId"]
+    assert headers["content-type"].startswith("application/")
+    assert int(headers["content-length"]) > 0
+    assert headers["date"].endswith(" GMT")
+    assert all(name == name.lower() for name in headers)
+    assert all(isinstance(value, str) for value in headers.values())
+
+
+def test_a_response_carries_the_http_headers(emu: Emulator, arn: str) -> None:
+    with make_client(emu) as client:
+        metadata = client.describe_signaling_channel(ChannelARN=arn)["ResponseMetadata"]
+    headers = metadata["HTTPHeaders"]
+    assert metadata["RequestId"] and headers["x-amzn-requestid"] == metadata["RequestId"]
+    assert headers["content-type"].startswith("application/") and int(headers["content-length"]) > 0
