@@ -40,6 +40,7 @@ def test_quick_start_error_path(emu: Emulator, tmp_path: Path) -> None:
     lines = proc.stdout.splitlines()
     assert lines[0] == "ACTIVE media storage DISABLED"
     # The join fails in its WEBRTC endpoint lookup, and the error names that call.
-    assert lines[1].startswith("An error occurred (InvalidArgumentException) when calling the GetSignalingChannelEndpoint")
+    assert lines[1].startswith("An error occurred (InvalidArgumentException) when calling the "
+                               "GetSignalingChannelEndpoint operation")
     assert lines[1].endswith("(while finding the channel's WEBRTC endpoint for JoinStorageSession)")
     assert lines[2].startswith("InvalidArgumentException ")
