@@ -314,8 +314,8 @@ static kvsws_status process_error(kvsws_error *err, const char *profile, const c
 }
 
 /* Parses the helper's JSON (Version 1) into out. Messages never quote the output. */
-static kvsws_status parse_process_output(const kvi_buf *out, const char *profile,
-                                         kvi_credentials *creds, kvsws_error *err)
+kvsws_status kvi_credential_process_parse(const kvi_buf *out, const char *profile,
+                                          kvi_credentials *creds, kvsws_error *err)
 {
     cJSON *doc = cJSON_ParseWithLength(kvi_buf_str(out), out->len);
     kvsws_status st = KVSWS_OK;
@@ -486,7 +486,7 @@ kvsws_status kvi_credential_process_run(const char *command, const char *profile
         }
         st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
     } else {
-        st = parse_process_output(&r.out, profile, out, err);
+        st = kvi_credential_process_parse(&r.out, profile, out, err);
     }
 out:
     for (int i = 0; i < 2; i++) {

@@ -97,6 +97,10 @@ kvsws_status kvi_credential_chain_get(kvi_credential_chain *chain, time_t now,
  * profile, with the exit status and stderr's first line, never stdout. */
 kvsws_status kvi_credential_process_run(const char *command, const char *profile,
                                         int timeout_ms, kvi_credentials *out, kvsws_error *err);
+/* The helper's stdout (JSON, Version 1) into *out; errors name credential_process and the
+ * profile and never quote the output beyond a sanitized Version or Expiration. */
+kvsws_status kvi_credential_process_parse(const kvi_buf *out, const char *profile,
+                                          kvi_credentials *creds, kvsws_error *err);
 
 /* Region: option -> AWS_REGION -> AWS_DEFAULT_REGION -> the profile's region. NULL + a
  * KVSWS_E_NO_REGION error naming where it looked when none; a region that is not

@@ -291,7 +291,7 @@ static int sso_retryable(const kvi_http_response *resp)
 }
 
 /* The roleCredentials of a 200 answer. NULL, or a static reason (never quoting the answer). */
-static const char *parse_role_credentials(const kvi_buf *body, kvi_credentials *out)
+const char *kvi_sso_role_credentials_parse(const kvi_buf *body, kvi_credentials *out)
 {
     const char *why = NULL;
     cJSON *doc = cJSON_ParseWithLength(kvi_buf_str(body), body->len);
@@ -361,7 +361,7 @@ kvsws_status kvi_sso_provider(const kvi_provider_ctx *ctx, const char *profile,
     }
     kvsws_error_free(terr);
     if (resp.status == 200) {
-        const char *bad = parse_role_credentials(&resp.body, out);
+        const char *bad = kvi_sso_role_credentials_parse(&resp.body, out);
         if (bad) {
             put_prefix(&msg, profile);
             kvi_buf_printf(&msg, "the GetRoleCredentials answer from %s is not usable: %s",
