@@ -152,7 +152,7 @@ static int take_digits(const char **p, int n, int *out)
 }
 
 /* ISO-8601 / RFC 3339 as credential helpers write it: YYYY-MM-DDTHH:MM:SS[.frac][Z|+HH:MM|
- * +HHMM]; no zone is taken as UTC. 0 ok, -1 not a timestamp. */
+ * +HHMM]; no zone is taken as UTC. 0 ok, -1 not a timestamp (or not after 1970-01-01T00:00:00Z). */
 int kvi_iso8601_parse(const char *s, time_t *out)
 {
     int Y, M, D, h, m, sec, oh = 0, om = 0, sign = 0;
@@ -189,6 +189,9 @@ int kvi_iso8601_parse(const char *s, time_t *out)
         return -1;
     int64_t t = days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + m * 60 + sec -
                 sign * (oh * 3600 + om * 60);
+    /* An expiration of 0 means "never expires": 1970 and before is no expiration time. */
+    if (t <= 0)
+        return -1;
     *out = (time_t)t;
     return 0;
 }

@@ -29,7 +29,8 @@ kvsws_status kvi_credentials_set(kvi_credentials *c, const char *ak, const char 
                                  kvsws_error *err);
 /* Appends an untrusted, non-secret value for a message: printable ASCII, at most max bytes. */
 void kvi_put_sanitized(kvi_buf *b, const char *s, size_t max);
-/* ISO-8601 / RFC 3339 as credential endpoints write it. 0 ok, -1 not a timestamp. */
+/* ISO-8601 / RFC 3339 as credential endpoints write it. 0 ok, -1 not a timestamp, or one not
+ * after 1970 (an expiration of 0 would mean "never expires"). */
 int kvi_iso8601_parse(const char *s, time_t *out);
 /* Wipes every string in a parsed cJSON document (they hold secrets). */
 struct cJSON;

@@ -308,7 +308,8 @@ const char *kvi_sso_role_credentials_parse(const kvi_buf *body, kvi_credentials 
         why = "the answer has no roleCredentials.secretAccessKey";
     else if (!cJSON_IsString(tok) || !*tok->valuestring)
         why = "the answer has no roleCredentials.sessionToken";
-    else if (!cJSON_IsNumber(exp) || !isfinite(exp->valuedouble) || exp->valuedouble <= 0 ||
+    /* Under a second would truncate to 0, which reads as "never expires". */
+    else if (!cJSON_IsNumber(exp) || !isfinite(exp->valuedouble) || exp->valuedouble < 1000.0 ||
              exp->valuedouble > 253402300799000.0)
         why = "roleCredentials.expiration in the answer is not a time in epoch milliseconds";
     else if (kvi_credentials_set(out, ak->valuestring, sk->valuestring, tok->valuestring,
