@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Sets everything up and runs every test: C unit tests (plain, ASan+UBSan, valgrind), the C build
-# as the README documents it (scripts/test-build.sh), the emulator's own tests against boto3, and
-# the integration tests over real TLS.
+# Sets everything up and runs every test: C unit tests (plain, ASan+UBSan, valgrind; the fuzz
+# corpora replayed), a few seconds of each fuzz target, the C build as the README documents it
+# (scripts/test-build.sh), cross-builds under qemu, the emulator's own tests against boto3, the
+# integration tests over real TLS, the Python wheel, the Go module, and the README's commands.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export AWS_EC2_METADATA_DISABLED=true
@@ -32,6 +33,9 @@ for t in build/test_* build/abi_check; do
     --trace-children=no "$t" >/dev/null
   echo "valgrind: $(basename "$t") clean"
 done
+
+echo "== fuzz targets: a smoke run of each (clang, libFuzzer, ASan + UBSan)"
+scripts/fuzz.sh 4
 
 echo "== Python package"
 scripts/test-python.sh

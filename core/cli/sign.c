@@ -157,8 +157,49 @@ static int has_header(const sign_args *a, const char *name)
     return 0;
 }
 
-/* Prints the result; the canonical URI (line 2 of the canonical request) builds the URL. */
-static void print_result(const sign_args *a, const kvi_url *url, const kvi_sign_result *r)
+/* Appends text[0..len) to out with every occurrence of needle replaced by mark. */
+static void replace_all(kvi_buf *out, const char *text, size_t len, const kvi_buf *needle,
+                        const char *mark)
+{
+    size_t i = 0;
+    while (i < len) {
+        if (needle->len && len - i >= needle->len &&
+            memcmp(text + i, needle->data, needle->len) == 0) {
+            kvi_buf_puts(out, mark);
+            i += needle->len;
+        } else {
+            kvi_buf_putc(out, text[i++]);
+        }
+    }
+}
+
+/* The canonical request as it may be shown: the session token's value (raw in the
+ * x-amz-security-token header line, percent-encoded in the X-Amz-Security-Token parameter) is
+ * replaced by its length and a short hash, enough to tell two tokens apart but not to use one. */
+static void redact_token(kvi_buf *out, const char *canonical, const char *token)
+{
+    if (!token || !*token) {
+        kvi_buf_puts(out, canonical);
+        return;
+    }
+    char digest[65];
+    kvi_sha256_hex(token, strlen(token), digest);
+    char mark[96];
+    snprintf(mark, sizeof mark, "<redacted: %zu chars, sha256 %.8s>", strlen(token), digest);
+    kvi_buf raw = KVI_BUF_INIT, encoded = KVI_BUF_INIT, pass = KVI_BUF_INIT;
+    kvi_buf_puts(&raw, token);
+    kvi_uri_encode(&encoded, token, strlen(token), 0);
+    replace_all(&pass, canonical, strlen(canonical), &raw, mark);
+    replace_all(out, kvi_buf_str(&pass), pass.len, &encoded, mark);
+    kvi_buf_free_secret(&raw);
+    kvi_buf_free_secret(&encoded);
+    kvi_buf_free_secret(&pass);
+}
+
+/* Prints the result; the canonical URI (line 2 of the canonical request) builds the URL. Only
+ * the signed headers or URL themselves carry the session token. */
+static void print_result(const sign_args *a, const kvi_url *url, const kvi_sign_result *r,
+                         const char *shown_canonical)
 {
     const char *cr = kvi_buf_str(&r->canonical_request);
     const char *uri = strchr(cr, '\n') ? strchr(cr, '\n') + 1 : "/";
@@ -168,7 +209,7 @@ static void print_result(const sign_args *a, const kvi_url *url, const kvi_sign_
                    kvi_buf_str(&r->query));
     if (!strcmp(a->output, "json")) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "canonical_request", cr);
+        cJSON_AddStringToObject(o, "canonical_request", shown_canonical);
         cJSON_AddStringToObject(o, "string_to_sign", kvi_buf_str(&r->string_to_sign));
         cJSON_AddStringToObject(o, "signature", r->signature);
         if (a->presign) {
@@ -205,7 +246,7 @@ int cli_sign(cli_globals *g, int argc, char **argv)
     int rc = parse_args(&a, g, argc, argv);
     kvi_url url;
     memset(&url, 0, sizeof url);
-    kvi_buf body = KVI_BUF_INIT;
+    kvi_buf body = KVI_BUF_INIT, shown = KVI_BUF_INIT;
     kvi_profile_paths paths;
     memset(&paths, 0, sizeof paths);
     kvi_credential_chain *chain = NULL;
@@ -269,10 +310,11 @@ int cli_sign(cli_globals *g, int argc, char **argv)
         rc = cli_usage_error("cannot sign this request: %s", why ? why : "unknown reason");
         goto free_raw;
     }
+    redact_token(&shown, kvi_buf_str(&result.canonical_request), creds.session_token);
     if (g->debug)
-        fprintf(stderr, "CanonicalRequest:\n%s\n\nStringToSign:\n%s\n",
-                kvi_buf_str(&result.canonical_request), kvi_buf_str(&result.string_to_sign));
-    print_result(&a, &url, &result);
+        fprintf(stderr, "CanonicalRequest:\n%s\n\nStringToSign:\n%s\n", kvi_buf_str(&shown),
+                kvi_buf_str(&result.string_to_sign));
+    print_result(&a, &url, &result, kvi_buf_str(&shown));
     rc = EXIT_OK;
 free_raw:
     free(raw_path);
@@ -284,6 +326,7 @@ done:
     kvi_credential_chain_free(chain);
     kvi_profile_paths_free(&paths);
     kvi_buf_free(&body);
+    kvi_buf_free_secret(&shown);
     kvi_url_free(&url);
     for (size_t i = 0; i < a.header_count; i++)
         free(a.header_lines[i]);

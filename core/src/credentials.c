@@ -152,7 +152,7 @@ static int take_digits(const char **p, int n, int *out)
 }
 
 /* ISO-8601 / RFC 3339 as credential helpers write it: YYYY-MM-DDTHH:MM:SS[.frac][Z|+HH:MM|
- * +HHMM]; no zone is taken as UTC. 0 ok, -1 not a timestamp. */
+ * +HHMM]; no zone is taken as UTC. 0 ok, -1 not a timestamp (or not after 1970-01-01T00:00:00Z). */
 int kvi_iso8601_parse(const char *s, time_t *out)
 {
     int Y, M, D, h, m, sec, oh = 0, om = 0, sign = 0;
@@ -189,6 +189,9 @@ int kvi_iso8601_parse(const char *s, time_t *out)
         return -1;
     int64_t t = days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + m * 60 + sec -
                 sign * (oh * 3600 + om * 60);
+    /* An expiration of 0 means "never expires": 1970 and before is no expiration time. */
+    if (t <= 0)
+        return -1;
     *out = (time_t)t;
     return 0;
 }
@@ -314,8 +317,8 @@ static kvsws_status process_error(kvsws_error *err, const char *profile, const c
 }
 
 /* Parses the helper's JSON (Version 1) into out. Messages never quote the output. */
-static kvsws_status parse_process_output(const kvi_buf *out, const char *profile,
-                                         kvi_credentials *creds, kvsws_error *err)
+kvsws_status kvi_credential_process_parse(const kvi_buf *out, const char *profile,
+                                          kvi_credentials *creds, kvsws_error *err)
 {
     cJSON *doc = cJSON_ParseWithLength(kvi_buf_str(out), out->len);
     kvsws_status st = KVSWS_OK;
@@ -486,7 +489,7 @@ kvsws_status kvi_credential_process_run(const char *command, const char *profile
         }
         st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
     } else {
-        st = parse_process_output(&r.out, profile, out, err);
+        st = kvi_credential_process_parse(&r.out, profile, out, err);
     }
 out:
     for (int i = 0; i < 2; i++) {

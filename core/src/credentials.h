@@ -29,7 +29,8 @@ kvsws_status kvi_credentials_set(kvi_credentials *c, const char *ak, const char 
                                  kvsws_error *err);
 /* Appends an untrusted, non-secret value for a message: printable ASCII, at most max bytes. */
 void kvi_put_sanitized(kvi_buf *b, const char *s, size_t max);
-/* ISO-8601 / RFC 3339 as credential endpoints write it. 0 ok, -1 not a timestamp. */
+/* ISO-8601 / RFC 3339 as credential endpoints write it. 0 ok, -1 not a timestamp, or one not
+ * after 1970 (an expiration of 0 would mean "never expires"). */
 int kvi_iso8601_parse(const char *s, time_t *out);
 /* Wipes every string in a parsed cJSON document (they hold secrets). */
 struct cJSON;
@@ -97,6 +98,10 @@ kvsws_status kvi_credential_chain_get(kvi_credential_chain *chain, time_t now,
  * profile, with the exit status and stderr's first line, never stdout. */
 kvsws_status kvi_credential_process_run(const char *command, const char *profile,
                                         int timeout_ms, kvi_credentials *out, kvsws_error *err);
+/* The helper's stdout (JSON, Version 1) into *out; errors name credential_process and the
+ * profile and never quote the output beyond a sanitized Version or Expiration. */
+kvsws_status kvi_credential_process_parse(const kvi_buf *out, const char *profile,
+                                          kvi_credentials *creds, kvsws_error *err);
 
 /* Region: option -> AWS_REGION -> AWS_DEFAULT_REGION -> the profile's region. NULL + a
  * KVSWS_E_NO_REGION error naming where it looked when none; a region that is not

@@ -65,8 +65,9 @@ static void response_free(kvi_http_response *r)
 
 /* Parses {AccessKeyId, SecretAccessKey, Token, Expiration}. Returns NULL on success, else a
  * static reason (which never quotes the document). */
-static const char *creds_from_json(const kvi_buf *body, const char *source, kvi_credentials *out,
-                                   kvsws_error *err, kvsws_status *st)
+const char *kvi_remote_credentials_parse(const kvi_buf *body, const char *source,
+                                         kvi_credentials *out, kvsws_error *err,
+                                         kvsws_status *st)
 {
     const char *why = NULL;
     *st = KVSWS_OK;
@@ -281,7 +282,7 @@ kvsws_status kvi_container_credentials(const kvi_container_tuning *t, kvi_creden
                            resp.status);
         } else {
             kvsws_status pst;
-            const char *why = creds_from_json(&resp.body, "container-role", out, err, &pst);
+            const char *why = kvi_remote_credentials_parse(&resp.body, "container-role", out, err, &pst);
             if (!why) {
                 st = pst;
                 response_free(&resp);
@@ -581,7 +582,7 @@ kvsws_status kvi_imds_credentials(const kvi_profile_paths *p, kvi_credentials *o
     if (imds_get(&m, path, &resp, why) != 0)
         goto out;
     kvsws_status pst;
-    const char *bad = creds_from_json(&resp.body, "iam-role", out, err, &pst);
+    const char *bad = kvi_remote_credentials_parse(&resp.body, "iam-role", out, err, &pst);
     if (!bad && pst != KVSWS_OK) {
         st = pst;
     } else if (!bad) {

@@ -38,4 +38,11 @@ kvsws_status kvi_container_credentials(const kvi_container_tuning *t, kvi_creden
 kvsws_status kvi_imds_credentials(const kvi_profile_paths *p, kvi_credentials *out, int *found,
                                   kvi_buf *why, kvsws_error *err);
 
+/* The container and IMDS answer {AccessKeyId, SecretAccessKey, Token, Expiration} into *out
+ * (source: "container-role" / "iam-role"). NULL on success (*st KVSWS_OK), else a static reason
+ * that never quotes the document (*st KVSWS_OK), or *st set by an out-of-memory error. */
+const char *kvi_remote_credentials_parse(const kvi_buf *body, const char *source,
+                                         kvi_credentials *out, kvsws_error *err,
+                                         kvsws_status *st);
+
 #endif

@@ -291,7 +291,7 @@ static int sso_retryable(const kvi_http_response *resp)
 }
 
 /* The roleCredentials of a 200 answer. NULL, or a static reason (never quoting the answer). */
-static const char *parse_role_credentials(const kvi_buf *body, kvi_credentials *out)
+const char *kvi_sso_role_credentials_parse(const kvi_buf *body, kvi_credentials *out)
 {
     const char *why = NULL;
     cJSON *doc = cJSON_ParseWithLength(kvi_buf_str(body), body->len);
@@ -308,7 +308,8 @@ static const char *parse_role_credentials(const kvi_buf *body, kvi_credentials *
         why = "the answer has no roleCredentials.secretAccessKey";
     else if (!cJSON_IsString(tok) || !*tok->valuestring)
         why = "the answer has no roleCredentials.sessionToken";
-    else if (!cJSON_IsNumber(exp) || !isfinite(exp->valuedouble) || exp->valuedouble <= 0 ||
+    /* Under a second would truncate to 0, which reads as "never expires". */
+    else if (!cJSON_IsNumber(exp) || !isfinite(exp->valuedouble) || exp->valuedouble < 1000.0 ||
              exp->valuedouble > 253402300799000.0)
         why = "roleCredentials.expiration in the answer is not a time in epoch milliseconds";
     else if (kvi_credentials_set(out, ak->valuestring, sk->valuestring, tok->valuestring,
@@ -361,7 +362,7 @@ kvsws_status kvi_sso_provider(const kvi_provider_ctx *ctx, const char *profile,
     }
     kvsws_error_free(terr);
     if (resp.status == 200) {
-        const char *bad = parse_role_credentials(&resp.body, out);
+        const char *bad = kvi_sso_role_credentials_parse(&resp.body, out);
         if (bad) {
             put_prefix(&msg, profile);
             kvi_buf_printf(&msg, "the GetRoleCredentials answer from %s is not usable: %s",

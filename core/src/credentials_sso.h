@@ -42,4 +42,8 @@ kvsws_status kvi_sso_token_load(const kvi_sso_config *cfg, const char *profile, 
 kvsws_status kvi_sso_provider(const kvi_provider_ctx *ctx, const char *profile,
                               kvi_credentials *out, int *found, kvsws_error *err);
 
+/* GetRoleCredentials' 200 answer {"roleCredentials": {accessKeyId, secretAccessKey,
+ * sessionToken, expiration (epoch ms)}} into *out. NULL, or a static reason (never quoting it). */
+const char *kvi_sso_role_credentials_parse(const kvi_buf *body, kvi_credentials *out);
+
 #endif

@@ -149,6 +149,56 @@ static char *sts_region(const kvi_provider_ctx *ctx)
     return r;
 }
 
+kvsws_status kvi_sts_answer(const kvi_sts_request *r, const char *action, const char *endpoint,
+                            const kvi_http_response *resp, int attempts, kvi_credentials *out,
+                            kvsws_error *err)
+{
+    kvsws_status st = KVSWS_OK;
+    kvi_buf msg = KVI_BUF_INIT;
+    if (resp->status / 100 == 2) {
+        const char *bad =
+            kvi_sts_parse_credentials(action, resp->body.data, resp->body.len, r->provider, out);
+        if (bad) {
+            put_prefix(&msg, r);
+            kvi_buf_printf(&msg, "the %s answer from %s (HTTP %d) is not usable: %s", action,
+                           endpoint, resp->status, bad);
+            st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
+        }
+        kvi_buf_free(&msg);
+        return st;
+    }
+    kvi_buf code = KVI_BUF_INIT, message = KVI_BUF_INIT, rid = KVI_BUF_INIT;
+    int parsed = kvi_sts_parse_error(resp->body.data, resp->body.len, &code, &message, &rid) == 0;
+    put_prefix(&msg, r);
+    kvi_buf_puts(&msg, "An error occurred (");
+    if (parsed && code.len)
+        kvi_put_sanitized(&msg, kvi_buf_str(&code), QUOTE_CODE_MAX);
+    else
+        kvi_buf_printf(&msg, "%d", resp->status);
+    kvi_buf_printf(&msg, ") when calling the %s operation: ", action);
+    if (parsed && message.len)
+        kvi_put_sanitized(&msg, kvi_buf_str(&message), QUOTE_MESSAGE_MAX);
+    else
+        kvi_buf_puts(&msg, parsed ? "(no message)" : "(the answer is not an STS error document)");
+    kvi_buf_printf(&msg, " (endpoint %s, HTTP %d", endpoint, resp->status);
+    const char *request_id = rid.len ? kvi_buf_str(&rid) : resp->request_id;
+    if (request_id && *request_id) {
+        kvi_buf_puts(&msg, ", request id ");
+        kvi_put_sanitized(&msg, request_id, QUOTE_CODE_MAX);
+    }
+    kvi_buf_printf(&msg, ", %d attempt%s)", attempts, attempts == 1 ? "" : "s");
+    st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
+    if (err) {
+        err->http_status = resp->status;
+        err->retryable = sts_retryable(resp);
+    }
+    kvi_buf_free(&code);
+    kvi_buf_free(&message);
+    kvi_buf_free(&rid);
+    kvi_buf_free(&msg);
+    return st;
+}
+
 kvsws_status kvi_sts_assume_role(const kvi_provider_ctx *ctx, const kvi_sts_request *r,
                                  kvi_credentials *out, kvsws_error *err)
 {
@@ -224,45 +274,7 @@ kvsws_status kvi_sts_assume_role(const kvi_provider_ctx *ctx, const kvi_sts_requ
         goto out;
     }
     kvsws_error_free(terr);
-    if (resp.status / 100 == 2) {
-        const char *bad =
-            kvi_sts_parse_credentials(action, resp.body.data, resp.body.len, r->provider, out);
-        if (bad) {
-            put_prefix(&msg, r);
-            kvi_buf_printf(&msg, "the %s answer from %s (HTTP %d) is not usable: %s", action,
-                           endpoint, resp.status, bad);
-            st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
-        }
-        goto out;
-    }
-    kvi_buf code = KVI_BUF_INIT, message = KVI_BUF_INIT, rid = KVI_BUF_INIT;
-    int parsed = kvi_sts_parse_error(resp.body.data, resp.body.len, &code, &message, &rid) == 0;
-    put_prefix(&msg, r);
-    kvi_buf_puts(&msg, "An error occurred (");
-    if (parsed && code.len)
-        kvi_put_sanitized(&msg, kvi_buf_str(&code), QUOTE_CODE_MAX);
-    else
-        kvi_buf_printf(&msg, "%d", resp.status);
-    kvi_buf_printf(&msg, ") when calling the %s operation: ", action);
-    if (parsed && message.len)
-        kvi_put_sanitized(&msg, kvi_buf_str(&message), QUOTE_MESSAGE_MAX);
-    else
-        kvi_buf_puts(&msg, parsed ? "(no message)" : "(the answer is not an STS error document)");
-    kvi_buf_printf(&msg, " (endpoint %s, HTTP %d", endpoint, resp.status);
-    const char *request_id = rid.len ? kvi_buf_str(&rid) : resp.request_id;
-    if (request_id && *request_id) {
-        kvi_buf_puts(&msg, ", request id ");
-        kvi_put_sanitized(&msg, request_id, QUOTE_CODE_MAX);
-    }
-    kvi_buf_printf(&msg, ", %d attempt%s)", attempts, attempts == 1 ? "" : "s");
-    st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
-    if (err) {
-        err->http_status = resp.status;
-        err->retryable = sts_retryable(&resp);
-    }
-    kvi_buf_free(&code);
-    kvi_buf_free(&message);
-    kvi_buf_free(&rid);
+    st = kvi_sts_answer(r, action, endpoint, &resp, attempts, out, err);
 out:
     kvi_buf_free(&msg);
     kvi_fetch_response_free(&resp);

@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "credentials.h"
+#include "http.h"
 
 typedef struct kvi_sts_request {
     const char *provider;           /* "assume-role" / "assume-role-with-web-identity" */
@@ -42,5 +43,12 @@ const char *kvi_sts_parse_credentials(const char *action, const char *body, size
  * parts that are there (each may stay empty), -1 when the body is not such a document. */
 int kvi_sts_parse_error(const char *body, size_t len, kvi_buf *code, kvi_buf *message,
                         kvi_buf *request_id);
+
+/* What STS's answer means for the request r: a 2xx answer's credentials in *out, else a
+ * KVSWS_E_CREDENTIAL_RETRIEVAL error in AWS CLI words, quoting STS's code, message and request id
+ * (sanitized), never the document's credentials. */
+kvsws_status kvi_sts_answer(const kvi_sts_request *r, const char *action, const char *endpoint,
+                            const kvi_http_response *resp, int attempts, kvi_credentials *out,
+                            kvsws_error *err);
 
 #endif

@@ -543,7 +543,10 @@ static void test_process_output(kvsws_error *err)
     check_expiration("2029-12-31T19:00:00-0500", EXPIRY_2030, err, __LINE__);
     check_expiration("2030-01-01 00:00:00", EXPIRY_2030, err, __LINE__);
     check_expiration("2024-02-29T12:00:00Z", (time_t)1709208000, err, __LINE__);
-    check_expiration("1970-01-01T00:00:00Z", 0, err, __LINE__);
+    /* 0 would mean "never expires": the epoch and before are refused. */
+    check_expiration("1970-01-01T00:00:00Z", -1, err, __LINE__);
+    check_expiration("1970-01-01T00:00:01Z", 1, err, __LINE__);
+    check_expiration("1969-12-31T23:59:59Z", -1, err, __LINE__);
     check_expiration("tomorrow", -1, err, __LINE__);
     check_expiration("2030-13-01T00:00:00Z", -1, err, __LINE__);
     check_expiration("2030-01-01T00:00:00Zjunk", -1, err, __LINE__);

@@ -197,6 +197,35 @@ static void test_chain(kvsws_error *err)
     kvi_profile_paths_free(&p);
 }
 
+/* GetRoleCredentials' answer: the expiration is epoch milliseconds; under a second would
+ * truncate to 0, which means "never expires" (found by fuzz_credentials_json). */
+static void test_role_credentials(void)
+{
+    static const char *const answers[] = {
+        "{\"roleCredentials\":{\"accessKeyId\":\"A\",\"secretAccessKey\":\"s\","
+        "\"sessionToken\":\"t\",\"expiration\":1893456000000}}",
+        "{\"roleCredentials\":{\"accessKeyId\":\"A\",\"secretAccessKey\":\"s\","
+        "\"sessionToken\":\"t\",\"expiration\":13}}",
+        "{\"roleCredentials\":{\"accessKeyId\":\"A\",\"secretAccessKey\":\"s\","
+        "\"sessionToken\":\"t\",\"expiration\":0.5}}",
+    };
+    for (size_t i = 0; i < sizeof answers / sizeof *answers; i++) {
+        kvi_buf body = KVI_BUF_INIT;
+        kvi_buf_puts(&body, answers[i]);
+        kvi_credentials c;
+        memset(&c, 0, sizeof c);
+        const char *why = kvi_sso_role_credentials_parse(&body, &c);
+        if (i == 0) {
+            CHECK(why == NULL);
+            CHECK_INT((long long)c.expiration, 1893456000LL);
+        } else {
+            CHECK(why && strstr(why, "epoch milliseconds"));
+        }
+        kvi_credentials_free(&c);
+        kvi_buf_free(&body);
+    }
+}
+
 int main(void)
 {
     if (scratch_create("sso") != 0)
@@ -206,6 +235,7 @@ int main(void)
     test_cache_path();
     test_token(err);
     test_chain(err);
+    test_role_credentials();
     kvsws_error_free(err);
     scratch_remove();
     return CHECK_DONE();
