@@ -1231,7 +1231,9 @@ static void test_ping_flood(int port)
     CHECK_INT(r, 1);
     CHECK_STR(m, "after");
     free(m);
-    CHECK(more >= 10); /* the reads came back for more, budget by budget */
+    /* How many reads stopped at their budget depends on how fast the server writes against how
+     * fast we read (a loaded machine can deliver the flood in small pieces): the budget itself
+     * is checked exactly in test_reader_budget_and_pings; here, that no read held on. */
     int64_t total = now_ms() - (deadline - 20000);
     fprintf(stderr, "ping flood: %d reads came back for more, the longest took %lld of %lld ms\n",
             more, (long long)longest, (long long)total);
