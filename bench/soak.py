@@ -168,11 +168,13 @@ class Disruption:
     inject_ms: float = 0.0
     job: futures.Future[None] | None = None
 
+    states_end: int | None = None  # the session's states up to when this disruption was decided
+
     def states_since(self) -> list[str]:
-        return [s for _, s, _ in self.target.states[self.states_before:]]
+        return [s for _, s, _ in self.target.states[self.states_before:self.states_end]]
 
     def errors_since(self) -> list[str]:
-        return [e for _, _, e in self.target.states[self.states_before:] if e]
+        return [e for _, _, e in self.target.states[self.states_before:self.states_end] if e]
 
 
 class Soak:
@@ -337,11 +339,13 @@ class Soak:
                 ok = now - d.at >= self.args.settle and connected and (not left or t.offers > d.offers_before)
             if ok:
                 d.recovered_at = now
+                d.states_end = len(t.states)
                 if self.args.verbose:
                     print(f"soak: {now:7.1f} s  #{d.number:<3} recovered in {now - d.at:.2f} s: "
                           f"{' -> '.join(d.states_since())}, errors {d.errors_since()}; {d.detail} "
                           f"(admin call {d.inject_ms:.0f} ms)", flush=True)
             elif now - d.at > self.args.bound:
+                d.states_end = len(t.states)
                 d.failed = (f"not recovered within {self.args.bound:g} s: state {t.state}, offers "
                             f"{d.offers_before}->{t.offers}, ICE servers {d.ice_before}->{t.ice_servers}, "
                             f"states since {d.states_since()}, errors {d.errors_since()[-2:]}, "
@@ -444,7 +448,9 @@ class Soak:
         left = [d for d in self.disruptions
                 if d.kind == "malformed" and any(s != "connected" for s in d.states_since())]
         if left:
-            print(f"note: {len(left)} malformed-frame disruptions made the session leave 'connected'")
+            print(f"note: {len(left)} malformed-frame disruptions made the session leave 'connected' (it came back):")
+            for d in left:
+                print(f"  #{d.number} {d.target.channel}: {' -> '.join(d.states_since())}, errors {d.errors_since()}")
         if self.disruptions:
             print(f"admin calls (injector thread): longest {max(d.inject_ms for d in self.disruptions):.0f} ms")
         if faulted:
