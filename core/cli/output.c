@@ -243,6 +243,20 @@ static void put_upper(FILE *out, const char *s)
         fputc(*s >= 'a' && *s <= 'z' ? *s - 'a' + 'A' : *s, out);
 }
 
+/* One scalar of a text line: the upper-cased identifier leads the line, tabs separate the rest. */
+static void put_text_field(FILE *out, const char *identifier, const cJSON *value, int *any)
+{
+    char *s = scalar_text(value);
+    if (!*any && identifier) {
+        put_upper(out, identifier);
+        fputc('\t', out);
+    } else if (*any)
+        fputc('\t', out);
+    fputs(s ? s : "", out);
+    free(s);
+    *any = 1;
+}
+
 /* Scalars on one tab-separated line led by the upper-cased identifier, then nested members. */
 static void text_dict(FILE *out, const cJSON *obj, const char *identifier, char **scalar_keys,
                       size_t nkeys, int have_keys)
@@ -254,29 +268,14 @@ static void text_dict(FILE *out, const cJSON *obj, const char *identifier, char 
     int any = 0;
     if (have_keys) {
         for (size_t k = 0; k < nkeys; k++) {
-            char *s = scalar_text(cJSON_GetObjectItemCaseSensitive(obj, scalar_keys[k]));
-            if (!any && identifier) {
-                put_upper(out, identifier);
-                fputc('\t', out);
-            } else if (any)
-                fputc('\t', out);
-            fputs(s ? s : "", out);
-            free(s);
-            any = 1;
+            put_text_field(out, identifier,
+                           cJSON_GetObjectItemCaseSensitive(obj, scalar_keys[k]), &any);
         }
     } else {
         for (size_t i = 0; i < n; i++) {
             if (!is_scalar(members[i]))
                 continue;
-            char *s = scalar_text(members[i]);
-            if (!any && identifier) {
-                put_upper(out, identifier);
-                fputc('\t', out);
-            } else if (any)
-                fputc('\t', out);
-            fputs(s ? s : "", out);
-            free(s);
-            any = 1;
+            put_text_field(out, identifier, members[i], &any);
         }
     }
     if (any)
