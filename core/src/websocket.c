@@ -437,15 +437,22 @@ static int dechunk(const char *in, size_t n, kvi_buf *out)
     }
 }
 
+/* curl_easy_recv under the I/O lock (a sender may be writing on the same connection). */
+static CURLcode locked_recv(kvi_ws *ws, char *chunk, size_t size, size_t *n)
+{
+    pthread_mutex_lock(&ws->io_lock);
+    CURLcode rc = curl_easy_recv(ws->curl, chunk, size, n);
+    pthread_mutex_unlock(&ws->io_lock);
+    return rc;
+}
+
 /* Reads more of the connection into buf; 1 got bytes, 0 EOF, -1 error (why), -2 deadline. */
 static int recv_some(kvi_ws *ws, kvi_buf *buf, int64_t deadline, const char **why)
 {
     char chunk[RECV_CHUNK];
     for (;;) {
         size_t n = 0;
-        pthread_mutex_lock(&ws->io_lock);
-        CURLcode rc = curl_easy_recv(ws->curl, chunk, sizeof chunk, &n);
-        pthread_mutex_unlock(&ws->io_lock);
+        CURLcode rc = locked_recv(ws, chunk, sizeof chunk, &n);
         if (rc == CURLE_OK) {
             if (n == 0)
                 return 0;
@@ -932,9 +939,7 @@ int kvi_ws_read_message(kvi_ws *ws, char **msg, size_t *len, kvsws_error *err)
         size_t n = 0;
         CURLcode rc = CURLE_AGAIN;
         if (!done) {
-            pthread_mutex_lock(&ws->io_lock);
-            rc = curl_easy_recv(ws->curl, chunk, sizeof chunk, &n);
-            pthread_mutex_unlock(&ws->io_lock);
+            rc = locked_recv(ws, chunk, sizeof chunk, &n);
         }
         if (done || rc == CURLE_AGAIN) {
             /* One pong per call, for the latest ping: TLS may give us one frame per record. */
@@ -987,9 +992,7 @@ static void await_close(kvi_ws *ws, int64_t deadline)
         if (r != KVI_WS_NEED_MORE)
             return; /* the close came, or the stream broke */
         size_t n = 0;
-        pthread_mutex_lock(&ws->io_lock);
-        CURLcode rc = curl_easy_recv(ws->curl, chunk, sizeof chunk, &n);
-        pthread_mutex_unlock(&ws->io_lock);
+        CURLcode rc = locked_recv(ws, chunk, sizeof chunk, &n);
         if (rc == CURLE_AGAIN) {
             if (!wait_socket(ws, POLLIN, deadline))
                 return;
@@ -1007,9 +1010,7 @@ static void linger(kvi_ws *ws, int64_t deadline)
     char chunk[RECV_CHUNK];
     for (;;) {
         size_t n = 0;
-        pthread_mutex_lock(&ws->io_lock);
-        CURLcode rc = curl_easy_recv(ws->curl, chunk, sizeof chunk, &n);
-        pthread_mutex_unlock(&ws->io_lock);
+        CURLcode rc = locked_recv(ws, chunk, sizeof chunk, &n);
         if (rc == CURLE_AGAIN) {
             if (!wait_socket(ws, POLLIN, deadline))
                 return;
