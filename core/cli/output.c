@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "profile.h"
+#include "base/profile.h"
 
 static const char *const FORMATS[] = {"json", "text", "table", NULL};
 

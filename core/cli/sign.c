@@ -6,12 +6,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "cli.h"
-#include "credentials.h"
-#include "error.h"
-#include "sigv4.h"
-#include "url.h"
+#include "credentials/credentials.h"
+#include "base/error.h"
+#include "aws/sigv4.h"
+#include "base/url.h"
 
 #define MAX_HEADERS 64
 #define MAX_BODY_FILE (64L * 1024 * 1024)

@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "credentials.h"
+#include "credentials/credentials.h"
 #include "env_support.h"
-#include "error.h"
+#include "base/error.h"
 
 /* Every secret the tests use contains this; no message may. */
 #define SECRET_MARK "SUPERSECRET"

@@ -11,11 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "credentials.h"
-#include "credentials_sso.h"
-#include "endpoints.h"
+#include "credentials/credentials.h"
+#include "credentials/credentials_sso.h"
+#include "aws/endpoints.h"
 #include "kvsws.h"
-#include "profile.h"
+#include "base/profile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

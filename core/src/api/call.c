@@ -5,13 +5,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "aws_error.h"
-#include "buf.h"
-#include "client.h"
-#include "error.h"
-#include "operations.h"
-#include "retry.h"
-#include "url.h"
+#include "aws/aws_error.h"
+#include "base/buf.h"
+#include "api/client.h"
+#include "base/error.h"
+#include "api/operations.h"
+#include "base/retry.h"
+#include "base/url.h"
 
 #define MAX_BACKOFF_MS 20000
 #define CREDENTIAL_REFRESH_MARGIN_S 300

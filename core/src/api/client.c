@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* client.c - creating a client: region, credentials, endpoints, transport, logging. */
-#include "client.h"
+#include "api/client.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -12,10 +12,10 @@
 
 #include <openssl/rand.h>
 
-#include "buf.h"
-#include "curl_common.h"
-#include "endpoints.h"
-#include "error.h"
+#include "base/buf.h"
+#include "transport/curl_common.h"
+#include "aws/endpoints.h"
+#include "base/error.h"
 
 #define DEFAULT_MAX_ATTEMPTS 3
 #define DEFAULT_RETRY_BASE_DELAY_MS 1000

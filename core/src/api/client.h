@@ -6,12 +6,12 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "credentials.h"
-#include "http.h"
-#include "pool.h"
+#include "credentials/credentials.h"
+#include "transport/http.h"
+#include "base/pool.h"
 #include "kvsws.h"
-#include "profile.h"
-#include "sigv4.h"
+#include "base/profile.h"
+#include "aws/sigv4.h"
 
 #define KVSWS_OPT_COUNT 19 /* one past the highest kvsws_option */
 

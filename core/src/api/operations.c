@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* operations.c - the operations' models and input validation (before any network I/O). */
-#include "operations.h"
+#include "api/operations.h"
 
 #include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "buf.h"
-#include "error.h"
+#include "base/buf.h"
+#include "base/error.h"
 
 typedef enum member_type { M_STRING, M_STRUCT, M_STRING_LIST } member_type;
 

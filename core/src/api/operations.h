@@ -5,7 +5,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "endpoints.h"
+#include "aws/endpoints.h"
 #include "kvsws.h"
 
 typedef struct kvi_operation {

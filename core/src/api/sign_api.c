@@ -5,10 +5,10 @@
 #include <strings.h>
 #include <time.h>
 
-#include "buf.h"
-#include "client.h"
-#include "error.h"
-#include "url.h"
+#include "base/buf.h"
+#include "api/client.h"
+#include "base/error.h"
+#include "base/url.h"
 
 #define MAX_SIGNED_HEADERS 64
 

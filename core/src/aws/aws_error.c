@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* aws_error.c - AWS restJson1 error responses to stable codes, the way botocore reads them. */
-#include "aws_error.h"
+#include "aws/aws_error.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "retry.h"
+#include "base/buf.h"
+#include "base/retry.h"
 
 /* A code longer than this is not an AWS error name; it is cut so a hostile body stays small. */
 #define CODE_MAX 256

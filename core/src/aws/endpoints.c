@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* endpoints.c - configured endpoint URLs (botocore's ConfiguredEndpointProvider order) and the
  * control plane's default per partition. */
-#include "endpoints.h"
+#include "aws/endpoints.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 static const char *nonempty_env(const char *name)
 {

@@ -4,7 +4,7 @@
 #define KVSWS_ENDPOINTS_H
 
 #include "kvsws.h"
-#include "profile.h"
+#include "base/profile.h"
 
 typedef enum kvi_endpoint_kind {
     KVI_ENDPOINT_CONTROL = 0,        /* kinesisvideo control plane */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* sigv4.c - AWS Signature Version 4: header signing and query presigning. */
-#include "sigv4.h"
+#include "aws/sigv4.h"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>

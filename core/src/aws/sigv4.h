@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 /* Credentials as the signer reads them. Strings are borrowed. */
 typedef struct kvi_sign_credentials {

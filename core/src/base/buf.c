@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* buf.c - growable NUL-terminated byte buffer. */
-#include "buf.h"
+#include "base/buf.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>

@@ -13,7 +13,7 @@
  * idle_ms without work. A burst of quick steps (a thousand sessions starting) still runs on
  * `base` workers.
  */
-#include "pool.h"
+#include "base/pool.h"
 
 #include <errno.h>
 #include <pthread.h>

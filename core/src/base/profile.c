@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* profile.c - the shared AWS config and credentials files, read the way botocore reads them
  * (Python's RawConfigParser plus botocore's profile and sub-section rules). */
-#include "profile.h"
+#include "base/profile.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -14,7 +14,7 @@
 
 #include <openssl/crypto.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 /* A config file bigger than this is not a config file; the rest is ignored. */
 #define PROFILE_FILE_MAX ((size_t)16 << 20)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* retry.c - the standard retry mode's classification (botocore retries/standard.py) and backoff. */
-#include "retry.h"
+#include "base/retry.h"
 
 #include <stddef.h>
 #include <string.h>

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* url.c - splitting an endpoint URL into scheme, authority and path. */
-#include "url.h"
+#include "base/url.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 static char *dup_range(const char *s, size_t n)
 {

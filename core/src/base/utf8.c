@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* utf8.c - strict, incremental UTF-8 validation (RFC 3629, the table in its section 4). */
-#include "utf8.h"
+#include "base/utf8.h"
 
 /* The state packs the bytes still needed (bits 0-7) and the range allowed for the next one
  * (lo in bits 8-15, hi in bits 16-23): only a sequence's second byte has a narrower range. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* xml.c - a strict, bounded, single-pass XML value extractor (see xml.h). */
-#include "xml.h"
+#include "base/xml.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 /* Bounds: a deeper or longer document is malformed for us (STS answers are 4 levels, ~2 KiB). */
 #define KVI_XML_MAX_DEPTH 32

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* credentials.c - the credential chain (as botocore orders it), credential_process, region. */
-#include "credentials.h"
+#include "credentials/credentials.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -21,12 +21,12 @@
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
 
-#include "buf.h"
-#include "credentials_remote.h"
-#include "credentials_role.h"
-#include "credentials_sso.h"
-#include "error.h"
-#include "http.h"
+#include "base/buf.h"
+#include "credentials/credentials_remote.h"
+#include "credentials/credentials_role.h"
+#include "credentials/credentials_sso.h"
+#include "base/error.h"
+#include "transport/http.h"
 
 extern char **environ;
 

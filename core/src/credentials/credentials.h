@@ -5,9 +5,9 @@
 
 #include <time.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "kvsws.h"
-#include "profile.h"
+#include "base/profile.h"
 
 typedef struct kvi_credentials {
     char *access_key_id;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* credentials_fetch.c - HTTPS for the STS and SSO credential providers (see the header). */
-#include "credentials_fetch.h"
+#include "credentials/credentials_fetch.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -10,9 +10,9 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "endpoints.h"
-#include "error.h"
-#include "retry.h"
+#include "aws/endpoints.h"
+#include "base/error.h"
+#include "base/retry.h"
 
 /* What a pool made for one fetch waits (the client's own settings apply when there is one). */
 #define OWN_POOL_TIMEOUT_MS 10000

@@ -5,8 +5,8 @@
 #ifndef KVSWS_CREDENTIALS_FETCH_H
 #define KVSWS_CREDENTIALS_FETCH_H
 
-#include "credentials.h"
-#include "http.h"
+#include "credentials/credentials.h"
+#include "transport/http.h"
 
 /* Attempts per credential call (botocore's nested clients retry too), and the backoff base. */
 #define KVI_FETCH_ATTEMPTS 3

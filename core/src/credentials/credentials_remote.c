@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* credentials_remote.c - the container endpoint and EC2 instance metadata (IMDSv2) providers. */
-#include "credentials_remote.h"
+#include "credentials/credentials_remote.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -14,9 +14,9 @@
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
 
-#include "error.h"
-#include "http.h"
-#include "url.h"
+#include "base/error.h"
+#include "transport/http.h"
+#include "base/url.h"
 
 const kvi_container_tuning kvi_container_defaults = {"http://169.254.170.2", 1000, 3, 1000};
 

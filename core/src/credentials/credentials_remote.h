@@ -4,8 +4,8 @@
 #ifndef KVSWS_CREDENTIALS_REMOTE_H
 #define KVSWS_CREDENTIALS_REMOTE_H
 
-#include "buf.h"
-#include "credentials.h"
+#include "base/buf.h"
+#include "credentials/credentials.h"
 
 /* What production fixes and tests need to change. */
 typedef struct kvi_container_tuning {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* credentials_role.c - assume-role (source_profile / credential_source) and web identity, as
  * botocore resolves them; the STS calls themselves are in credentials_sts.c. */
-#include "credentials_role.h"
+#include "credentials/credentials_role.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,9 +11,9 @@
 
 #include <openssl/crypto.h>
 
-#include "credentials_remote.h"
-#include "credentials_sts.h"
-#include "error.h"
+#include "credentials/credentials_remote.h"
+#include "credentials/credentials_sts.h"
+#include "base/error.h"
 
 /* A Kubernetes service account token is ~1-2 KiB; a JWT far larger than this is not one. */
 #define TOKEN_FILE_MAX (64 * 1024)

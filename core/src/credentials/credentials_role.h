@@ -5,7 +5,7 @@
 #ifndef KVSWS_CREDENTIALS_ROLE_H
 #define KVSWS_CREDENTIALS_ROLE_H
 
-#include "credentials.h"
+#include "credentials/credentials.h"
 
 /* Profiles a chain of roles may pass through; a longer chain is refused. */
 #define KVI_ROLE_CHAIN_MAX 16

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* credentials_sso.c - IAM Identity Center (SSO) credentials from the AWS CLI's token cache. */
-#include "credentials_sso.h"
+#include "credentials/credentials_sso.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,11 +15,11 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "aws_error.h"
-#include "credentials_fetch.h"
-#include "endpoints.h"
-#include "error.h"
-#include "sigv4.h"
+#include "aws/aws_error.h"
+#include "credentials/credentials_fetch.h"
+#include "aws/endpoints.h"
+#include "base/error.h"
+#include "aws/sigv4.h"
 
 /* The CLI's cache files are a few hundred bytes; more is not one of them. */
 #define CACHE_FILE_MAX (64 * 1024)

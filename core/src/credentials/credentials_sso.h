@@ -6,7 +6,7 @@
 #ifndef KVSWS_CREDENTIALS_SSO_H
 #define KVSWS_CREDENTIALS_SSO_H
 
-#include "credentials.h"
+#include "credentials/credentials.h"
 
 typedef struct kvi_sso_config {
     char *start_url;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* credentials_sts.c - STS AssumeRole and AssumeRoleWithWebIdentity over the AWS query protocol. */
-#include "credentials_sts.h"
+#include "credentials/credentials_sts.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -8,13 +8,13 @@
 
 #include <openssl/crypto.h>
 
-#include "credentials_fetch.h"
-#include "endpoints.h"
-#include "error.h"
-#include "retry.h"
-#include "sigv4.h"
-#include "url.h"
-#include "xml.h"
+#include "credentials/credentials_fetch.h"
+#include "aws/endpoints.h"
+#include "base/error.h"
+#include "base/retry.h"
+#include "aws/sigv4.h"
+#include "base/url.h"
+#include "base/xml.h"
 
 #define STS_VERSION "2011-06-15"
 #define FORM_CONTENT_TYPE "application/x-www-form-urlencoded; charset=utf-8"

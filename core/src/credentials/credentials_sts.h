@@ -5,9 +5,9 @@
 #ifndef KVSWS_CREDENTIALS_STS_H
 #define KVSWS_CREDENTIALS_STS_H
 
-#include "buf.h"
-#include "credentials.h"
-#include "http.h"
+#include "base/buf.h"
+#include "credentials/credentials.h"
+#include "transport/http.h"
 
 typedef struct kvi_sts_request {
     const char *provider;           /* "assume-role" / "assume-role-with-web-identity" */

@@ -11,17 +11,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "aws_error.h"
-#include "buf.h"
-#include "client.h"
-#include "endpoints.h"
-#include "error.h"
-#include "operations.h"
-#include "pool.h"
-#include "session_stats.h"
-#include "signaling.h"
-#include "url.h"
-#include "websocket.h"
+#include "aws/aws_error.h"
+#include "base/buf.h"
+#include "api/client.h"
+#include "aws/endpoints.h"
+#include "base/error.h"
+#include "api/operations.h"
+#include "base/pool.h"
+#include "session/session_stats.h"
+#include "session/signaling.h"
+#include "base/url.h"
+#include "transport/websocket.h"
 
 #define PRESIGN_EXPIRES_S 300
 #define MAX_MESSAGE (1024 * 1024)

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* session_stats.c - a storage session's counters and their JSON (kvsws_session_stats_json). */
-#include "session_stats.h"
+#include "session/session_stats.h"
 
 #include <cjson/cJSON.h>
 #include <string.h>
 
-#include "error.h"
+#include "base/error.h"
 
 static const char *const CAUSE_NAMES[KVI_RECONNECT_CAUSES] = {
     "go_away", "drop", "idle", "session_limit", "ice_refresh", "error"};

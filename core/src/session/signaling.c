@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* signaling.c - KVS signaling messages: decoding what the service sends, encoding what we send,
  * and checking an SDP answer for what the storage service needs (H.264 video, Opus audio). */
-#include "signaling.h"
+#include "session/signaling.h"
 
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "utf8.h"
+#include "base/utf8.h"
 
 /* The service's limit on messagePayload, which is the base64 text ("Maximum length of 10K" in
  * the SendSdpAnswer / SendIceCandidate WebSocket API reference). */

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 typedef enum kvi_sig_type {
     KVI_SIG_IGNORED = 0,       /* stray or unknown frame: not an error, just skipped */

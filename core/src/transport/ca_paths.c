@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ca_paths.c - which CA bundle a connection trusts when the user named none. */
-#include "ca_paths.h"
+#include "transport/ca_paths.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

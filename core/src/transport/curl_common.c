@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* curl_common.c - what the two libcurl users (http.c, websocket.c) share. */
-#include "curl_common.h"
+#include "transport/curl_common.h"
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ca_paths.h"
-#include "error.h"
-#include "retry.h"
+#include "transport/ca_paths.h"
+#include "base/error.h"
+#include "base/retry.h"
 
 /* ---- libcurl global initialisation ------------------------------------------------------- */
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* http.c - HTTPS over libcurl: a pool of kept-alive connections, TLS always verified. */
-#include "http.h"
+#include "transport/http.h"
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
@@ -12,9 +12,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "curl_common.h"
-#include "error.h"
-#include "retry.h"
+#include "transport/curl_common.h"
+#include "base/error.h"
+#include "base/retry.h"
 
 /* Idle connection slots kept per pool; busier moments create more, extras are closed on return. */
 #define POOL_IDLE_MAX 16

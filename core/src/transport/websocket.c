@@ -14,7 +14,7 @@
  * must call kvi_ws_read_message until it returns 0 (curl said "would block") before it polls
  * the socket again.
  */
-#include "websocket.h"
+#include "transport/websocket.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -28,10 +28,10 @@
 #include <strings.h>
 #include <time.h>
 
-#include "aws_error.h"
-#include "curl_common.h"
-#include "error.h"
-#include "retry.h"
+#include "aws/aws_error.h"
+#include "transport/curl_common.h"
+#include "base/error.h"
+#include "base/retry.h"
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 /* The upgrade answer's headers; API Gateway's are well under 2 KB. */

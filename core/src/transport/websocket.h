@@ -6,9 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "kvsws.h"
-#include "ws_reader.h" /* the frame types, the parser and the receive rules */
+#include "transport/ws_reader.h" /* the frame types, the parser and the receive rules */
 
 /* --- The frame codec: pure functions on buffers, no I/O (fuzzed and unit-tested alone). --- */
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ws_reader.c - the receiving half of RFC 6455 without I/O: the frame parser, reassembly, UTF-8
  * and close-frame checks, and the limits on what a peer can make us do. */
-#include "ws_reader.h"
+#include "transport/ws_reader.h"
 
 #include <string.h>
 
