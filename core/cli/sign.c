@@ -7,7 +7,9 @@
 #include <time.h>
 
 #include "base/buf.h"
-#include "cli.h"
+#include "args.h"
+#include "output.h"
+#include "sign.h"
 #include "credentials/credentials.h"
 #include "base/error.h"
 #include "aws/sigv4.h"
