@@ -12,7 +12,7 @@
 
 #include "check.h"
 #include "credentials/credentials.h"
-#include "credentials/credentials_remote.h"
+#include "credentials/remote.h"
 #include "env_support.h"
 #include "base/error.h"
 #include "test_support.h"

@@ -13,9 +13,9 @@
 
 #include "check.h"
 #include "credentials/credentials.h"
-#include "credentials/credentials_fetch.h"
-#include "credentials/credentials_role.h"
-#include "credentials/credentials_sts.h"
+#include "credentials/fetch.h"
+#include "credentials/assume_role.h"
+#include "credentials/sts.h"
 #include "aws/endpoints.h"
 #include "env_support.h"
 #include "base/error.h"

@@ -12,7 +12,7 @@
 
 #include "check.h"
 #include "credentials/credentials.h"
-#include "credentials/credentials_sso.h"
+#include "credentials/sso.h"
 #include "env_support.h"
 #include "base/error.h"
 

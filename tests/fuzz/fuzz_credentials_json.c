@@ -15,8 +15,8 @@
 
 #include "base/buf.h"
 #include "credentials/credentials.h"
-#include "credentials/credentials_remote.h"
-#include "credentials/credentials_sso.h"
+#include "credentials/remote.h"
+#include "credentials/sso.h"
 #include "kvsws.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

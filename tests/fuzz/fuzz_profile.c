@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "credentials/credentials.h"
-#include "credentials/credentials_sso.h"
+#include "credentials/sso.h"
 #include "aws/endpoints.h"
 #include "kvsws.h"
 #include "base/profile.h"

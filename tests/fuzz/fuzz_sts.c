@@ -9,7 +9,7 @@
 
 #include "base/buf.h"
 #include "credentials/credentials.h"
-#include "credentials/credentials_sts.h"
+#include "credentials/sts.h"
 #include "base/error.h"
 #include "transport/http.h"
 #include "kvsws.h"

@@ -22,9 +22,9 @@
 #include <openssl/crypto.h>
 
 #include "base/buf.h"
-#include "credentials/credentials_remote.h"
-#include "credentials/credentials_role.h"
-#include "credentials/credentials_sso.h"
+#include "credentials/remote.h"
+#include "credentials/assume_role.h"
+#include "credentials/sso.h"
 #include "base/error.h"
 #include "transport/http.h"
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* credentials_fetch.h - HTTPS for the credential providers that call AWS (STS, the IAM Identity
+/* fetch.h - HTTPS for the credential providers that call AWS (STS, the IAM Identity
  * Center portal): the client's connection pool and CA bundle, a few attempts on transient
  * failures, and the endpoint each of them goes to. */
 #ifndef KVSWS_CREDENTIALS_FETCH_H

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* credentials_sts.c - STS AssumeRole and AssumeRoleWithWebIdentity over the AWS query protocol. */
-#include "credentials/credentials_sts.h"
+/* sts.c - STS AssumeRole and AssumeRoleWithWebIdentity over the AWS query protocol. */
+#include "credentials/sts.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +8,7 @@
 
 #include <openssl/crypto.h>
 
-#include "credentials/credentials_fetch.h"
+#include "credentials/fetch.h"
 #include "aws/endpoints.h"
 #include "base/error.h"
 #include "base/retry.h"

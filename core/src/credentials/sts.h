@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* credentials_sts.h - the two STS calls the assume-role providers make (AWS query protocol, XML
+/* sts.h - the two STS calls the assume-role providers make (AWS query protocol, XML
  * answers): AssumeRole, SigV4-signed with the source credentials, and AssumeRoleWithWebIdentity,
  * unsigned. */
 #ifndef KVSWS_CREDENTIALS_STS_H

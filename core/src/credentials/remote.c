@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* credentials_remote.c - the container endpoint and EC2 instance metadata (IMDSv2) providers. */
-#include "credentials/credentials_remote.h"
+/* remote.c - the container endpoint and EC2 instance metadata (IMDSv2) providers. */
+#include "credentials/remote.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

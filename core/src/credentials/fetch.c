@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* credentials_fetch.c - HTTPS for the STS and SSO credential providers (see the header). */
-#include "credentials/credentials_fetch.h"
+/* fetch.c - HTTPS for the STS and SSO credential providers (see the header). */
+#include "credentials/fetch.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* credentials_role.h - the providers that assume an IAM role, as botocore's AssumeRoleProvider
+/* assume_role.h - the providers that assume an IAM role, as botocore's AssumeRoleProvider
  * and AssumeRoleWithWebIdentityProvider: a profile's role_arn with source_profile or
  * credential_source, and web identity tokens (EKS IRSA, ...). */
 #ifndef KVSWS_CREDENTIALS_ROLE_H

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* credentials_sso.c - IAM Identity Center (SSO) credentials from the AWS CLI's token cache. */
-#include "credentials/credentials_sso.h"
+/* sso.c - IAM Identity Center (SSO) credentials from the AWS CLI's token cache. */
+#include "credentials/sso.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 #include <openssl/evp.h>
 
 #include "aws/aws_error.h"
-#include "credentials/credentials_fetch.h"
+#include "credentials/fetch.h"
 #include "aws/endpoints.h"
 #include "base/error.h"
 #include "aws/sigv4.h"

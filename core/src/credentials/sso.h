@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* credentials_sso.h - IAM Identity Center (SSO) credentials, as botocore's SSOProvider: the
+/* sso.h - IAM Identity Center (SSO) credentials, as botocore's SSOProvider: the
  * profile's sso_account_id and sso_role_name, the token `aws sso login` cached, and the portal's
  * GetRoleCredentials. The token is never refreshed here (no OIDC flow): when it is missing or
  * expired the error says to run `aws sso login`. */

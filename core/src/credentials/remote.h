@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* credentials_remote.h - credentials over HTTP: the ECS/container endpoint and the EC2 instance
+/* remote.h - credentials over HTTP: the ECS/container endpoint and the EC2 instance
  * metadata service (IMDSv2), as botocore's ContainerProvider and InstanceMetadataProvider. */
 #ifndef KVSWS_CREDENTIALS_REMOTE_H
 #define KVSWS_CREDENTIALS_REMOTE_H

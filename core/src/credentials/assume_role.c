@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* credentials_role.c - assume-role (source_profile / credential_source) and web identity, as
+/* assume_role.c - assume-role (source_profile / credential_source) and web identity, as
  * botocore resolves them; the STS calls themselves are in credentials_sts.c. */
-#include "credentials/credentials_role.h"
+#include "credentials/assume_role.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,8 +11,8 @@
 
 #include <openssl/crypto.h>
 
-#include "credentials/credentials_remote.h"
-#include "credentials/credentials_sts.h"
+#include "credentials/remote.h"
+#include "credentials/sts.h"
 #include "base/error.h"
 
 /* A Kubernetes service account token is ~1-2 KiB; a JWT far larger than this is not one. */
