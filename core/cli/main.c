@@ -7,9 +7,9 @@
 #include "args.h"
 #include "cli.h"
 #include "help.h"
+#include "kvsws.h"
 #include "output.h"
 #include "sign.h"
-#include "kvsws.h"
 
 typedef struct command {
     const char *name;

@@ -14,6 +14,9 @@
 
 #include "check.h"
 #include "credentials/credentials.h"
+#include "credentials/chain.h"
+#include "credentials/process.h"
+#include "credentials/region.h"
 #include "env_support.h"
 #include "base/error.h"
 

@@ -16,6 +16,7 @@
 #include "credentials/fetch.h"
 #include "credentials/assume_role.h"
 #include "credentials/sts.h"
+#include "credentials/chain.h"
 #include "aws/endpoints.h"
 #include "env_support.h"
 #include "base/error.h"

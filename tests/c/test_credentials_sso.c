@@ -13,6 +13,7 @@
 #include "check.h"
 #include "credentials/credentials.h"
 #include "credentials/sso.h"
+#include "credentials/chain.h"
 #include "env_support.h"
 #include "base/error.h"
 

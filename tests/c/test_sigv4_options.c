@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "credentials/credentials.h"
+#include "credentials/chain.h"
 #include "kvsws.h"
 #include "aws/sigv4.h"
 #include "base/url.h"

@@ -17,6 +17,7 @@
 #include "credentials/credentials.h"
 #include "credentials/remote.h"
 #include "credentials/sso.h"
+#include "credentials/process.h"
 #include "kvsws.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

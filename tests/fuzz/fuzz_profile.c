@@ -13,6 +13,7 @@
 
 #include "credentials/credentials.h"
 #include "credentials/sso.h"
+#include "credentials/region.h"
 #include "aws/endpoints.h"
 #include "kvsws.h"
 #include "base/profile.h"

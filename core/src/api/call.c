@@ -5,11 +5,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/client.h"
+#include "api/operations.h"
 #include "aws/aws_error.h"
 #include "base/buf.h"
-#include "api/client.h"
 #include "base/error.h"
-#include "api/operations.h"
 #include "base/retry.h"
 #include "base/url.h"
 

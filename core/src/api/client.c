@@ -12,10 +12,11 @@
 
 #include <openssl/rand.h>
 
-#include "base/buf.h"
-#include "transport/curl_common.h"
 #include "aws/endpoints.h"
+#include "base/buf.h"
 #include "base/error.h"
+#include "credentials/region.h"
+#include "transport/curl_common.h"
 
 #define DEFAULT_MAX_ATTEMPTS 3
 #define DEFAULT_RETRY_BASE_DELAY_MS 1000

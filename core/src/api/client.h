@@ -6,12 +6,13 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "credentials/credentials.h"
-#include "transport/http.h"
-#include "base/pool.h"
-#include "kvsws.h"
-#include "base/profile.h"
 #include "aws/sigv4.h"
+#include "base/pool.h"
+#include "base/profile.h"
+#include "credentials/chain.h"
+#include "credentials/credentials.h"
+#include "kvsws.h"
+#include "transport/http.h"
 
 #define KVSWS_OPT_COUNT 19 /* one past the highest kvsws_option */
 

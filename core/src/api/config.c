@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/buf.h"
 #include "api/client.h"
+#include "base/buf.h"
 #include "base/error.h"
 
 typedef enum option_type { OPT_NONE = 0, OPT_STR, OPT_INT, OPT_SECRET } option_type;

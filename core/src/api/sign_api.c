@@ -5,8 +5,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include "base/buf.h"
 #include "api/client.h"
+#include "base/buf.h"
 #include "base/error.h"
 #include "base/url.h"
 

@@ -3,8 +3,8 @@
 #ifndef KVSWS_ENDPOINTS_H
 #define KVSWS_ENDPOINTS_H
 
-#include "kvsws.h"
 #include "base/profile.h"
+#include "kvsws.h"
 
 typedef enum kvi_endpoint_kind {
     KVI_ENDPOINT_CONTROL = 0,        /* kinesisvideo control plane */

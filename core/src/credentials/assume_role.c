@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* assume_role.c - assume-role (source_profile / credential_source) and web identity, as
- * botocore resolves them; the STS calls themselves are in credentials_sts.c. */
+/* assume_role.c - assume-role (source_profile / credential_source), as botocore resolves it;
+ * the STS call itself is in sts.c. */
 #include "credentials/assume_role.h"
 
 #include <errno.h>
@@ -11,24 +11,16 @@
 
 #include <openssl/crypto.h>
 
+#include "base/error.h"
+#include "credentials/keys.h"
+#include "credentials/profile_providers.h"
 #include "credentials/remote.h"
 #include "credentials/sts.h"
-#include "base/error.h"
-
-/* A Kubernetes service account token is ~1-2 KiB; a JWT far larger than this is not one. */
-#define TOKEN_FILE_MAX (64 * 1024)
-
-/* A key of another profile (malloc'd or NULL). */
-static char *profile_key(const kvi_profile_paths *paths, const char *profile, const char *key)
-{
-    kvi_profile_paths q = kvi_profile_paths_for(paths, profile);
-    return kvi_profile_get(&q, key);
-}
 
 /* Is the key there at all, even empty (botocore tests `key in profile`)? */
 static int profile_has(const kvi_profile_paths *paths, const char *profile, const char *key)
 {
-    char *v = profile_key(paths, profile, key);
+    char *v = kvi_profile_key(paths, profile, key);
     int yes = v != NULL;
     kvi_free_secret(v); /* it may be a secret key */
     return yes;
@@ -91,13 +83,13 @@ kvsws_status kvi_role_config_load(const kvi_profile_paths *paths, const char *pr
                                   kvi_role_config *out, kvsws_error *err)
 {
     memset(out, 0, sizeof *out);
-    out->role_arn = profile_key(paths, profile, "role_arn");
-    out->source_profile = profile_key(paths, profile, "source_profile");
-    out->credential_source = profile_key(paths, profile, "credential_source");
-    out->external_id = profile_key(paths, profile, "external_id");
-    out->session_name = profile_key(paths, profile, "role_session_name");
-    out->mfa_serial = profile_key(paths, profile, "mfa_serial");
-    char *duration = profile_key(paths, profile, "duration_seconds");
+    out->role_arn = kvi_profile_key(paths, profile, "role_arn");
+    out->source_profile = kvi_profile_key(paths, profile, "source_profile");
+    out->credential_source = kvi_profile_key(paths, profile, "credential_source");
+    out->external_id = kvi_profile_key(paths, profile, "external_id");
+    out->session_name = kvi_profile_key(paths, profile, "role_session_name");
+    out->mfa_serial = kvi_profile_key(paths, profile, "mfa_serial");
+    char *duration = kvi_profile_key(paths, profile, "duration_seconds");
     kvsws_status st = KVSWS_OK;
     kvi_buf msg = KVI_BUF_INIT;
     if (!out->role_arn || !*out->role_arn) {
@@ -296,126 +288,4 @@ kvsws_status kvi_assume_role_provider(const kvi_provider_ctx *ctx, const char *p
     w.ctx = ctx;
     w.visited[w.n++] = profile;
     return assume_via(&w, profile, out, err);
-}
-
-/* ---- web identity --------------------------------------------------------------------------- */
-
-/* The environment's value (set, even empty, wins, as in botocore) unless disabled, else the
- * profile's. malloc'd or NULL; *from_env says which. */
-static char *web_setting(const kvi_provider_ctx *ctx, const char *profile, int disable_env,
-                         const char *env, const char *key, int *from_env)
-{
-    const char *v = disable_env ? NULL : getenv(env);
-    if (from_env)
-        *from_env = v != NULL;
-    return v ? kvi_strdup(v) : profile_key(ctx->paths, profile, key);
-}
-
-/* Reads the whole token file (a secret) into tok. 0, or -1 with a reason in why. */
-static int read_token(const char *path, kvi_buf *tok, kvi_buf *why)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        char eb[128];
-        kvi_buf_puts(why, strerror_r(errno, eb, sizeof eb));
-        return -1;
-    }
-    char chunk[4096];
-    int rc = 0;
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            char eb[128];
-            kvi_buf_puts(why, strerror_r(errno, eb, sizeof eb));
-            rc = -1;
-            break;
-        }
-        if (n == 0)
-            break;
-        if (tok->len + (size_t)n > TOKEN_FILE_MAX) {
-            kvi_buf_printf(why, "it is larger than %d bytes", TOKEN_FILE_MAX);
-            rc = -1;
-            break;
-        }
-        if (kvi_buf_append(tok, chunk, (size_t)n) != 0) {
-            kvi_buf_puts(why, "out of memory");
-            rc = -1;
-            break;
-        }
-    }
-    OPENSSL_cleanse(chunk, sizeof chunk);
-    close(fd);
-    if (rc == 0 && tok->len == 0) {
-        kvi_buf_puts(why, "it is empty");
-        rc = -1;
-    } else if (rc == 0 && memchr(tok->data, '\0', tok->len)) {
-        kvi_buf_puts(why, "it holds a NUL byte: not a token");
-        rc = -1;
-    }
-    return rc;
-}
-
-kvsws_status kvi_web_identity_provider(const kvi_provider_ctx *ctx, const char *profile,
-                                       int disable_env, kvi_credentials *out, int *found,
-                                       kvsws_error *err)
-{
-    memset(out, 0, sizeof *out);
-    *found = 0;
-    int file_from_env = 0;
-    char *file = web_setting(ctx, profile, disable_env, "AWS_WEB_IDENTITY_TOKEN_FILE",
-                             "web_identity_token_file", &file_from_env);
-    if (!file || !*file) {
-        free(file);
-        return KVSWS_OK;
-    }
-    *found = 1;
-    char *role = web_setting(ctx, profile, disable_env, "AWS_ROLE_ARN", "role_arn", NULL);
-    char *session =
-        web_setting(ctx, profile, disable_env, "AWS_ROLE_SESSION_NAME", "role_session_name", NULL);
-    kvi_buf token = KVI_BUF_INIT, why = KVI_BUF_INIT;
-    kvsws_status st = KVSWS_OK;
-    if (!role || !*role) {
-        kvi_buf msg = KVI_BUF_INIT;
-        kvi_buf_puts(&msg, "The provided profile or the current environment is configured to "
-                           "assume role with web identity but has no role ARN configured. Ensure "
-                           "that the profile has the role_arn configuration set or the "
-                           "AWS_ROLE_ARN env var is set (token file from ");
-        kvi_buf_puts(&msg, file_from_env ? "AWS_WEB_IDENTITY_TOKEN_FILE" : "profile ");
-        if (!file_from_env)
-            kvi_put_sanitized(&msg, profile, 128);
-        kvi_buf_puts(&msg, ")");
-        st = kvi_error_take_buf(err, KVSWS_E_CONFIG, &msg);
-    } else if (read_token(file, &token, &why) != 0) {
-        kvi_buf msg = KVI_BUF_INIT;
-        kvi_buf_puts(&msg, "Error when retrieving credentials from "
-                           "assume-role-with-web-identity: cannot read the web identity token "
-                           "file ");
-        kvi_put_sanitized(&msg, file, 1024);
-        kvi_buf_puts(&msg, file_from_env ? " (AWS_WEB_IDENTITY_TOKEN_FILE): "
-                                         : " (web_identity_token_file of profile ");
-        if (!file_from_env) {
-            kvi_put_sanitized(&msg, profile, 128);
-            kvi_buf_puts(&msg, "): ");
-        }
-        kvi_buf_puts(&msg, kvi_buf_str(&why));
-        st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
-    } else {
-        kvi_sts_request r = {"assume-role-with-web-identity",
-                             file_from_env ? NULL : profile,
-                             role,
-                             session && *session ? session : ctx->session_name,
-                             NULL,
-                             0,
-                             NULL,
-                             kvi_buf_str(&token)};
-        st = kvi_sts_assume_role(ctx, &r, out, err);
-    }
-    kvi_buf_free_secret(&token);
-    kvi_buf_free(&why);
-    free(file);
-    free(role);
-    free(session);
-    return st;
 }

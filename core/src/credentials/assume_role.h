@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* assume_role.h - the providers that assume an IAM role, as botocore's AssumeRoleProvider
- * and AssumeRoleWithWebIdentityProvider: a profile's role_arn with source_profile or
- * credential_source, and web identity tokens (EKS IRSA, ...). */
+/* assume_role.h - the assume-role provider, as botocore's AssumeRoleProvider: a profile's
+ * role_arn with source_profile or credential_source. */
 #ifndef KVSWS_CREDENTIALS_ROLE_H
 #define KVSWS_CREDENTIALS_ROLE_H
 
@@ -44,15 +43,5 @@ kvsws_status kvi_role_config_load(const kvi_profile_paths *paths, const char *pr
  */
 kvsws_status kvi_assume_role_provider(const kvi_provider_ctx *ctx, const char *profile,
                                       kvi_credentials *out, int *found, kvsws_error *err);
-
-/*
- * assume-role-with-web-identity: AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN and
- * AWS_ROLE_SESSION_NAME (each unless disable_env), else the profile's web_identity_token_file,
- * role_arn and role_session_name. *found 0 without a token file. The token file is read again
- * on every call (the kubelet rotates it); its contents go only into the unsigned STS call.
- */
-kvsws_status kvi_web_identity_provider(const kvi_provider_ctx *ctx, const char *profile,
-                                       int disable_env, kvi_credentials *out, int *found,
-                                       kvsws_error *err);
 
 #endif

@@ -15,8 +15,8 @@
 #include <openssl/crypto.h>
 
 #include "base/error.h"
-#include "transport/http.h"
 #include "base/url.h"
+#include "transport/http.h"
 
 const kvi_container_tuning kvi_container_defaults = {"http://169.254.170.2", 1000, 3, 1000};
 

@@ -16,10 +16,10 @@
 #include <openssl/evp.h>
 
 #include "aws/aws_error.h"
-#include "credentials/fetch.h"
 #include "aws/endpoints.h"
-#include "base/error.h"
 #include "aws/sigv4.h"
+#include "base/error.h"
+#include "credentials/fetch.h"
 
 /* The CLI's cache files are a few hundred bytes; more is not one of them. */
 #define CACHE_FILE_MAX (64 * 1024)

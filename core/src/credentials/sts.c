@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* sts.c - STS AssumeRole and AssumeRoleWithWebIdentity over the AWS query protocol. */
 #include "credentials/sts.h"
+#include "credentials/region.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -8,13 +9,13 @@
 
 #include <openssl/crypto.h>
 
-#include "credentials/fetch.h"
 #include "aws/endpoints.h"
+#include "aws/sigv4.h"
 #include "base/error.h"
 #include "base/retry.h"
-#include "aws/sigv4.h"
 #include "base/url.h"
 #include "base/xml.h"
+#include "credentials/fetch.h"
 
 #define STS_VERSION "2011-06-15"
 #define FORM_CONTENT_TYPE "application/x-www-form-urlencoded; charset=utf-8"

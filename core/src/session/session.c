@@ -11,16 +11,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "aws/aws_error.h"
-#include "base/buf.h"
 #include "api/client.h"
-#include "aws/endpoints.h"
-#include "base/error.h"
 #include "api/operations.h"
+#include "aws/aws_error.h"
+#include "aws/endpoints.h"
+#include "base/buf.h"
+#include "base/error.h"
 #include "base/pool.h"
+#include "base/url.h"
 #include "session/session_stats.h"
 #include "session/signaling.h"
-#include "base/url.h"
 #include "transport/websocket.h"
 
 #define PRESIGN_EXPIRES_S 300

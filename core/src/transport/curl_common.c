@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "transport/ca_paths.h"
 #include "base/error.h"
 #include "base/retry.h"
+#include "transport/ca_paths.h"
 
 /* ---- libcurl global initialisation ------------------------------------------------------- */
 

@@ -12,9 +12,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "transport/curl_common.h"
 #include "base/error.h"
 #include "base/retry.h"
+#include "transport/curl_common.h"
 
 /* Idle connection slots kept per pool; busier moments create more, extras are closed on return. */
 #define POOL_IDLE_MAX 16

@@ -5,9 +5,9 @@
 
 #include <stddef.h>
 
+#include "aws/sigv4.h"
 #include "base/buf.h"
 #include "kvsws.h"
-#include "aws/sigv4.h"
 
 typedef struct kvi_http_options {
     const char *ca_bundle;      /* NULL: the system store */

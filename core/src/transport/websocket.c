@@ -29,9 +29,9 @@
 #include <time.h>
 
 #include "aws/aws_error.h"
-#include "transport/curl_common.h"
 #include "base/error.h"
 #include "base/retry.h"
+#include "transport/curl_common.h"
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 /* The upgrade answer's headers; API Gateway's are well under 2 KB. */
