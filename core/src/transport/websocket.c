@@ -2,8 +2,8 @@
 /* websocket.c - an RFC 6455 client over a libcurl CONNECT_ONLY connection (TLS verified).
  *
  * libcurl (Debian's 7.88 has no WebSocket support) does DNS, proxies, TCP and TLS with peer and
- * host verification; this file sends the HTTP/1.1 upgrade itself with curl_easy_send, checks the
- * 101 answer, and then speaks frames over curl_easy_send / curl_easy_recv.
+ * host verification; ws_handshake.c sends the HTTP/1.1 upgrade itself with curl_easy_send and
+ * checks the 101 answer; this file then speaks frames over ws_io.c's curl_easy_send / _recv.
  *
  * Threads: one reader (kvi_ws_read_message) and any number of senders. send_lock keeps each
  * frame whole on the wire; io_lock serialises every call into the curl handle (and so into the
@@ -18,7 +18,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <poll.h>
 #include <pthread.h>
@@ -28,82 +27,22 @@
 #include <strings.h>
 #include <time.h>
 
-#include "aws/aws_error.h"
 #include "base/error.h"
 #include "base/retry.h"
 #include "transport/curl_common.h"
+#include "transport/ws_io.h"
 
-#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-/* The upgrade answer's headers; API Gateway's are well under 2 KB. */
-#define HEADERS_MAX ((size_t)16 << 10)
-/* An error answer's body is a short JSON document; more is cut. */
-#define ERROR_BODY_MAX ((size_t)64 << 10)
-/* After the error status line, how long we wait for its body at most. */
-#define ERROR_BODY_WAIT_MS 2000
 /* A send that cannot make progress for this long leaves the connection broken. */
 #define SEND_TIMEOUT_MS 5000
 /* How long a frame the reader sends itself (a pong, a close reply, the close after a protocol
  * error) may hold it: a peer that does not read loses the connection, never the caller's time. */
 #define CONTROL_SEND_MS 250
-#define RECV_CHUNK 16384
 /* What one kvi_ws_read_message call handles at most before it returns (KVI_WS_READ_MORE), so
  * a flooding peer cannot keep the reading thread: frames, and bytes taken from the socket. */
 #define READ_FRAME_BUDGET 256u
 #define READ_BYTE_BUDGET ((size_t)256 << 10)
 
-struct kvi_ws {
-    CURL *curl;
-    curl_socket_t sock;
-    int holds_global;
-    pthread_mutex_t send_lock; /* one frame at a time on the wire; guards close_sent, broken */
-    pthread_mutex_t io_lock;   /* every curl_easy_send/recv on the handle */
-    int close_sent;
-    int send_broken; /* a frame went out partly: the stream is corrupt */
-    /* Reader state, touched only by the reading thread (and kvi_ws_close). */
-    kvi_ws_reader rd; /* frames, reassembly and the receive limits */
-    int dead;         /* the reader reported -1: it keeps doing so */
-    const int *cancel; /* the connect's cancel flag (NULL once connected) */
-    int got_close;    /* the server's close frame arrived */
-    unsigned failed_with; /* the close code of our protocol error, 0 if none */
-    kvsws_status dead_status;
-    char *dead_message;
-    uint32_t last_rx_ms; /* atomic, see note_rx; read by kvi_ws_idle_ms from any thread */
-    char errbuf[CURL_ERROR_SIZE]; /* curl keeps the pointer for the handle's whole life */
-};
-
 /* ---- small helpers ------------------------------------------------------------------------ */
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Keeps the clock's low 32 bits: a 64-bit atomic needs libatomic on armel and ARMv6, a 32-bit one
- * nowhere. Their difference stays exact for idle times under 49 days. */
-static void note_rx(kvi_ws *ws)
-{
-    __atomic_store_n(&ws->last_rx_ms, (uint32_t)now_ms(), __ATOMIC_RELAXED);
-}
-
-/* Does the comma-separated header value hold token (case-insensitive)? */
-static int has_token(const char *value, const char *token)
-{
-    const char *p = value;
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        size_t n = strcspn(p, ",");
-        size_t m = n;
-        while (m > 0 && (p[m - 1] == ' ' || p[m - 1] == '\t'))
-            m--;
-        if (m && kvi_curl_name_is(p, m, token))
-            return 1;
-        p += n;
-    }
-    return 0;
-}
 
 /* The connect phase's failures, with http.c's statuses and botocore's wording. */
 static kvsws_status connect_error(CURLcode rc, const char *shown, char *errbuf, kvsws_error *err)
@@ -119,25 +58,6 @@ static kvsws_status connect_error(CURLcode rc, const char *shown, char *errbuf, 
     if (err)
         err->retryable = kvi_retry_is_retryable_transport(st);
     return st;
-}
-
-static int cancelled(const int *flag) { return flag && __atomic_load_n(flag, __ATOMIC_SEQ_CST); }
-
-/* Waits for the socket; 1 ready (or in error: the next call says which), 0 deadline passed or
- * the connect was cancelled (checked every 100 ms). */
-static int wait_socket(const kvi_ws *ws, short events, int64_t deadline)
-{
-    for (;;) {
-        int64_t left = deadline - now_ms();
-        if (left <= 0 || cancelled(ws->cancel))
-            return 0;
-        struct pollfd pfd = {ws->sock, events, 0};
-        int n = poll(&pfd, 1, left > 100 ? 100 : (int)left);
-        if (n > 0)
-            return 1;
-        if (n < 0 && errno != EINTR)
-            return 1;
-    }
 }
 
 /* ---- the frame codec ---------------------------------------------------------------------- */
@@ -175,51 +95,7 @@ int kvi_ws_encode_frame(kvi_buf *out, kvi_ws_opcode opcode, int fin, const void 
     return 0;
 }
 
-void kvi_ws_accept_for_key(const char *key, char out[29])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
-             EVP_DigestUpdate(ctx, key, strlen(key)) == 1 &&
-             EVP_DigestUpdate(ctx, WS_GUID, sizeof WS_GUID - 1) == 1 &&
-             EVP_DigestFinal_ex(ctx, md, &md_len) == 1 && md_len == 20;
-    EVP_MD_CTX_free(ctx);
-    if (!ok) {
-        /* Matches no real answer, so the upgrade check fails closed. */
-        out[0] = '\0';
-        return;
-    }
-    EVP_EncodeBlock((unsigned char *)out, md, 20);
-    out[28] = '\0';
-}
-
 /* ---- sending ------------------------------------------------------------------------------ */
-
-/* Sends all bytes or fails by deadline; called with send_lock held (or before the connection
- * is shared). Retries after CURLE_AGAIN with the same pointer and length, as OpenSSL needs. */
-static int send_all(kvi_ws *ws, const char *p, size_t left, int64_t deadline, const char **why)
-{
-    while (left > 0) {
-        size_t n = 0;
-        pthread_mutex_lock(&ws->io_lock);
-        CURLcode rc = curl_easy_send(ws->curl, p, left, &n);
-        pthread_mutex_unlock(&ws->io_lock);
-        if (rc == CURLE_OK) {
-            p += n;
-            left -= n;
-        } else if (rc == CURLE_AGAIN) {
-            if (!wait_socket(ws, POLLOUT, deadline)) {
-                *why = "timed out: the connection is not draining";
-                return -1;
-            }
-        } else {
-            *why = curl_easy_strerror(rc);
-            return -1;
-        }
-    }
-    return 0;
-}
 
 /* Encodes and sends one frame whole; thread-safe. Without wait_for_lock it gives up at once
  * when another thread is sending (returns 1). 0 sent, -1 failed (err set). */
@@ -250,7 +126,7 @@ static int send_frame(kvi_ws *ws, kvi_ws_opcode op, const void *payload, size_t 
         why = "the WebSocket is closing";
         rc = -1;
     } else {
-        rc = send_all(ws, frame.data, frame.len, now_ms() + timeout_ms, &why);
+        rc = kvi_ws_send_all(ws, frame.data, frame.len, kvi_ws_now_ms() + timeout_ms, &why);
         if (rc != 0)
             ws->send_broken = 1;
         else if (op == KVI_WS_CLOSE)
@@ -288,372 +164,6 @@ static int send_close(kvi_ws *ws, unsigned code, int timeout_ms)
     return send_frame(ws, KVI_WS_CLOSE, p, code ? 2 : 0, timeout_ms, 1, NULL);
 }
 
-/* ---- the upgrade -------------------------------------------------------------------------- */
-
-typedef struct upgrade_answer {
-    int status;
-    long long content_length; /* -1 when absent */
-    int chunked;
-    char *accept, *upgrade, *connection, *extensions, *protocol, *error_type, *request_id, *date;
-} upgrade_answer;
-
-static void answer_free(upgrade_answer *a)
-{
-    free(a->accept);
-    free(a->upgrade);
-    free(a->connection);
-    free(a->extensions);
-    free(a->protocol);
-    free(a->error_type);
-    free(a->request_id);
-    free(a->date);
-}
-
-static char *dup_trimmed(const char *v, size_t n)
-{
-    while (n > 0 && (*v == ' ' || *v == '\t')) {
-        v++;
-        n--;
-    }
-    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-        n--;
-    char *s = malloc(n + 1);
-    if (s) {
-        memcpy(s, v, n);
-        s[n] = '\0';
-    }
-    return s;
-}
-
-/* Parses the status line and the headers we look at from head[0..n) (CRLF lines, no final
- * blank line). -1 when it is not HTTP, -2 when out of memory. */
-static int parse_answer(const char *head, size_t n, upgrade_answer *a)
-{
-    memset(a, 0, sizeof *a);
-    a->content_length = -1;
-    const char *end = head + n;
-    const char *eol = memchr(head, '\n', n);
-    if (!eol)
-        eol = end;
-    size_t l = (size_t)(eol - head);
-    if (l < 12 || memcmp(head, "HTTP/1.", 7) != 0 || head[8] != ' ')
-        return -1;
-    int st = 0;
-    for (int i = 9; i < 12; i++) {
-        if (head[i] < '0' || head[i] > '9')
-            return -1;
-        st = st * 10 + (head[i] - '0');
-    }
-    a->status = st;
-    const char *p = eol < end ? eol + 1 : end;
-    while (p < end) {
-        const char *e = memchr(p, '\n', (size_t)(end - p));
-        if (!e)
-            e = end;
-        size_t ln = (size_t)(e - p);
-        if (ln > 0 && p[ln - 1] == '\r')
-            ln--;
-        const char *colon = memchr(p, ':', ln);
-        if (colon) {
-            size_t nl = (size_t)(colon - p);
-            const char *v = colon + 1;
-            size_t vl = ln - nl - 1;
-            char **slot = NULL;
-            if (kvi_curl_name_is(p, nl, "Sec-WebSocket-Accept"))
-                slot = &a->accept;
-            else if (kvi_curl_name_is(p, nl, "Upgrade"))
-                slot = &a->upgrade;
-            else if (kvi_curl_name_is(p, nl, "Connection"))
-                slot = &a->connection;
-            else if (kvi_curl_name_is(p, nl, "Sec-WebSocket-Extensions"))
-                slot = &a->extensions;
-            else if (kvi_curl_name_is(p, nl, "Sec-WebSocket-Protocol"))
-                slot = &a->protocol;
-            else if (kvi_curl_name_is(p, nl, "x-amzn-ErrorType"))
-                slot = &a->error_type;
-            else if (kvi_curl_name_is(p, nl, "x-amzn-RequestId"))
-                slot = &a->request_id;
-            else if (kvi_curl_name_is(p, nl, "x-amz-request-id") && !a->request_id)
-                slot = &a->request_id;
-            else if (kvi_curl_name_is(p, nl, "Date"))
-                slot = &a->date;
-            if (slot) {
-                free(*slot);
-                *slot = dup_trimmed(v, vl);
-                if (!*slot)
-                    return -2;
-            } else if (kvi_curl_name_is(p, nl, "Content-Length")) {
-                char *s = dup_trimmed(v, vl);
-                if (!s)
-                    return -2;
-                char *stop = NULL;
-                long long cl = strtoll(s, &stop, 10);
-                if (stop != s && *stop == '\0' && cl >= 0)
-                    a->content_length = cl;
-                free(s);
-            } else if (kvi_curl_name_is(p, nl, "Transfer-Encoding")) {
-                char *s = dup_trimmed(v, vl);
-                if (!s)
-                    return -2;
-                a->chunked = has_token(s, "chunked");
-                free(s);
-            }
-        }
-        p = e < end ? e + 1 : end;
-    }
-    return 0;
-}
-
-/* Decodes a chunked body as far as it is there; returns 1 when the last chunk was seen. */
-static int dechunk(const char *in, size_t n, kvi_buf *out)
-{
-    size_t i = 0;
-    for (;;) {
-        const char *crlf = memchr(in + i, '\n', n - i);
-        if (!crlf)
-            return 0;
-        char *stop = NULL;
-        char line[32];
-        size_t ll = (size_t)(crlf - (in + i));
-        if (ll >= sizeof line)
-            ll = sizeof line - 1;
-        memcpy(line, in + i, ll);
-        line[ll] = '\0';
-        unsigned long long size = strtoull(line, &stop, 16);
-        if (stop == line)
-            return 1; /* not chunked after all: keep what we have */
-        i = (size_t)(crlf - in) + 1;
-        if (size == 0)
-            return 1;
-        size_t take = size > n - i ? n - i : (size_t)size;
-        if (kvi_buf_append(out, in + i, take) != 0)
-            return 1;
-        if (take < size || out->len >= ERROR_BODY_MAX)
-            return take < size ? 0 : 1;
-        i += take;
-        /* The CRLF after the chunk's data. */
-        while (i < n && (in[i] == '\r' || in[i] == '\n'))
-            i++;
-    }
-}
-
-/* curl_easy_recv under the I/O lock (a sender may be writing on the same connection). */
-static CURLcode locked_recv(kvi_ws *ws, char *chunk, size_t size, size_t *n)
-{
-    pthread_mutex_lock(&ws->io_lock);
-    CURLcode rc = curl_easy_recv(ws->curl, chunk, size, n);
-    pthread_mutex_unlock(&ws->io_lock);
-    return rc;
-}
-
-/* Reads more of the connection into buf; 1 got bytes, 0 EOF, -1 error (why), -2 deadline. */
-static int recv_some(kvi_ws *ws, kvi_buf *buf, int64_t deadline, const char **why)
-{
-    char chunk[RECV_CHUNK];
-    for (;;) {
-        size_t n = 0;
-        CURLcode rc = locked_recv(ws, chunk, sizeof chunk, &n);
-        if (rc == CURLE_OK) {
-            if (n == 0)
-                return 0;
-            if (kvi_buf_append(buf, chunk, n) != 0) {
-                *why = "out of memory";
-                return -1;
-            }
-            return 1;
-        }
-        if (rc != CURLE_AGAIN) {
-            *why = curl_easy_strerror(rc);
-            return -1;
-        }
-        if (!wait_socket(ws, POLLIN, deadline))
-            return -2;
-    }
-}
-
-/* The error answer's body, read as far as the deadline lets us. */
-static void read_error_body(kvi_ws *ws, const upgrade_answer *a, const char *rest,
-                            size_t rest_len, int64_t deadline, kvi_buf *body)
-{
-    kvi_buf raw = KVI_BUF_INIT;
-    const char *why = NULL;
-    if (rest_len)
-        kvi_buf_append(&raw, rest, rest_len);
-    int64_t limit = now_ms() + ERROR_BODY_WAIT_MS;
-    if (limit < deadline)
-        deadline = limit;
-    for (;;) {
-        if (a->chunked) {
-            kvi_buf_reset(body);
-            if (dechunk(raw.data ? raw.data : "", raw.len, body))
-                break;
-        } else if (a->content_length >= 0 && raw.len >= (unsigned long long)a->content_length) {
-            break;
-        }
-        if (raw.len >= ERROR_BODY_MAX || recv_some(ws, &raw, deadline, &why) != 1)
-            break;
-    }
-    if (!a->chunked) {
-        size_t n = raw.len;
-        if (a->content_length >= 0 && (unsigned long long)a->content_length < n)
-            n = (size_t)a->content_length;
-        if (n > ERROR_BODY_MAX)
-            n = ERROR_BODY_MAX;
-        kvi_buf_append(body, raw.data ? raw.data : "", n);
-    }
-    kvi_buf_free(&raw);
-}
-
-static kvsws_status upgrade_failed(const char *shown, kvsws_error *err, const char *what,
-                                   const char *detail)
-{
-    kvi_error_set(err, KVSWS_E_TRANSPORT, "WebSocket upgrade failed: %s%s (endpoint URL: \"%s\")",
-                  what, detail ? detail : "", shown);
-    if (err)
-        err->retryable = 0;
-    return KVSWS_E_TRANSPORT;
-}
-
-/* The upgrade's answer is late: silent for read_ms, or not whole by the total deadline. */
-static kvsws_status answer_timeout(int total, long ms, const char *shown, kvsws_error *err)
-{
-    kvsws_status st = kvi_error_set(err, KVSWS_E_READ_TIMEOUT,
-                                    "Read timeout on endpoint URL: \"%s\" (%s WebSocket upgrade "
-                                    "%s %ld ms)",
-                                    shown, total ? "no complete answer to the" : "no answer to the",
-                                    total ? "within the request timeout of" : "for", ms);
-    if (err)
-        err->retryable = 1;
-    return st;
-}
-
-static kvsws_status handshake(kvi_ws *ws, const char *authority, const char *target,
-                              const char *user_agent, int64_t deadline, long read_ms,
-                              long request_ms, const char *shown, kvi_ws_refusal *refusal,
-                              kvsws_error *err)
-{
-    unsigned char nonce[16];
-    char key[25], expect[29];
-    if (RAND_bytes(nonce, sizeof nonce) != 1)
-        return kvi_error_set(err, KVSWS_E_INTERNAL, "the random generator failed");
-    EVP_EncodeBlock((unsigned char *)key, nonce, sizeof nonce);
-    key[24] = '\0';
-    kvi_ws_accept_for_key(key, expect);
-
-    kvi_buf req = KVI_BUF_INIT;
-    int rc = kvi_buf_printf(&req,
-                            "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
-                            "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                            "Sec-WebSocket-Version: 13\r\nUser-Agent: %s\r\n\r\n",
-                            target, authority, key, user_agent ? user_agent : "kvsws");
-    if (rc != 0) {
-        kvi_buf_free(&req);
-        return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
-    }
-    const char *why = NULL;
-    rc = send_all(ws, req.data, req.len, deadline, &why);
-    /* The request line carries the presigned query: wipe it. */
-    kvi_buf_free_secret(&req);
-    if (rc != 0) {
-        kvsws_status st =
-            kvi_error_set(err, KVSWS_E_TRANSPORT,
-                          "Could not send the WebSocket upgrade to endpoint URL: \"%s\" (%s)",
-                          shown, why);
-        if (err)
-            err->retryable = 1;
-        return st;
-    }
-
-    kvi_buf in = KVI_BUF_INIT;
-    size_t head_len = 0;
-    for (;;) {
-        const char *p = in.len >= 4 ? memmem(in.data, in.len, "\r\n\r\n", 4) : NULL;
-        if (p) {
-            head_len = (size_t)(p - in.data);
-            break;
-        }
-        if (in.len > HEADERS_MAX) {
-            kvi_buf_free(&in);
-            return upgrade_failed(shown, err, "the answer's headers are too long", NULL);
-        }
-        /* silence ends it after read_ms, a trickle at the total deadline */
-        int64_t quiet_until = now_ms() + read_ms;
-        int r = recv_some(ws, &in, quiet_until < deadline ? quiet_until : deadline, &why);
-        if (r == 1)
-            continue;
-        kvi_buf_free(&in);
-        if (r == -2)
-            return quiet_until < deadline ? answer_timeout(0, read_ms, shown, err)
-                                          : answer_timeout(1, request_ms, shown, err);
-        kvsws_status st = kvi_error_set(err, KVSWS_E_TRANSPORT,
-                               "Connection was closed before we received a valid response from "
-                               "endpoint URL: \"%s\". (%s)",
-                               shown, r == 0 ? "no answer to the WebSocket upgrade" : why);
-        if (err)
-            err->retryable = 1;
-        return st;
-    }
-
-    upgrade_answer a;
-    int pr = parse_answer(in.data, head_len, &a);
-    const char *rest = in.data + head_len + 4;
-    size_t rest_len = in.len - head_len - 4;
-    kvsws_status st = KVSWS_OK;
-    if (pr == -2) {
-        st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
-    } else if (pr != 0) {
-        st = upgrade_failed(shown, err, "the answer is not HTTP", NULL);
-    } else if (a.status >= 400) {
-        kvi_buf body = KVI_BUF_INIT;
-        read_error_body(ws, &a, rest, rest_len, deadline, &body);
-        kvi_aws_error ae;
-        if (kvi_aws_error_parse(a.status, a.error_type, a.request_id, body.data, body.len,
-                                &ae) != 0) {
-            st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
-        } else {
-            kvi_buf msg = KVI_BUF_INIT;
-            if (ae.message && *ae.message)
-                kvi_buf_puts(&msg, ae.message);
-            else
-                kvi_buf_printf(&msg, "WebSocket upgrade failed: HTTP %d (endpoint URL: \"%s\")",
-                               a.status, shown);
-            st = kvi_error_set_service(err, ae.status, ae.code, kvi_buf_str(&msg), a.status,
-                                       ae.request_id, ae.retryable);
-            if (refusal) {
-                refusal->clock_skew = ae.clock_skew;
-                snprintf(refusal->date, sizeof refusal->date, "%s", a.date ? a.date : "");
-            }
-            kvi_buf_free(&msg);
-            kvi_aws_error_free(&ae);
-        }
-        kvi_buf_free(&body);
-    } else if (a.status != 101) {
-        char detail[48];
-        snprintf(detail, sizeof detail, "%d instead of 101", a.status);
-        st = upgrade_failed(shown, err, "HTTP ", detail);
-    } else if (!a.upgrade || !kvi_curl_name_is(a.upgrade, strlen(a.upgrade), "websocket")) {
-        st = upgrade_failed(shown, err, "the answer has no \"Upgrade: websocket\"", NULL);
-    } else if (!a.connection || !has_token(a.connection, "upgrade")) {
-        st = upgrade_failed(shown, err, "the answer has no \"Connection: Upgrade\"", NULL);
-    } else if (!a.accept || strcmp(a.accept, expect) != 0) {
-        st = upgrade_failed(shown, err,
-                            a.accept ? "wrong Sec-WebSocket-Accept"
-                                     : "no Sec-WebSocket-Accept in the answer",
-                            NULL);
-    } else if ((a.extensions && *a.extensions) || (a.protocol && *a.protocol)) {
-        /* RFC 6455 4.1: an extension or subprotocol we did not ask for fails the connection. */
-        st = upgrade_failed(shown, err, "the server chose an extension or subprotocol we did not "
-                                        "offer", NULL);
-    } else if (kvi_ws_reader_feed(&ws->rd, rest, rest_len) != 0) {
-        /* Bytes after the headers are the start of the frame stream. */
-        st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
-    }
-    if (pr != -1)
-        answer_free(&a);
-    kvi_buf_free(&in);
-    return st;
-}
-
 /* ---- connect / close ---------------------------------------------------------------------- */
 
 static void ws_free(kvi_ws *ws)
@@ -685,7 +195,7 @@ static int connect_progress(void *ws, curl_off_t dltotal, curl_off_t dlnow, curl
                             curl_off_t ulnow)
 {
     (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-    return cancelled(((const kvi_ws *)ws)->cancel); /* non-zero aborts the transfer */
+    return kvi_ws_cancelled(((const kvi_ws *)ws)->cancel); /* non-zero aborts the transfer */
 }
 
 kvsws_status kvi_ws_connect(const char *url, const kvi_ws_options *opts, kvi_ws **out,
@@ -754,7 +264,7 @@ kvsws_status kvi_ws_connect(const char *url, const kvi_ws_options *opts, kvi_ws 
                                                             : KVI_HTTP_REQUEST_TIMEOUT_MS;
     if (connect_ms > request_ms)
         connect_ms = request_ms;
-    int64_t deadline = now_ms() + request_ms; /* the whole exchange, as an HTTPS call's */
+    int64_t deadline = kvi_ws_now_ms() + request_ms; /* the whole exchange, as an HTTPS call's */
     ws->curl = curl_easy_init();
     if (!ws->curl) {
         st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory creating a connection");
@@ -799,14 +309,14 @@ kvsws_status kvi_ws_connect(const char *url, const kvi_ws_options *opts, kvi_ws 
         goto done;
     }
     ws->sock = sock;
-    st = handshake(ws, authority.data, target.data, opts ? opts->user_agent : NULL, deadline,
+    st = kvi_ws_handshake(ws, authority.data, target.data, opts ? opts->user_agent : NULL, deadline,
                    read_ms, request_ms, shown, opts ? opts->refusal : NULL, err);
     if (st == KVSWS_OK)
-        note_rx(ws);
+        kvi_ws_note_rx(ws);
 
 done:
-    if (st != KVSWS_OK && ws && cancelled(ws->cancel))
-        st = kvi_error_set(err, KVSWS_E_CANCELLED, "The WebSocket connect was cancelled");
+    if (st != KVSWS_OK && ws && kvi_ws_cancelled(ws->cancel))
+        st = kvi_error_set(err, KVSWS_E_CANCELLED, "The WebSocket connect was kvi_ws_cancelled");
     if (ws)
         ws->cancel = NULL; /* the flag belongs to the caller's connect, not the connection */
     if (st != KVSWS_OK) {
@@ -832,7 +342,7 @@ int64_t kvi_ws_idle_ms(const kvi_ws *ws)
     if (!ws)
         return 0;
     uint32_t last = __atomic_load_n(&ws->last_rx_ms, __ATOMIC_RELAXED);
-    return (uint32_t)((uint32_t)now_ms() - last);
+    return (uint32_t)((uint32_t)kvi_ws_now_ms() - last);
 }
 
 /* ---- receiving ---------------------------------------------------------------------------- */
@@ -925,10 +435,10 @@ int kvi_ws_read_message(kvi_ws *ws, char **msg, size_t *len, kvsws_error *err)
     }
     unsigned frames = READ_FRAME_BUDGET;
     size_t taken = 0;
-    char chunk[RECV_CHUNK];
+    char chunk[KVI_WS_RECV_CHUNK];
     for (;;) {
         kvi_ws_output o;
-        kvi_ws_result r = kvi_ws_reader_next(&ws->rd, now_ms(), &frames, &o);
+        kvi_ws_result r = kvi_ws_reader_next(&ws->rd, kvi_ws_now_ms(), &frames, &o);
         if (r == KVI_WS_FAILED)
             return protocol_error(ws, &o, err);
         if (r == KVI_WS_GOT_CLOSE)
@@ -939,7 +449,7 @@ int kvi_ws_read_message(kvi_ws *ws, char **msg, size_t *len, kvsws_error *err)
         size_t n = 0;
         CURLcode rc = CURLE_AGAIN;
         if (!done) {
-            rc = locked_recv(ws, chunk, sizeof chunk, &n);
+            rc = kvi_ws_locked_recv(ws, chunk, sizeof chunk, &n);
         }
         if (done || rc == CURLE_AGAIN) {
             /* One pong per call, for the latest ping: TLS may give us one frame per record. */
@@ -967,7 +477,7 @@ int kvi_ws_read_message(kvi_ws *ws, char **msg, size_t *len, kvsws_error *err)
                                : "WebSocket connection closed by the server without a close "
                                  "frame",
                            err);
-        note_rx(ws);
+        kvi_ws_note_rx(ws);
         taken += n;
         if (kvi_ws_reader_feed(&ws->rd, chunk, n) != 0)
             return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory reading the WebSocket"),
@@ -978,23 +488,23 @@ int kvi_ws_read_message(kvi_ws *ws, char **msg, size_t *len, kvsws_error *err)
 /* Reads and drops frames until the server's close frame, EOF, an error or the deadline. */
 static void await_close(kvi_ws *ws, int64_t deadline)
 {
-    char chunk[RECV_CHUNK];
+    char chunk[KVI_WS_RECV_CHUNK];
     for (;;) {
         kvi_ws_output o;
         kvi_ws_result r;
         do {
             unsigned frames = READ_FRAME_BUDGET;
-            r = kvi_ws_reader_next(&ws->rd, now_ms(), &frames, &o);
+            r = kvi_ws_reader_next(&ws->rd, kvi_ws_now_ms(), &frames, &o);
             free(o.message);
-            if (now_ms() >= deadline)
+            if (kvi_ws_now_ms() >= deadline)
                 return;
         } while (r == KVI_WS_GOT_MESSAGE || r == KVI_WS_BUDGET_SPENT);
         if (r != KVI_WS_NEED_MORE)
             return; /* the close came, or the stream broke */
         size_t n = 0;
-        CURLcode rc = locked_recv(ws, chunk, sizeof chunk, &n);
+        CURLcode rc = kvi_ws_locked_recv(ws, chunk, sizeof chunk, &n);
         if (rc == CURLE_AGAIN) {
-            if (!wait_socket(ws, POLLIN, deadline))
+            if (!kvi_ws_wait_socket(ws, POLLIN, deadline))
                 return;
             continue;
         }
@@ -1007,14 +517,14 @@ static void await_close(kvi_ws *ws, int64_t deadline)
  * it can read our close frame (closing a socket with unread input resets the connection). */
 static void linger(kvi_ws *ws, int64_t deadline)
 {
-    char chunk[RECV_CHUNK];
+    char chunk[KVI_WS_RECV_CHUNK];
     for (;;) {
         size_t n = 0;
-        CURLcode rc = locked_recv(ws, chunk, sizeof chunk, &n);
+        CURLcode rc = kvi_ws_locked_recv(ws, chunk, sizeof chunk, &n);
         if (rc == CURLE_AGAIN) {
-            if (!wait_socket(ws, POLLIN, deadline))
+            if (!kvi_ws_wait_socket(ws, POLLIN, deadline))
                 return;
-        } else if (rc != CURLE_OK || n == 0 || now_ms() >= deadline) {
+        } else if (rc != CURLE_OK || n == 0 || kvi_ws_now_ms() >= deadline) {
             return;
         }
     }
@@ -1024,7 +534,7 @@ void kvi_ws_close(kvi_ws *ws, int timeout_ms)
 {
     if (!ws)
         return;
-    int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t deadline = kvi_ws_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     if (!ws->dead && timeout_ms > 0 && send_close(ws, 1000, timeout_ms) == 0)
         await_close(ws, deadline);
     else if (ws->dead && ws->close_sent && !ws->got_close && timeout_ms > 0)

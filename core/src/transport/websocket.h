@@ -8,7 +8,8 @@
 
 #include "base/buf.h"
 #include "kvsws.h"
-#include "transport/ws_reader.h" /* the frame types, the parser and the receive rules */
+#include "transport/ws_handshake.h" /* the connection type, the upgrade and its refusal */
+#include "transport/ws_reader.h"    /* the frame types, the parser and the receive rules */
 
 /* --- The frame codec: pure functions on buffers, no I/O (fuzzed and unit-tested alone). --- */
 
@@ -16,18 +17,7 @@
 int kvi_ws_encode_frame(kvi_buf *out, kvi_ws_opcode opcode, int fin, const void *payload,
                         size_t len, const unsigned char mask_key[4]);
 
-/* The Sec-WebSocket-Accept value for a key (base64 of SHA-1 of key + GUID) into out[29]. */
-void kvi_ws_accept_for_key(const char *key, char out[29]);
-
 /* --- The connection. --- */
-
-typedef struct kvi_ws kvi_ws;
-
-/* What a refused upgrade said about the clock, so the caller can correct it and presign again. */
-typedef struct kvi_ws_refusal {
-    int clock_skew; /* 1: the server said the signature's time is off ("Signature expired") */
-    char date[64];  /* the answer's Date header, "" when absent */
-} kvi_ws_refusal;
 
 typedef struct kvi_ws_options {
     const char *ca_bundle;     /* NULL: the system store */
