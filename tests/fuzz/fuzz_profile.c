@@ -17,6 +17,7 @@
 #include "aws/endpoints.h"
 #include "kvsws.h"
 #include "base/profile.h"
+#include "base/shlex.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

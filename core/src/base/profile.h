@@ -47,11 +47,5 @@ char *kvi_profile_section_get(const kvi_profile_paths *p, const char *prefix, co
 /* $HOME as os.path.expanduser reads it, else the password database's. malloc'd or NULL. */
 char *kvi_profile_home_dir(void);
 
-/* Splits s into words as Python's shlex.split does (POSIX mode: quotes, backslashes, no
- * comments), as botocore does for credential_process and "[profile NAME]". A NULL-terminated
- * malloc'd array, or NULL with *why set on a syntax error ("No closing quotation") or NULL
- * *why when out of memory. */
-char **kvi_shlex_split(const char *s, const char **why);
-void kvi_shlex_free(char **argv);
 
 #endif
