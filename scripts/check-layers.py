@@ -10,14 +10,14 @@
 - ARCHITECTURE.md names every file of core/src, core/cli and python/kvsws, names no file that is
   gone, and gives a reason for every core file over MAX_LINES lines.
 
-Usage: scripts/check-layers.py        exits 1 and says why when one of these does not hold
+Usage: scripts/check-layers.py [--root DIR]   exits 1 and says why when one of these does not hold
 """
 import ast
 import re
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(sys.argv[sys.argv.index("--root") + 1] if "--root" in sys.argv else Path(__file__).parent.parent).resolve()
 CORE = ROOT / "core" / "src"
 CLI = ROOT / "core" / "cli"
 PYTHON = ROOT / "python" / "kvsws"
