@@ -49,7 +49,8 @@ def core_layer_problems(graph: dict[str, set[str]]) -> list[str]:
                 problems.append(f"{path.relative_to(ROOT)}: #include \"{name}\" is not a layer-qualified core file")
                 continue
             if LAYERS.index(parts[0]) > level:
-                problems.append(f"{path.relative_to(ROOT)}: includes {name}, an upper layer ({parts[0]} is above {rel.parts[0]})")
+                problems.append(f"{path.relative_to(ROOT)}: includes {name}, an upper layer "
+                                f"({parts[0]} is above {rel.parts[0]})")
             if node(target) != node(path):
                 graph.setdefault(node(path), set()).add(node(target))
     return problems
@@ -79,7 +80,9 @@ def python_graph(graph: dict[str, set[str]]) -> None:
             targets: list[str] = []
             if isinstance(stmt, ast.ImportFrom):
                 if stmt.level == 1 or (stmt.level == 0 and stmt.module and stmt.module.split(".")[0] == "kvsws"):
-                    base = (stmt.module or "").removeprefix("kvsws").lstrip(".") if stmt.level == 0 else (stmt.module or "")
+                    base = stmt.module or ""
+                    if stmt.level == 0:
+                        base = base.removeprefix("kvsws").lstrip(".")
                     if base:
                         targets.append(base.split(".")[0])
                     else:  # from . import x: x may be a module or a name of __init__
@@ -172,7 +175,8 @@ def main() -> int:
     if problems:
         return 1
     nodes = len({*graph, *(t for ts in graph.values() for t in ts)})
-    print(f"check-layers: {len(LAYERS)} layers, {nodes} files, no upward include, no cycle; ARCHITECTURE.md matches the tree")
+    print(f"check-layers: {len(LAYERS)} layers, {nodes} files, no upward include, no cycle; "
+          "ARCHITECTURE.md matches the tree")
     return 0
 
 

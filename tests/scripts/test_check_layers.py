@@ -13,7 +13,8 @@ SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "check-layers.py"
 
 
 def run(root: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(SCRIPT), "--root", str(root)], capture_output=True, text=True, check=False)
+    return subprocess.run([sys.executable, str(SCRIPT), "--root", str(root)],
+                          capture_output=True, text=True, check=False)
 
 
 def write(root: Path, files: dict[str, str]) -> None:
@@ -69,7 +70,8 @@ def test_a_cycle_inside_a_layer_fails(tree: Path) -> None:
 
 def test_a_python_import_cycle_fails_even_when_deferred(tree: Path) -> None:
     write(tree, {"python/kvsws/session.py": "def f():\n    from .client import Client\n",
-                 "python/kvsws/client.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .session import S\n",
+                 "python/kvsws/client.py": "from typing import TYPE_CHECKING\n"
+                                           "if TYPE_CHECKING:\n    from .session import S\n",
                  "ARCHITECTURE.md": GOOD["ARCHITECTURE.md"] + "`session.py`\n"})
     assert "cycle: python/kvsws/client <-> python/kvsws/session" in run(tree).stdout
 
