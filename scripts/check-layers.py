@@ -142,6 +142,12 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def has_reason(text: str, short: str) -> bool:
+    """Does the file's bullet (up to the next bullet or blank line) say why it is long?"""
+    m = re.search(rf"^- `{re.escape(short)}`(.*?)(?=^- |^$|\Z)", text, re.MULTILINE | re.DOTALL)
+    return bool(m and re.search(r"over \d+ lines", m.group(1), re.IGNORECASE))
+
+
 def architecture_problems() -> list[str]:
     if not ARCHITECTURE.exists():
         return ["ARCHITECTURE.md: missing"]
@@ -155,10 +161,11 @@ def architecture_problems() -> list[str]:
             problems.append(f"ARCHITECTURE.md: does not name {rel}")
         if path.suffix == ".c" and path.is_relative_to(CORE):
             lines = path.read_text(encoding="utf-8").count("\n")
-            if lines > MAX_LINES and not re.search(rf"`{re.escape(short)}`[^\n]*\b(over|lines)\b", text):
+            if lines > MAX_LINES and not has_reason(text, short):
                 problems.append(f"{rel}: {lines} lines (over {MAX_LINES}) and ARCHITECTURE.md gives no reason")
     for mentioned in sorted(set(re.findall(r"`((?:[a-z_]+/)*[a-z_0-9]+\.(?:c|h|py))`", text))):
-        candidates = [ROOT / mentioned, CORE / mentioned, CLI / mentioned, PYTHON / mentioned]
+        candidates = [ROOT / mentioned, CORE / mentioned, CLI / mentioned, PYTHON / mentioned,
+                      ROOT / "core" / "include" / mentioned]
         if not any(c.exists() for c in candidates):
             problems.append(f"ARCHITECTURE.md: names {mentioned}, which is not in the tree")
     return problems
