@@ -1,0 +1,111 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Port-less endpoints, as AWS's are: the emulator on port 443 (in a private network namespace, so
+no root is needed) with kvsws as its client, and ``--advertise HOST[:PORT]`` for a proxy or a
+hostname in front of it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from cryptography import x509
+
+from kvsws_emulator.testing import PACKAGE_PARENT, Emulator
+
+PROBE = Path(__file__).resolve().parent / "port443_probe.py"
+
+
+def endpoints(emu: Emulator, role: str = "MASTER") -> dict[str, str]:
+    client = boto3.client("kinesisvideo", **emu.boto3_kwargs())
+    answer = client.get_signaling_channel_endpoint(
+        ChannelARN=emu.channel_arn("demo-channel"),
+        SingleMasterChannelEndpointConfiguration={"Protocols": ["WSS", "HTTPS", "WEBRTC"], "Role": role})
+    return {e["Protocol"]: e["ResourceEndpoint"] for e in answer["ResourceEndpointList"]}
+
+
+def certificate_names(emu: Emulator) -> list[str]:
+    assert emu.state_dir is not None
+    cert = x509.load_pem_x509_certificate((emu.state_dir / "server.pem").read_bytes())
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return [str(name.value) for name in sans]
+
+
+@pytest.fixture(scope="module")
+def on_443(kvsws_bin: Path) -> dict[str, Any]:
+    """The probe's report: the emulator on 127.0.0.1:443 in a user + network namespace, kvsws's
+    CLI and C session driver against it."""
+    unshare = shutil.which("unshare")
+    assert unshare is not None, "unshare (util-linux) is missing"
+    paths = [str(PACKAGE_PARENT), os.environ.get("PYTHONPATH", "")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
+    proc = subprocess.run([unshare, "--user", "--map-root-user", "--net", sys.executable, "-m", "kvsws_emulator.netns",
+                           sys.executable, str(PROBE), str(kvsws_bin), str(kvsws_bin.parent / "it_session")],
+                          env=env, capture_output=True, text=True, timeout=180, check=False)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    report: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return report
+
+
+def test_on_443_the_endpoints_carry_no_port(on_443: dict[str, Any]) -> None:
+    ready = on_443["ready"]
+    assert ready["port"] == 443
+    assert (ready["endpoint"], ready["wss_endpoint"], ready["data_plane_endpoint"]) == (
+        "https://127.0.0.1", "wss://127.0.0.1", "https://127.0.0.1")
+    cli = on_443["endpoints"]
+    assert cli["returncode"] == 0, cli["stderr"]
+    listed = {e["Protocol"]: e["ResourceEndpoint"] for e in json.loads(cli["stdout"])["ResourceEndpointList"]}
+    assert listed == {"WSS": "wss://127.0.0.1", "HTTPS": "https://127.0.0.1", "WEBRTC": "https://127.0.0.1"}
+
+
+def test_kvsws_calls_and_session_reach_port_less_endpoints(on_443: dict[str, Any]) -> None:
+    """kvsws connects to 443 for a URL without a port and signs the host as sent (no ':443'): every
+    call and the WebSocket pass botocore's SigV4 check, and the offer arrives."""
+    for step in ("join", "ice"):
+        assert on_443[step]["returncode"] == 0, on_443[step]["stderr"]
+    assert "turn:127.0.0.1:443?transport=udp" in json.loads(on_443["ice"]["stdout"])["IceServerList"][0]["Uris"]
+    session = on_443["session"]
+    assert session["events"][-1] == "offer", session
+    assert session["returncode"] == 0, session["stderr"]
+    requests = on_443["requests"]
+    ops = {r["operation"] for r in requests}
+    assert {"GetSignalingChannelEndpoint", "JoinStorageSession", "GetIceServerConfig", "ConnectAsMaster"} <= ops
+    assert all(r["verified"] and r["status"] in (200, 101) for r in requests), requests
+
+
+def test_advertise_names_a_proxy_host_without_port() -> None:
+    with Emulator(extra_args=["--advertise", "kvs.emulator.test:443"]) as emu:
+        assert endpoints(emu) == {"WSS": "wss://kvs.emulator.test", "HTTPS": "https://kvs.emulator.test",
+                                  "WEBRTC": "https://kvs.emulator.test"}
+        assert emu.ready["advertised"] == "kvs.emulator.test"
+        assert emu.wss_endpoint == "wss://kvs.emulator.test"
+        assert emu.endpoint == f"https://127.0.0.1:{emu.port}"  # the listener itself is unchanged
+        assert "kvs.emulator.test" in certificate_names(emu)  # so an SDK verifies it under that name
+
+
+def test_advertise_with_another_port_keeps_it() -> None:
+    with Emulator(extra_args=["--advertise", "localhost:8443"]) as emu:
+        assert endpoints(emu, role="VIEWER")["WSS"] == "wss://localhost:8443"
+        assert endpoints(emu)["HTTPS"] == "https://localhost:8443"
+
+
+@pytest.mark.parametrize(("value", "rule"), [
+    ("https://kvs.emulator.test", "not a URL"),
+    ("kvs.emulator.test:https", "port must be a number from 1 to 65535"),
+    ("kvs.emulator.test:70000", "port must be a number from 1 to 65535"),
+    ("kvs_emulator!", "DNS name or an IPv4 address"),
+    ("[not-v6]:443", "is not an IPv6 address"),
+])
+def test_bad_advertise_is_refused_naming_the_rule(tmp_path: Path, value: str, rule: str) -> None:
+    env = dict(os.environ, PYTHONPATH=str(PACKAGE_PARENT))
+    proc = subprocess.run([sys.executable, "-m", "kvsws_emulator", "--state-dir", str(tmp_path),
+                           "--advertise", value], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 2
+    assert "--advertise" in proc.stderr and rule in proc.stderr, proc.stderr
+    assert not (tmp_path / "ready.json").exists()
