@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +17,7 @@ import boto3
 import pytest
 from cryptography import x509
 
+from kvsws_emulator.endpoints import advertised_authority, parse_advertise
 from kvsws_emulator.testing import PACKAGE_PARENT, Emulator
 
 PROBE = Path(__file__).resolve().parent / "port443_probe.py"
@@ -39,13 +40,11 @@ def certificate_names(emu: Emulator) -> list[str]:
 
 @pytest.fixture(scope="module")
 def on_443(kvsws_bin: Path) -> dict[str, Any]:
-    """The probe's report: the emulator on 127.0.0.1:443 in a user + network namespace, kvsws's
-    CLI and C session driver against it."""
-    unshare = shutil.which("unshare")
-    assert unshare is not None, "unshare (util-linux) is missing"
+    """The probe's report: the emulator on 127.0.0.1:443 advertising kvs.emulator.test, in a private
+    user + network + mount namespace (kvsws_emulator.on443), kvsws's CLI and C session driver against it."""
     paths = [str(PACKAGE_PARENT), os.environ.get("PYTHONPATH", "")]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
-    proc = subprocess.run([unshare, "--user", "--map-root-user", "--net", sys.executable, "-m", "kvsws_emulator.netns",
+    proc = subprocess.run([sys.executable, "-m", "kvsws_emulator.on443", "--advertise", "kvs.emulator.test", "--",
                            sys.executable, str(PROBE), str(kvsws_bin), str(kvsws_bin.parent / "it_session")],
                           env=env, capture_output=True, text=True, timeout=180, check=False)
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -55,18 +54,21 @@ def on_443(kvsws_bin: Path) -> dict[str, Any]:
 
 def test_on_443_the_endpoints_carry_no_port(on_443: dict[str, Any]) -> None:
     ready = on_443["ready"]
-    assert ready["port"] == 443
-    assert (ready["endpoint"], ready["wss_endpoint"], ready["data_plane_endpoint"]) == (
-        "https://127.0.0.1", "wss://127.0.0.1", "https://127.0.0.1")
+    assert ready["port"] == 443 and ready["endpoint"] == "https://127.0.0.1"
+    assert (ready["wss_endpoint"], ready["data_plane_endpoint"]) == ("wss://kvs.emulator.test",
+                                                                     "https://kvs.emulator.test")
+    assert on_443["endpoint_env"] == "https://kvs.emulator.test"  # the control plane by name, on 443 too
     cli = on_443["endpoints"]
     assert cli["returncode"] == 0, cli["stderr"]
     listed = {e["Protocol"]: e["ResourceEndpoint"] for e in json.loads(cli["stdout"])["ResourceEndpointList"]}
-    assert listed == {"WSS": "wss://127.0.0.1", "HTTPS": "https://127.0.0.1", "WEBRTC": "https://127.0.0.1"}
+    assert listed == {"WSS": "wss://kvs.emulator.test", "HTTPS": "https://kvs.emulator.test",
+                      "WEBRTC": "https://kvs.emulator.test"}
 
 
 def test_kvsws_calls_and_session_reach_port_less_endpoints(on_443: dict[str, Any]) -> None:
-    """kvsws connects to 443 for a URL without a port and signs the host as sent (no ':443'): every
-    call and the WebSocket pass botocore's SigV4 check, and the offer arrives."""
+    """kvsws connects to 443 for a URL without a port, verifies the certificate by the name, and
+    signs the host as sent (no ':443'): every call and the WebSocket pass botocore's SigV4 check,
+    and the offer arrives."""
     for step in ("join", "ice"):
         assert on_443[step]["returncode"] == 0, on_443[step]["stderr"]
     assert "turn:127.0.0.1:443?transport=udp" in json.loads(on_443["ice"]["stdout"])["IceServerList"][0]["Uris"]
@@ -77,6 +79,15 @@ def test_kvsws_calls_and_session_reach_port_less_endpoints(on_443: dict[str, Any
     ops = {r["operation"] for r in requests}
     assert {"GetSignalingChannelEndpoint", "JoinStorageSession", "GetIceServerConfig", "ConnectAsMaster"} <= ops
     assert all(r["verified"] and r["status"] in (200, 101) for r in requests), requests
+
+
+def test_on443_passes_the_commands_exit_status(tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(PACKAGE_PARENT))
+    proc = subprocess.run([sys.executable, "-m", "kvsws_emulator.on443", "--state-dir", str(tmp_path), "--",
+                           "sh", "-c", 'test -s "$AWS_KVS_CACERT_PATH" && test "$AWS_DEFAULT_REGION" = us-west-2 '
+                           '&& exit 7'], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 7, proc.stderr
+    assert (tmp_path / "ca.pem").exists()  # a given state dir is kept: the CA an SDK was given stays
 
 
 def test_advertise_names_a_proxy_host_without_port() -> None:
@@ -102,10 +113,25 @@ def test_advertise_with_another_port_keeps_it() -> None:
     ("kvs_emulator!", "DNS name or an IPv4 address"),
     ("[not-v6]:443", "is not an IPv6 address"),
 ])
-def test_bad_advertise_is_refused_naming_the_rule(tmp_path: Path, value: str, rule: str) -> None:
+def test_bad_advertise_values_name_the_rule(value: str, rule: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(rule)) as info:
+        parse_advertise(value)
+    assert "--advertise" in str(info.value)
+
+
+def test_bad_advertise_stops_the_emulator_before_it_listens(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONPATH=str(PACKAGE_PARENT))
     proc = subprocess.run([sys.executable, "-m", "kvsws_emulator", "--state-dir", str(tmp_path),
-                           "--advertise", value], env=env, capture_output=True, text=True, timeout=60, check=False)
+                           "--advertise", "https://kvs.emulator.test"], env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
     assert proc.returncode == 2
-    assert "--advertise" in proc.stderr and rule in proc.stderr, proc.stderr
+    assert "--advertise 'https://kvs.emulator.test': give HOST or HOST:PORT, not a URL" in proc.stderr, proc.stderr
     assert not (tmp_path / "ready.json").exists()
+
+
+@pytest.mark.parametrize(("value", "authority"), [
+    ("kvs.emulator.test", "kvs.emulator.test"), ("kvs.emulator.test:443", "kvs.emulator.test"),
+    ("127.0.0.1:8443", "127.0.0.1:8443"), ("[::1]", "[::1]"), ("[::1]:8443", "[::1]:8443"),
+])
+def test_advertise_values_as_they_go_into_urls(value: str, authority: str) -> None:
+    assert advertised_authority(value) == authority

@@ -685,9 +685,9 @@ def _is_loopback(host: str) -> bool:
 
 
 PRIVILEGED_PORT_HINT = (
-    "ports below 1024 need privileges: run in a user and network namespace (unshare -rn), give python "
-    "CAP_NET_BIND_SERVICE (setcap), use authbind, or lower net.ipv4.ip_unprivileged_port_start "
-    "(tests/emulator/README.md, 'Port 443')")
+    "ports below 1024 need privileges: run it with your program through python3 -m kvsws_emulator.on443 "
+    "(a user and network namespace, no root), give python CAP_NET_BIND_SERVICE (setcap), use authbind, or "
+    "lower net.ipv4.ip_unprivileged_port_start (tests/emulator/README.md, 'Port 443')")
 
 
 def _bind(host: str, port: int) -> socket.socket:
