@@ -135,3 +135,24 @@ def test_bad_advertise_stops_the_emulator_before_it_listens(tmp_path: Path) -> N
 ])
 def test_advertise_values_as_they_go_into_urls(value: str, authority: str) -> None:
     assert advertised_authority(value) == authority
+
+
+def readme_block(heading: str) -> str:
+    """The first ```sh block after ``heading`` in the top-level README."""
+    text = (PACKAGE_PARENT.parent.parent / "README.md").read_text(encoding="utf-8")
+    section = text[text.index(f"\n{heading}\n"):]
+    return section[section.index("```sh\n") + len("```sh\n"):section.index("\n```", section.index("```sh\n"))]
+
+
+def test_the_readme_command_runs_as_written() -> None:
+    """README, "Pointing other SDKs at the emulator": its command, exactly as written, from the
+    checkout's root (where scripts/setup.sh made .venv and the build made build/kvsws)."""
+    block = readme_block("## Pointing other SDKs at the emulator")
+    assert "kvsws_emulator.on443" in block
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=PACKAGE_PARENT.parent.parent, env=env,
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    listed = {e["Protocol"]: e["ResourceEndpoint"] for e in json.loads(proc.stdout)["ResourceEndpointList"]}
+    assert listed == {"WSS": "wss://kvs.emulator.test", "HTTPS": "https://kvs.emulator.test",
+                      "WEBRTC": "https://kvs.emulator.test"}
