@@ -137,6 +137,21 @@ def test_advertise_values_as_they_go_into_urls(value: str, authority: str) -> No
     assert advertised_authority(value) == authority
 
 
+def test_port_443_without_privileges_says_how_to_get_them(tmp_path: Path) -> None:
+    """As an unprivileged user (uid 'nobody' in a fresh user and network namespace): a clear error
+    that lists the ways, not a traceback."""
+    tmp_path.chmod(0o777)
+    env = dict(os.environ, PYTHONPATH=str(PACKAGE_PARENT))
+    proc = subprocess.run(["unshare", "--user", "--net", sys.executable, "-m", "kvsws_emulator", "--port", "443",
+                           "--state-dir", str(tmp_path / "state")], env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "cannot listen on 127.0.0.1 port 443: Permission denied" in proc.stderr
+    for way in ("kvsws_emulator.on443", "setcap", "authbind", "ip_unprivileged_port_start"):
+        assert way in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 def readme_block(heading: str) -> str:
     """The first ```sh block after ``heading`` in the top-level README."""
     text = (PACKAGE_PARENT.parent.parent / "README.md").read_text(encoding="utf-8")
