@@ -14,8 +14,8 @@ TLS on that same TCP port (a connection whose first byte is a TLS handshake reco
 C SDK speaks TLS to every TCP TURN server, ``turn:...?transport=tcp`` included, and a plain TCP
 server leaves it waiting for a handshake answer until its 5 s timeout. What it does not: RFC 6062
 TCP relays (REQUESTED-TRANSPORT TCP gets 442), IPv6 relays, EVEN-PORT/RESERVATION-TOKEN,
-DONT-FRAGMENT (ignored), bandwidth limits. Peers must be loopback addresses (403 otherwise): the emulator never sends
-elsewhere. Messages are parsed and built with aioice's STUN codec (aioice comes with aiortc), so
+DONT-FRAGMENT (ignored), bandwidth limits. Peers must be loopback addresses (403 otherwise): the
+emulator never sends elsewhere. Messages are parsed and built with aioice's STUN codec (aioice comes with aiortc), so
 this module is imported only when the server starts.
 """
 
@@ -268,14 +268,14 @@ class TurnServer:
         """Plain TCP, or TLS when the client opens with a TLS handshake (turns:, and the KVS C SDK)."""
         try:
             first = await _first_byte(sock)
-        except (OSError, TimeoutError):
+            peer = sock.getpeername()
+        except (OSError, TimeoutError):  # silent or gone before its first byte
             first = b""
         if not first:
             sock.close()
             return
         tls = first[0] == TLS_HANDSHAKE and self._tls is not None
         name = "tls" if tls else "tcp"
-        peer = sock.getpeername()
         try:
             await asyncio.get_running_loop().connect_accepted_socket(
                 lambda: _TcpProtocol(self, name), sock, ssl=self._tls if tls else None)
