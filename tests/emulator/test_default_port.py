@@ -18,16 +18,17 @@ import pytest
 from cryptography import x509
 
 from kvsws_emulator.endpoints import advertised_authority, parse_advertise
+from kvsws_emulator.state import build_state
 from kvsws_emulator.testing import PACKAGE_PARENT, Emulator
 
 PROBE = Path(__file__).resolve().parent / "port443_probe.py"
 
 
-def endpoints(emu: Emulator, role: str = "MASTER") -> dict[str, str]:
+def endpoints(emu: Emulator) -> dict[str, str]:
     client = boto3.client("kinesisvideo", **emu.boto3_kwargs())
     answer = client.get_signaling_channel_endpoint(
         ChannelARN=emu.channel_arn("demo-channel"),
-        SingleMasterChannelEndpointConfiguration={"Protocols": ["WSS", "HTTPS", "WEBRTC"], "Role": role})
+        SingleMasterChannelEndpointConfiguration={"Protocols": ["WSS", "HTTPS", "WEBRTC"], "Role": "MASTER"})
     return {e["Protocol"]: e["ResourceEndpoint"] for e in answer["ResourceEndpointList"]}
 
 
@@ -100,10 +101,18 @@ def test_advertise_names_a_proxy_host_without_port() -> None:
         assert "kvs.emulator.test" in certificate_names(emu)  # so an SDK verifies it under that name
 
 
-def test_advertise_with_another_port_keeps_it() -> None:
-    with Emulator(extra_args=["--advertise", "localhost:8443"]) as emu:
-        assert endpoints(emu, role="VIEWER")["WSS"] == "wss://localhost:8443"
-        assert endpoints(emu)["HTTPS"] == "https://localhost:8443"
+@pytest.mark.parametrize(("port", "data_plane_port", "advertise", "wss"), [
+    (443, None, None, "wss://127.0.0.1"), (8443, None, None, "wss://127.0.0.1:8443"),
+    (8443, 443, None, "wss://127.0.0.1"), (8443, 9443, None, "wss://127.0.0.1:9443"),
+    (8443, None, "localhost:8443", "wss://localhost:8443"), (8443, 9443, "kvs.emulator.test", "wss://kvs.emulator.test"),
+])
+def test_channel_endpoints_leave_out_443_only(port: int, data_plane_port: int | None, advertise: str | None,
+                                              wss: str) -> None:
+    state = build_state()
+    state.port, state.data_plane_port = port, data_plane_port
+    state.advertised = advertised_authority(advertise) if advertise else None
+    assert state.channel_endpoint("wss") == wss
+    assert state.channel_endpoint("https") == wss.replace("wss://", "https://")
 
 
 @pytest.mark.parametrize(("value", "rule"), [
