@@ -22,6 +22,7 @@
 #include <openssl/crypto.h>
 
 #include "buf.h"
+#include "credentials_iot.h"
 #include "credentials_remote.h"
 #include "credentials_role.h"
 #include "credentials_sso.h"
@@ -49,6 +50,11 @@ struct kvi_credential_chain {
     kvi_http_pool *http; /* borrowed */
     int use_fips;
     char *session_name; /* kvsws-session-<unix time>: one per chain, kept across refreshes */
+    /* The AWS IoT provider (kvi_credential_chain_attach_iot). */
+    kvi_iot_config *iot_options; /* NULL: the AWS_IOT_CORE_* variables decide */
+    char *iot_ca_bundle;
+    long iot_connect_timeout_ms;
+    long iot_request_timeout_ms;
     int have;
     kvi_credentials cached;
 };
@@ -572,6 +578,10 @@ void kvi_credential_chain_free(kvi_credential_chain *chain)
     kvi_credentials_free(&chain->cached);
     free(chain->region);
     free(chain->session_name);
+    if (chain->iot_options)
+        kvi_iot_config_free(chain->iot_options);
+    free(chain->iot_options);
+    free(chain->iot_ca_bundle);
     free(chain);
 }
 
@@ -586,6 +596,33 @@ void kvi_credential_chain_attach(kvi_credential_chain *chain, const char *region
     chain->http = http;
     chain->use_fips = use_fips;
     pthread_mutex_unlock(&chain->lock);
+}
+
+int kvi_credential_chain_attach_iot(kvi_credential_chain *chain, const kvi_iot_config *options,
+                                    const char *ca_bundle, long connect_timeout_ms,
+                                    long request_timeout_ms)
+{
+    if (!chain)
+        return -1;
+    kvi_iot_config *copy = NULL;
+    char *ca = kvi_strdup(ca_bundle);
+    if ((options && (!(copy = calloc(1, sizeof *copy)) || kvi_iot_config_copy(options, copy) != 0)) ||
+        (ca_bundle && !ca)) {
+        free(copy);
+        free(ca);
+        return -1;
+    }
+    pthread_mutex_lock(&chain->lock);
+    if (chain->iot_options)
+        kvi_iot_config_free(chain->iot_options);
+    free(chain->iot_options);
+    free(chain->iot_ca_bundle);
+    chain->iot_options = copy;
+    chain->iot_ca_bundle = ca;
+    chain->iot_connect_timeout_ms = connect_timeout_ms;
+    chain->iot_request_timeout_ms = request_timeout_ms;
+    pthread_mutex_unlock(&chain->lock);
+    return 0;
 }
 
 kvi_profile_paths kvi_profile_paths_for(const kvi_profile_paths *p, const char *profile)
@@ -693,6 +730,15 @@ kvsws_status kvi_profile_providers(const kvi_provider_ctx *ctx, const char *prof
     return keys_from_file(&p, 1, out, found, err);
 }
 
+/* The AWS IoT provider with the chain's CA bundle and timeouts (set under the chain's lock). */
+static kvsws_status iot_credentials(kvi_credential_chain *c, const kvi_iot_config *cfg,
+                                    kvi_credentials *out, kvsws_error *err)
+{
+    long connect_ms = c->iot_connect_timeout_ms > 0 ? c->iot_connect_timeout_ms : 10000;
+    long request_ms = c->iot_request_timeout_ms > 0 ? c->iot_request_timeout_ms : 30000;
+    return kvi_iot_provider(cfg, c->iot_ca_bundle, connect_ms, request_ms, out, err);
+}
+
 /* One pass over the sources, botocore's order: explicit, environment, assume-role, the
  * profile's providers (web identity, SSO, shared credentials file, credential_process, config
  * file), container, instance metadata. */
@@ -714,6 +760,9 @@ static kvsws_status chain_resolve(kvi_credential_chain *c, kvi_credentials *out,
         return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
                              "A session token was given without aws_access_key_id and "
                              "aws_secret_access_key");
+    /* A device configured for AWS IoT expects its certificate used: explicit options first. */
+    if (c->iot_options)
+        return iot_credentials(c, c->iot_options, out, err);
 
     /* As botocore: an explicitly named profile must exist, whatever supplies the keys. */
     if (p->profile_explicit && !kvi_profile_exists(p))
@@ -721,8 +770,15 @@ static kvsws_status chain_resolve(kvi_credential_chain *c, kvi_credentials *out,
 
     int found = 0;
     kvsws_status st;
-    /* As botocore: a profile given as an option beats the environment's keys. */
+    /* As botocore: a profile given as an option beats the environment's keys (and IoT's). */
     if (!p->profile_from_option) {
+        kvi_iot_config iot;
+        st = kvi_iot_config_from_env(&iot, &found, err);
+        if (st == KVSWS_OK && found)
+            st = iot_credentials(c, &iot, out, err);
+        kvi_iot_config_free(&iot);
+        if (st != KVSWS_OK || found)
+            return st;
         st = kvi_env_credentials(out, &found, err);
         if (st != KVSWS_OK || found)
             return st;
@@ -749,8 +805,11 @@ static kvsws_status chain_resolve(kvi_credential_chain *c, kvi_credentials *out,
     }
 
     kvi_buf msg = KVI_BUF_INIT;
-    kvi_buf_puts(&msg, "Unable to locate credentials. Looked in: explicit options, environment "
-                       "(AWS_ACCESS_KEY_ID");
+    kvi_buf_puts(&msg, "Unable to locate credentials. Looked in: explicit options, ");
+    if (!p->profile_from_option)
+        kvi_buf_puts(&msg, "AWS IoT (AWS_IOT_CORE_CREDENTIAL_ENDPOINT and the other "
+                           "AWS_IOT_CORE_* variables are not set), ");
+    kvi_buf_puts(&msg, "environment (AWS_ACCESS_KEY_ID");
     if (p->profile_from_option)
         kvi_buf_puts(&msg, ", skipped because the profile option is set");
     else if (nonempty_env("AWS_SECRET_ACCESS_KEY"))

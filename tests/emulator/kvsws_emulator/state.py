@@ -238,6 +238,8 @@ class State:
         # With --data-plane-port: the port GetSignalingChannelEndpoint advertises, which alone
         # serves the storage calls, GetIceServerConfig and the WebSocket (None: one listener).
         self.data_plane_port: int | None = None
+        # With --iot-port: the AWS IoT credentials provider's host:port (iot.py), else None.
+        self.iot_endpoint: str | None = None
         self._next_fault_id = 1
 
     # -- clock -----------------------------------------------------------------------------
