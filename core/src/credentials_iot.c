@@ -230,12 +230,18 @@ static void put_prefix(kvi_buf *msg, const char *url, const kvi_iot_config *cfg)
     kvi_buf_puts(msg, "): ");
 }
 
-/* A TLS alert from the server during or right after the handshake: it refused our certificate. */
+/* The endpoint ended the TLS connection without an answer (an alert, or a plain close after
+ * TLS 1.3's handshake): how a mutual TLS server refuses a client certificate. */
 static int refused_certificate(const char *reason)
 {
-    return strstr(reason, "alert unknown ca") || strstr(reason, "alert bad certificate") ||
-           strstr(reason, "alert certificate required") ||
-           strstr(reason, "alert certificate unknown") || strstr(reason, "alert handshake failure");
+    static const char *const signs[] = {"alert unknown ca", "alert bad certificate",
+                                        "alert certificate required", "alert certificate unknown",
+                                        "alert handshake failure", "Empty reply from server",
+                                        "Connection reset by peer"};
+    for (size_t i = 0; i < sizeof signs / sizeof signs[0]; i++)
+        if (strstr(reason, signs[i]))
+            return 1;
+    return 0;
 }
 
 kvsws_status kvi_iot_provider(const kvi_iot_config *cfg, const char *ca_bundle,
@@ -288,8 +294,9 @@ kvsws_status kvi_iot_provider(const kvi_iot_config *cfg, const char *ca_bundle,
     if (st != KVSWS_OK) {
         put_prefix(&msg, url, cfg);
         if (terr && refused_certificate(kvsws_error_message(terr))) {
-            kvi_buf_printf(&msg, "the endpoint refused the device certificate (%s \"%s\"): is it "
-                                 "registered with AWS IoT and active? ",
+            kvi_buf_printf(&msg, "the endpoint ended the connection without an answer, as it does "
+                                 "for a device certificate it did not accept (%s \"%s\": is it "
+                                 "registered with AWS IoT and active?). ",
                            cfg->names[KVI_IOT_CERT], cfg->value[KVI_IOT_CERT]);
         }
         st = kvi_fetch_failed(st, terr, attempts, &msg, err);
