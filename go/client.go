@@ -26,8 +26,8 @@ type Config struct {
 	EndpointURL string
 	// Profile in the shared files, else AWS_PROFILE, else "default".
 	Profile string
-	// CABundle is a PEM file of the CAs to trust, else AWS_CA_BUNDLE, else the system's. TLS
-	// is always verified.
+	// CABundle is a PEM file of the CAs to trust, else AWS_CA_BUNDLE, else AWS_KVS_CACERT_PATH
+	// (the KVS C SDK's), else the system's. TLS is always verified.
 	CABundle string
 
 	// AccessKeyID and SecretAccessKey (with SessionToken for temporary credentials) are

@@ -133,7 +133,8 @@ typedef enum kvsws_option {
     KVSWS_OPT_ACCESS_KEY_ID = 4,      /* str: explicit credentials (with the secret) */
     KVSWS_OPT_SECRET_ACCESS_KEY = 5,  /* str */
     KVSWS_OPT_SESSION_TOKEN = 6,      /* str */
-    KVSWS_OPT_CA_BUNDLE = 7,          /* str: PEM file of trusted CAs; TLS is always verified */
+    KVSWS_OPT_CA_BUNDLE = 7,          /* str: PEM file of trusted CAs, else AWS_CA_BUNDLE, else
+                                         AWS_KVS_CACERT_PATH; TLS is always verified */
     KVSWS_OPT_CONNECT_TIMEOUT_MS = 8, /* int: TCP + TLS, default 10000 -> KVSWS_E_CONNECT_TIMEOUT */
     KVSWS_OPT_READ_TIMEOUT_MS = 9,    /* int: default 60000; no byte for this long ->
                                          KVSWS_E_READ_TIMEOUT */
