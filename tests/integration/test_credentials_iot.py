@@ -8,6 +8,7 @@ configuration; no secret in any output."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from pathlib import Path
@@ -53,15 +54,14 @@ def fetches(emu: Emulator) -> list[dict[str, Any]]:
 
 
 def assert_no_secret(emu: Emulator, thing: dict[str, str], *outputs: str) -> None:
-    """Neither the device's private key nor any issued secret or token appears in the outputs."""
-    key_body = Path(thing["key_file"]).read_text().splitlines()[1]
-    secrets = [key_body]
-    for cred in emu.state().get("credentials", []):
-        if isinstance(cred, dict):
-            secrets += [v for k, v in cred.items() if k in ("secret_access_key", "session_token") and v]
+    """Neither the device's private key nor any secret or token the stand-in issued appears."""
+    secrets = [Path(thing["key_file"]).read_text().splitlines()[1]]
+    for issued in emu.iot_state(secrets=True)["secrets"].values():
+        secrets += [issued["secret_access_key"], issued["session_token"]]
+    assert len(secrets) >= 3
     for text in outputs:
         for secret in secrets:
-            assert secret[:24] not in text
+            assert secret[:16] not in text and secret[-16:] not in text
 
 
 def test_cli_calls_run_on_iot_credentials(emu: Emulator, kvsws_bin: Path, thing: dict[str, str]) -> None:
@@ -176,8 +176,9 @@ def test_c_session_on_iot_credentials_refreshed(emu: Emulator, it_api_bin: Path,
     emu.add_channel("iot-c-session", storage=True)
     env = iot_env(emu, thing)
     t0 = time.time()
-    asyncio.run(stream_then_go_away(emu, it_api_bin.parent / "it_session", env, "iot-c-session",
-                                    max(0.0, t0 + 3.5 - time.time())))
+    driver = asyncio.run(stream_then_go_away(emu, it_api_bin.parent / "it_session",
+                                             dict(env, KVSWS_IT_LOG_LEVEL="4"), "iot-c-session",
+                                             max(0.0, t0 + 3.5 - time.time())))
     got = fetches(emu)
     assert len(got) >= 2 and all(f["status"] == 200 for f in got), got
     upgrades = emu.requests("ConnectAsMaster")
@@ -185,3 +186,4 @@ def test_c_session_on_iot_credentials_refreshed(emu: Emulator, it_api_bin: Path,
     assert upgrades[0]["access_key_id"] != upgrades[-1]["access_key_id"]
     issued = {i["access_key_id"]: i for i in emu.iot_state()["issued"]}
     assert {issued[u["access_key_id"]]["principal"] for u in upgrades} == {f"{thing['thing_name']}/{ALIAS}"}
+    assert_no_secret(emu, thing, driver.stderr, json.dumps(driver.events))

@@ -99,6 +99,8 @@ class IotCredentialsProvider:
         self.state_dir = state_dir
         self.things: dict[str, Thing] = {}
         self.role_aliases: dict[str, RoleAlias] = {}
+        # What it issued, for tests that check no output shows them (GET /_emulator/iot?secrets=1).
+        self.issued_secrets: dict[str, dict[str, str | None]] = {}
         self.faults = FaultQueue((OPERATION,), IOT_CODES)
         state.reset_hooks.append(self.faults.queue.clear)
 
@@ -130,6 +132,8 @@ class IotCredentialsProvider:
                                      lifetime=role.lifetime_seconds or DEFAULT_LIFETIME,
                                      request_id=record.request_id)
             assert cred.expiration is not None
+            self.issued_secrets[cred.access_key_id] = {"secret_access_key": cred.secret_access_key,
+                                                       "session_token": cred.session_token}
             resp = web.json_response({"credentials": {
                 "accessKeyId": cred.access_key_id, "secretAccessKey": cred.secret_access_key,
                 "sessionToken": cred.session_token, "expiration": _iso8601(cred.expiration)}})
@@ -187,13 +191,17 @@ class IotCredentialsProvider:
         return web.json_response(fault.to_json())
 
     async def admin_state(self, request: web.Request) -> web.Response:
-        return web.json_response({
+        """GET /_emulator/iot[?secrets=1]: with secrets=1 also each issued key's secret and token."""
+        body: dict[str, Any] = {
             "endpoint": self.state.iot_endpoint,
             "things": [t.to_json() for t in self.things.values()],
             "role_aliases": [r.to_json() for r in self.role_aliases.values()],
             "issued": [i for i in self.issuer.snapshot() if i["operation"] == OPERATION],
             "faults": [f.to_json() for f in self.faults.queue],
-        })
+        }
+        if request.query.get("secrets") == "1":
+            body["secrets"] = self.issued_secrets
+        return web.json_response(body)
 
     def admin_routes(self, admin_prefix: str) -> list[web.RouteDef]:
         return [

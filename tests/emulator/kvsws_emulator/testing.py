@@ -325,8 +325,10 @@ class Emulator:
         """Queue an error answer: ``iot_fault("ForbiddenException")`` (403 {"message": "Access Denied"})."""
         return dict(self.admin("POST", "iot/faults", {"code": code, **spec}))
 
-    def iot_state(self) -> dict[str, Any]:
-        return dict(self.admin("GET", "iot"))
+    def iot_state(self, secrets: bool = False) -> dict[str, Any]:
+        """Things, role aliases, issued credentials, faults; with ``secrets`` each issued key's
+        secret and token too (to check that no output shows them)."""
+        return dict(self.admin("GET", "iot?secrets=1" if secrets else "iot"))
 
     def iot_env(self, thing: Mapping[str, str], role_alias: str) -> dict[str, str]:
         """The six variables the KVS C SDK's samples read, for ``thing`` (from add_iot_thing)."""
