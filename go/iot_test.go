@@ -35,6 +35,7 @@ func iotThing(t *testing.T, name string, lifetime time.Duration) kvswstest.IoTTh
 func setIoTEnv(t *testing.T, th kvswstest.IoTThing) {
 	t.Helper()
 	for _, name := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_CA_BUNDLE"} {
+		name := name // go.mod says 1.19: one variable for every iteration otherwise
 		if old, ok := os.LookupEnv(name); ok {
 			os.Unsetenv(name)
 			t.Cleanup(func() { os.Setenv(name, old) })
