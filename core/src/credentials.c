@@ -730,16 +730,16 @@ kvsws_status kvi_profile_providers(const kvi_provider_ctx *ctx, const char *prof
     return keys_from_file(&p, 1, out, found, err);
 }
 
-/* The AWS IoT provider with the chain's CA bundle and timeouts (set under the chain's lock). */
+/* The AWS IoT provider with the chain's CA bundle and timeouts (0: the HTTP defaults). */
 static kvsws_status iot_credentials(kvi_credential_chain *c, const kvi_iot_config *cfg,
                                     kvi_credentials *out, kvsws_error *err)
 {
-    long connect_ms = c->iot_connect_timeout_ms > 0 ? c->iot_connect_timeout_ms : 10000;
-    long request_ms = c->iot_request_timeout_ms > 0 ? c->iot_request_timeout_ms : 30000;
-    return kvi_iot_provider(cfg, c->iot_ca_bundle, connect_ms, request_ms, out, err);
+    return kvi_iot_provider(cfg, c->iot_ca_bundle, c->iot_connect_timeout_ms,
+                            c->iot_request_timeout_ms, out, err);
 }
 
-/* One pass over the sources, botocore's order: explicit, environment, assume-role, the
+/* One pass over the sources, botocore's order (with AWS IoT's ahead of the environment's keys,
+ * where a device expects it): explicit, AWS IoT, environment, assume-role, the
  * profile's providers (web identity, SSO, shared credentials file, credential_process, config
  * file), container, instance metadata. */
 static kvsws_status chain_resolve(kvi_credential_chain *c, kvi_credentials *out,

@@ -51,7 +51,8 @@ const char *kvi_iot_credentials_parse(const kvi_buf *body, kvi_credentials *out)
 /* The provider: checks cfg, then GETs the credentials with the certificate and key over mutual
  * TLS, the server verified against the CA file (else ca_bundle, else the system store), with
  * ctx's timeouts. Errors (KVSWS_E_CREDENTIAL_RETRIEVAL) name the endpoint and the HTTP answer
- * (status, the service's message, the request id) or the TLS failure, never a secret. */
+ * (status, the service's message, the request id) or the TLS failure, never a secret.
+ * Timeouts of 0 are the HTTP defaults (curl_common.h). */
 kvsws_status kvi_iot_provider(const kvi_iot_config *cfg, const char *ca_bundle,
                               long connect_timeout_ms, long request_timeout_ms,
                               kvi_credentials *out, kvsws_error *err);
