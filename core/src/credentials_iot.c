@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -113,7 +114,7 @@ static kvsws_status invalid(kvsws_error *err, const kvi_iot_config *c, int field
     return kvi_error_take_buf(err, KVSWS_E_PARAM_VALIDATION, &msg);
 }
 
-/* 0 when path can be opened for reading, else -1 with errno's words in why. */
+/* 0 when path is a file that can be opened for reading, else -1 with the reason in why. */
 static int readable(const char *path, char *why, size_t why_size)
 {
     FILE *f = fopen(path, "r");
@@ -121,8 +122,12 @@ static int readable(const char *path, char *why, size_t why_size)
         snprintf(why, why_size, "%s", strerror_r(errno, (char[128]){0}, 128));
         return -1;
     }
+    struct stat st;
+    int file = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
     fclose(f);
-    return 0;
+    if (!file)
+        snprintf(why, why_size, "not a file");
+    return file ? 0 : -1;
 }
 
 kvsws_status kvi_iot_config_check(const kvi_iot_config *c, kvsws_error *err)

@@ -168,6 +168,10 @@ static void test_check(kvsws_error *err)
     CHECK(contains(kvsws_error_message(err), "Cannot read the private key "
                                              "(KVSWS_OPT_IOT_PRIVATE_KEY_FILE) \""));
     CHECK(contains(kvsws_error_message(err), "missing.key\": No such file or directory"));
+    free(cfg.value[KVI_IOT_KEY]);
+    cfg.value[KVI_IOT_KEY] = strdup(scratch_dir);
+    CHECK_INT(kvi_iot_config_check(&cfg, err), KVSWS_E_PARAM_VALIDATION);
+    CHECK(contains(kvsws_error_message(err), "\": not a file"));
     kvi_iot_config_free(&cfg);
 }
 
