@@ -14,7 +14,7 @@
 #include "kvsws.h"
 #include "transport/http.h"
 
-#define KVSWS_OPT_COUNT 19 /* one past the highest kvsws_option */
+#define KVSWS_OPT_COUNT 25 /* one past the highest kvsws_option */
 
 struct kvsws_config {
     char *str[KVSWS_OPT_COUNT];
