@@ -44,18 +44,23 @@ static const char *const SERVER_PY =
     "        me = 'https://127.0.0.1:%d' % self.server.server_address[1]\n"
     "        p = self.path\n"
     "        if p == '/describeSignalingChannel':\n"
-    "            b = ('{ \"ChannelInfo\" : { \"ChannelName\" : \"cam\", \"ChannelARN\" : \"%s\",\\n'\n"
+    "            b = ('{ \"ChannelInfo\" : { \"ChannelName\" : \"cam\",'\n"
+    "                 ' \"ChannelARN\" : \"%s\",\\n'\n"
     "                 '  \"CreationTime\" : 1.7e9, \"Version\":\"v1\" },\\n'\n"
-    "                 ' \"zeta\" : [ 1, 2.5, -3, true, false, null, \"\\\\u00e9\\\\n\\\\\"\" ] }' % ARN)\n"
+    "                 ' \"zeta\" : [ 1, 2.5, -3, true, false, null,'\n"
+    "                 ' \"\\\\u00e9\\\\n\\\\\"\" ] }' % ARN)\n"
     "        elif p == '/describeMediaStorageConfiguration':\n"
-    "            b = '{\"MediaStorageConfiguration\" : {\"StreamARN\" : null , \"Status\" : \"ENABLED\"}}'\n"
+    "            b = ('{\"MediaStorageConfiguration\" : {\"StreamARN\" : null ,'\n"
+    "                 ' \"Status\" : \"ENABLED\"}}')\n"
     "        elif p == '/getSignalingChannelEndpoint':\n"
-    "            b = ('{\"ResourceEndpointList\": [ {\"Protocol\":\"WSS\", \"ResourceEndpoint\":\"%s\"},'\n"
+    "            b = ('{\"ResourceEndpointList\": [ {\"Protocol\":\"WSS\",'\n"
+    "                 ' \"ResourceEndpoint\":\"%s\"},'\n"
     "                 ' {\"ResourceEndpoint\":\"%s\", \"Protocol\":\"HTTPS\"},'\n"
     "                 ' {\"Protocol\":\"WEBRTC\",\"ResourceEndpoint\":\"%s\"} ] }'\n"
     "                 % (me.replace('https', 'wss'), me, me))\n"
     "        elif p == '/v1/get-ice-server-config':\n"
-    "            b = ('{\"IceServerList\":[{\"Ttl\": 300, \"Uris\":[\"turn:a:443?transport=udp\",'\n"
+    "            b = ('{\"IceServerList\":[{\"Ttl\": 300,'\n"
+    "                 ' \"Uris\":[\"turn:a:443?transport=udp\",'\n"
     "                 ' \"turns:b:443\"], \"Username\":\"u\", \"Password\":\"p\"}]}')\n"
     "        elif p == '/joinStorageSession':\n"
     "            b = ''\n"
@@ -123,8 +128,8 @@ static kvsws_client *new_client(int with_control_endpoint)
         kvsws_config_set_str(cfg, KVSWS_OPT_ENDPOINT_URL, me, err);
     kvsws_config_set_str(cfg, KVSWS_OPT_CA_BUNDLE, server.ca_path, err);
     kvsws_config_set_str(cfg, KVSWS_OPT_ACCESS_KEY_ID, "AKIDEXAMPLE", err);
-    kvsws_config_set_str(cfg, KVSWS_OPT_SECRET_ACCESS_KEY, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-                         err);
+    kvsws_config_set_str(cfg, KVSWS_OPT_SECRET_ACCESS_KEY,
+                         "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", err);
     kvsws_config_set_str(cfg, KVSWS_OPT_SESSION_TOKEN, "token-value", err);
     kvsws_config_set_int(cfg, KVSWS_OPT_MAX_ATTEMPTS, 1, err);
     kvsws_client *c = NULL;
