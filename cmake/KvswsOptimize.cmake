@@ -5,7 +5,7 @@
 # Measured on amd64 (stripped libkvsws.so, Release, gcc 12): 265.9 kB with -O3 everywhere, 194.7 kB
 # with all of this; each lever's share is in bench/README.md.
 include(CheckCCompilerFlag)
-include(CheckLinkerFlag)
+include(CheckCSourceCompiles)
 include(CheckIPOSupported)
 
 option(KVSWS_OPTIMIZE_SIZE "Release build types: -Os on cold sources, -O2 on the signer, unused \
@@ -22,13 +22,22 @@ set(KVSWS_HOT_SOURCES_REGEX "^sigv4[._]")
 set(_kvsws_release "$<OR:$<CONFIG:Release>,$<CONFIG:RelWithDebInfo>,$<CONFIG:MinSizeRel>>")
 set(_kvsws_fast "$<OR:$<CONFIG:Release>,$<CONFIG:RelWithDebInfo>>")
 
+# kvsws_check_linker_flag(FLAG VAR): VAR is true when a shared library links with FLAG, silently.
+function(kvsws_check_linker_flag flag var)
+  set(CMAKE_REQUIRED_LINK_OPTIONS ${flag} -shared)
+  set(CMAKE_REQUIRED_QUIET ON)
+  check_c_source_compiles("int kvsws_probe(void) { return 0; }" ${var}
+    FAIL_REGEX "ignored" "unknown" "unrecognized" "warning")
+endfunction()
+
 if(KVSWS_OPTIMIZE_SIZE)
   check_c_compiler_flag(-fno-plt KVSWS_HAVE_NO_PLT)
-  # DT_RELR (binutils 2.38, glibc 2.36): 8 bytes instead of 24 per pointer in a table.
-  check_linker_flag(C "LINKER:-z,pack-relative-relocs" KVSWS_HAVE_PACKED_RELOCS)
+  # DT_RELR (binutils 2.38, glibc 2.36): 8 bytes instead of 24 per pointer in a table. A linker
+  # that does not pack for this target only warns: that counts as no.
+  kvsws_check_linker_flag("-Wl,-z,pack-relative-relocs" KVSWS_HAVE_PACKED_RELOCS)
   # One read-only+code mapping instead of three page-aligned ones (binutils' layout before 2.31):
-  # up to two pages of padding less (two 64 KiB pages on arm64), headers and constants executable.
-  check_linker_flag(C "LINKER:-z,noseparate-code" KVSWS_HAVE_NOSEPARATE_CODE)
+  # up to two pages of padding less, at the price of headers and constants being executable.
+  kvsws_check_linker_flag("-Wl,-z,noseparate-code" KVSWS_HAVE_NOSEPARATE_CODE)
 endif()
 
 # kvsws_optimize_sources(TARGET): per-source optimization levels, one section per function.
