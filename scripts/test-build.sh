@@ -4,8 +4,8 @@
 # files, no build trees):
 #   1. the README's "Build and install the C library" commands exactly as written (Release, gcc,
 #      no -Werror, `sudo cmake --install build` into /usr/local), which must build without a
-#      warning; then consumers built against /usr/local the way the README says, and the installed
-#      files removed again;
+#      warning and gives a stripped libkvsws.so of at most 200 kB; then consumers built against
+#      /usr/local the way the README says, and the installed files removed again;
 #   2. the README's packager commands: each install component holds exactly its files.
 # Then, in this checkout through scripts/build.sh (KVSWS_WERROR=ON), Debug with gcc and Release with
 # clang, each with its unit tests, and a FetchContent consumer in Release. Prints the configure +
@@ -86,6 +86,18 @@ if grep -n 'warning:' "$work/readme-build.log"; then
   exit 1
 fi
 grep -E '^100% tests passed' "$work/readme-build.log"
+# The size the project promises for the README's Release build (bench/README.md): stripped as the
+# bench strips it, every feature in.
+max_lib_bytes=200000
+cp "$(readlink -f "$copy/build/libkvsws.so")" "$work/libkvsws-stripped.so"
+strip --strip-unneeded "$work/libkvsws-stripped.so"
+lib_bytes=$(stat -c %s "$work/libkvsws-stripped.so")
+echo "test-build: libkvsws.so (README Release build) stripped: $lib_bytes bytes (at most $max_lib_bytes)"
+if [ "$lib_bytes" -gt "$max_lib_bytes" ]; then
+  echo "test-build: the stripped libkvsws.so grew past $max_lib_bytes bytes (cmake/KvswsOptimize.cmake" \
+    "says what keeps it small)" >&2
+  exit 1
+fi
 # What the README promises next: find_package and pkg-config find it, and programs run.
 cmake -S tests/consumer -B "$work/system-consumer" >/dev/null
 cmake --build "$work/system-consumer" >/dev/null

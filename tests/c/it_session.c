@@ -8,12 +8,16 @@
  * on stdin: {"cmd":"answer","sdp":...}, {"cmd":"candidate","candidate":...,"sdp_mid":...,
  * "sdp_mline_index":N}, {"cmd":"stats"} (prints {"type":"session_stats","stats":{...}}, the
  * kvsws_session_stats_json document), {"cmd":"close"}. A command's failure prints
- * {"type":"command_error",...}.
+ * {"type":"command_error",...}. {"cmd":"fds"} prints {"type":"fds","when":"asked","count":N,
+ * "fds":[...]}, the process's open descriptors; on exit it prints them again once the sessions
+ * are freed and their closes are done ("session_freed") and once the client is freed
+ * ("client_freed", with "before_client").
  * --also-channel-arn runs a second master session on the same client and loop; its events carry
  * "session":1. On exit it prints {"type":"stats","max_next_event_ms":N}: the longest
  * kvsws_session_next_event(s, 0) call, which must not wait for the network.
  * The client is configured from the environment, as a user's program would be. */
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +26,53 @@
 #include <unistd.h>
 
 #include "kvsws.h"
+
+/* The process's open file descriptors (the one that lists them not counted), and what each is:
+ * {"type":"fds","when":WHEN,"count":N,"fds":["anon_inode:[eventpoll]","socket:[123]",...]}. */
+static int print_fds(const char *when, const char *extra)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    cJSON *o = cJSON_CreateObject(), *list = cJSON_CreateArray();
+    cJSON_AddStringToObject(o, "type", "fds");
+    cJSON_AddStringToObject(o, "when", when);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        char path[300], target[256];
+        if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(d))
+            continue;
+        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+        ssize_t len = readlink(path, target, sizeof target - 1);
+        target[len > 0 ? len : 0] = '\0';
+        cJSON_AddItemToArray(list, cJSON_CreateString(target));
+        n++;
+    }
+    closedir(d);
+    cJSON_AddNumberToObject(o, "count", n);
+    cJSON_AddItemToObject(o, "fds", list);
+    char *text = cJSON_PrintUnformatted(o);
+    if (extra) /* one more member, already JSON: ,"name":value */
+        text[strlen(text) - 1] = '\0';
+    printf("%s%s%s\n", text, extra ? extra : "", extra ? "}" : "");
+    fflush(stdout);
+    free(text);
+    cJSON_Delete(o);
+    return n;
+}
+
+/* How many descriptors are open now. */
+static int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = -1;
+    if (!d)
+        return -1;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
 
 static void print_command_result(const char *cmd, kvsws_status st, kvsws_error *err)
 {
@@ -67,6 +118,8 @@ static int run_command(kvsws_session *s, const char *line, kvsws_error *err)
             printf("{\"type\":\"session_stats\",\"stats\":%s}\n", json);
         fflush(stdout);
         kvsws_string_free(json);
+    } else if (!strcmp(cmd->valuestring, "fds")) {
+        print_fds("asked", NULL);
     } else if (!strcmp(cmd->valuestring, "close")) {
         kvsws_session_close(s);
     } else if (!strcmp(cmd->valuestring, "exit")) {
@@ -131,6 +184,7 @@ int main(int argc, char **argv)
         kvsws_config_set_int(cfg, KVSWS_OPT_LOG_LEVEL, atoi(level), err);
     kvsws_config_set_int(cfg, KVSWS_OPT_RETRY_BASE_DELAY_MS, 50, err);
     kvsws_client *client = NULL;
+    int fds_before_client = count_fds();
     if (kvsws_client_new(cfg, &client, err) != KVSWS_OK) {
         fprintf(stderr, "%s\n", kvsws_error_describe(err));
         return 2;
@@ -234,7 +288,18 @@ int main(int argc, char **argv)
     fflush(stdout);
     kvsws_session_free(also);
     kvsws_session_free(s);
+    /* A polite close finishes on the client's worker (up to 1 s): wait until the count settles. */
+    for (int last = -1, same = 0, tries = 0; same < 5 && tries < 30; tries++) {
+        int n = count_fds();
+        same = n == last ? same + 1 : 0;
+        last = n;
+        usleep(100000);
+    }
+    print_fds("session_freed", NULL);
     kvsws_client_free(client);
+    char before[48];
+    snprintf(before, sizeof before, ",\"before_client\":%d", fds_before_client);
+    print_fds("client_freed", before);
     kvsws_error_free(err);
     return 0;
 }

@@ -429,3 +429,29 @@ def test_stats_after_go_away(emu: Emulator, it_session_bin: Path) -> None:
     assert 0 <= after["offer_from_join_ms"] <= after["offer_from_start_ms"] <= after["uptime_ms"]
     assert after["offer_from_start_ms"] > before["offer_from_start_ms"], (before, after)
     assert after["state_ms"] <= after["uptime_ms"] and after["backoff_ms"] == 0, after
+
+
+def test_a_session_holds_at_most_five_fds_and_leaks_none(emu: Emulator, it_session_bin: Path) -> None:
+    """Connected (the offer delivered), a session holds its epoll fd (the one the app polls), one
+    timerfd (deadlines and wake-ups), the WebSocket and the socketpair libcurl keeps beside the
+    WebSocket's connection; after close nothing is left, after the client neither."""
+    channel = "fds-count"
+    emu.add_channel(channel, storage=True)
+
+    async def go() -> list[dict[str, Any]]:
+        driver = await Driver.start(it_session_bin, session_env(emu), "--channel-name", channel)
+        try:
+            await driver.until("offer")
+            await driver.send(cmd="fds")
+            asked = await driver.until("fds", when="asked")
+            await driver.send(cmd="close")
+            freed = await driver.until("fds", when="session_freed")
+            gone = await driver.until("fds", when="client_freed")
+            return [asked, freed, gone]
+        finally:
+            await driver.stop()
+
+    asked, freed, gone = asyncio.run(go())
+    print("FDS", asked, freed, gone)
+    assert asked["count"] - freed["count"] <= 5, (asked, freed)
+    assert gone["count"] == gone["before_client"], gone

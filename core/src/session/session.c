@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -80,8 +79,10 @@ struct kvsws_session {
     int max_join_attempts, check_answer;
     int64_t flood_limit; /* frames per second; 0: none */
 
-    /* the loop: epoll over the WebSocket, a timer and a wake-up eventfd */
-    int epfd, timer_fd, wake_fd;
+    /* the loop: epoll over the WebSocket and one timerfd, which is both the next deadline and
+     * the wake-up (waking arms it to fire now; wake_pending keeps a re-arm from losing that) */
+    int epfd, timer_fd;
+    int wake_pending;
     phase phase;
     kvsws_session_state state;
     int64_t offer_deadline, session_deadline, retry_at;
@@ -280,17 +281,14 @@ kvsws_status kvsws_session_new(kvsws_client *client, kvsws_session **out, kvsws_
     s->flood_limit = DEFAULT_FLOOD_LIMIT;
     s->epfd = epoll_create1(EPOLL_CLOEXEC);
     s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     pthread_mutex_init(&s->send_lock, NULL);
-    if (s->epfd < 0 || s->timer_fd < 0 || s->wake_fd < 0 || !s->job.err) {
+    if (s->epfd < 0 || s->timer_fd < 0 || !s->job.err) {
         kvsws_session_free(s);
         return kvi_error_set(err, KVSWS_E_INTERNAL, "cannot create the session's descriptors: %s",
                              strerror_r(errno, (char[128]){0}, 128));
     }
     struct epoll_event ee = {.events = EPOLLIN, .data.fd = s->timer_fd};
     epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->timer_fd, &ee);
-    ee.data.fd = s->wake_fd;
-    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->wake_fd, &ee);
     *out = s;
     return KVSWS_OK;
 }
@@ -378,11 +376,18 @@ kvsws_status kvsws_session_set_int(kvsws_session *s, kvsws_session_option opt, i
                          (int)opt);
 }
 
+/* The timer expiring now: a step runs at the next look at the fd. Any thread may call it. */
+static void fire_timer_now(kvsws_session *s)
+{
+    struct itimerspec its = {.it_value = {.tv_sec = 0, .tv_nsec = 1}};
+    timerfd_settime(s->timer_fd, 0, &its, NULL);
+}
+
 static void wake(kvsws_session *s)
 {
-    uint64_t one = 1;
-    ssize_t n = write(s->wake_fd, &one, sizeof one);
-    (void)n; /* a full counter already means "wake up" */
+    /* The flag first: a concurrent arm_timer that overwrites our expiry then sees it. */
+    __atomic_store_n(&s->wake_pending, 1, __ATOMIC_SEQ_CST);
+    fire_timer_now(s);
 }
 
 kvsws_status kvsws_session_start(kvsws_session *s, kvsws_error *err)
@@ -1141,6 +1146,8 @@ static void arm_timer(kvsws_session *s, int64_t in_ms)
         its.it_value.tv_nsec = (in_ms % 1000) * 1000000L;
     }
     timerfd_settime(s->timer_fd, 0, &its, NULL);
+    if (__atomic_load_n(&s->wake_pending, __ATOMIC_SEQ_CST))
+        fire_timer_now(s); /* a wake-up came while we re-armed: it must not be lost */
 }
 
 static void drain_fd(int fd)
@@ -1153,8 +1160,8 @@ static void drain_fd(int fd)
 /* One pass of work: what is due, what arrived. */
 static void step(kvsws_session *s)
 {
+    __atomic_store_n(&s->wake_pending, 0, __ATOMIC_SEQ_CST);
     drain_fd(s->timer_fd);
-    drain_fd(s->wake_fd);
     if (s->job.kind != JOB_NONE) {
         if (!job_done(s))
             return; /* the worker wakes us when it is back */
@@ -1335,8 +1342,6 @@ void kvsws_session_free(kvsws_session *s)
         close(s->epfd);
     if (s->timer_fd >= 0)
         close(s->timer_fd);
-    if (s->wake_fd >= 0)
-        close(s->wake_fd);
     pthread_mutex_destroy(&s->send_lock);
     pthread_cond_destroy(&s->job_cond);
     pthread_mutex_destroy(&s->job_lock);
