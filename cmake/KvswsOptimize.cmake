@@ -2,14 +2,16 @@
 # How the library is optimized in the release build types (Release, RelWithDebInfo, MinSizeRel):
 # small where it is cold, fast where it is hot, and libkvsws.so linked with LTO. Debug and build
 # types CMake does not know (a packager's "None" with its own flags) keep exactly their flags.
-# Measured on amd64 (stripped libkvsws.so, Release, gcc 12): 265.9 kB with -O3 everywhere, 194.7 kB
-# with all of this; each lever's share is in bench/README.md.
+# Measured on amd64 (stripped libkvsws.so, Release, gcc 12): 265.9 kB with -O3 everywhere, 182.3 kB
+# with all of this (202.9 kB with unwind tables, once the AWS IoT provider was in); each lever's share is in bench/README.md.
 include(CheckCCompilerFlag)
 include(CheckCSourceCompiles)
 include(CheckIPOSupported)
 
 option(KVSWS_OPTIMIZE_SIZE "Release build types: -Os on cold sources, -O2 on the signer, unused \
 sections dropped, packed relocations, no PLT, one code mapping" ON)
+option(KVSWS_UNWIND_TABLES "Release and MinSizeRel: keep asynchronous unwind tables (.eh_frame) \
+in libkvsws.so, for unwinding through it without debug information" OFF)
 option(KVSWS_LTO "Release build types: link-time optimization of libkvsws.so (its own objects; \
 libkvsws.a stays plain for any linker)" ON)
 
@@ -21,6 +23,7 @@ set(KVSWS_HOT_SOURCES_REGEX "^sigv4[._]")
 
 set(_kvsws_release "$<OR:$<CONFIG:Release>,$<CONFIG:RelWithDebInfo>,$<CONFIG:MinSizeRel>>")
 set(_kvsws_fast "$<OR:$<CONFIG:Release>,$<CONFIG:RelWithDebInfo>>")
+set(_kvsws_lean "$<OR:$<CONFIG:Release>,$<CONFIG:MinSizeRel>>")
 
 # kvsws_check_linker_flag(FLAG VAR): VAR is true when a shared library links with FLAG, silently.
 function(kvsws_check_linker_flag flag var)
@@ -64,6 +67,12 @@ function(kvsws_optimize_sources target)
   endforeach()
   target_compile_options(${target} PRIVATE
     $<${_kvsws_release}:-ffunction-sections -fdata-sections>)
+  if(NOT KVSWS_UNWIND_TABLES)
+    # 20 kB of the stripped library (a tenth). The core is C: nothing throws through it, and it is
+    # no place for pthread_cancel (it holds locks); debuggers read .debug_frame, which -g still
+    # writes (RelWithDebInfo keeps .eh_frame too, for perf --call-graph=dwarf).
+    target_compile_options(${target} PRIVATE $<${_kvsws_lean}:-fno-asynchronous-unwind-tables>)
+  endif()
   if(KVSWS_HAVE_NO_PLT)
     # Calls into libcurl, OpenSSL and libc go through the GOT directly: no 16-byte PLT stub each.
     target_compile_options(${target} PRIVATE $<${_kvsws_release}:-fno-plt>)
