@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import json
 import logging
 import os
@@ -63,22 +62,6 @@ def _core_log_level() -> int:
         if logger.isEnabledFor(py_level):
             return core_level
     return _core.KVSWS_LOG_OFF
-
-
-class _Runner:
-    """One helper thread per process for calls made on the main thread (see _invoke_interruptibly)."""
-
-    lock = threading.Lock()
-    executor: futures.ThreadPoolExecutor | None = None
-    pid = 0
-
-
-def _main_thread_runner() -> futures.ThreadPoolExecutor:
-    with _Runner.lock:
-        if _Runner.executor is None or _Runner.pid != os.getpid():  # threads do not survive fork()
-            _Runner.executor = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="kvsws-main")
-            _Runner.pid = os.getpid()
-        return _Runner.executor
 
 
 @dataclass(frozen=True)
@@ -381,26 +364,20 @@ class Client:
             self._inflight[key] = token
             handle = self._handle
         self._follow_log_level(handle)
-        if threading.current_thread() is threading.main_thread():
-            result = self._invoke_interruptibly(key, handle, operation, body, token)
-        else:
-            result = self._invoke(key, handle, operation, body, token)
+        # On the main thread, the core's waits run pending signal handlers: Ctrl-C cancels the call.
+        interruptible = threading.current_thread() is threading.main_thread()
+        try:
+            result = _core.call(handle, operation, body, token, interruptible)
+        except _core.CoreError as exc:
+            raise _from_core(exc.args) from None
+        finally:
+            self._release(key, token, handle)
         text, http_status, request_id, attempts, headers = result
         output: dict[str, Any] = json.loads(text)
         output["ResponseMetadata"] = {"RequestId": request_id, "HTTPStatusCode": http_status,
                                       "HTTPHeaders": _http_headers(headers),
                                       "RetryAttempts": max(attempts - 1, 0)}
         return output
-
-    def _invoke(self, key: object, handle: Any, operation: str, body: str, token: Any) -> _CallResult:
-        """The call itself (GIL released inside), then the bookkeeping: this call's token is freed
-        here, and the client too if it was closed meanwhile and this was its last call."""
-        try:
-            return _core.call(handle, operation, body, token)
-        except _core.CoreError as exc:
-            raise _from_core(exc.args) from None
-        finally:
-            self._release(key, token, handle)
 
     def _release(self, key: object, token: Any, handle: Any) -> None:
         """After a call: frees its token, and the client too if it was closed meanwhile and this
@@ -413,28 +390,6 @@ class Client:
         _core.cancel_free(token)
         if last:
             _core.client_free(handle)
-
-    def _invoke_interruptibly(self, key: object, handle: Any, operation: str, body: str,
-                              token: Any) -> _CallResult:
-        """From the main thread, the call runs on a helper thread while this one waits, so that
-        Ctrl-C (or any signal handler that raises) cancels it at once instead of after its timeouts."""
-        context = contextvars.copy_context()  # log records keep the caller's context
-        future: futures.Future[_CallResult] | None = None
-        try:
-            future = _main_thread_runner().submit(context.run, self._invoke, key, handle, operation, body, token)
-            return future.result()  # the call's own error is raised here too
-        except BaseException:
-            if future is None or not future.done():  # interrupted while waiting: cancel the call
-                self._cancel(key)  # the call returns within ~10 ms and cleans up after itself
-                if future is not None:
-                    futures.wait([future])
-            raise
-
-    def _cancel(self, key: object) -> None:
-        with self._lock:
-            token = self._inflight.get(key)
-            if token is not None:
-                _core.cancel_trigger(token)
 
 
 def _jsonable(value: object) -> object:
