@@ -23,7 +23,8 @@
 
 #include <kvsws.h>
 
-#include "cli.h" /* kvsws_cli_run: the kvsws command, compiled into this extension */
+#include "cli.h"    /* kvsws_cli_run: the kvsws command, compiled into this extension */
+#include "api/client.h" /* kvi_cancel_on_wait: Ctrl-C checks while a main-thread call waits */
 
 static PyObject *kvsws_py_core_error = NULL;  /* _core.CoreError */
 static PyObject *kvsws_py_log_handler = NULL; /* set_log_handler(); kept for the process */
@@ -132,6 +133,32 @@ static PyObject *kvsws_py_raise(kvsws_status st, const kvsws_error *err)
     return NULL;
 }
 
+/* A call made on the main thread, where Python runs signal handlers: while the call waits, the
+ * core calls kvsws_py_check_signals, which takes the GIL back for a moment to run any pending
+ * handler (as psycopg does). A handler that raises (Ctrl-C's KeyboardInterrupt) cancels the call,
+ * and its exception is what the call raises. No helper thread, no thread hop. */
+typedef struct kvsws_py_wait {
+    kvsws_cancel *cancel;
+    int raised; /* a signal handler raised: its exception is set on this thread */
+} kvsws_py_wait;
+
+/* This thread's interruptible call, for a handler that raises inside a log line (thread-local:
+ * never shared, so no lock). */
+static _Thread_local kvsws_py_wait *kvsws_py_waiting = NULL;
+
+static void kvsws_py_check_signals(void *userdata)
+{
+    kvsws_py_wait *wait = userdata;
+    if (wait->raised)
+        return;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    if (PyErr_CheckSignals() != 0) {
+        wait->raised = 1;
+        kvsws_cancel_trigger(wait->cancel);
+    }
+    PyGILState_Release(gil);
+}
+
 /* The core's log function: runs on the thread making the call, which has released the GIL. */
 static void kvsws_py_log(void *userdata, kvsws_log_level level, const char *line)
 {
@@ -141,11 +168,26 @@ static void kvsws_py_log(void *userdata, kvsws_log_level level, const char *line
     PyGILState_STATE gil = PyGILState_Ensure();
     PyObject *handler = kvsws_py_log_handler;
     if (handler) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb); /* a call's pending KeyboardInterrupt outlives the line */
         Py_INCREF(handler);
         PyObject *text = kvsws_py_str(line);
         PyObject *r = text ? PyObject_CallFunction(handler, "iO", (int)level, text) : NULL;
-        if (!r)
+        kvsws_py_wait *wait = kvsws_py_waiting;
+        if (!r && wait && !PyErr_ExceptionMatches(PyExc_Exception)) {
+            /* A signal handler ran inside the log handler and raised: that ends the call (the
+             * first such exception is the one it raises). */
+            if (!type) {
+                wait->raised = 1;
+                kvsws_cancel_trigger(wait->cancel);
+                PyErr_Fetch(&type, &value, &tb);
+            } else {
+                PyErr_Clear();
+            }
+        } else if (!r) {
             PyErr_WriteUnraisable(handler); /* a broken log handler never fails the call */
+        }
+        PyErr_Restore(type, value, tb);
         Py_XDECREF(r);
         Py_XDECREF(text);
         Py_DECREF(handler);
@@ -381,21 +423,35 @@ PyObject *kvsws_py_sign_request(kvsws_client *client, const char *service, const
     return result;
 }
 
-/* One operation: (output JSON, HTTP status, request id, attempts), or CoreError. The GIL is
- * released for the whole call: validation, endpoint discovery, signing, sending, retries. */
+/* One operation: (output JSON, HTTP status, request id, attempts, headers JSON), or CoreError.
+ * The GIL is released for the whole call: validation, endpoint discovery, signing, sending,
+ * retries. interruptible (the main thread): pending signal handlers run while the call waits,
+ * and one that raises cancels the call and is raised instead. */
 PyObject *kvsws_py_call(kvsws_client *client, const char *operation, const char *input_json,
-                        kvsws_cancel *cancel)
+                        kvsws_cancel *cancel, int interruptible)
 {
     kvsws_error *err = kvsws_error_new();
     if (!err)
         return PyErr_NoMemory();
     kvsws_response *resp = NULL;
     kvsws_status st;
+    kvsws_py_wait wait = {cancel, 0};
+    interruptible = interruptible && cancel;
+    if (interruptible) {
+        kvi_cancel_on_wait(cancel, kvsws_py_check_signals, &wait);
+        kvsws_py_waiting = &wait;
+    }
     Py_BEGIN_ALLOW_THREADS
     st = kvsws_client_call(client, operation, input_json, cancel, &resp, err);
     Py_END_ALLOW_THREADS
+    if (interruptible) {
+        kvi_cancel_on_wait(cancel, NULL, NULL);
+        kvsws_py_waiting = NULL;
+    }
     PyObject *result = NULL;
-    if (st != KVSWS_OK) {
+    if (wait.raised) {
+        /* the signal handler's exception is set: it wins over the call's own outcome */
+    } else if (st != KVSWS_OK) {
         kvsws_py_raise(st, err);
     } else {
         PyObject *json = kvsws_py_str(kvsws_response_json(resp));

@@ -4,32 +4,48 @@
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import json
 import logging
 import os
-import platform
+import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from concurrent import futures
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self, cast
+from collections.abc import Mapping
 
 from . import _core
-from .config import Config, _milliseconds
 from .exceptions import ClientClosedError, ClientExceptions, ParamValidationError, _from_core, _http_headers
-from .type_defs import (
-    DescribeMediaStorageConfigurationOutput,
-    DescribeSignalingChannelOutput,
-    GetIceServerConfigOutput,
-    GetSignalingChannelEndpointOutput,
-    SingleMasterChannelEndpointConfiguration,
-)
 
+# typing.TYPE_CHECKING without importing typing at run time (an import costs a few ms; mypy takes
+# any TYPE_CHECKING as true). What only annotations need is imported for the type checker alone.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from concurrent import futures
+    from types import TracebackType
+    from typing import Any, Literal, Self, cast
+
+    from .config import ClientMeta, Config
     from .session import StorageSession
+    from .type_defs import (
+        DescribeMediaStorageConfigurationOutput,
+        DescribeSignalingChannelOutput,
+        GetIceServerConfigOutput,
+        GetSignalingChannelEndpointOutput,
+        SingleMasterChannelEndpointConfiguration,
+    )
+else:
+    def cast(_type: object, value: object) -> object:
+        """typing.cast, without importing typing."""
+        return value
+
+
+def __getattr__(name: str) -> object:
+    """ClientMeta lives in kvsws.config (a dataclass: imported when first used, not at import)."""
+    if name == "ClientMeta":
+        from .config import ClientMeta
+
+        return ClientMeta
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["Client", "ClientMeta"]
 
@@ -41,10 +57,6 @@ logger.addHandler(logging.NullHandler())
 # The core's log levels (kvsws_log_level) and the logging module's.
 _CORE_TO_PY = {_core.KVSWS_LOG_ERROR: logging.ERROR, _core.KVSWS_LOG_WARN: logging.WARNING,
                _core.KVSWS_LOG_INFO: logging.INFO, _core.KVSWS_LOG_DEBUG: logging.DEBUG}
-
-
-# What _core.call returns: output JSON, HTTP status, request id, attempts, headers JSON.
-_CallResult = tuple[str, int, str, int, str]
 
 
 def _fspath(value: str | os.PathLike[str] | None) -> str | None:
@@ -67,31 +79,6 @@ def _core_log_level() -> int:
         if logger.isEnabledFor(py_level):
             return core_level
     return _core.KVSWS_LOG_OFF
-
-
-class _Runner:
-    """One helper thread per process for calls made on the main thread (see _invoke_interruptibly)."""
-
-    lock = threading.Lock()
-    executor: futures.ThreadPoolExecutor | None = None
-    pid = 0
-
-
-def _main_thread_runner() -> futures.ThreadPoolExecutor:
-    with _Runner.lock:
-        if _Runner.executor is None or _Runner.pid != os.getpid():  # threads do not survive fork()
-            _Runner.executor = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="kvsws-main")
-            _Runner.pid = os.getpid()
-        return _Runner.executor
-
-
-@dataclass(frozen=True)
-class ClientMeta:
-    """``client.meta``, as in boto3: the resolved region, the explicit endpoint, the config."""
-
-    region_name: str
-    endpoint_url: str | None
-    config: Config
 
 
 class Client:
@@ -161,10 +148,11 @@ class Client:
         if verify is False:
             raise ValueError("verify=False is refused: kvsws always verifies TLS. To trust a private CA, "
                              "pass the path of its PEM bundle (verify='/path/to/ca.pem') or set AWS_CA_BUNDLE.")
-        if config is None:
-            config = Config()
-        elif not isinstance(config, Config):
-            raise TypeError(f"config must be a kvsws.Config, got {type(config).__name__}")
+        if config is not None:
+            from .config import Config  # already imported by whoever made the config
+
+            if not isinstance(config, Config):
+                raise TypeError(f"config must be a kvsws.Config, got {type(config).__name__}")
         ca_bundle = None if verify is None or verify is True else os.fspath(verify)
         # The AWS IoT credentials provider's options: name for messages, value (paths as str).
         iot_options = {
@@ -183,8 +171,9 @@ class Client:
             if value is not None and not isinstance(value, str):
                 raise TypeError(f"{name} must be a str or None, got {type(value).__name__}")
 
-        user_agent = f"lang/python#{platform.python_version()} md/kvsws-python"
-        if config.user_agent_extra:
+        # sys.version's first word is platform.python_version(), without importing platform.
+        user_agent = f"lang/python#{sys.version.split()[0]} md/kvsws-python"
+        if config is not None and config.user_agent_extra:
             user_agent += " " + config.user_agent_extra
         options: list[tuple[int, int | str | None]] = [
             (_core.KVSWS_OPT_REGION, region_name),
@@ -195,29 +184,29 @@ class Client:
             (_core.KVSWS_OPT_SESSION_TOKEN, aws_session_token),
             (_core.KVSWS_OPT_CA_BUNDLE, ca_bundle),
             (_core.KVSWS_OPT_USER_AGENT_EXTRA, user_agent),
-            (_core.KVSWS_OPT_RETRY_JOIN, int(config.retry_join)),
             *((key, value) for key, (_, value) in iot_options.items()),
         ]
-        if config.connect_timeout is not None:
-            options.append((_core.KVSWS_OPT_CONNECT_TIMEOUT_MS, _milliseconds(config.connect_timeout)))
-        if config.read_timeout is not None:
-            options.append((_core.KVSWS_OPT_READ_TIMEOUT_MS, _milliseconds(config.read_timeout)))
-        if config.request_timeout is not None:
-            options.append((_core.KVSWS_OPT_REQUEST_TIMEOUT_MS, _milliseconds(config.request_timeout)))
-        attempts = config.total_max_attempts()
-        if attempts is not None:
-            options.append((_core.KVSWS_OPT_MAX_ATTEMPTS, attempts))
-        if config.retry_base_delay is not None:
-            options.append((_core.KVSWS_OPT_RETRY_BASE_DELAY_MS, round(config.retry_base_delay * 1000)))
-        if config.use_fips_endpoint is not None:
-            options.append((_core.KVSWS_OPT_USE_FIPS_ENDPOINT, int(config.use_fips_endpoint)))
+        if config is not None:  # without one, the core's defaults are Config()'s
+            options += _config_options(config)
         self._log_level = _core_log_level()  # followed on every call (_follow_log_level)
         try:
             self._handle = _core.client_new(options, self._log_level)
         except _core.CoreError as exc:
             raise _from_core(exc.args) from None
-        self.meta = ClientMeta(region_name=_core.client_region(self._handle), endpoint_url=endpoint_url,
-                               config=config)
+        self._region: str = _core.client_region(self._handle)
+        self._endpoint_url = endpoint_url
+        self._config = config
+        self._meta: ClientMeta | None = None
+
+    @property
+    def meta(self) -> ClientMeta:
+        """``client.meta``, as in boto3: the resolved region, the explicit endpoint, the config."""
+        if self._meta is None:  # built when first asked for: its dataclass is not imported before
+            from .config import ClientMeta, Config
+
+            self._meta = ClientMeta(region_name=self._region, endpoint_url=self._endpoint_url,
+                                    config=self._config if self._config is not None else Config())
+        return self._meta
 
     def _follow_log_level(self, handle: Any) -> None:
         """Passes the "kvsws" logger's effective level to the core when it changed since the last
@@ -271,9 +260,8 @@ class Client:
             self.close()
 
     def __repr__(self) -> str:
-        meta = getattr(self, "meta", None)
         state = " closed" if self._closed else ""
-        return f"<kvsws.Client region_name={meta.region_name if meta else None!r}{state}>"
+        return f"<kvsws.Client region_name={getattr(self, '_region', None)!r}{state}>"
 
     # -- storage sessions ---------------------------------------------------------------------------
     def storage_session(self, *, channel_arn: str | None = None, channel_name: str | None = None,
@@ -340,7 +328,7 @@ class Client:
         params: dict[str, Any] = {"ChannelARN": ChannelARN}
         if SingleMasterChannelEndpointConfiguration is not None:
             params["SingleMasterChannelEndpointConfiguration"] = SingleMasterChannelEndpointConfiguration
-        return cast(GetSignalingChannelEndpointOutput, self._call("GetSignalingChannelEndpoint", params))
+        return cast("GetSignalingChannelEndpointOutput", self._call("GetSignalingChannelEndpoint", params))
 
     def describe_signaling_channel(self, *, ChannelName: str | None = None,
                                    ChannelARN: str | None = None) -> DescribeSignalingChannelOutput:
@@ -349,15 +337,17 @@ class Client:
         out = self._call("DescribeSignalingChannel", {"ChannelName": ChannelName, "ChannelARN": ChannelARN})
         info = out.get("ChannelInfo")
         if isinstance(info, dict) and isinstance(info.get("CreationTime"), int | float):
+            from datetime import UTC, datetime
+
             info["CreationTime"] = datetime.fromtimestamp(info["CreationTime"], tz=UTC)
-        return cast(DescribeSignalingChannelOutput, out)
+        return cast("DescribeSignalingChannelOutput", out)
 
     def describe_media_storage_configuration(
             self, *, ChannelName: str | None = None, ChannelARN: str | None = None,
     ) -> DescribeMediaStorageConfigurationOutput:
         """DescribeMediaStorageConfiguration: whether the channel has media storage (``Status``
         ENABLED or DISABLED) and its stream, by name or ARN (one of them)."""
-        return cast(DescribeMediaStorageConfigurationOutput,
+        return cast("DescribeMediaStorageConfigurationOutput",
                     self._call("DescribeMediaStorageConfiguration", {"ChannelName": ChannelName,
                                                                       "ChannelARN": ChannelARN}))
 
@@ -365,7 +355,7 @@ class Client:
                               Username: str | None = None) -> GetIceServerConfigOutput:
         """GetIceServerConfig: TURN servers and their credentials for the channel
         (``Service`` is "TURN", the default)."""
-        return cast(GetIceServerConfigOutput, self._call("GetIceServerConfig", {
+        return cast("GetIceServerConfigOutput", self._call("GetIceServerConfig", {
             "ChannelARN": ChannelARN, "ClientId": ClientId, "Service": Service, "Username": Username}))
 
     # -- signing for your own transport --------------------------------------------------------------
@@ -398,7 +388,7 @@ class Client:
         """Runs one operation in the core (which validates, signs, sends and retries) with the GIL
         released; returns its output with boto3's ResponseMetadata, or raises the mapped error."""
         try:
-            body = json.dumps({k: v for k, v in params.items() if v is not None}, default=_jsonable)
+            body = _ENCODER.encode({k: v for k, v in params.items() if v is not None})
         except (TypeError, ValueError) as exc:
             raise ParamValidationError(f"Invalid input for {operation}: {exc}", operation_name=operation) from None
         key = object()
@@ -410,26 +400,20 @@ class Client:
             self._inflight[key] = token
             handle = self._handle
         self._follow_log_level(handle)
-        if threading.current_thread() is threading.main_thread():
-            result = self._invoke_interruptibly(key, handle, operation, body, token)
-        else:
-            result = self._invoke(key, handle, operation, body, token)
+        # On the main thread, the core's waits run pending signal handlers: Ctrl-C cancels the call.
+        interruptible = threading.current_thread() is threading.main_thread()
+        try:
+            result = _core.call(handle, operation, body, token, interruptible)
+        except _core.CoreError as exc:
+            raise _from_core(exc.args) from None
+        finally:
+            self._release(key, token, handle)
         text, http_status, request_id, attempts, headers = result
         output: dict[str, Any] = json.loads(text)
         output["ResponseMetadata"] = {"RequestId": request_id, "HTTPStatusCode": http_status,
                                       "HTTPHeaders": _http_headers(headers),
                                       "RetryAttempts": max(attempts - 1, 0)}
         return output
-
-    def _invoke(self, key: object, handle: Any, operation: str, body: str, token: Any) -> _CallResult:
-        """The call itself (GIL released inside), then the bookkeeping: this call's token is freed
-        here, and the client too if it was closed meanwhile and this was its last call."""
-        try:
-            return _core.call(handle, operation, body, token)
-        except _core.CoreError as exc:
-            raise _from_core(exc.args) from None
-        finally:
-            self._release(key, token, handle)
 
     def _release(self, key: object, token: Any, handle: Any) -> None:
         """After a call: frees its token, and the client too if it was closed meanwhile and this
@@ -443,27 +427,26 @@ class Client:
         if last:
             _core.client_free(handle)
 
-    def _invoke_interruptibly(self, key: object, handle: Any, operation: str, body: str,
-                              token: Any) -> _CallResult:
-        """From the main thread, the call runs on a helper thread while this one waits, so that
-        Ctrl-C (or any signal handler that raises) cancels it at once instead of after its timeouts."""
-        context = contextvars.copy_context()  # log records keep the caller's context
-        future: futures.Future[_CallResult] | None = None
-        try:
-            future = _main_thread_runner().submit(context.run, self._invoke, key, handle, operation, body, token)
-            return future.result()  # the call's own error is raised here too
-        except BaseException:
-            if future is None or not future.done():  # interrupted while waiting: cancel the call
-                self._cancel(key)  # the call returns within ~10 ms and cleans up after itself
-                if future is not None:
-                    futures.wait([future])
-            raise
 
-    def _cancel(self, key: object) -> None:
-        with self._lock:
-            token = self._inflight.get(key)
-            if token is not None:
-                _core.cancel_trigger(token)
+def _config_options(config: Config) -> list[tuple[int, int | str | None]]:
+    """The core options a Config sets (its user_agent_extra is in the User-Agent option)."""
+    from .config import _milliseconds
+
+    options: list[tuple[int, int | str | None]] = [(_core.KVSWS_OPT_RETRY_JOIN, int(config.retry_join))]
+    if config.connect_timeout is not None:
+        options.append((_core.KVSWS_OPT_CONNECT_TIMEOUT_MS, _milliseconds(config.connect_timeout)))
+    if config.read_timeout is not None:
+        options.append((_core.KVSWS_OPT_READ_TIMEOUT_MS, _milliseconds(config.read_timeout)))
+    if config.request_timeout is not None:
+        options.append((_core.KVSWS_OPT_REQUEST_TIMEOUT_MS, _milliseconds(config.request_timeout)))
+    attempts = config.total_max_attempts()
+    if attempts is not None:
+        options.append((_core.KVSWS_OPT_MAX_ATTEMPTS, attempts))
+    if config.retry_base_delay is not None:
+        options.append((_core.KVSWS_OPT_RETRY_BASE_DELAY_MS, round(config.retry_base_delay * 1000)))
+    if config.use_fips_endpoint is not None:
+        options.append((_core.KVSWS_OPT_USE_FIPS_ENDPOINT, int(config.use_fips_endpoint)))
+    return options
 
 
 def _jsonable(value: object) -> object:
@@ -473,3 +456,7 @@ def _jsonable(value: object) -> object:
     if isinstance(value, list | tuple | set | frozenset):
         return list(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# json.dumps(..., default=_jsonable) without building an encoder on every call.
+_ENCODER = json.JSONEncoder(default=_jsonable)

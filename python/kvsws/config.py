@@ -1,16 +1,19 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Client options, named as ``botocore.config.Config`` names them."""
+"""Client options, named as ``botocore.config.Config`` names them, and ``client.meta``."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from .exceptions import InvalidConfigError
 
-__all__ = ["Config"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see kvsws.client)
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = ["ClientMeta", "Config"]
 
 _MAX_TIMEOUT_S = 3600
 _MAX_ATTEMPTS = 20
@@ -87,6 +90,15 @@ class Config:
         if total > _MAX_ATTEMPTS:
             raise InvalidConfigError(f"retries allow at most {_MAX_ATTEMPTS} attempts in all, got {total}")
         return total
+
+
+@dataclass(frozen=True)
+class ClientMeta:
+    """``client.meta``, as in boto3: the resolved region, the explicit endpoint, the config."""
+
+    region_name: str
+    endpoint_url: str | None
+    config: Config
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:

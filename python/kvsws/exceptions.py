@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, ClassVar
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see kvsws.client)
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 __all__ = [
     "AccessDeniedException",
@@ -396,7 +399,7 @@ def _http_headers(text: str) -> dict[str, str]:
         headers = json.loads(text)
     except ValueError:
         return {}
-    return {str(k): str(v) for k, v in headers.items()} if isinstance(headers, dict) else {}
+    return headers if isinstance(headers, dict) else {}  # the core writes every value as a string
 
 
 def _from_core(args: tuple[Any, ...]) -> Exception:

@@ -157,7 +157,7 @@ static void url_for(char *buf, size_t n, int port, const char *path)
 static kvsws_status do_get(kvi_http_pool *pool, const char *url, kvi_http_response *resp,
                            kvsws_error *err)
 {
-    kvi_http_request req = {"GET", url, NULL, 0, NULL, 0, NULL, 0};
+    kvi_http_request req = {"GET", url, NULL, 0, NULL, 0, NULL, 0, NULL, NULL};
     return kvi_http_perform(pool, &req, resp, err);
 }
 
@@ -179,7 +179,7 @@ static void test_ok_and_headers(kvi_http_pool *pool)
 
     /* An AWS error is a success at this layer; the headers feed aws_error. */
     url_for(url, sizeof url, port_good, "/err400");
-    kvi_http_request req = {"POST", url, NULL, 0, "{}", 2, NULL, 0};
+    kvi_http_request req = {"POST", url, NULL, 0, "{}", 2, NULL, 0, NULL, NULL};
     CHECK_INT(kvi_http_perform(pool, &req, &r, err), KVSWS_OK);
     CHECK_INT(r.status, 400);
     CHECK_STR(r.request_id, "alt-id");
@@ -223,7 +223,7 @@ static void test_ok_and_headers(kvi_http_pool *pool)
 static kvsws_status do_get_keep(kvi_http_pool *pool, const char *url, kvi_http_response *resp,
                                 kvsws_error *err)
 {
-    kvi_http_request req = {"GET", url, NULL, 0, NULL, 0, NULL, 1};
+    kvi_http_request req = {"GET", url, NULL, 0, NULL, 0, NULL, 1, NULL, NULL};
     return kvi_http_perform(pool, &req, resp, err);
 }
 
@@ -303,7 +303,7 @@ static void test_request_shape(kvi_http_pool *pool)
         {"X-Empty", ""},
         {"Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/..."},
     };
-    kvi_http_request req = {"POST", url, hs, 4, body, sizeof body, NULL, 0};
+    kvi_http_request req = {"POST", url, hs, 4, body, sizeof body, NULL, 0, NULL, NULL};
     kvi_http_response r;
     kvsws_error *err = kvsws_error_new();
     CHECK_INT(kvi_http_perform(pool, &req, &r, err), KVSWS_OK);
@@ -330,7 +330,7 @@ static void test_request_shape(kvi_http_pool *pool)
 
     /* A given Content-Type is sent as given; GET and PUT work too. */
     kvi_header ct[] = {{"Content-Type", "application/json"}};
-    kvi_http_request put = {"PUT", url, ct, 1, "{}", 2, NULL, 0};
+    kvi_http_request put = {"PUT", url, ct, 1, "{}", 2, NULL, 0, NULL, NULL};
     CHECK_INT(kvi_http_perform(pool, &put, &r, err), KVSWS_OK);
     root = cJSON_ParseWithLength(r.body.data, r.body.len);
     if (root) {
@@ -344,7 +344,7 @@ static void test_request_shape(kvi_http_pool *pool)
 
     /* A header that could smuggle another one is refused, without echoing its value. */
     kvi_header bad[] = {{"X-Amz-Security-Token", "SECRETTOKEN\r\nX-Evil: 1"}};
-    kvi_http_request breq = {"POST", url, bad, 1, "", 0, NULL, 0};
+    kvi_http_request breq = {"POST", url, bad, 1, "", 0, NULL, 0, NULL, NULL};
     CHECK_INT(kvi_http_perform(pool, &breq, &r, err), KVSWS_E_PARAM_VALIDATION);
     CHECK(strstr(kvsws_error_message(err), "SECRETTOKEN") == NULL);
     CHECK(strstr(kvsws_error_message(err), "X-Amz-Security-Token") != NULL);
@@ -600,7 +600,7 @@ typedef struct cancel_job {
 static void *cancel_worker(void *arg)
 {
     cancel_job *job = arg;
-    kvi_http_request req = {"POST", job->url, NULL, 0, "{}", 2, &job->flag, 0};
+    kvi_http_request req = {"POST", job->url, NULL, 0, "{}", 2, &job->flag, 0, NULL, NULL};
     kvi_http_response r;
     kvsws_error *err = kvsws_error_new();
     job->status = kvi_http_perform(job->pool, &req, &r, err);
@@ -629,13 +629,53 @@ static void test_cancel(kvi_http_pool *pool)
 
     /* Already cancelled: no I/O at all. */
     volatile int set = 1;
-    kvi_http_request req = {"GET", url, NULL, 0, NULL, 0, &set, 0};
+    kvi_http_request req = {"GET", url, NULL, 0, NULL, 0, &set, 0, NULL, NULL};
     kvi_http_response r;
     kvsws_error *err = kvsws_error_new();
     int64_t t0 = now_ms();
     CHECK_INT(kvi_http_perform(pool, &req, &r, err), KVSWS_E_CANCELLED);
     CHECK(now_ms() - t0 < 100);
     CHECK_INT(kvsws_error_retryable(err), 0);
+    kvsws_error_free(err);
+}
+
+/* The wait hook: called on the calling thread while a transfer waits (at least every 50 ms);
+ * setting the cancel flag from it stops the transfer, as the Python binding does on Ctrl-C. */
+typedef struct wait_hook {
+    pthread_t caller;
+    int calls, other_thread;
+    int64_t cancel_at_ms, set_at_ms;
+    volatile int flag;
+} wait_hook;
+
+static void on_wait(void *userdata)
+{
+    wait_hook *h = userdata;
+    h->calls++;
+    if (!pthread_equal(pthread_self(), h->caller))
+        h->other_thread = 1;
+    if (!h->set_at_ms && now_ms() >= h->cancel_at_ms) {
+        h->set_at_ms = now_ms();
+        __atomic_store_n(&h->flag, 1, __ATOMIC_RELEASE);
+    }
+}
+
+static void test_wait_hook(kvi_http_pool *pool)
+{
+    char url[256];
+    url_for(url, sizeof url, port_good, "/sleep");
+    wait_hook h = {pthread_self(), 0, 0, now_ms() + 400, 0, 0};
+    kvi_http_request req = {"GET", url, NULL, 0, NULL, 0, &h.flag, 0, on_wait, &h};
+    kvi_http_response r;
+    kvsws_error *err = kvsws_error_new();
+    int64_t t0 = now_ms();
+    CHECK_INT(kvi_http_perform(pool, &req, &r, err), KVSWS_E_CANCELLED);
+    int64_t returned = now_ms();
+    CHECK(h.calls >= 400 / 50 - 1); /* woken at least every 50 ms while the server sleeps */
+    CHECK_INT(h.other_thread, 0);
+    CHECK(h.set_at_ms > 0 && returned - h.set_at_ms < (RUNNING_ON_VALGRIND ? 1000 : 200));
+    CHECK(returned - t0 < 3000); /* not the server's 3 s */
+    kvi_http_response_free(&r);
     kvsws_error_free(err);
 }
 
@@ -703,6 +743,7 @@ int main(void)
     test_read_timeout();
     test_request_deadline();
     test_cancel(pool);
+    test_wait_hook(pool);
     test_concurrency(pool);
     kvi_http_pool_free(pool);
     kvi_http_pool_free(NULL);

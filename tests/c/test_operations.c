@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_operations.c - operation models, input validation rules and URL splitting. */
 #include <cjson/cJSON.h>
+#include <locale.h>
 
 #include "check.h"
 #include "base/error.h"
@@ -114,10 +115,31 @@ static void test_url(void)
     CHECK_INT(kvi_url_parse("https://a b", &u, &why), -1);
 }
 
+/* A program's locale (Python runs in UTF-8) changes nothing: the patterns match in the C locale,
+ * and the caller's locale is as it was afterwards. */
+static void test_validation_in_a_utf8_locale(void)
+{
+    if (!setlocale(LC_ALL, "C.UTF-8")) {
+        fprintf(stderr, "no C.UTF-8 locale here: checked in the C locale only\n");
+        return;
+    }
+    locale_t before = uselocale((locale_t)0);
+    test_validation();
+    kvsws_error *err = kvsws_error_new();
+    /* a non-ASCII letter is not in [a-zA-Z0-9_.-], in any locale */
+    CHECK_INT(validate("JoinStorageSession",
+                       "{\"channelArn\":\"arn:aws:kinesisvideo:us-west-2:1:channel/caf\u00e9/1\"}", err),
+              KVSWS_E_PARAM_VALIDATION);
+    CHECK(uselocale((locale_t)0) == before);
+    kvsws_error_free(err);
+    setlocale(LC_ALL, "C");
+}
+
 int main(void)
 {
     test_models();
     test_validation();
+    test_validation_in_a_utf8_locale();
     test_url();
     return CHECK_DONE();
 }

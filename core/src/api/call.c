@@ -39,8 +39,11 @@ const char *kvsws_response_http_headers_json(const kvsws_response *r)
     return r && r->http_headers ? r->http_headers : "{}";
 }
 
+/* Also runs the token's wait hook first, so a binding's own cancel reason counts. */
 static int cancelled(const kvsws_cancel *cancel)
 {
+    if (cancel && cancel->on_wait)
+        cancel->on_wait(cancel->on_wait_userdata);
     return cancel && __atomic_load_n(&cancel->flag, __ATOMIC_SEQ_CST);
 }
 
@@ -121,7 +124,9 @@ static kvsws_status send_once(kvsws_client *c, const kvi_url *url, const char *o
                              body,
                              strlen(body),
                              cancel ? &cancel->flag : NULL,
-                             1 /* keep_headers: an error carries them (HTTPHeaders) */};
+                             1 /* keep_headers: an error carries them (HTTPHeaders) */,
+                             cancel ? cancel->on_wait : NULL,
+                             cancel ? cancel->on_wait_userdata : NULL};
     out->transport = kvi_http_perform(c->http, &hreq, &out->http, err);
 done:
     kvi_sign_result_free(&signed_req);

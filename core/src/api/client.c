@@ -348,6 +348,13 @@ void kvsws_cancel_trigger(kvsws_cancel *cancel)
     if (cancel)
         __atomic_store_n(&cancel->flag, 1, __ATOMIC_SEQ_CST);
 }
+void kvi_cancel_on_wait(kvsws_cancel *cancel, void (*fn)(void *userdata), void *userdata)
+{
+    if (!cancel)
+        return;
+    cancel->on_wait = fn;
+    cancel->on_wait_userdata = userdata;
+}
 void kvsws_cancel_reset(kvsws_cancel *cancel)
 {
     if (cancel)

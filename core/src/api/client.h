@@ -26,7 +26,14 @@ struct kvsws_config {
 
 struct kvsws_cancel {
     int flag; /* read and written with __atomic builtins */
+    void (*on_wait)(void *userdata); /* kvi_cancel_on_wait */
+    void *on_wait_userdata;
 };
+
+/* Has fn(userdata) called, on the calling thread, whenever a call given this token wakes from
+ * a wait (network or retry backoff; at least every 50 ms): it may trigger the token. This is how
+ * the Python binding lets Ctrl-C cancel a call without a thread of its own. NULL removes it. */
+void kvi_cancel_on_wait(kvsws_cancel *cancel, void (*fn)(void *userdata), void *userdata);
 
 /* Discovered per-channel endpoints, cached for the client's life. */
 typedef struct kvi_channel_endpoints {

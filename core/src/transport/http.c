@@ -678,6 +678,8 @@ kvsws_status kvi_http_perform(kvi_http_pool *pool, const kvi_http_request *req,
         mc = curl_multi_perform(slot->multi, &still_running);
         if (mc != CURLM_OK || !still_running)
             break;
+        if (req->on_wait)
+            req->on_wait(req->on_wait_userdata);
         if (x.cancelled || cancel_requested(req->cancel_flag)) {
             stop = CANCELLED;
             break;

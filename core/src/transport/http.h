@@ -31,6 +31,10 @@ typedef struct kvi_http_request {
     /* Cancellation: checked during the transfer; returns KVSWS_E_CANCELLED when it reads 1. */
     const volatile int *cancel_flag;
     int keep_headers;           /* 1: every response header goes into headers_json */
+    /* NULL, or called each time the transfer's wait wakes (a socket event, a signal, or every
+     * 50 ms): a binding's own cancel reason (Ctrl-C) can set *cancel_flag there. */
+    void (*on_wait)(void *userdata);
+    void *on_wait_userdata;
 } kvi_http_request;
 
 typedef struct kvi_http_response {
