@@ -61,7 +61,7 @@ from .type_defs import SessionStats
 if TYPE_CHECKING:
     import asyncio
 
-    from .client import Client
+    from ._session_host import SessionHost
 
 __all__ = [
     "Closed",
@@ -274,7 +274,7 @@ class StorageSession:
     thread. The session keeps its client alive; closing the client closes its sessions.
     """
 
-    def __init__(self, client: Client, *, channel_arn: str | None = None, channel_name: str | None = None,
+    def __init__(self, client: SessionHost, *, channel_arn: str | None = None, channel_name: str | None = None,
                  role: Literal["MASTER", "VIEWER"] = "MASTER", client_id: str | None = None,
                  offer_timeout: float | None = 6.0, ping_interval: float | None = None,
                  max_join_attempts: int | None = None, max_duration: float | None = None,
