@@ -47,6 +47,7 @@ KVSWS_API const char *kvsws_version(void);
  *     1..99    raised on this side before or without talking to AWS
  *   100..199   transport: could not talk to AWS, or what came back was not a valid answer
  *   200..299   AWS answered with an error (the AWS error name is in kvsws_error_code)
+ *   300..399   AWS answered, and the answer says the channel cannot do what was asked
  * ------------------------------------------------------------------------------------------- */
 typedef enum kvsws_status {
     KVSWS_OK = 0,
@@ -84,7 +85,12 @@ typedef enum kvsws_status {
     KVSWS_E_INTERNAL_FAILURE = 235,       /* InternalFailure, InternalServerError, any bare 500 */
     KVSWS_E_SERVICE_UNAVAILABLE = 236,    /* ServiceUnavailable(Exception), 502/503/504 */
     KVSWS_E_REQUEST_TIMEOUT = 237,        /* RequestTimeout(Exception) */
-    KVSWS_E_SERVICE_OTHER = 299           /* any other AWS error: see kvsws_error_code() */
+    KVSWS_E_SERVICE_OTHER = 299,          /* any other AWS error: see kvsws_error_code() */
+
+    KVSWS_E_STORAGE_NOT_ENABLED = 300     /* "StorageNotEnabledError": a master's storage session
+                                             found the channel's media storage not ENABLED
+                                             (DescribeMediaStorageConfiguration); final: enable
+                                             it with UpdateMediaStorageConfiguration */
 } kvsws_status;
 
 /* "KVSWS_E_RESOURCE_NOT_FOUND"; "KVSWS_E_UNKNOWN" for a number this library does not know. */
@@ -109,6 +115,11 @@ KVSWS_API const char *kvsws_error_code(const kvsws_error *err);
 KVSWS_API const char *kvsws_error_message(const kvsws_error *err);    /* never NULL; no secrets */
 KVSWS_API const char *kvsws_error_operation(const kvsws_error *err);  /* "JoinStorageSession" or "" */
 KVSWS_API const char *kvsws_error_request_id(const kvsws_error *err); /* x-amzn-RequestId or "" */
+/* A storage session's KVSWS_EVENT_STATUS (the signaling service refused a message this session
+ * sent, in a STATUS_RESPONSE): the correlationId of that message, else "". Such an error's
+ * operation is the action that was sent ("SDP_ANSWER" or "ICE_CANDIDATE"), its http_status the
+ * STATUS_RESPONSE's statusCode, its request id "". */
+KVSWS_API const char *kvsws_error_correlation_id(const kvsws_error *err);
 KVSWS_API int kvsws_error_http_status(const kvsws_error *err);        /* 0 when none came back */
 KVSWS_API int kvsws_error_retryable(const kvsws_error *err);          /* 1 if a retry makes sense */
 KVSWS_API int kvsws_error_attempts(const kvsws_error *err);           /* requests sent, retries incl. */
@@ -118,7 +129,8 @@ KVSWS_API int kvsws_error_attempts(const kvsws_error *err);           /* request
  * Never NULL: "{}" when no answer came back. At most 64 headers, values cut at 4096 bytes. */
 KVSWS_API const char *kvsws_error_http_headers_json(const kvsws_error *err);
 /* The line the AWS CLI prints: "An error occurred (CODE) when calling the OP operation: MESSAGE"
- * for service errors, the message alone for others. */
+ * for service errors ("... when sending the SDP_ANSWER: MESSAGE" for a STATUS_RESPONSE), the
+ * message alone for others. */
 KVSWS_API const char *kvsws_error_describe(const kvsws_error *err);
 
 /* ---------------------------------------------------------------------------------------------

@@ -224,8 +224,12 @@ def test_reconnect_ice_server_refreshes(emu: Emulator, it_session_bin: Path) -> 
             await asyncio.sleep(0.1)
         raise AssertionError("no refreshed ICE servers")
 
-    asyncio.run(run_streaming(emu, it_session_bin, "e2e-ice", refresh))
+    driver, _ = asyncio.run(run_streaming(emu, it_session_bin, "e2e-ice", refresh))
     assert emu.calls("GetIceServerConfig") == 2
+    # Fresh TURN credentials for the running peer, on the same WebSocket and storage session.
+    fresh = [e for e in driver.events if e["type"] == "ice_servers"][-1]["ice_servers"]
+    assert [s for s in fresh if s.get("username") and s.get("credential") and s.get("ttl")], fresh
+    assert emu.calls("ConnectAsMaster") == 1 and emu.calls("JoinStorageSession") == 1
 
 
 def test_malformed_frames_are_survived(emu: Emulator, it_session_bin: Path) -> None:
@@ -312,8 +316,141 @@ def test_storage_disabled_is_a_clear_error(emu: Emulator, it_session_bin: Path) 
             await driver.stop()
 
     closed = asyncio.run(go())
-    assert "no media storage" in closed["error"]["message"]
+    error = closed["error"]
+    assert error["status_name"] == "KVSWS_E_STORAGE_NOT_ENABLED" and error["status"] == 300, error
+    assert error["code"] == "StorageNotEnabledError" and not error["retryable"], error
+    assert error["operation"] == "DescribeMediaStorageConfiguration", error
+    assert "no media storage" in error["message"] and "UpdateMediaStorageConfiguration" in error["message"]
+    assert emu.calls("JoinStorageSession") == 0 and emu.calls("ConnectAsMaster") == 0
+
+
+def test_status_response_names_what_was_sent(emu: Emulator, it_session_bin: Path) -> None:
+    """The service refusing our answer (a STATUS_RESPONSE for its correlation id) is a status event
+    named after the SDP_ANSWER, with the correlation id in its own field; a STATUS_RESPONSE for an id
+    this session never sent, or a success, is dropped."""
+    emu.add_channel("e2e-status", storage=True)
+
+    def status_response(correlation_id: str, code: str = "400") -> str:
+        return json.dumps({"messageType": "STATUS_RESPONSE", "statusResponse": {
+            "correlationId": correlation_id, "errorType": "InvalidArgumentException", "statusCode": code,
+            "description": "not ours"}})
+
+    async def go() -> Driver:
+        driver = await Driver.start(it_session_bin, session_env(emu), "--channel-name", "e2e-status",
+                                    "--check-answer", "0")
+        try:
+            offer = await driver.until("offer")
+            await driver.until("state", state="connected")
+            emu.signal("e2e-status", "send", text=status_response("kvsws-999"))   # never sent
+            emu.signal("e2e-status", "send", text=status_response("someone-else.1"))
+            await driver.send(cmd="answer", sdp=offer["sdp"].replace("H264/90000", "VP8/90000"))
+            await driver.until("command_ok", cmd="answer")
+            emu.signal("e2e-status", "send", text=status_response("kvsws-1", "200"))  # a success
+            status = await driver.until("status")
+            detail = await driver.next()
+            assert detail["type"] == "error_detail", detail
+            await asyncio.sleep(0.5)  # room for a wrongly delivered foreign one
+        finally:
+            await driver.stop()
+        return driver
+
+    driver = asyncio.run(go())
+    statuses = [e for e in driver.events if e["type"] == "status"]
+    assert len(statuses) == 1, driver.events
+    error = statuses[0]["error"]
+    assert error["code"] == "InvalidArgumentException" and error["operation"] == "SDP_ANSWER", error
+    assert error["correlation_id"] == "kvsws-1" and error["request_id"] == "", error
+    assert error["http_status"] == 400 and "H.264" in error["message"], error
+    detail = driver.events[driver.events.index(statuses[0]) + 1]
+    assert detail["correlation_id"] == "kvsws-1" and detail["operation"] == "SDP_ANSWER", detail
+    assert detail["describe"].startswith(
+        "An error occurred (InvalidArgumentException) when sending the SDP_ANSWER: "), detail
+
+
+def test_refused_websocket_names_connect_as_master(emu: Emulator, it_session_bin: Path) -> None:
+    """The signaling WebSocket's upgrade is ConnectAsMaster: its refusal says so, with its request id."""
+    emu.add_channel("e2e-refused", storage=True)
+    emu.fault(operation="ConnectAsMaster", error="NotAuthorizedException", count=1)
+
+    async def go() -> Driver:
+        driver = await Driver.start(it_session_bin, session_env(emu), "--channel-name", "e2e-refused")
+        try:
+            await driver.until("closed")
+            await driver.next()
+        finally:
+            await driver.stop()
+        return driver
+
+    driver = asyncio.run(go())
+    closed = next(e for e in driver.events if e["type"] == "closed")
+    assert closed["error"]["code"] == "NotAuthorizedException", closed
+    assert closed["error"]["operation"] == "ConnectAsMaster", closed
+    upgrade = emu.requests("ConnectAsMaster")[-1]
+    assert closed["error"]["request_id"] == upgrade["request_id"], (closed, upgrade)
+    assert "when calling the ConnectAsMaster operation" in driver.events[-1]["describe"], driver.events
     assert emu.calls("JoinStorageSession") == 0
+
+
+def test_throttled_join_waits_the_join_interval(emu: Emulator, it_session_bin: Path) -> None:
+    """A join still throttled after the call's own attempts is tried again on the same WebSocket, no
+    sooner than the join interval (the offer timeout), and the offer then comes."""
+    emu.add_channel("e2e-throttle", storage=True)
+    emu.fault(operation="JoinStorageSession", throttle=True, message="Rate exceeded", count=3)
+
+    async def go() -> Driver:
+        driver = await Driver.start(it_session_bin, session_env(emu), "--channel-name", "e2e-throttle",
+                                    "--offer-timeout", "1500")
+        try:
+            await driver.until("offer", timeout=20)
+        finally:
+            await driver.stop()
+        return driver
+
+    driver = asyncio.run(go())
+    waiting = [e for e in driver.events if e["type"] == "state" and e["state"] == "reconnecting"]
+    assert len(waiting) == 1 and waiting[0]["error"]["code"] == "ClientLimitExceededException", driver.events
+    assert not [e for e in driver.events if e["type"] == "closed" and e.get("error")], driver.events
+    joins = emu.requests("JoinStorageSession")
+    assert len(joins) == 4 and emu.calls("ConnectAsMaster") == 1, joins
+    assert joins[3]["time"] - joins[2]["time"] >= 1.5, [j["time"] for j in joins]
+
+
+def test_maximum_viewers_is_never_retried(emu: Emulator, it_session_bin: Path) -> None:
+    """ClientLimitExceededException for the number of viewers is a limit, not a rate: one join, and
+    the session ends with it."""
+    arn = emu.add_channel("e2e-viewers", storage=True)
+    emu.fault(operation="JoinStorageSessionAsViewer", throttle=True, count=5,
+              message="The storage session already has the maximum number of viewers (3).")
+
+    async def go() -> dict[str, Any]:
+        driver = await Driver.start(it_session_bin, session_env(emu), "--channel-arn", arn,
+                                    "--viewer", "viewer-4", "--offer-timeout", "500")
+        try:
+            return await driver.until("closed", timeout=20)
+        finally:
+            await driver.stop()
+
+    closed = asyncio.run(go())
+    assert closed["error"]["code"] == "ClientLimitExceededException" and not closed["error"]["retryable"], closed
+    assert emu.calls("JoinStorageSessionAsViewer") == 1
+
+
+def test_a_viewer_names_no_recipient(emu: Emulator, it_session_bin: Path) -> None:
+    """A viewer's answer goes to its storage session: a recipient is refused before anything is sent."""
+    arn = emu.add_channel("e2e-viewer-to", storage=True)
+
+    async def go() -> dict[str, Any]:
+        driver = await Driver.start(it_session_bin, session_env(emu), "--channel-arn", arn,
+                                    "--viewer", "viewer-5", "--check-answer", "0")
+        try:
+            offer = await driver.until("offer")
+            await driver.send(cmd="answer", sdp=offer["sdp"], recipient="MASTER")
+            return await driver.until("command_error")
+        finally:
+            await driver.stop()
+
+    refused = asyncio.run(go())
+    assert refused["status_name"] == "KVSWS_E_PARAM_VALIDATION" and "recipient" in refused["message"], refused
 
 
 async def until_stats(driver: Driver) -> dict[str, Any]:
