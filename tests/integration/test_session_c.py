@@ -346,7 +346,7 @@ def test_status_response_names_what_was_sent(emu: Emulator, it_session_bin: Path
             await driver.send(cmd="answer", sdp=offer["sdp"].replace("H264/90000", "VP8/90000"))
             await driver.until("command_ok", cmd="answer")
             emu.signal("e2e-status", "send", text=status_response("kvsws-1", "200"))  # a success
-            status = await driver.until("status")
+            await driver.until("status")
             detail = await driver.next()
             assert detail["type"] == "error_detail", detail
             await asyncio.sleep(0.5)  # room for a wrongly delivered foreign one
