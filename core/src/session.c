@@ -38,6 +38,9 @@
 /* The correlation ids of the last messages sent: a STATUS_RESPONSE names one of them, or it is
  * not for us. 64 is 3 s of candidates at the service's 20 a second; answers come in ms. */
 #define SENT_IDS 64
+/* Candidates given before the answer to the current offer wait for it, up to this many: the
+ * offerer can use them only once it has the answer, and pion or aiortc may hand them over first. */
+#define MAX_HELD_CANDIDATES 100
 
 struct kvsws_event {
     kvsws_event_type type;
@@ -116,6 +119,9 @@ struct kvsws_session {
         const char *action; /* "SDP_ANSWER" or "ICE_CANDIDATE" */
     } sent[SENT_IDS];
     int join_throttles; /* throttled joins in a row: each waits longer before the next */
+    int answered;       /* under send_lock: the current offer was answered */
+    char *held[MAX_HELD_CANDIDATES]; /* under send_lock: encoded candidates awaiting the answer */
+    size_t held_count;
 
     kvi_session_stats stats; /* its own lock: read from any thread (kvsws_session_stats_json) */
     int call_requests;       /* the last call's HTTP requests, retries included (call_json) */
@@ -965,6 +971,13 @@ static void deliver_candidate(kvsws_session *s, kvi_sig_message *m)
     push(s, ev);
 }
 
+static void drop_held_locked(kvsws_session *s)
+{
+    for (size_t i = 0; i < s->held_count; i++)
+        free(s->held[i]);
+    s->held_count = 0;
+}
+
 /* What this session sent with that correlation id ("SDP_ANSWER", "ICE_CANDIDATE"), or NULL. */
 static const char *sent_action(kvsws_session *s, const char *correlation_id)
 {
@@ -1015,6 +1028,8 @@ static void handle_message(kvsws_session *s, kvi_sig_message *m)
         pthread_mutex_lock(&s->send_lock);
         free(s->last_sender);
         s->last_sender = kvi_strdup(m->sender_client_id);
+        s->answered = 0;
+        drop_held_locked(s); /* they were for the previous peer connection */
         pthread_mutex_unlock(&s->send_lock);
         kvsws_event *ev = event_new(KVSWS_EVENT_OFFER);
         if (ev) {
@@ -1305,33 +1320,67 @@ kvsws_status kvsws_session_next_event(kvsws_session *s, int timeout_ms, kvsws_ev
 
 /* ---- sending ------------------------------------------------------------------------------- */
 
-static kvsws_status send_text(kvsws_session *s, kvi_buf *msg, kvsws_error *err)
+/* Under send_lock. */
+static kvsws_status send_text_locked(kvsws_session *s, const char *text, size_t len,
+                                     kvsws_error *err)
 {
-    pthread_mutex_lock(&s->send_lock);
-    kvsws_status st = KVSWS_OK;
     if (!s->ws)
-        st = kvi_error_set(err, KVSWS_E_TRANSPORT,
-                           "The signaling WebSocket is not connected (state %s): send after "
-                           "the next offer",
-                           kvsws_session_state_name(s->state));
-    else if (kvi_ws_send_text(s->ws, kvi_buf_str(msg), msg->len, err) != 0)
-        st = kvsws_error_status(err) ? kvsws_error_status(err) : KVSWS_E_TRANSPORT;
-    else
-        kvi_stats_message_out(&s->stats, msg->len);
-    pthread_mutex_unlock(&s->send_lock);
-    if (st == KVSWS_E_TRANSPORT)
-        wake(s); /* let the reader notice the broken socket */
-    return st;
+        return kvi_error_set(err, KVSWS_E_TRANSPORT,
+                             "The signaling WebSocket is not connected (state %s): send after "
+                             "the next offer",
+                             kvsws_session_state_name(s->state));
+    if (kvi_ws_send_text(s->ws, text, len, err) != 0)
+        return kvsws_error_status(err) ? kvsws_error_status(err) : KVSWS_E_TRANSPORT;
+    kvi_stats_message_out(&s->stats, len);
+    return KVSWS_OK;
 }
 
-/* Sends an encoded signaling message, or says why it could not be encoded; frees msg. */
-static kvsws_status send_encoded(kvsws_session *s, int encode_failed, const char *what,
-                                 const char *why, kvi_buf *msg, kvsws_error *err)
+/* Under send_lock: the candidates that waited for the answer, in the order they were given. */
+static void flush_held_locked(kvsws_session *s)
 {
-    kvsws_status st = encode_failed ? kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "%s: %s", what,
-                                                    why ? why : "cannot encode it")
-                                    : send_text(s, msg, err);
+    for (size_t i = 0; i < s->held_count; i++) {
+        if (send_text_locked(s, s->held[i], strlen(s->held[i]), NULL) == KVSWS_OK)
+            kvi_stats_count(&s->stats, KVI_STAT_CANDIDATES_SENT);
+        else
+            kvi_log(s->client, KVSWS_LOG_WARN, "a candidate held for the answer was not sent");
+    }
+    drop_held_locked(s);
+}
+
+/* Sends the answer, then the candidates that waited for it; or holds a candidate until the
+ * answer is out. Frees msg. */
+static kvsws_status send_encoded(kvsws_session *s, int is_answer, int encode_failed,
+                                 const char *what, const char *why, kvi_buf *msg,
+                                 kvsws_error *err)
+{
+    if (encode_failed) {
+        kvi_buf_free(msg);
+        return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "%s: %s", what,
+                             why ? why : "cannot encode it");
+    }
+    kvsws_status st = KVSWS_OK;
+    pthread_mutex_lock(&s->send_lock);
+    if (is_answer || s->answered) {
+        st = send_text_locked(s, kvi_buf_str(msg), msg->len, err);
+        if (st == KVSWS_OK)
+            kvi_stats_count(&s->stats, is_answer ? KVI_STAT_ANSWERS_SENT
+                                                 : KVI_STAT_CANDIDATES_SENT);
+        if (st == KVSWS_OK && is_answer) {
+            s->answered = 1;
+            flush_held_locked(s);
+        }
+    } else if (s->held_count < MAX_HELD_CANDIDATES) {
+        s->held[s->held_count++] = kvi_buf_detach(msg); /* a string: sent with strlen */
+    } else {
+        st = kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
+                           "%d ICE candidates already wait for the SDP answer: send the answer "
+                           "first",
+                           MAX_HELD_CANDIDATES);
+    }
+    pthread_mutex_unlock(&s->send_lock);
     kvi_buf_free(msg);
+    if (st == KVSWS_E_TRANSPORT)
+        wake(s); /* let the reader notice the broken socket */
     return st;
 }
 
@@ -1388,10 +1437,7 @@ kvsws_status kvsws_session_send_answer(kvsws_session *s, const char *sdp, const 
     kvi_buf msg = KVI_BUF_INIT;
     int failed = kvi_sig_encode_answer(&msg, sdp, to, cid, &why);
     free(to);
-    kvsws_status st = send_encoded(s, failed, "Invalid SDP answer", why, &msg, err);
-    if (st == KVSWS_OK)
-        kvi_stats_count(&s->stats, KVI_STAT_ANSWERS_SENT);
-    return st;
+    return send_encoded(s, 1, failed, "Invalid SDP answer", why, &msg, err);
 }
 
 kvsws_status kvsws_session_send_candidate(kvsws_session *s, const char *candidate,
@@ -1416,10 +1462,7 @@ kvsws_status kvsws_session_send_candidate(kvsws_session *s, const char *candidat
     int failed =
         kvi_sig_encode_candidate(&msg, candidate, sdp_mid, sdp_mline_index, to, cid, &why);
     free(to);
-    kvsws_status st = send_encoded(s, failed, "Invalid ICE candidate", why, &msg, err);
-    if (st == KVSWS_OK)
-        kvi_stats_count(&s->stats, KVI_STAT_CANDIDATES_SENT);
-    return st;
+    return send_encoded(s, 0, failed, "Invalid ICE candidate", why, &msg, err);
 }
 
 void kvsws_session_close(kvsws_session *s)
@@ -1443,6 +1486,7 @@ void kvsws_session_free(kvsws_session *s)
         s->queue_head = next;
     }
     clear_pending(s);
+    drop_held_locked(s); /* no other thread sends any more */
     if (s->epfd >= 0)
         close(s->epfd);
     if (s->timer_fd >= 0)

@@ -451,6 +451,7 @@ def test_a_viewer_names_no_recipient(emu: Emulator, it_session_bin: Path) -> Non
 
     refused = asyncio.run(go())
     assert refused["status_name"] == "KVSWS_E_PARAM_VALIDATION" and "recipient" in refused["message"], refused
+    assert emu.connections("e2e-viewer-to")[-1]["received_log"] == [], "the refused answer went out"
 
 
 async def until_stats(driver: Driver) -> dict[str, Any]:
@@ -564,3 +565,37 @@ def test_stats_after_go_away(emu: Emulator, it_session_bin: Path) -> None:
     assert 0 <= after["offer_from_join_ms"] <= after["offer_from_start_ms"] <= after["uptime_ms"]
     assert after["offer_from_start_ms"] > before["offer_from_start_ms"], (before, after)
     assert after["state_ms"] <= after["uptime_ms"] and after["backoff_ms"] == 0, after
+
+
+def test_candidates_before_the_answer_wait_for_it(emu: Emulator, it_session_bin: Path) -> None:
+    """A candidate handed over before the answer (pion's OnICECandidate may fire first) is held
+    and sent right after the answer: the service gets SDP_ANSWER, then ICE_CANDIDATE."""
+    emu.add_channel("e2e-order", storage=True)
+    candidate = "candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host"
+
+    def received() -> list[dict[str, Any]]:
+        log: list[dict[str, Any]] = emu.connections("e2e-order")[-1]["received_log"]
+        return log
+
+    async def go() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        driver = await Driver.start(it_session_bin, session_env(emu), "--channel-name", "e2e-order")
+        peer = AppPeer()
+        try:
+            offer = await driver.until("offer")
+            peer.set_ice_servers(next(e for e in driver.events if e["type"] == "ice_servers")["ice_servers"])
+            await driver.send(cmd="candidate", candidate=candidate, sdp_mid="0", sdp_mline_index=0)
+            await driver.until("command_ok", cmd="candidate")
+            await asyncio.sleep(0.3)
+            before = received()
+            await driver.send(cmd="answer", sdp=await peer.answer(offer["sdp"]))
+            await driver.until("command_ok", cmd="answer")
+            await wait_until(lambda: len(received()) >= 2, 10, "the answer and the held candidate")
+            return before, received()
+        finally:
+            await peer.close()
+            await driver.stop()
+
+    before, after = asyncio.run(go())
+    assert before == [], before
+    assert [m["action"] for m in after] == ["SDP_ANSWER", "ICE_CANDIDATE"], after
+    assert all(m["recipientClientId"] is None for m in after), after  # the offer named no sender
