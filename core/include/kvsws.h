@@ -415,12 +415,17 @@ KVSWS_API kvsws_status kvsws_session_next_event(kvsws_session *s, int timeout_ms
 KVSWS_API void kvsws_session_wake(kvsws_session *s);
 KVSWS_API kvsws_session_state kvsws_session_get_state(const kvsws_session *s);
 
-/* Sends the SDP answer to the offer's sender (recipient NULL: the last offer's sender). With
- * KVSWS_SESSION_OPT_CHECK_ANSWER, an answer without H.264 video and Opus audio is refused with
- * KVSWS_E_PARAM_VALIDATION and a message that says what is missing. */
+/* Sends the SDP answer to the offer's sender (recipient NULL: the last offer's sender; none
+ * when the offer named none). A VIEWER's answer and candidates name no recipient: a recipient
+ * is KVSWS_E_PARAM_VALIDATION. With KVSWS_SESSION_OPT_CHECK_ANSWER, an answer without H.264
+ * video and Opus audio is refused with KVSWS_E_PARAM_VALIDATION and a message that says what
+ * is missing. Candidates given before the answer to the current offer go out right after it. */
 KVSWS_API kvsws_status kvsws_session_send_answer(kvsws_session *s, const char *sdp,
                                                  const char *recipient, kvsws_error *err);
-/* Sends a local ICE candidate ("candidate:..." line; sdp_mid may be NULL; index -1 if none). */
+/* Sends a local ICE candidate ("candidate:..." line; sdp_mid may be NULL; index -1 if none).
+ * Before the answer to the current offer it is held (up to 100, then KVSWS_E_PARAM_VALIDATION)
+ * and sent right after the answer, in order: the offerer can use it only then. A new offer
+ * drops the held ones. */
 KVSWS_API kvsws_status kvsws_session_send_candidate(kvsws_session *s, const char *candidate,
                                                     const char *sdp_mid, int sdp_mline_index,
                                                     const char *recipient, kvsws_error *err);
@@ -475,7 +480,8 @@ KVSWS_API const char *kvsws_event_ice_servers(const kvsws_event *ev);
  * {"type": "offer", "state": "...", "sdp": ..., "sender_id": ..., "candidate": ...,
  *  "sdp_mid": ..., "sdp_mline_index": ..., "ice_servers": [...],
  *  "error": {"status": N, "status_name": ..., "code": ..., "message": ..., "operation": ...,
- *  "http_status": N, "request_id": ..., "retryable": bool}} with only the members that apply.
+ *  "http_status": N, "request_id": ..., "correlation_id": ..., "retryable": bool}} with only the
+ * members that apply ("correlation_id": a STATUS event's, see kvsws_error_correlation_id).
  * ice_servers entries carry "ttl" (seconds) when the service gave one; TURN credentials are
  * fetched again on a reconnect once they are within a minute of it. */
 KVSWS_API const char *kvsws_event_json(const kvsws_event *ev);
