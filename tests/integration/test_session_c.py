@@ -367,6 +367,29 @@ def test_status_response_names_what_was_sent(emu: Emulator, it_session_bin: Path
         "An error occurred (InvalidArgumentException) when sending the SDP_ANSWER: "), detail
 
 
+def test_status_response_for_a_candidate(emu: Emulator, it_session_bin: Path) -> None:
+    """A candidate the service cannot parse: a status event named after the ICE_CANDIDATE."""
+    emu.add_channel("e2e-status-cand", storage=True)
+
+    async def go() -> dict[str, Any]:
+        driver = await Driver.start(it_session_bin, session_env(emu), "--channel-name", "e2e-status-cand")
+        peer = AppPeer()
+        try:
+            offer = await driver.until("offer")
+            peer.set_ice_servers(next(e for e in driver.events if e["type"] == "ice_servers")["ice_servers"])
+            await driver.send(cmd="answer", sdp=await peer.answer(offer["sdp"]))
+            await driver.until("command_ok", cmd="answer")
+            await driver.send(cmd="candidate", candidate="candidate:garbage", sdp_mid="0", sdp_mline_index=0)
+            return await driver.until("status")
+        finally:
+            await peer.close()
+            await driver.stop()
+
+    error = asyncio.run(go())["error"]
+    assert error["operation"] == "ICE_CANDIDATE" and error["correlation_id"] == "kvsws-2", error
+    assert error["code"] == "InvalidArgumentException" and "candidate" in error["message"], error
+
+
 def test_refused_websocket_names_connect_as_master(emu: Emulator, it_session_bin: Path) -> None:
     """The signaling WebSocket's upgrade is ConnectAsMaster: its refusal says so, with its request id."""
     emu.add_channel("e2e-refused", storage=True)
@@ -599,3 +622,23 @@ def test_candidates_before_the_answer_wait_for_it(emu: Emulator, it_session_bin:
     assert before == [], before
     assert [m["action"] for m in after] == ["SDP_ANSWER", "ICE_CANDIDATE"], after
     assert all(m["recipientClientId"] is None for m in after), after  # the offer named no sender
+
+
+def test_viewer_on_a_channel_without_storage(emu: Emulator, it_session_bin: Path) -> None:
+    """A viewer does not ask DescribeMediaStorageConfiguration (README: Behaviour and divergences): its
+    one endpoint lookup, asking for WEBRTC, is refused, and the error names that call and its id."""
+    arn = emu.add_channel("e2e-viewer-nostorage", storage=False)
+
+    async def go() -> dict[str, Any]:
+        driver = await Driver.start(it_session_bin, session_env(emu), "--channel-arn", arn,
+                                    "--viewer", "viewer-6")
+        try:
+            return await driver.until("closed")
+        finally:
+            await driver.stop()
+
+    error = asyncio.run(go())["error"]
+    lookups = emu.requests("GetSignalingChannelEndpoint")
+    assert error["code"] == "InvalidArgumentException" and error["operation"] == "GetSignalingChannelEndpoint", error
+    assert len(lookups) == 1 and error["request_id"] == lookups[0]["request_id"], (error, lookups)
+    assert emu.calls("DescribeMediaStorageConfiguration") == 0 and emu.calls("ConnectAsViewer") == 0
