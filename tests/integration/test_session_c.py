@@ -307,16 +307,18 @@ def test_viewer_session_end_to_end(emu: Emulator, it_session_bin: Path) -> None:
 def test_storage_disabled_is_a_clear_error(emu: Emulator, it_session_bin: Path) -> None:
     emu.add_channel("e2e-nostorage", storage=False)
 
-    async def go() -> dict[str, Any]:
+    async def go() -> tuple[dict[str, Any], dict[str, Any]]:
         driver = await Driver.start(it_session_bin, session_env(emu), "--channel-name",
                                     "e2e-nostorage")
         try:
-            return await driver.until("closed")
+            return await driver.until("closed"), await driver.next()
         finally:
             await driver.stop()
 
-    closed = asyncio.run(go())
+    closed, detail = asyncio.run(go())
     error = closed["error"]
+    # not an AWS error line: the message itself, which says what to do
+    assert detail["type"] == "error_detail" and detail["describe"] == error["message"], detail
     assert error["status_name"] == "KVSWS_E_STORAGE_NOT_ENABLED" and error["status"] == 300, error
     assert error["code"] == "StorageNotEnabledError" and not error["retryable"], error
     assert error["operation"] == "DescribeMediaStorageConfiguration", error
