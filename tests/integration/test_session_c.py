@@ -592,10 +592,15 @@ def test_stats_after_go_away(emu: Emulator, it_session_bin: Path) -> None:
     assert after["state_ms"] <= after["uptime_ms"] and after["backoff_ms"] == 0, after
 
 
-def test_candidates_before_the_answer_wait_for_it(emu: Emulator, it_session_bin: Path) -> None:
+@pytest.mark.parametrize("sender", [None, "storage-peer"])
+def test_candidates_before_the_answer_wait_for_it(emu: Emulator, it_session_bin: Path,
+                                                  sender: str | None) -> None:
     """A candidate handed over before the answer (pion's OnICECandidate may fire first) is held
-    and sent right after the answer: the service gets SDP_ANSWER, then ICE_CANDIDATE."""
+    and sent right after the answer: the service gets SDP_ANSWER, then ICE_CANDIDATE. A master's
+    messages go to the offer's sender when it names one, else to no recipient."""
     emu.add_channel("e2e-order", storage=True)
+    if sender is not None:
+        emu.fault(operation="JoinStorageSession", sender_client_id=sender, count=1)
     candidate = "candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host"
 
     def received() -> list[dict[str, Any]]:
@@ -623,7 +628,7 @@ def test_candidates_before_the_answer_wait_for_it(emu: Emulator, it_session_bin:
     before, after = asyncio.run(go())
     assert before == [], before
     assert [m["action"] for m in after] == ["SDP_ANSWER", "ICE_CANDIDATE"], after
-    assert all(m["recipientClientId"] is None for m in after), after  # the offer named no sender
+    assert all(m["recipientClientId"] == sender for m in after), after
 
 
 def test_viewer_on_a_channel_without_storage(emu: Emulator, it_session_bin: Path) -> None:

@@ -158,6 +158,17 @@ def test_storage_disabled_is_a_clear_error(emu: Emulator) -> None:
     assert emu.calls("JoinStorageSession") == 0
 
 
+def test_refused_websocket_names_connect_as_master(emu: Emulator) -> None:
+    emu.add_channel("py-refused", storage=True)
+    emu.fault(operation="ConnectAsMaster", error="NotAuthorizedException", count=1)
+    with make_client(emu) as client, client.storage_session(channel_name="py-refused") as session:
+        closed = list(session.events(timeout=20))[-1]
+    assert isinstance(closed, kvsws.Closed) and isinstance(closed.error, ClientError)
+    assert closed.error.operation_name == "ConnectAsMaster"
+    assert "when calling the ConnectAsMaster operation" in str(closed.error)
+    assert closed.error.response["ResponseMetadata"]["RequestId"] == emu.requests("ConnectAsMaster")[-1]["request_id"]
+
+
 def test_service_status_names_the_answer(emu: Emulator) -> None:
     """The service refusing our answer: a ServiceStatus named after the SDP_ANSWER, the correlation id
     in response["Error"]["CorrelationId"]; a STATUS_RESPONSE for an id we never sent is dropped."""
