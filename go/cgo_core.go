@@ -22,7 +22,7 @@ package kvsws
 // Build with -tags kvsws_system to link an installed libkvsws through pkg-config instead.
 
 /*
-#cgo CFLAGS: -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -fvisibility=hidden -I${SRCDIR}/../core/include
+#cgo CFLAGS: -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -fvisibility=hidden -I${SRCDIR}/../core/include -I${SRCDIR}/../core/src
 #cgo LDFLAGS: -lcurl -lssl -lcrypto -lcjson -lpthread
 */
 import "C"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 //go:build !kvsws_system
 
-/* Written by scripts/go-core-sources.py: the Go package compiles core/src/credentials_sso.c (go/cgo_core.go). */
-#include "../core/src/credentials_sso.c"
+/* Written by scripts/go-core-sources.py: the Go package compiles core/src/credentials/sso.c (go/cgo_core.go). */
+#include "../core/src/credentials/sso.c"

@@ -48,6 +48,7 @@ scripts/test-c-example.sh
 
 echo "== lint"
 python3 scripts/spdx.py
+python3 scripts/check-layers.py
 .venv/bin/ruff check tests scripts
 
 echo "== emulator and integration tests (pytest)"

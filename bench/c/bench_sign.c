@@ -12,7 +12,7 @@
 #include <kvsws.h>
 
 #include "common.h"
-#include "sigv4.h"
+#include "aws/sigv4.h"
 
 static const char *extract(const char *text, const char *marker, char out[65])
 {

@@ -19,7 +19,7 @@
 #include <openssl/sha.h>
 
 #include "common.h"
-#include "sigv4.h"
+#include "aws/sigv4.h"
 
 static EVP_MD *sha256;
 static EVP_MAC *hmac;

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "help.h"
 
 #define ARN_OPTION                                                                                \
     "   --channel-arn (string)\n"                                                                 \

@@ -8,26 +8,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "profile.h"
+#include "output.h"
+#include "base/profile.h"
 
-static const char *const FORMATS[] = {"json", "text", "table", NULL};
+const char *const cli_output_formats[] = {"json", "text", "table", NULL};
 
 int cli_output_valid(const char *name)
 {
-    for (int i = 0; FORMATS[i]; i++)
-        if (!strcmp(name, FORMATS[i]))
+    for (int i = 0; cli_output_formats[i]; i++)
+        if (!strcmp(name, cli_output_formats[i]))
             return 1;
     return 0;
-}
-
-/* The AWS CLI's argparse message for a bad choice: two choices a line, each padded to 40. */
-int cli_output_choice_error(const char *value)
-{
-    (void)value;
-    return cli_usage_error("argument --output: Invalid choice, valid choices are:\n\n"
-                           "%-40s | %-40s\n%-40s",
-                           FORMATS[0], FORMATS[1], FORMATS[2]);
 }
 
 const char *cli_output_resolve(const cli_globals *g, char **owned)

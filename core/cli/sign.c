@@ -6,12 +6,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
-#include "cli.h"
-#include "credentials.h"
-#include "error.h"
-#include "sigv4.h"
-#include "url.h"
+#include "sign.h"
+#include "args.h"
+#include "aws/sigv4.h"
+#include "base/buf.h"
+#include "base/error.h"
+#include "base/url.h"
+#include "credentials/chain.h"
+#include "credentials/credentials.h"
+#include "output.h"
 
 #define MAX_HEADERS 64
 #define MAX_BODY_FILE (64L * 1024 * 1024)

@@ -4,7 +4,7 @@
 # that keep hidden static state must not appear in it. Use the _r forms.
 set -u
 src=$1
-hits=$(grep -nE '\b(strtok|gmtime|localtime|asctime|ctime|rand|srand|inet_ntoa|strerror|getpwnam|getpwuid|getgrnam|ttyname|setlocale)[[:space:]]*\(' "$src"/*.c | grep -vE '_r[[:space:]]*\(' || true)
+hits=$(grep -rnE --include=*.c '\b(strtok|gmtime|localtime|asctime|ctime|rand|srand|inet_ntoa|strerror|getpwnam|getpwuid|getgrnam|ttyname|setlocale)[[:space:]]*\(' "$src" | grep -vE '_r[[:space:]]*\(' || true)
 if [ -n "$hits" ]; then
   echo "non-reentrant libc calls in the core:"; echo "$hits"
   echo "0 passed, 1 failed"; exit 1

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aws_error.h"
+#include "aws/aws_error.h"
 #include "check.h"
 
 #define CORAL ":http://internal.amazon.com/coral/com.amazonaws.kinesisvideo.v20170930/"

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ca_paths.h"
+#include "transport/ca_paths.h"
 #include "check.h"
 
 static void touch(const char *path, mode_t mode)

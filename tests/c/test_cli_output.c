@@ -7,14 +7,7 @@
 #include <time.h>
 
 #include "check.h"
-#include "cli.h"
-
-/* main.c's, which this test does not link. */
-int cli_usage_error(const char *fmt, ...)
-{
-    (void)fmt;
-    return EXIT_BAD_ARGS;
-}
+#include "output.h"
 
 static const struct {
     const char *format;

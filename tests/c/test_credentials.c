@@ -13,9 +13,12 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "credentials.h"
+#include "credentials/credentials.h"
+#include "credentials/chain.h"
+#include "credentials/process.h"
+#include "credentials/region.h"
 #include "env_support.h"
-#include "error.h"
+#include "base/error.h"
 
 /* Every secret the tests use contains this; no message may. */
 #define SECRET_MARK "SUPERSECRET"

@@ -11,10 +11,11 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "credentials.h"
-#include "credentials_remote.h"
+#include "credentials/credentials.h"
+#include "credentials/remote.h"
+#include "credentials/chain.h"
 #include "env_support.h"
-#include "error.h"
+#include "base/error.h"
 #include "test_support.h"
 
 #define SECRET_MARK "SUPERSECRET"

@@ -12,13 +12,14 @@
 #include <time.h>
 
 #include "check.h"
-#include "credentials.h"
-#include "credentials_fetch.h"
-#include "credentials_role.h"
-#include "credentials_sts.h"
-#include "endpoints.h"
+#include "credentials/credentials.h"
+#include "credentials/fetch.h"
+#include "credentials/assume_role.h"
+#include "credentials/sts.h"
+#include "credentials/chain.h"
+#include "aws/endpoints.h"
 #include "env_support.h"
-#include "error.h"
+#include "base/error.h"
 
 #define SECRET_MARK "SUPERSECRET"
 /* Nothing listens there: a call that gets that far fails at once, on loopback. */

@@ -11,10 +11,11 @@
 #include <time.h>
 
 #include "check.h"
-#include "credentials.h"
-#include "credentials_sso.h"
+#include "credentials/credentials.h"
+#include "credentials/sso.h"
+#include "credentials/chain.h"
 #include "env_support.h"
-#include "error.h"
+#include "base/error.h"
 
 #define SECRET_MARK "SUPERSECRET"
 #define START_URL "https://my-sso-portal.awsapps.com/start"

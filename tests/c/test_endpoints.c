@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "endpoints.h"
+#include "aws/endpoints.h"
 #include "env_support.h"
 
 static void check_url(char *got, const char *want, int line)

@@ -15,11 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "aws_error.h"
+#include "aws/aws_error.h"
 #include "check.h"
-#include "curl_common.h"
-#include "error.h"
-#include "http.h"
+#include "transport/curl_common.h"
+#include "base/error.h"
+#include "transport/http.h"
 #include "test_support.h"
 
 /* The server: two TLS listeners (a good certificate, and one for another name), routes for each

@@ -3,9 +3,9 @@
 #include <cjson/cJSON.h>
 
 #include "check.h"
-#include "error.h"
-#include "operations.h"
-#include "url.h"
+#include "base/error.h"
+#include "api/operations.h"
+#include "base/url.h"
 
 #define ARN "arn:aws:kinesisvideo:us-west-2:123456789012:channel/demo/1234567890123"
 

@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "check.h"
-#include "pool.h"
+#include "base/pool.h"
 #include "test_support.h"
 
 /* A job that blocks until released, as a step against a trickling endpoint does. */

@@ -11,7 +11,8 @@
 
 #include "check.h"
 #include "env_support.h"
-#include "profile.h"
+#include "base/profile.h"
+#include "base/shlex.h"
 
 /* Paths to the two test files and a profile (NULL = default resolution). */
 static kvi_profile_paths paths_for(const char *config, const char *creds, const char *profile)

@@ -4,7 +4,7 @@
 #include <stdint.h>
 
 #include "check.h"
-#include "retry.h"
+#include "base/retry.h"
 
 static void test_service(void)
 {

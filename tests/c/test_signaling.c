@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "check.h"
-#include "signaling.h"
+#include "session/signaling.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 

@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "check.h"
-#include "sigv4.h"
+#include "aws/sigv4.h"
 
 #ifndef KVSWS_TEST_VECTORS
 #error "KVSWS_TEST_VECTORS must name the sigv4 vectors directory"

@@ -8,10 +8,11 @@
 #include <string.h>
 
 #include "check.h"
-#include "credentials.h"
+#include "credentials/credentials.h"
+#include "credentials/chain.h"
 #include "kvsws.h"
-#include "sigv4.h"
-#include "url.h"
+#include "aws/sigv4.h"
+#include "base/url.h"
 
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define WHEN 1575158400 /* 2019-12-01T00:00:00Z */

@@ -16,10 +16,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "error.h"
+#include "base/error.h"
 #include "test_support.h"
-#include "utf8.h"
-#include "websocket.h"
+#include "base/utf8.h"
+#include "transport/websocket.h"
 
 /* The server, run as `python -c SERVER_PY <certdir>`: prints "<raw port> <aiohttp port or 0>"
  * and exits when our end of its stdin closes. The raw server records the close codes and pongs

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "check.h"
-#include "xml.h"
+#include "base/xml.h"
 
 /* The value at path, or a marker naming the result. Caller frees. */
 static char *get(const char *doc, const char *path)

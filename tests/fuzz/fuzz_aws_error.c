@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aws_error.h"
+#include "aws/aws_error.h"
 #include "kvsws.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

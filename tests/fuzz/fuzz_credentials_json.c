@@ -13,10 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "credentials.h"
-#include "credentials_remote.h"
-#include "credentials_sso.h"
+#include "base/buf.h"
+#include "credentials/credentials.h"
+#include "credentials/remote.h"
+#include "credentials/sso.h"
+#include "credentials/process.h"
 #include "kvsws.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "base/error.h"
 #include "kvsws.h"
-#include "operations.h"
+#include "api/operations.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

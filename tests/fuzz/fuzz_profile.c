@@ -11,11 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "credentials.h"
-#include "credentials_sso.h"
-#include "endpoints.h"
+#include "credentials/credentials.h"
+#include "credentials/sso.h"
+#include "credentials/region.h"
+#include "aws/endpoints.h"
 #include "kvsws.h"
-#include "profile.h"
+#include "base/profile.h"
+#include "base/shlex.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,7 +8,7 @@
  * session.c is compiled into this file (the archive's copy stays out), so the reader's own
  * static handler runs; the network steps it may start fail at once (a closed loopback port).
  * Input: byte 0 picks the role, then messages separated by 0xFF bytes. Build: see README.md. */
-#include "session.c"
+#include "session/session.c"
 
 #include <cjson/cJSON.h>
 #include <stdint.h>

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "signaling.h"
+#include "base/buf.h"
+#include "session/signaling.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

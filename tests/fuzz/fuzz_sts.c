@@ -7,13 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "credentials.h"
-#include "credentials_sts.h"
-#include "error.h"
-#include "http.h"
+#include "base/buf.h"
+#include "credentials/credentials.h"
+#include "credentials/sts.h"
+#include "base/error.h"
+#include "transport/http.h"
 #include "kvsws.h"
-#include "xml.h"
+#include "base/xml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "endpoints.h"
-#include "url.h"
+#include "aws/endpoints.h"
+#include "base/url.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -18,9 +18,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "kvsws.h"
-#include "websocket.h"
+#include "transport/websocket.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "websocket.h"
+#include "transport/websocket.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "xml.h"
+#include "base/buf.h"
+#include "base/xml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -52,11 +52,6 @@ class OperationSpec:
 
 # -- helpers ------------------------------------------------------------------------------------
 
-def _endpoint(state: State, scheme: str) -> str:
-    port = state.data_plane_port if state.data_plane_port is not None else state.port
-    return f"{scheme}://{state.endpoint_host}:{port}"
-
-
 def _by_arn(ctx: CallContext, arn: str) -> Channel:
     channel = ctx.state.channels.get(arn)
     # Channels are regional: a channel is only found through an endpoint (signing region) of its own.
@@ -122,8 +117,8 @@ async def get_signaling_channel_endpoint(ctx: CallContext, params: dict[str, Any
     protocols = list(dict.fromkeys(config.get("Protocols") or ["WSS", "HTTPS"]))
     if "WEBRTC" in protocols and not channel.storage:
         raise ApiError("InvalidArgumentException", _no_storage_message(channel))
-    urls = {"WSS": _endpoint(ctx.state, "wss"), "HTTPS": _endpoint(ctx.state, "https"),
-            "WEBRTC": _endpoint(ctx.state, "https")}
+    urls = {"WSS": ctx.state.channel_endpoint("wss"), "HTTPS": ctx.state.channel_endpoint("https"),
+            "WEBRTC": ctx.state.channel_endpoint("https")}
     return {"ResourceEndpointList": [{"Protocol": p, "ResourceEndpoint": urls[p]} for p in protocols]}
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from . import tlsgen
+from .endpoints import advertised_authority, certificate_name
 from .errors import (
     COMMON_ERRORS,
     SERVICES,
@@ -304,6 +305,12 @@ async def api_handler(request: web.Request) -> web.StreamResponse:
 
 # -- the signaling WebSocket ---------------------------------------------------------------------
 
+# WebSocket subprotocols the signaling endpoint selects when a client offers them (RFC 6455 4.2.2:
+# the first of the client's that the server supports, else none). The KVS C SDK offers "wss" (its
+# libwebsockets protocol name); the JS SDK and kvsws offer none and get none.
+SUBPROTOCOLS = ("wss",)
+
+
 def is_signaling_request(request: web.Request) -> bool:
     if request.method != "GET" or request.path != "/":
         return False
@@ -367,7 +374,7 @@ async def signaling_handler(request: web.Request) -> web.StreamResponse:
             channel = state.channels.get(arn)
             if channel is None or channel.region != auth.region:
                 raise ApiError("ResourceNotFoundException", NOT_FOUND)
-            ws = web.WebSocketResponse(autoping=False, max_msg_size=1 << 20)
+            ws = web.WebSocketResponse(autoping=False, max_msg_size=1 << 20, protocols=SUBPROTOCOLS)
             if not ws.can_prepare(request).ok:
                 raise ApiError("InvalidArgumentException",
                                "The signaling endpoint takes a WebSocket upgrade (Upgrade: websocket).")
@@ -375,8 +382,8 @@ async def signaling_handler(request: web.Request) -> web.StreamResponse:
             ws.headers["Date"] = formatdate(state.now(), usegmt=True)
             await ws.prepare(request)
             record.status = 101
-            log.info("GET / op=%s status=101 ak=%s region=%s channel=%s rid=%s", op, auth.access_key_id,
-                     auth.region, channel.name, request_id)
+            log.info("GET / op=%s status=101 ak=%s region=%s channel=%s subprotocol=%s rid=%s", op,
+                     auth.access_key_id, auth.region, channel.name, ws.ws_protocol or "-", request_id)
             await hub.serve_connection(request, ws, channel, client_id, request_id)
             return ws
     except ApiError as err:
@@ -677,12 +684,22 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+PRIVILEGED_PORT_HINT = (
+    "ports below 1024 need privileges: run it with your program through python3 -m kvsws_emulator.on443 "
+    "(a user and network namespace, no root), give python CAP_NET_BIND_SERVICE (setcap), use authbind, or "
+    "lower net.ipv4.ip_unprivileged_port_start (tests/emulator/README.md, 'Port 443')")
+
+
 def _bind(host: str, port: int) -> socket.socket:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     family, _, _, _, addr = infos[0]
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(addr)
+    try:
+        sock.bind(addr)
+    except PermissionError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host} port {port}: {exc.strerror}; {PRIVILEGED_PORT_HINT}") from None
     sock.listen(128)
     sock.setblocking(False)
     return sock
@@ -697,11 +714,19 @@ def write_ready(state_dir: Path, info: dict[str, Any]) -> Path:
 
 
 async def serve(state: State, host: str, port: int, state_dir: Path, keep_ca: bool = False,
-                stop: asyncio.Event | None = None, data_plane_port: int | None = None) -> None:
+                stop: asyncio.Event | None = None, data_plane_port: int | None = None,
+                advertise: str | None = None) -> None:
     if not _is_loopback(host):
         raise ConfigError(f"refusing to listen on {host!r}: the emulator serves loopback only")
+    extra_names: tuple[str, ...] = ()
+    if advertise is not None:
+        try:
+            state.advertised = advertised_authority(advertise)
+            extra_names = (certificate_name(advertise),)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     state_dir.mkdir(parents=True, exist_ok=True)
-    files = tlsgen.generate(state_dir, keep_ca=keep_ca)
+    files = tlsgen.generate(state_dir, keep_ca=keep_ca, extra_names=extra_names)
     sock = _bind(host, port)
     state.port = sock.getsockname()[1]
     data_sock = _bind(host, data_plane_port) if data_plane_port is not None else None
@@ -718,7 +743,7 @@ async def serve(state: State, host: str, port: int, state_dir: Path, keep_ca: bo
         except ImportError as exc:
             log.warning("no built-in TURN server (%s): pip install aiortc", exc)
         else:
-            turn_server = TurnServer(bound_ip, lambda: state.turn.secret, state.now)
+            turn_server = TurnServer(bound_ip, lambda: state.turn.secret, state.now, tls=tlsgen.stream_context(files))
             await turn_server.start(udp_port=state.port)
             uri_host = f"[{bound_ip}]" if ":" in bound_ip else bound_ip
             state.turn_uris = turn_server.uris(uri_host)
@@ -728,8 +753,7 @@ async def serve(state: State, host: str, port: int, state_dir: Path, keep_ca: bo
     await site.start()
     if data_sock is not None:
         await web.SockSite(runner, data_sock, ssl_context=tlsgen.server_context(files)).start()
-    endpoint = f"https://{state.endpoint_host}:{state.port}"
-    data_port = state.data_plane_port if state.data_plane_port is not None else state.port
+    endpoint = state.listener_url("https", state.port)
     cred = state.default_credential()
     info: dict[str, Any] = {
         "endpoint": endpoint,
@@ -741,8 +765,9 @@ async def serve(state: State, host: str, port: int, state_dir: Path, keep_ca: bo
         "access_key_id": cred.access_key_id,
         "secret_access_key": cred.secret_access_key,
         "channels": {c.name: c.arn for c in state.channels.values()},
-        "wss_endpoint": f"wss://{state.endpoint_host}:{data_port}",
-        "data_plane_endpoint": f"https://{state.endpoint_host}:{data_port}",
+        "wss_endpoint": state.channel_endpoint("wss"),
+        "data_plane_endpoint": state.channel_endpoint("https"),
+        "advertised": state.advertised,
         "turn_uris": state.turn_uris,
         "recordings": str((state_dir / "recordings").resolve()) if state.record_media else None,
     }

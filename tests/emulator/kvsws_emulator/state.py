@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .endpoints import endpoint_url
+
 DEFAULT_REGION = "us-west-2"
 DEFAULT_ACCOUNT = "123456789012"
 # Fixed test keys: not secrets, safe to print. The second pair needs its session token.
@@ -238,7 +240,20 @@ class State:
         # With --data-plane-port: the port GetSignalingChannelEndpoint advertises, which alone
         # serves the storage calls, GetIceServerConfig and the WebSocket (None: one listener).
         self.data_plane_port: int | None = None
+        # With --advertise HOST[:PORT]: the host (and port) the channels' endpoints name instead of
+        # the listener's, e.g. a port-443 proxy or a hostname in /etc/hosts (None: the listener).
+        self.advertised: str | None = None
         self._next_fault_id = 1
+
+    # -- endpoints ---------------------------------------------------------------------------
+    def listener_url(self, scheme: str, port: int) -> str:
+        return endpoint_url(scheme, self.endpoint_host, port)
+
+    def channel_endpoint(self, scheme: str) -> str:
+        """What GetSignalingChannelEndpoint returns for WSS ("wss") or HTTPS/WEBRTC ("https")."""
+        if self.advertised is not None:
+            return f"{scheme}://{self.advertised}"
+        return self.listener_url(scheme, self.data_plane_port if self.data_plane_port is not None else self.port)
 
     # -- clock -----------------------------------------------------------------------------
     def now(self) -> float:

@@ -53,11 +53,12 @@ def _load_ca(files: TlsFiles) -> tuple[x509.Certificate, ec.EllipticCurvePrivate
     return cert, key
 
 
-def generate(state_dir: Path, keep_ca: bool = False) -> TlsFiles:
+def generate(state_dir: Path, keep_ca: bool = False, extra_names: tuple[str, ...] = ()) -> TlsFiles:
     """Write ca.pem (+ ca.key), server.pem and server.key into ``state_dir``.
 
     With ``keep_ca`` an existing, still valid CA in ``state_dir`` is reused, so a device that was
     given ca.pem once keeps trusting restarted emulators; the server certificate is always new.
+    ``extra_names`` (DNS names or IP addresses, e.g. an --advertise host) join its SANs.
     """
     files = TlsFiles(state_dir / "ca.pem", state_dir / "ca.key", state_dir / "server.pem", state_dir / "server.key")
     now = datetime.datetime.now(datetime.UTC)
@@ -94,6 +95,13 @@ def generate(state_dir: Path, keep_ca: bool = False) -> TlsFiles:
     key = ec.generate_private_key(ec.SECP256R1())
     sans: list[x509.GeneralName] = [x509.DNSName(n) for n in SERVER_DNS_NAMES]
     sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in SERVER_IPS]
+    for name in extra_names:
+        if name in SERVER_DNS_NAMES or name in SERVER_IPS:
+            continue
+        try:
+            sans.append(x509.IPAddress(ipaddress.ip_address(name)))
+        except ValueError:
+            sans.append(x509.DNSName(name))
     ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     cert = (
         x509.CertificateBuilder()
@@ -127,4 +135,12 @@ def server_context(files: TlsFiles) -> ssl.SSLContext:
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(str(files.server_cert), str(files.server_key))
     ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+def stream_context(files: TlsFiles) -> ssl.SSLContext:
+    """TLS 1.2+ with no ALPN, for TURN over TLS (``turns:``) on the TURN server's TCP port."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(str(files.server_cert), str(files.server_key))
     return ctx

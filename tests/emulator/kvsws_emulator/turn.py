@@ -9,10 +9,13 @@ style: username ``<expiry>:<id>``, password ``base64(HMAC-SHA1(secret, username)
 credential mechanism with realm and nonce), and relays UDP between a client and peers on loopback.
 
 What it does: Allocate (UDP relay only), Refresh, CreatePermission, ChannelBind, Send/Data
-indications, ChannelData, and Binding (so it is a STUN server too), over UDP and over TCP. What it
-does not: TLS (``turns:``), IPv6 relays, EVEN-PORT/RESERVATION-TOKEN, DONT-FRAGMENT (ignored),
-bandwidth limits. Peers must be loopback addresses (403 otherwise): the emulator never sends
-elsewhere. Messages are parsed and built with aioice's STUN codec (aioice comes with aiortc), so
+indications, ChannelData, and Binding (so it is a STUN server too), over UDP and over TCP, and over
+TLS on that same TCP port (a connection whose first byte is a TLS handshake record): the KVS WebRTC
+C SDK speaks TLS to every TCP TURN server, ``turn:...?transport=tcp`` included, and a plain TCP
+server leaves it waiting for a handshake answer until its 5 s timeout. What it does not: RFC 6062
+TCP relays (REQUESTED-TRANSPORT TCP gets 442), IPv6 relays, EVEN-PORT/RESERVATION-TOKEN,
+DONT-FRAGMENT (ignored), bandwidth limits. Peers must be loopback addresses (403 otherwise): the
+emulator never sends elsewhere. Messages are parsed and built with aioice's STUN codec (aioice comes with aiortc), so
 this module is imported only when the server starts.
 """
 
@@ -20,13 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import hmac
 import ipaddress
 import logging
 import os
 import socket
+import ssl
 import struct
 import time
 from collections import deque
@@ -47,6 +50,8 @@ PERMISSION_LIFETIME = 300
 CHANNEL_LIFETIME = 600
 NONCE_LIFETIME = 3600
 MAX_RECORDS = 500
+TLS_HANDSHAKE = 0x16  # first byte of a TLS record carrying a ClientHello (never a STUN or ChannelData start)
+FIRST_BYTE_TIMEOUT = 10.0  # a TCP client that says nothing this long is dropped
 
 Address = tuple[str, int]
 
@@ -139,8 +144,12 @@ class _UdpProtocol(asyncio.DatagramProtocol):
 
 
 class _TcpProtocol(asyncio.Protocol):
-    def __init__(self, server: TurnServer) -> None:
+    """One TCP (or TLS) connection: a stream of STUN messages and ChannelData, split and coalesced
+    across reads as TCP pleases; each is framed by its own length (ChannelData padded to 4)."""
+
+    def __init__(self, server: TurnServer, transport_name: str) -> None:
         self.server = server
+        self.transport_name = transport_name  # "tcp" or "tls"
         self.buffer = b""
         self.transport: asyncio.Transport | None = None
         self.client: Address = ("", 0)
@@ -149,6 +158,7 @@ class _TcpProtocol(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         self.client = (peer[0], peer[1])
+        self.server.connections.add(self.transport)
 
     def _send(self, data: bytes) -> None:
         if self.transport is not None and not self.transport.is_closing():
@@ -166,15 +176,31 @@ class _TcpProtocol(asyncio.Protocol):
             if len(self.buffer) < padded:
                 return
             message, self.buffer = self.buffer[:full], self.buffer[padded:]
-            self.server.receive("tcp", self.client, message, self._send)
+            self.server.receive(self.transport_name, self.client, message, self._send)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.server.client_gone("tcp", self.client)
+        if self.transport is not None:
+            self.server.connections.discard(self.transport)
+        self.server.client_gone(self.transport_name, self.client)
+
+
+async def _first_byte(sock: socket.socket) -> bytes:
+    """The connection's first byte, left in the socket (MSG_PEEK): b"" if the client closed."""
+    loop = asyncio.get_running_loop()
+    readable = loop.create_future()
+    loop.add_reader(sock.fileno(), lambda: readable.done() or readable.set_result(None))
+    try:
+        await asyncio.wait_for(readable, FIRST_BYTE_TIMEOUT)
+    finally:
+        loop.remove_reader(sock.fileno())
+    return sock.recv(1, socket.MSG_PEEK)
 
 
 class TurnServer:
-    def __init__(self, host: str, secret_provider: Callable[[], str], clock: Callable[[], float]) -> None:
+    def __init__(self, host: str, secret_provider: Callable[[], str], clock: Callable[[], float],
+                 tls: ssl.SSLContext | None = None) -> None:
         self.host = host
+        self._tls = tls  # for TLS clients on the TCP port (None: plain TCP only)
         self._secret = secret_provider
         self._clock = clock  # the emulator's clock (credential expiry), skew included
         self.udp_port = 0
@@ -186,7 +212,8 @@ class TurnServer:
         self._nonces: dict[bytes, float] = {}
         self._next_id = 1
         self._udp: asyncio.DatagramTransport | None = None
-        self._tcp: asyncio.Server | None = None
+        self._tcp: socket.socket | None = None
+        self.connections: set[asyncio.Transport] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._last_responses: dict[tuple[str, Address, bytes], bytes] = {}
@@ -204,8 +231,13 @@ class TurnServer:
                                                                local_addr=(self.host, 0), family=family)
         self._udp = transport
         self.udp_port = transport.get_extra_info("sockname")[1]
-        self._tcp = await loop.create_server(lambda: _TcpProtocol(self), host=self.host, port=0, family=family)
-        self.tcp_port = self._tcp.sockets[0].getsockname()[1]
+        self._tcp = socket.socket(family, socket.SOCK_STREAM)
+        self._tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._tcp.bind((self.host, 0))
+        self._tcp.listen(64)
+        self._tcp.setblocking(False)
+        self.tcp_port = self._tcp.getsockname()[1]
+        self.spawn(self._accept(self._tcp))
         self._sweeper = loop.create_task(self._sweep())
         log.info("TURN server on %s udp/%d tcp/%d", self.host, self.udp_port, self.tcp_port)
 
@@ -216,15 +248,40 @@ class TurnServer:
             self._delete(allocation)
         if self._udp is not None:
             self._udp.close()
-        if self._tcp is not None:
-            self._tcp.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._tcp.wait_closed(), timeout=2)
         for task in list(self._tasks):
             task.cancel()
+        if self._tcp is not None:
+            self._tcp.close()
+        for connection in list(self.connections):
+            connection.abort()
 
     def uris(self, host: str) -> list[str]:
         return [f"turn:{host}:{self.udp_port}?transport=udp", f"turn:{host}:{self.tcp_port}?transport=tcp"]
+
+    async def _accept(self, listener: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            sock, _ = await loop.sock_accept(listener)
+            self.spawn(self._serve_tcp(sock))
+
+    async def _serve_tcp(self, sock: socket.socket) -> None:
+        """Plain TCP, or TLS when the client opens with a TLS handshake (turns:, and the KVS C SDK)."""
+        try:
+            first = await _first_byte(sock)
+            peer = sock.getpeername()
+        except (OSError, TimeoutError):  # silent or gone before its first byte
+            first = b""
+        if not first:
+            sock.close()
+            return
+        tls = first[0] == TLS_HANDSHAKE and self._tls is not None
+        name = "tls" if tls else "tcp"
+        try:
+            await asyncio.get_running_loop().connect_accepted_socket(
+                lambda: _TcpProtocol(self, name), sock, ssl=self._tls if tls else None)
+        except (OSError, ssl.SSLError) as exc:  # a failed TLS handshake: the client's problem
+            log.info("TURN %s connection from %s:%d dropped: %s", name, peer[0], peer[1], exc)
+            sock.close()
 
     def spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -432,7 +489,8 @@ class TurnServer:
         if existing is not None:
             return self._error(request, 437, "Allocation Mismatch")
         if request.attributes.get("REQUESTED-TRANSPORT") not in (UDP << 24, UDP):
-            return self._error(request, 442, "Unsupported Transport Protocol")
+            return self._error(request, 442,
+                               "Unsupported Transport Protocol: only UDP relays (no RFC 6062 TCP allocations)")
         lifetime = min(int(request.attributes.get("LIFETIME", DEFAULT_LIFETIME)), MAX_LIFETIME) or DEFAULT_LIFETIME
         protocol = _RelayProtocol(self)
         relay_transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(

@@ -1,5 +1,0 @@
-/* SPDX-License-Identifier: Apache-2.0 */
-//go:build !kvsws_system
-
-/* Written by scripts/go-core-sources.py: the Go package compiles core/src/sigv4.c (go/cgo_core.go). */
-#include "../core/src/sigv4.c"
