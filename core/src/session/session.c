@@ -119,7 +119,7 @@ struct kvsws_session {
         const char *action; /* "SDP_ANSWER" or "ICE_CANDIDATE" */
     } sent[SENT_IDS];
     int join_throttles; /* throttled joins in a row: each waits longer before the next */
-    int answered;       /* under send_lock: the current offer was answered */
+    int awaiting_answer; /* under send_lock: an offer came and its answer was not sent yet */
     char *held[MAX_HELD_CANDIDATES]; /* under send_lock: encoded candidates awaiting the answer */
     size_t held_count;
 
@@ -1028,7 +1028,7 @@ static void handle_message(kvsws_session *s, kvi_sig_message *m)
         pthread_mutex_lock(&s->send_lock);
         free(s->last_sender);
         s->last_sender = kvi_strdup(m->sender_client_id);
-        s->answered = 0;
+        s->awaiting_answer = 1;
         drop_held_locked(s); /* they were for the previous peer connection */
         pthread_mutex_unlock(&s->send_lock);
         kvsws_event *ev = event_new(KVSWS_EVENT_OFFER);
@@ -1360,13 +1360,13 @@ static kvsws_status send_encoded(kvsws_session *s, int is_answer, int encode_fai
     }
     kvsws_status st = KVSWS_OK;
     pthread_mutex_lock(&s->send_lock);
-    if (is_answer || s->answered) {
+    if (is_answer || !s->awaiting_answer || !s->ws) {
         st = send_text_locked(s, kvi_buf_str(msg), msg->len, err);
         if (st == KVSWS_OK)
             kvi_stats_count(&s->stats, is_answer ? KVI_STAT_ANSWERS_SENT
                                                  : KVI_STAT_CANDIDATES_SENT);
         if (st == KVSWS_OK && is_answer) {
-            s->answered = 1;
+            s->awaiting_answer = 0;
             flush_held_locked(s);
         }
     } else if (s->held_count < MAX_HELD_CANDIDATES) {
