@@ -72,6 +72,13 @@ const (
 	optRetryBaseDelayMS optionKey = C.KVSWS_OPT_RETRY_BASE_DELAY_MS
 	optUseFIPSEndpoint  optionKey = C.KVSWS_OPT_USE_FIPS_ENDPOINT
 	optRequestTimeoutMS optionKey = C.KVSWS_OPT_REQUEST_TIMEOUT_MS
+
+	optIoTCredentialEndpoint optionKey = C.KVSWS_OPT_IOT_CREDENTIAL_ENDPOINT
+	optIoTCertFile           optionKey = C.KVSWS_OPT_IOT_CERT_FILE
+	optIoTPrivateKeyFile     optionKey = C.KVSWS_OPT_IOT_PRIVATE_KEY_FILE
+	optIoTRoleAlias          optionKey = C.KVSWS_OPT_IOT_ROLE_ALIAS
+	optIoTThingName          optionKey = C.KVSWS_OPT_IOT_THING_NAME
+	optIoTCAFile             optionKey = C.KVSWS_OPT_IOT_CA_FILE
 )
 
 // The Status constants are written out as numbers so that they read as documentation; these

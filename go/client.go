@@ -26,8 +26,8 @@ type Config struct {
 	EndpointURL string
 	// Profile in the shared files, else AWS_PROFILE, else "default".
 	Profile string
-	// CABundle is a PEM file of the CAs to trust, else AWS_CA_BUNDLE, else the system's. TLS
-	// is always verified.
+	// CABundle is a PEM file of the CAs to trust, else AWS_CA_BUNDLE, else AWS_KVS_CACERT_PATH
+	// (the KVS C SDK's), else the system's. TLS is always verified.
 	CABundle string
 
 	// AccessKeyID and SecretAccessKey (with SessionToken for temporary credentials) are
@@ -36,6 +36,13 @@ type Config struct {
 	AccessKeyID     string
 	SecretAccessKey string
 	SessionToken    string
+
+	// IoT, when set, gets credentials from the AWS IoT credentials provider with the device's
+	// X.509 certificate (after explicit keys, before everything else). Nil: the KVS C SDK's
+	// variables AWS_IOT_CORE_CREDENTIAL_ENDPOINT, AWS_IOT_CORE_CERT, AWS_IOT_CORE_PRIVATE_KEY,
+	// AWS_IOT_CORE_ROLE_ALIAS, AWS_IOT_CORE_THING_NAME (and AWS_KVS_CACERT_PATH), when set, come
+	// before the environment's keys and the profile.
+	IoT *IoTConfig
 
 	// ConfigFile is the shared config file, else AWS_CONFIG_FILE, else ~/.aws/config.
 	ConfigFile string
@@ -78,6 +85,24 @@ type Config struct {
 	Logger Logger
 }
 
+// IoTConfig configures the AWS IoT credentials provider: mutual TLS with CertFile and
+// PrivateKeyFile to https://CredentialEndpoint/role-aliases/RoleAlias/credentials, the thing
+// named in x-amzn-iot-thingname. The first five are required together; NewClient checks them
+// and that the files can be read (errors name the KVSWS_OPT_IOT_* option). Credentials are
+// fetched again 5 minutes before they expire.
+type IoTConfig struct {
+	// CredentialEndpoint: a host, as `aws iot describe-endpoint --endpoint-type
+	// iot:CredentialProvider` prints it, a host:port or an https:// URL.
+	CredentialEndpoint string
+	CertFile           string // the device certificate, PEM
+	PrivateKeyFile     string // its private key, PEM
+	RoleAlias          string
+	ThingName          string
+	// CAFile holds the CAs that verify the endpoint (else Config.CABundle, AWS_CA_BUNDLE,
+	// AWS_KVS_CACERT_PATH, the system's).
+	CAFile string
+}
+
 // FIPSEndpointState says whether to use the FIPS endpoints.
 type FIPSEndpointState int
 
@@ -118,6 +143,14 @@ func (cfg *Config) options() ([]option, error) {
 	str(optConfigFile, "ConfigFile", cfg.ConfigFile, false)
 	str(optCredentialsFile, "SharedCredentialsFile", cfg.SharedCredentialsFile, false)
 	str(optUserAgentExtra, "UserAgentExtra", cfg.UserAgentExtra, false)
+	if iot := cfg.IoT; iot != nil {
+		str(optIoTCredentialEndpoint, "IoT.CredentialEndpoint", iot.CredentialEndpoint, false)
+		str(optIoTCertFile, "IoT.CertFile", iot.CertFile, false)
+		str(optIoTPrivateKeyFile, "IoT.PrivateKeyFile", iot.PrivateKeyFile, false)
+		str(optIoTRoleAlias, "IoT.RoleAlias", iot.RoleAlias, false)
+		str(optIoTThingName, "IoT.ThingName", iot.ThingName, false)
+		str(optIoTCAFile, "IoT.CAFile", iot.CAFile, false)
+	}
 	if err := millis(optConnectTimeoutMS, "ConnectTimeout", cfg.ConnectTimeout); err != nil {
 		return nil, err
 	}

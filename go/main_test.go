@@ -34,7 +34,8 @@ func run(m *testing.M) int {
 	var err error
 	// The default channels and keys; a fixed TURN URI (no built-in TURN server needed).
 	emu, err = kvswstest.StartEmulator(kvswstest.Options{
-		Config: map[string]any{"turn": map[string]any{"uris": []string{turnURI}}},
+		Config:    map[string]any{"turn": map[string]any{"uris": []string{turnURI}}},
+		ExtraArgs: []string{"--iot-port", "0"}, // the AWS IoT credentials provider (iot_test.go)
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "kvsws Go tests: cannot start the emulator: %v\n", err)

@@ -54,11 +54,12 @@ python3 scripts/check-layers.py
 echo "== emulator and integration tests (pytest)"
 KVSWS_BUILD_DIR="$PWD/build" .venv/bin/python -m pytest -q tests --ignore=tests/python
 
-echo "== the C API, session, slow-endpoint, hostile-server and STS/SSO credential integration tests again, on the ASan + UBSan build"
+echo "== the C API, session, slow-endpoint, hostile-server and STS/SSO/IoT credential integration tests again, on the ASan + UBSan build"
 KVSWS_BUILD_DIR="$PWD/build-asan" ASAN_OPTIONS=detect_leaks=1 \
   .venv/bin/python -m pytest -q tests/integration/test_c_api.py tests/integration/test_session_c.py \
   tests/integration/test_slow_endpoints.py tests/integration/test_credentials_sts.py \
-  tests/integration/test_hostile_session.py tests/integration/test_endpoints_split.py
+  tests/integration/test_hostile_session.py tests/integration/test_endpoints_split.py \
+  tests/integration/test_credentials_iot.py
 
 echo "== the README's Python and Go install commands, as written"
 scripts/test-readme.sh

@@ -20,7 +20,8 @@ def build_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
-    with Emulator() as emu:
+    # With the AWS IoT credentials provider's mutual TLS listener (test_*credentials_iot.py).
+    with Emulator(extra_args=["--iot-port", "0"]) as emu:
         yield emu
 
 

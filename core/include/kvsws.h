@@ -145,7 +145,8 @@ typedef enum kvsws_option {
     KVSWS_OPT_ACCESS_KEY_ID = 4,      /* str: explicit credentials (with the secret) */
     KVSWS_OPT_SECRET_ACCESS_KEY = 5,  /* str */
     KVSWS_OPT_SESSION_TOKEN = 6,      /* str */
-    KVSWS_OPT_CA_BUNDLE = 7,          /* str: PEM file of trusted CAs; TLS is always verified */
+    KVSWS_OPT_CA_BUNDLE = 7,          /* str: PEM file of trusted CAs, else AWS_CA_BUNDLE, else
+                                         AWS_KVS_CACERT_PATH; TLS is always verified */
     KVSWS_OPT_CONNECT_TIMEOUT_MS = 8, /* int: TCP + TLS, default 10000 -> KVSWS_E_CONNECT_TIMEOUT */
     KVSWS_OPT_READ_TIMEOUT_MS = 9,    /* int: default 60000; no byte for this long ->
                                          KVSWS_E_READ_TIMEOUT */
@@ -167,7 +168,19 @@ typedef enum kvsws_option {
      * byte to the answer's last one, however steadily bytes arrive: KVSWS_E_READ_TIMEOUT once
      * connected (KVSWS_E_CONNECT_TIMEOUT before), retryable. Each attempt has its own, so a call
      * ends within KVSWS_OPT_MAX_ATTEMPTS x this plus the backoff. */
-    KVSWS_OPT_REQUEST_TIMEOUT_MS = 18
+    KVSWS_OPT_REQUEST_TIMEOUT_MS = 18,
+    /* str: the AWS IoT credentials provider (X.509 device certificates), as
+     * AWS_IOT_CORE_CREDENTIAL_ENDPOINT & co. configure it (README "AWS IoT credentials"). Give
+     * the first five together; they come after explicit keys and before everything else in the
+     * chain. The endpoint: a host as `aws iot describe-endpoint --endpoint-type
+     * iot:CredentialProvider` prints it, a host:port or an https:// URL. */
+    KVSWS_OPT_IOT_CREDENTIAL_ENDPOINT = 19,
+    KVSWS_OPT_IOT_CERT_FILE = 20,        /* str: the device certificate, PEM */
+    KVSWS_OPT_IOT_PRIVATE_KEY_FILE = 21, /* str: its private key, PEM */
+    KVSWS_OPT_IOT_ROLE_ALIAS = 22,       /* str: [\w=,@-]{1,128} */
+    KVSWS_OPT_IOT_THING_NAME = 23,       /* str: [a-zA-Z0-9:_-]{1,128}, sent as x-amzn-iot-thingname */
+    KVSWS_OPT_IOT_CA_FILE = 24           /* str: CAs for the IoT endpoint; else KVSWS_OPT_CA_BUNDLE,
+                                            AWS_CA_BUNDLE, AWS_KVS_CACERT_PATH, the system store */
 } kvsws_option;
 
 typedef enum kvsws_log_level {

@@ -79,6 +79,9 @@ type Options struct {
 	StartTimeout time.Duration
 	// LogLevel is the emulator's --log-level. Default: INFO.
 	LogLevel string
+	// ExtraArgs go on the emulator's command line, e.g. {"--iot-port", "0"} for the AWS IoT
+	// credentials provider's stand-in (Emulator.IoTEndpoint).
+	ExtraArgs []string
 }
 
 // Emulator is a running emulator: what its ready.json says, and a client for its admin API.
@@ -98,6 +101,8 @@ type Emulator struct {
 	TURNURIs []string `json:"turn_uris"`
 	// PID is the emulator's process id.
 	PID int `json:"pid"`
+	// IoTEndpoint is the AWS IoT credentials provider stand-in's host:port (with --iot-port).
+	IoTEndpoint string `json:"iot_endpoint"`
 	// StateDir holds ca.pem, ready.json, emulator.log and the recordings; Close removes it.
 	StateDir string `json:"-"`
 
@@ -204,7 +209,7 @@ func StartEmulator(opts Options) (*Emulator, error) {
 		return nil, err
 	}
 	e := &Emulator{StateDir: dir, exited: make(chan error, 1)}
-	if err := e.start(python, emulatorDir, opts.Config, level); err != nil {
+	if err := e.start(python, emulatorDir, opts.Config, level, opts.ExtraArgs); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
@@ -215,8 +220,9 @@ func StartEmulator(opts Options) (*Emulator, error) {
 	return e, nil
 }
 
-func (e *Emulator) start(python, emulatorDir string, config map[string]any, level string) error {
+func (e *Emulator) start(python, emulatorDir string, config map[string]any, level string, extra []string) error {
 	args := []string{"-m", "kvsws_emulator", "--state-dir", e.StateDir, "--log-level", level}
+	args = append(args, extra...)
 	if config != nil {
 		b, err := json.Marshal(config)
 		if err != nil {
@@ -443,6 +449,42 @@ func (e *Emulator) Fault(operation string, spec map[string]any) error {
 // malformed, silence, ...
 func (e *Emulator) Signal(channel, action string) error {
 	return e.Admin("POST", "signaling", map[string]any{"channel": channel, "action": action}, nil)
+}
+
+// IoTThing is a thing of the AWS IoT stand-in, with its device certificate and key (PEM files
+// from the emulator's CA).
+type IoTThing struct {
+	ThingName string `json:"thing_name"`
+	CertFile  string `json:"cert_file"`
+	KeyFile   string `json:"key_file"`
+}
+
+// AddIoTThing makes a thing and its device certificate and key (needs ExtraArgs --iot-port).
+func (e *Emulator) AddIoTThing(name string) (IoTThing, error) {
+	var th IoTThing
+	err := e.Admin("POST", "iot/things", map[string]any{"thing_name": name}, &th)
+	return th, err
+}
+
+// AddIoTRoleAlias registers a role alias; lifetime (0: an hour) is how long its credentials live.
+func (e *Emulator) AddIoTRoleAlias(alias string, lifetime time.Duration) error {
+	body := map[string]any{"role_alias": alias}
+	if lifetime > 0 {
+		body["lifetime_seconds"] = lifetime.Seconds()
+	}
+	return e.Admin("POST", "iot/role-aliases", body, nil)
+}
+
+// IoTEnv is the six variables the KVS C SDK's samples read, for th and alias.
+func (e *Emulator) IoTEnv(th IoTThing, alias string) map[string]string {
+	return map[string]string{
+		"AWS_IOT_CORE_CREDENTIAL_ENDPOINT": e.IoTEndpoint,
+		"AWS_IOT_CORE_CERT":                th.CertFile,
+		"AWS_IOT_CORE_PRIVATE_KEY":         th.KeyFile,
+		"AWS_IOT_CORE_ROLE_ALIAS":          alias,
+		"AWS_IOT_CORE_THING_NAME":          th.ThingName,
+		"AWS_KVS_CACERT_PATH":              e.CABundle,
+	}
 }
 
 // Request is one request the emulator recorded.

@@ -47,6 +47,10 @@ _CORE_TO_PY = {_core.KVSWS_LOG_ERROR: logging.ERROR, _core.KVSWS_LOG_WARN: loggi
 _CallResult = tuple[str, int, str, int, str]
 
 
+def _fspath(value: str | os.PathLike[str] | None) -> str | None:
+    return None if value is None else os.fspath(value)
+
+
 def _log_from_core(level: int, line: str) -> None:
     """Receives the core's log lines (never a secret), on the thread running the call."""
     logger.log(_CORE_TO_PY.get(level, logging.DEBUG), "%s", line)
@@ -112,6 +116,15 @@ class Client:
     ``AWS_ENDPOINT_URL_KINESIS_VIDEO_WEBRTC_STORAGE`` / ``AWS_ENDPOINT_URL_KINESIS_VIDEO_SIGNALING``
     name them.
 
+    Devices with an AWS IoT X.509 certificate get credentials from the AWS IoT credentials
+    provider: ``iot_credential_endpoint`` (as ``aws iot describe-endpoint --endpoint-type
+    iot:CredentialProvider`` prints it, a host:port or an https URL), ``iot_cert_file`` and
+    ``iot_private_key_file`` (PEM), ``iot_role_alias``, ``iot_thing_name`` and optionally
+    ``iot_ca_file`` (else ``verify``). Or, with none of them given, the KVS C SDK's variables
+    ``AWS_IOT_CORE_CREDENTIAL_ENDPOINT``, ``AWS_IOT_CORE_CERT``, ``AWS_IOT_CORE_PRIVATE_KEY``,
+    ``AWS_IOT_CORE_ROLE_ALIAS``, ``AWS_IOT_CORE_THING_NAME`` and ``AWS_KVS_CACERT_PATH``. Either
+    way they come before the environment's keys and the profile (explicit keys still win).
+
     A client is safe to share between threads: calls release the GIL and run in parallel. A call
     made on the main thread stops at once on Ctrl-C (it is cancelled). Close the client (or use
     ``with``) to free its connections; ``close()`` cancels calls still running elsewhere.
@@ -133,7 +146,12 @@ class Client:
     def __init__(self, *, region_name: str | None = None, endpoint_url: str | None = None,
                  profile_name: str | None = None, aws_access_key_id: str | None = None,
                  aws_secret_access_key: str | None = None, aws_session_token: str | None = None,
-                 verify: str | os.PathLike[str] | bool | None = None, config: Config | None = None) -> None:
+                 verify: str | os.PathLike[str] | bool | None = None, config: Config | None = None,
+                 iot_credential_endpoint: str | None = None,
+                 iot_cert_file: str | os.PathLike[str] | None = None,
+                 iot_private_key_file: str | os.PathLike[str] | None = None,
+                 iot_role_alias: str | None = None, iot_thing_name: str | None = None,
+                 iot_ca_file: str | os.PathLike[str] | None = None) -> None:
         self._handle: Any = None
         self._lock = threading.Lock()
         self._inflight: dict[object, Any] = {}
@@ -148,9 +166,19 @@ class Client:
         elif not isinstance(config, Config):
             raise TypeError(f"config must be a kvsws.Config, got {type(config).__name__}")
         ca_bundle = None if verify is None or verify is True else os.fspath(verify)
+        # The AWS IoT credentials provider's options: name for messages, value (paths as str).
+        iot_options = {
+            _core.KVSWS_OPT_IOT_CREDENTIAL_ENDPOINT: ("iot_credential_endpoint", iot_credential_endpoint),
+            _core.KVSWS_OPT_IOT_CERT_FILE: ("iot_cert_file", _fspath(iot_cert_file)),
+            _core.KVSWS_OPT_IOT_PRIVATE_KEY_FILE: ("iot_private_key_file", _fspath(iot_private_key_file)),
+            _core.KVSWS_OPT_IOT_ROLE_ALIAS: ("iot_role_alias", iot_role_alias),
+            _core.KVSWS_OPT_IOT_THING_NAME: ("iot_thing_name", iot_thing_name),
+            _core.KVSWS_OPT_IOT_CA_FILE: ("iot_ca_file", _fspath(iot_ca_file)),
+        }
         strings = {"region_name": region_name, "endpoint_url": endpoint_url, "profile_name": profile_name,
                    "aws_access_key_id": aws_access_key_id, "aws_secret_access_key": aws_secret_access_key,
-                   "aws_session_token": aws_session_token, "verify": ca_bundle}
+                   "aws_session_token": aws_session_token, "verify": ca_bundle,
+                   **dict(iot_options.values())}
         for name, value in strings.items():
             if value is not None and not isinstance(value, str):
                 raise TypeError(f"{name} must be a str or None, got {type(value).__name__}")
@@ -168,6 +196,7 @@ class Client:
             (_core.KVSWS_OPT_CA_BUNDLE, ca_bundle),
             (_core.KVSWS_OPT_USER_AGENT_EXTRA, user_agent),
             (_core.KVSWS_OPT_RETRY_JOIN, int(config.retry_join)),
+            *((key, value) for key, (_, value) in iot_options.items()),
         ]
         if config.connect_timeout is not None:
             options.append((_core.KVSWS_OPT_CONNECT_TIMEOUT_MS, _milliseconds(config.connect_timeout)))

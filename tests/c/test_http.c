@@ -136,7 +136,7 @@ static void test_url_for_message(void)
 
 static kvi_http_pool *new_pool(const char *ca, long connect_ms, long read_ms)
 {
-    kvi_http_options o = {ca, NULL, connect_ms, read_ms, "kvsws-test/1.0", 0};
+    kvi_http_options o = {ca, NULL, connect_ms, read_ms, "kvsws-test/1.0", 0, NULL, NULL};
     return kvi_http_pool_new(&o);
 }
 
@@ -145,7 +145,7 @@ static kvi_http_pool *new_pool(const char *ca, long connect_ms, long read_ms)
  * timeout keeps that a TLS failure, which is what the tests look for). */
 static kvi_http_pool *new_store_pool(kvi_ca_store *store)
 {
-    kvi_http_options o = {NULL, store, 30000, 5000, "kvsws-test/1.0", 0};
+    kvi_http_options o = {NULL, store, 30000, 5000, "kvsws-test/1.0", 0, NULL, NULL};
     return kvi_http_pool_new(&o);
 }
 
@@ -546,7 +546,7 @@ static void test_request_deadline(void)
     char url[256];
     kvi_http_response r;
     kvsws_error *err = kvsws_error_new();
-    kvi_http_options o = {server.ca_path, NULL, 5000, 1000, "kvsws-test/1.0", 700};
+    kvi_http_options o = {server.ca_path, NULL, 5000, 1000, "kvsws-test/1.0", 700, NULL, NULL};
     kvi_http_pool *pool = kvi_http_pool_new(&o);
     url_for(url, sizeof url, port_good, "/trickle");
     int64_t t0 = now_ms();

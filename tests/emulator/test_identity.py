@@ -6,8 +6,10 @@ own credential providers must work against them unchanged (assume-role, web iden
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -21,6 +23,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 # isort: split
+from kvsws_emulator import tlsgen
 from kvsws_emulator.testing import PACKAGE_PARENT, Emulator, EmulatorError
 
 ROLE = "arn:aws:iam::123456789012:role/emulated-role"
@@ -191,3 +194,47 @@ def test_botocore_providers_work_against_the_stand_ins(emu: Emulator, tmp_path: 
     assert issued[keys["role"]]["principal"] == ROLE
     assert issued[keys["web"]]["operation"] == "AssumeRoleWithWebIdentity"
     assert issued[keys["sso"]]["principal"] == "111122223333/KvsRole"
+
+
+def iot_get(emu: Emulator, path: str, cert: tuple[str, str] | None, thing_name: str | None) -> tuple[int, Any]:
+    """GET on the IoT stand-in with Python's own TLS client (a client certificate if given)."""
+    ctx = ssl.create_default_context(cafile=emu.ca_bundle)
+    if cert is not None:
+        ctx.load_cert_chain(*cert)
+    host, port = emu.iot_endpoint.rsplit(":", 1)
+    conn = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=10)
+    try:
+        conn.request("GET", path, headers={"x-amzn-iot-thingname": thing_name} if thing_name else {})
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read())
+    finally:
+        conn.close()
+
+
+def test_iot_credentials_provider(emu: Emulator, tmp_path: Path) -> None:
+    thing = emu.add_iot_thing("emu-camera")
+    emu.add_iot_role_alias("EmuAlias", lifetime_seconds=900)
+    cert = (thing["cert_file"], thing["key_file"])
+    status, body = iot_get(emu, "/role-aliases/EmuAlias/credentials", cert, "emu-camera")
+    assert status == 200, body
+    c = body["credentials"]
+    assert c["accessKeyId"].startswith("ASIA") and c["expiration"].endswith("Z")
+    # The credentials work on the emulated calls (boto3 signs with them).
+    kv = kinesisvideo(emu, {"AccessKeyId": c["accessKeyId"], "SecretAccessKey": c["secretAccessKey"],
+                            "SessionToken": c["sessionToken"]})
+    assert kv.describe_signaling_channel(ChannelName="demo-channel")["ChannelInfo"]["ChannelName"] == "demo-channel"
+
+    assert iot_get(emu, "/role-aliases/EmuAlias/credentials", cert, "other-thing") == (
+        400, {"message": "Invalid thing name passed"})
+    assert iot_get(emu, "/role-aliases/Nope/credentials", cert, "emu-camera") == (
+        404, {"message": "Role alias does not exist"})
+    emu.iot_fault("ForbiddenException")
+    assert iot_get(emu, "/role-aliases/EmuAlias/credentials", cert, "emu-camera") == (
+        403, {"message": "Access Denied"})
+    # No client certificate, or one from another CA: the TLS handshake fails.
+    other = tlsgen.generate(tmp_path)
+    tlsgen.client_certificate(other.ca_cert, other.ca_key, "emu-camera", tmp_path / "c.pem", tmp_path / "k.pem")
+    for bad in (None, (str(tmp_path / "c.pem"), str(tmp_path / "k.pem"))):
+        with pytest.raises((OSError, ConnectionError)):
+            iot_get(emu, "/role-aliases/EmuAlias/credentials", bad, "emu-camera")
+    assert [r["status"] for r in emu.requests("AssumeRoleWithCertificate")] == [200, 400, 404, 403]

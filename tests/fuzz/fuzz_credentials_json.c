@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_credentials_json.c - libFuzzer target for the JSON documents credentials come in: byte 0
  * picks the reader (credential_process's stdout, the container/IMDS answer, SSO's
- * GetRoleCredentials answer, the SSO token cache file `aws sso login` writes), the rest is the
+ * GetRoleCredentials answer and the AWS IoT credentials provider's, the SSO token cache file
+ * `aws sso login` writes), the rest is the
  * document. Usable credentials come out whole; an error message never shows a secret from the
  * document. Build: see README.md. */
 #include <cjson/cJSON.h>
@@ -15,9 +16,10 @@
 
 #include "base/buf.h"
 #include "credentials/credentials.h"
+#include "credentials/iot.h"
+#include "credentials/process.h"
 #include "credentials/remote.h"
 #include "credentials/sso.h"
-#include "credentials/process.h"
 #include "kvsws.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -149,6 +151,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     case 2:
         if (!kvi_sso_role_credentials_parse(&doc, &c)) {
+            check_creds(&c);
+            if (!c.session_token || c.expiration <= 0)
+                abort();
+        }
+        kvi_credentials_free(&c);
+        /* The AWS IoT credentials provider's answer: the same members, another envelope. */
+        if (!kvi_iot_credentials_parse(&doc, &c)) {
             check_creds(&c);
             if (!c.session_token || c.expiration <= 0)
                 abort();

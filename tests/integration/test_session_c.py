@@ -25,6 +25,7 @@ class Driver:
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
         self.events: list[dict[str, Any]] = []
+        self.stderr = ""  # what it wrote there, once stopped
 
     @classmethod
     async def start(cls, binary: Path, env: dict[str, str], *args: str) -> Driver:
@@ -69,6 +70,7 @@ class Driver:
                 await self.proc.wait()
                 raise AssertionError("it_session did not exit after close") from None
         stderr = (await self.proc.stderr.read()).decode(errors="replace") if self.proc.stderr else ""
+        self.stderr = stderr
         assert self.proc.returncode == 0, stderr[-4000:]
         assert "Sanitizer" not in stderr and "runtime error" not in stderr, stderr[-4000:]
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* api.c - the typed C forms of the operations: build the input, call the generic form. */
+/* api.c - the typed C forms of the operations: build the input, call the shared entry (call.h). */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/call.h"
 #include "base/error.h"
 #include "kvsws.h"
 
@@ -14,17 +15,18 @@ static void add_optional(cJSON *obj, const char *name, const char *value)
         cJSON_AddStringToObject(obj, name, value);
 }
 
+/* The input goes to the call as built: no string in between. */
 static kvsws_status call_with(kvsws_client *c, const char *op, cJSON *input, kvsws_response **out,
                               kvsws_error *err)
 {
-    char *json = input ? cJSON_PrintUnformatted(input) : NULL;
-    cJSON_Delete(input);
-    if (!json) {
+    if (!input) {
         kvi_error_clear(err);
+        if (out)
+            *out = NULL;
         return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
     }
-    kvsws_status st = kvsws_client_call(c, op, json, NULL, out, err);
-    free(json);
+    kvsws_status st = kvi_call_printed(c, op, input, NULL, out, err);
+    cJSON_Delete(input);
     return st;
 }
 

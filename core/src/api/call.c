@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/call.h"
 #include "api/client.h"
 #include "api/operations.h"
 #include "aws/aws_error.h"
@@ -16,18 +17,11 @@
 #define MAX_BACKOFF_MS 20000
 #define CREDENTIAL_REFRESH_MARGIN_S 300
 
-struct kvsws_response {
-    char *json;
-    char *request_id;
-    char *http_headers; /* JSON object, lower-case names; NULL = "{}" */
-    int http_status;
-    int attempts;
-};
-
 void kvsws_response_free(kvsws_response *r)
 {
     if (!r)
         return;
+    cJSON_Delete(r->output);
     free(r->json);
     free(r->request_id);
     free(r->http_headers);
@@ -136,8 +130,8 @@ done:
     return st;
 }
 
-/* The body of a 2xx must be empty or a JSON object; "" becomes "{}". */
-static kvsws_status take_output(const kvi_http_response *http, char **json, kvsws_error *err)
+/* The body of a 2xx must be empty or a JSON object; "" becomes {}. */
+static kvsws_status take_output(const kvi_http_response *http, cJSON **output, kvsws_error *err)
 {
     const char *body = kvi_buf_str(&http->body);
     size_t len = http->body.len;
@@ -145,8 +139,8 @@ static kvsws_status take_output(const kvi_http_response *http, char **json, kvsw
     while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
         i++;
     if (i == len) {
-        *json = kvi_strdup("{}");
-        return *json ? KVSWS_OK : kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
+        *output = cJSON_CreateObject();
+        return *output ? KVSWS_OK : kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
     }
     cJSON *doc = cJSON_ParseWithLength(body, len);
     if (!cJSON_IsObject(doc)) {
@@ -155,9 +149,8 @@ static kvsws_status take_output(const kvi_http_response *http, char **json, kvsw
                              "The service answered HTTP %d with a body that is not a JSON object",
                              http->status);
     }
-    *json = cJSON_PrintUnformatted(doc);
-    cJSON_Delete(doc);
-    return *json ? KVSWS_OK : kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
+    *output = doc;
+    return KVSWS_OK;
 }
 
 static int may_retry(const kvsws_client *c, const kvi_operation *op)
@@ -195,7 +188,7 @@ static kvsws_status send_with_retries(kvsws_client *c, const kvi_operation *op,
         int retryable = 0, skewed = 0;
         if (st == KVSWS_OK && res.transport == KVSWS_OK && res.http.status / 100 == 2) {
             kvsws_response *resp = calloc(1, sizeof *resp);
-            st = resp ? take_output(&res.http, &resp->json, err)
+            st = resp ? take_output(&res.http, &resp->output, err)
                       : kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
             if (st == KVSWS_OK) {
                 resp->http_status = res.http.status;
@@ -350,10 +343,9 @@ static kvsws_status channel_endpoint(kvsws_client *c, const kvi_operation *op, c
         kvi_buf_free(&msg);
         return st;
     }
-    cJSON *doc = cJSON_Parse(kvsws_response_json(resp));
-    char *url = find_endpoint(cJSON_GetObjectItemCaseSensitive(doc, "ResourceEndpointList"),
+    char *url = find_endpoint(cJSON_GetObjectItemCaseSensitive(resp->output,
+                                                               "ResourceEndpointList"),
                               want_webrtc ? "WEBRTC" : "HTTPS");
-    cJSON_Delete(doc);
     kvsws_response_free(resp);
     const char *why = NULL;
     if (!url || kvi_endpoint_validate(url, 0, &why) != 0) {
@@ -371,30 +363,32 @@ static kvsws_status channel_endpoint(kvsws_client *c, const kvi_operation *op, c
     return KVSWS_OK;
 }
 
-kvsws_status kvsws_client_call(kvsws_client *c, const char *operation, const char *input_json,
-                               kvsws_cancel *cancel, kvsws_response **out, kvsws_error *err)
+/* The operation's model, or an error that says why there is none. */
+static const kvi_operation *find_operation(const kvsws_client *c, const char *operation,
+                                           kvsws_error *err)
 {
-    return kvi_client_call_as(c, operation, NULL, input_json, cancel, out, err);
+    if (!c) {
+        kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "client must not be NULL");
+        return NULL;
+    }
+    const kvi_operation *op = kvi_operation_find(operation);
+    if (!op)
+        kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "Unknown operation \"%s\"",
+                      operation ? operation : "(null)");
+    else
+        kvi_error_set_operation(err, op->name);
+    return op;
 }
 
-kvsws_status kvi_client_call_as(kvsws_client *c, const char *operation, const char *role,
-                                const char *input_json, const kvsws_cancel *cancel,
-                                kvsws_response **out, kvsws_error *err)
+kvsws_status kvi_call(kvsws_client *c, const char *operation, const char *role, cJSON *input,
+                      const kvsws_cancel *cancel, kvsws_response **out, kvsws_error *err)
 {
     kvi_error_clear(err);
     if (out)
         *out = NULL;
-    if (!c)
-        return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "client must not be NULL");
-    const kvi_operation *op = kvi_operation_find(operation);
+    const kvi_operation *op = find_operation(c, operation, err);
     if (!op)
-        return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
-                             "Unknown operation \"%s\"", operation ? operation : "(null)");
-    kvi_error_set_operation(err, op->name);
-    cJSON *input = input_json && *input_json ? cJSON_Parse(input_json) : cJSON_CreateObject();
-    if (!input)
-        return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
-                             "Invalid input for %s: not valid JSON", op->name);
+        return KVSWS_E_PARAM_VALIDATION;
     kvsws_status st = kvi_operation_validate(op, input, err);
     if (!st)
         kvi_operation_strip_nulls(input);
@@ -421,6 +415,44 @@ kvsws_status kvi_client_call_as(kvsws_client *c, const char *operation, const ch
         kvi_error_clear(err);
     free(endpoint);
     free(body);
+    return st;
+}
+
+kvsws_status kvi_call_printed(kvsws_client *c, const char *operation, cJSON *input,
+                              const kvsws_cancel *cancel, kvsws_response **out, kvsws_error *err)
+{
+    kvsws_status st = kvi_call(c, operation, NULL, input, cancel, out, err);
+    if (st || !out)
+        return st;
+    kvsws_response *resp = *out;
+    resp->json = cJSON_PrintUnformatted(resp->output);
+    cJSON_Delete(resp->output);
+    resp->output = NULL;
+    if (resp->json)
+        return KVSWS_OK;
+    kvi_error_set_operation(err, operation);
+    st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
+    if (err)
+        err->attempts = resp->attempts;
+    kvsws_response_free(resp);
+    *out = NULL;
+    return st;
+}
+
+kvsws_status kvsws_client_call(kvsws_client *c, const char *operation, const char *input_json,
+                               kvsws_cancel *cancel, kvsws_response **out, kvsws_error *err)
+{
+    kvi_error_clear(err);
+    if (out)
+        *out = NULL;
+    const kvi_operation *op = find_operation(c, operation, err);
+    if (!op)
+        return KVSWS_E_PARAM_VALIDATION;
+    cJSON *input = input_json && *input_json ? cJSON_Parse(input_json) : cJSON_CreateObject();
+    if (!input)
+        return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
+                             "Invalid input for %s: not valid JSON", op->name);
+    kvsws_status st = kvi_call_printed(c, op->name, input, cancel, out, err);
     cJSON_Delete(input);
     return st;
 }

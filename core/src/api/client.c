@@ -15,6 +15,7 @@
 #include "aws/endpoints.h"
 #include "base/buf.h"
 #include "base/error.h"
+#include "credentials/iot.h"
 #include "credentials/region.h"
 #include "transport/curl_common.h"
 
@@ -156,6 +157,25 @@ static kvsws_status check_endpoint(const char *url, const char *what, kvsws_erro
     return KVSWS_OK;
 }
 
+/* The AWS IoT options, checked now (before any I/O), for the chain; none given: the chain
+ * looks at the AWS_IOT_CORE_* variables when it resolves. */
+static kvsws_status attach_iot(kvsws_client *c, const kvsws_config *cfg, kvsws_error *err)
+{
+    kvi_iot_config iot = {{NULL}, KVI_IOT_OPTION_NAMES};
+    int given = 0;
+    for (int i = 0; i < KVI_IOT_FIELDS; i++) {
+        const char *v = opt_str(cfg, (kvsws_option)(KVSWS_OPT_IOT_CREDENTIAL_ENDPOINT + i));
+        iot.value[i] = v && *v ? (char *)v : NULL; /* borrowed: never freed here */
+        given += iot.value[i] != NULL;
+    }
+    kvsws_status st = given ? kvi_iot_config_check(&iot, err) : KVSWS_OK;
+    if (st == KVSWS_OK &&
+        kvi_credential_chain_attach_iot(c->credentials, given ? &iot : NULL, c->ca_bundle,
+                                        c->connect_timeout_ms, c->request_timeout_ms) != 0)
+        st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
+    return st;
+}
+
 kvsws_status kvsws_client_new(const kvsws_config *cfg, kvsws_client **out, kvsws_error *err)
 {
     kvi_error_clear(err);
@@ -240,15 +260,18 @@ kvsws_status kvsws_client_new(const kvsws_config *cfg, kvsws_client **out, kvsws
         kvi_buf_printf(&ua, " %s", extra);
     c->user_agent = kvi_buf_detach(&ua);
 
-    /* The CA bundle: the option, else AWS_CA_BUNDLE as the AWS CLI reads it. */
-    const char *ca = opt_str(cfg, KVSWS_OPT_CA_BUNDLE);
+    /* The CA bundle: the option, else AWS_CA_BUNDLE as the AWS CLI reads it, else
+     * AWS_KVS_CACERT_PATH, which the KVS C SDK uses for all of its TLS. */
+    const char *ca = opt_str(cfg, KVSWS_OPT_CA_BUNDLE), *ca_from = "ca_bundle";
     if (!ca || !*ca)
-        ca = getenv("AWS_CA_BUNDLE");
+        ca = getenv("AWS_CA_BUNDLE"), ca_from = "AWS_CA_BUNDLE";
+    if (!ca || !*ca)
+        ca = getenv("AWS_KVS_CACERT_PATH"), ca_from = "AWS_KVS_CACERT_PATH";
     if (ca && *ca) {
         FILE *f = fopen(ca, "r");
         if (!f) {
             st = kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
-                               "Invalid ca_bundle: cannot read \"%s\"", ca);
+                               "Invalid %s: cannot read \"%s\"", ca_from, ca);
             goto fail;
         }
         fclose(f);
@@ -275,6 +298,8 @@ kvsws_status kvsws_client_new(const kvsws_config *cfg, kvsws_client **out, kvsws
     }
     /* STS and the SSO portal: the client's region, CA bundle and connections */
     kvi_credential_chain_attach(c->credentials, c->region, c->http, use_fips);
+    if ((st = attach_iot(c, cfg, err)) != KVSWS_OK)
+        goto fail;
     kvi_log(c, KVSWS_LOG_DEBUG, "client ready: region %s, control endpoint %s", c->region,
             c->control_endpoint);
     *out = c;

@@ -14,7 +14,7 @@
 #include "kvsws.h"
 #include "transport/http.h"
 
-#define KVSWS_OPT_COUNT 19 /* one past the highest kvsws_option */
+#define KVSWS_OPT_COUNT 25 /* one past the highest kvsws_option */
 
 struct kvsws_config {
     char *str[KVSWS_OPT_COUNT];
@@ -84,12 +84,6 @@ int kvi_client_learn_clock_skew(kvsws_client *c, const char *date_header);
  * the operations do not ask again. Any of webrtc/https may be NULL. */
 void kvi_client_seed_endpoints(kvsws_client *c, const char *channel_arn, const char *role,
                                const char *webrtc, const char *https);
-
-/* kvsws_client_call, with the channel's endpoints looked up (or taken from the cache) as role
- * ("MASTER"/"VIEWER"; NULL: the operation's own), so a viewer's session makes one lookup. */
-kvsws_status kvi_client_call_as(kvsws_client *c, const char *operation, const char *role,
-                                const char *input_json, const kvsws_cancel *cancel,
-                                kvsws_response **out, kvsws_error *err);
 
 /* The workers for the sessions' blocking steps, started on first use (NULL: none could start). */
 kvi_pool *kvi_client_pool(kvsws_client *c);

@@ -38,7 +38,7 @@ kvsws_status kvi_role_config_load(const kvi_profile_paths *paths, const char *pr
  * web identity, credential_process: kvi_profile_providers without the environment) when it has
  * static keys or no role_arn, else its own assume-role, recursively. A profile visited twice is
  * botocore's "Infinite loop in credential configuration" (KVSWS_E_CONFIG), except a profile
- * that names itself and has static keys. Then STS AssumeRole (credentials_sts.h) with
+ * that names itself and has static keys. Then STS AssumeRole (sts.h) with
  * role_session_name (default ctx->session_name), external_id and duration_seconds.
  */
 kvsws_status kvi_assume_role_provider(const kvi_provider_ctx *ctx, const char *profile,

@@ -11,6 +11,7 @@
 #include "base/buf.h"
 #include "base/error.h"
 #include "credentials/assume_role.h"
+#include "credentials/iot.h"
 #include "credentials/keys.h"
 #include "credentials/process.h"
 #include "credentials/profile_providers.h"
@@ -29,6 +30,11 @@ struct kvi_credential_chain {
     kvi_http_pool *http; /* borrowed */
     int use_fips;
     char *session_name; /* kvsws-session-<unix time>: one per chain, kept across refreshes */
+    /* The AWS IoT provider (kvi_credential_chain_attach_iot). */
+    kvi_iot_config *iot_options; /* NULL: the AWS_IOT_CORE_* variables decide */
+    char *iot_ca_bundle;
+    long iot_connect_timeout_ms;
+    long iot_request_timeout_ms;
     int have;
     kvi_credentials cached;
 };
@@ -93,6 +99,10 @@ void kvi_credential_chain_free(kvi_credential_chain *chain)
     kvi_credentials_free(&chain->cached);
     free(chain->region);
     free(chain->session_name);
+    if (chain->iot_options)
+        kvi_iot_config_free(chain->iot_options);
+    free(chain->iot_options);
+    free(chain->iot_ca_bundle);
     free(chain);
 }
 
@@ -109,7 +119,43 @@ void kvi_credential_chain_attach(kvi_credential_chain *chain, const char *region
     pthread_mutex_unlock(&chain->lock);
 }
 
-/* One pass over the sources, botocore's order: explicit, environment, assume-role, the
+int kvi_credential_chain_attach_iot(kvi_credential_chain *chain, const kvi_iot_config *options,
+                                    const char *ca_bundle, long connect_timeout_ms,
+                                    long request_timeout_ms)
+{
+    if (!chain)
+        return -1;
+    kvi_iot_config *copy = NULL;
+    char *ca = kvi_strdup(ca_bundle);
+    if ((options && (!(copy = calloc(1, sizeof *copy)) || kvi_iot_config_copy(options, copy) != 0)) ||
+        (ca_bundle && !ca)) {
+        free(copy);
+        free(ca);
+        return -1;
+    }
+    pthread_mutex_lock(&chain->lock);
+    if (chain->iot_options)
+        kvi_iot_config_free(chain->iot_options);
+    free(chain->iot_options);
+    free(chain->iot_ca_bundle);
+    chain->iot_options = copy;
+    chain->iot_ca_bundle = ca;
+    chain->iot_connect_timeout_ms = connect_timeout_ms;
+    chain->iot_request_timeout_ms = request_timeout_ms;
+    pthread_mutex_unlock(&chain->lock);
+    return 0;
+}
+
+/* The AWS IoT provider with the chain's CA bundle and timeouts (0: the HTTP defaults). */
+static kvsws_status iot_credentials(kvi_credential_chain *c, const kvi_iot_config *cfg,
+                                    kvi_credentials *out, kvsws_error *err)
+{
+    return kvi_iot_provider(cfg, c->iot_ca_bundle, c->iot_connect_timeout_ms,
+                            c->iot_request_timeout_ms, out, err);
+}
+
+/* One pass over the sources, botocore's order (with AWS IoT's ahead of the environment's keys,
+ * where a device expects it): explicit, AWS IoT, environment, assume-role, the
  * profile's providers (web identity, SSO, shared credentials file, credential_process, config
  * file), container, instance metadata. */
 static kvsws_status chain_resolve(kvi_credential_chain *c, kvi_credentials *out,
@@ -130,6 +176,9 @@ static kvsws_status chain_resolve(kvi_credential_chain *c, kvi_credentials *out,
         return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
                              "A session token was given without aws_access_key_id and "
                              "aws_secret_access_key");
+    /* A device configured for AWS IoT expects its certificate used: explicit options first. */
+    if (c->iot_options)
+        return iot_credentials(c, c->iot_options, out, err);
 
     /* As botocore: an explicitly named profile must exist, whatever supplies the keys. */
     if (p->profile_explicit && !kvi_profile_exists(p))
@@ -137,8 +186,15 @@ static kvsws_status chain_resolve(kvi_credential_chain *c, kvi_credentials *out,
 
     int found = 0;
     kvsws_status st;
-    /* As botocore: a profile given as an option beats the environment's keys. */
+    /* As botocore: a profile given as an option beats the environment's keys (and IoT's). */
     if (!p->profile_from_option) {
+        kvi_iot_config iot;
+        st = kvi_iot_config_from_env(&iot, &found, err);
+        if (st == KVSWS_OK && found)
+            st = iot_credentials(c, &iot, out, err);
+        kvi_iot_config_free(&iot);
+        if (st != KVSWS_OK || found)
+            return st;
         st = kvi_env_credentials(out, &found, err);
         if (st != KVSWS_OK || found)
             return st;
@@ -165,8 +221,11 @@ static kvsws_status chain_resolve(kvi_credential_chain *c, kvi_credentials *out,
     }
 
     kvi_buf msg = KVI_BUF_INIT;
-    kvi_buf_puts(&msg, "Unable to locate credentials. Looked in: explicit options, environment "
-                       "(AWS_ACCESS_KEY_ID");
+    kvi_buf_puts(&msg, "Unable to locate credentials. Looked in: explicit options, ");
+    if (!p->profile_from_option)
+        kvi_buf_puts(&msg, "AWS IoT (AWS_IOT_CORE_CREDENTIAL_ENDPOINT and the other "
+                           "AWS_IOT_CORE_* variables are not set), ");
+    kvi_buf_puts(&msg, "environment (AWS_ACCESS_KEY_ID");
     if (p->profile_from_option)
         kvi_buf_puts(&msg, ", skipped because the profile option is set");
     else if (kvi_nonempty_env("AWS_SECRET_ACCESS_KEY"))

@@ -18,7 +18,7 @@ typedef struct kvi_credentials {
     const char *source;      /* static: "explicit", "environment", "shared-credentials-file",
                                 "config-file", "credential_process", "container-role",
                                 "iam-role", "assume-role", "assume-role-with-web-identity",
-                                "sso" */
+                                "sso", "iot" */
 } kvi_credentials;
 
 void kvi_credentials_free(kvi_credentials *c);

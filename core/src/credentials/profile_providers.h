@@ -6,8 +6,8 @@
 #include "credentials/credentials.h"
 
 /* The providers botocore's ProfileProviderBuilder makes for one profile, in its order:
- * assume-role-with-web-identity (credentials_role.h; AWS_ROLE_ARN & co. unless disable_env),
- * SSO (credentials_sso.h), the credentials file's keys, credential_process, the config file's
+ * assume-role-with-web-identity (web_identity.h; AWS_ROLE_ARN & co. unless disable_env),
+ * SSO (sso.h), the credentials file's keys, credential_process, the config file's
  * keys. *found 0 when none of them applies to the profile. */
 kvsws_status kvi_profile_providers(const kvi_provider_ctx *ctx, const char *profile,
                                    int disable_env, kvi_credentials *out, int *found,

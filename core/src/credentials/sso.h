@@ -37,7 +37,7 @@ kvsws_status kvi_sso_token_load(const kvi_sso_config *cfg, const char *profile, 
                                 char **token, kvsws_error *err);
 
 /* The provider: config, token, then GET PORTAL/federation/credentials?role_name=..&account_id=..
- * with x-amz-sso_bearer_token, PORTAL being AWS_ENDPOINT_URL_SSO & co. (credentials_fetch.h)
+ * with x-amz-sso_bearer_token, PORTAL being AWS_ENDPOINT_URL_SSO & co. (fetch.h)
  * else https://portal.sso.SSO_REGION.amazonaws.com. */
 kvsws_status kvi_sso_provider(const kvi_provider_ctx *ctx, const char *profile,
                               kvi_credentials *out, int *found, kvsws_error *err);

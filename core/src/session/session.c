@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/call.h"
 #include "api/client.h"
 #include "api/operations.h"
 #include "aws/aws_error.h"
@@ -475,21 +476,17 @@ static kvsws_status call_json(kvsws_session *s, const char *op, cJSON *input, cJ
                               kvsws_error *err)
 {
     s->call_requests = 0;
-    char *json = cJSON_PrintUnformatted(input);
-    cJSON_Delete(input);
-    if (!json)
+    if (!input)
         return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
     kvsws_response *resp = NULL;
     /* every call of the session uses the endpoints looked up for its own role */
-    kvsws_status st = kvi_client_call_as(s->client, op,
-                                         s->role == KVSWS_ROLE_VIEWER ? "VIEWER" : "MASTER", json,
-                                         &s->cancel, &resp, err);
-    free(json);
-    s->call_requests = resp ? kvsws_response_attempts(resp) : kvsws_error_attempts(err);
+    kvsws_status st = kvi_call(s->client, op, s->role == KVSWS_ROLE_VIEWER ? "VIEWER" : "MASTER",
+                               input, &s->cancel, &resp, err);
+    cJSON_Delete(input);
+    s->call_requests = resp ? resp->attempts : kvsws_error_attempts(err);
     if (st == KVSWS_OK && output) {
-        *output = cJSON_Parse(kvsws_response_json(resp));
-        if (!*output)
-            st = kvi_error_set(err, KVSWS_E_BAD_RESPONSE, "%s returned invalid JSON", op);
+        *output = resp->output; /* the answer as parsed once, by the call */
+        resp->output = NULL;
     }
     kvsws_response_free(resp);
     return st;

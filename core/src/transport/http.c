@@ -44,6 +44,8 @@ struct kvi_http_pool {
     char *ca_bundle;
     struct kvi_ca_store *ca_store; /* borrowed from the client */
     char *user_agent;
+    char *client_cert; /* mutual TLS: PEM certificate and key files, or NULL */
+    char *client_key;
     long connect_timeout_ms;
     long read_timeout_ms;
     long request_timeout_ms;
@@ -157,7 +159,10 @@ kvi_http_pool *kvi_http_pool_new(const kvi_http_options *opts)
         pool->ca_bundle = kvi_strdup(opts->ca_bundle);
         pool->ca_store = opts->ca_store;
         pool->user_agent = kvi_strdup(opts->user_agent);
-        if ((opts->ca_bundle && !pool->ca_bundle) || (opts->user_agent && !pool->user_agent)) {
+        pool->client_cert = kvi_strdup(opts->client_cert);
+        pool->client_key = kvi_strdup(opts->client_key);
+        if ((opts->ca_bundle && !pool->ca_bundle) || (opts->user_agent && !pool->user_agent) ||
+            (opts->client_cert && !pool->client_cert) || (opts->client_key && !pool->client_key)) {
             kvi_http_pool_free(pool);
             return NULL;
         }
@@ -196,6 +201,8 @@ void kvi_http_pool_free(kvi_http_pool *pool)
     pthread_mutex_destroy(&pool->lock);
     free(pool->ca_bundle);
     free(pool->user_agent);
+    free(pool->client_cert);
+    free(pool->client_key);
     kvi_curl_global_release(pool->holds_global);
     free(pool);
 }
@@ -520,6 +527,12 @@ static int set_options(kvi_http_pool *pool, CURL *e, const kvi_http_request *req
     SET(CURLOPT_FOLLOWLOCATION, 0L);
     if (pool->user_agent)
         SET(CURLOPT_USERAGENT, pool->user_agent);
+    if (pool->client_cert) {
+        SET(CURLOPT_SSLCERT, pool->client_cert);
+        SET(CURLOPT_SSLCERTTYPE, "PEM");
+        SET(CURLOPT_SSLKEY, pool->client_key);
+        SET(CURLOPT_SSLKEYTYPE, "PEM");
+    }
     SET(CURLOPT_HTTPHEADER, headers);
     SET(CURLOPT_HEADERFUNCTION, on_header);
     SET(CURLOPT_HEADERDATA, x);

@@ -16,6 +16,8 @@ typedef struct kvi_http_options {
     long read_timeout_ms;       /* no bytes received for this long -> KVSWS_E_READ_TIMEOUT */
     const char *user_agent;     /* "kvsws/0.1.0 ..." */
     long request_timeout_ms;    /* one exchange, connect to last byte; 0: the default */
+    const char *client_cert;    /* PEM file: mutual TLS (the AWS IoT credentials provider) */
+    const char *client_key;     /* PEM file of client_cert's private key */
 } kvi_http_options;
 
 typedef struct kvi_http_request {

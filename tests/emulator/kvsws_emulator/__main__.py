@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """``python3 -m kvsws_emulator [--host 127.0.0.1] [--port 0] [--data-plane-port N] [--advertise HOST[:PORT]]
---state-dir DIR [--config FILE]``"""
+[--iot-port N] --state-dir DIR [--config FILE]``"""
 
 from __future__ import annotations
 
@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="name this host (and port) in the endpoints GetSignalingChannelEndpoint returns, "
                              "e.g. a port-443 proxy or a hostname mapped to loopback; port 443 (the default) "
                              "is left out of the URLs, as on AWS; the server certificate names HOST too")
+    parser.add_argument("--iot-port", type=int, default=None,
+                        help="serve the AWS IoT credentials provider (mutual TLS: a client certificate from the "
+                             "emulator's CA) on this port (0: any free port); ready.json's iot_endpoint says where")
     parser.add_argument("--keep-ca", action="store_true", help="reuse a valid CA already in --state-dir")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     args = parser.parse_args(argv)
@@ -51,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await serve(state, args.host, args.port, args.state_dir, keep_ca=args.keep_ca, stop=stop,
-                    data_plane_port=args.data_plane_port, advertise=args.advertise)
+                    data_plane_port=args.data_plane_port, advertise=args.advertise,
+                    iot_port=args.iot_port)
 
     try:
         asyncio.run(run())

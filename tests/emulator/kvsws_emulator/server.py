@@ -36,6 +36,8 @@ from .errors import (
     error_type_header,
     known_error,
 )
+from .iot import IotCredentialsProvider
+from .iot import server_context as iot_server_context
 from .issuer import Issuer
 from .operations import NOT_FOUND, OPERATIONS, OPERATIONS_BY_PATH, CallContext, invoke
 from .signaling import CHANNEL_ARN_RE, NAME_RE, WSS_OPERATIONS, SignalingHub
@@ -58,6 +60,7 @@ log = logging.getLogger("kvsws_emulator")
 
 STATE_KEY = web.AppKey("state", State)
 HUB_KEY = web.AppKey("signaling", SignalingHub)
+IOT_KEY = web.AppKey("iot", IotCredentialsProvider)
 TURN_KEY: web.AppKey[Any] = web.AppKey("turn")  # the TurnServer, or None when the built-in one is off
 ADMIN_PREFIX = "/_emulator"
 FAULT_STATUSES = (500, 502, 503, 504)
@@ -638,6 +641,14 @@ async def common_headers(request: web.Request, handler: Any) -> web.StreamRespon
     return resp
 
 
+def create_iot_app(state: State, iot: IotCredentialsProvider) -> web.Application:
+    """The AWS IoT credentials provider's own listener (mutual TLS): its one path, nothing else."""
+    app = web.Application(middlewares=[common_headers])
+    app[STATE_KEY] = state
+    app.add_routes(iot.endpoint_routes())
+    return app
+
+
 def create_app(state: State, state_dir: Path | None = None, turn_server: TurnServer | None = None) -> web.Application:
     app = web.Application(middlewares=[common_headers])
     app[STATE_KEY] = state
@@ -664,6 +675,9 @@ def create_app(state: State, state_dir: Path | None = None, turn_server: TurnSer
     issuer = Issuer(state)
     app.add_routes(StsService(state, issuer, api_handler).routes(ADMIN_PREFIX))
     app.add_routes(SsoPortal(state, issuer).routes(ADMIN_PREFIX))
+    iot = IotCredentialsProvider(state, issuer, state_dir)
+    app[IOT_KEY] = iot
+    app.add_routes(iot.admin_routes(ADMIN_PREFIX))
     app.router.add_route("*", ADMIN_PREFIX + "{tail:(/.*)?}", admin_not_found)
     app.router.add_get("/", signaling_handler)  # falls through to api_handler unless it is signaling
     app.router.add_route("*", "/{tail:.*}", api_handler)
@@ -715,7 +729,7 @@ def write_ready(state_dir: Path, info: dict[str, Any]) -> Path:
 
 async def serve(state: State, host: str, port: int, state_dir: Path, keep_ca: bool = False,
                 stop: asyncio.Event | None = None, data_plane_port: int | None = None,
-                advertise: str | None = None) -> None:
+                advertise: str | None = None, iot_port: int | None = None) -> None:
     if not _is_loopback(host):
         raise ConfigError(f"refusing to listen on {host!r}: the emulator serves loopback only")
     extra_names: tuple[str, ...] = ()
@@ -753,6 +767,14 @@ async def serve(state: State, host: str, port: int, state_dir: Path, keep_ca: bo
     await site.start()
     if data_sock is not None:
         await web.SockSite(runner, data_sock, ssl_context=tlsgen.server_context(files)).start()
+    iot_runner: web.AppRunner | None = None
+    if iot_port is not None:
+        iot_sock = _bind(host, iot_port)
+        state.iot_endpoint = f"{state.endpoint_host}:{iot_sock.getsockname()[1]}"
+        iot_runner = web.AppRunner(create_iot_app(state, runner.app[IOT_KEY]), access_log=None,
+                                   handle_signals=False)
+        await iot_runner.setup()
+        await web.SockSite(iot_runner, iot_sock, ssl_context=iot_server_context(files)).start()
     endpoint = state.listener_url("https", state.port)
     cred = state.default_credential()
     info: dict[str, Any] = {
@@ -773,6 +795,8 @@ async def serve(state: State, host: str, port: int, state_dir: Path, keep_ca: bo
     }
     if turn_server is not None:
         info["turn"] = {"udp_port": turn_server.udp_port, "tcp_port": turn_server.tcp_port}
+    if state.iot_endpoint is not None:
+        info["iot_endpoint"] = state.iot_endpoint
     if cred.session_token:
         info["session_token"] = cred.session_token
     token_cred = next((c for c in state.credentials.values() if c.session_token), None)
@@ -794,5 +818,7 @@ async def serve(state: State, host: str, port: int, state_dir: Path, keep_ca: bo
         except FileNotFoundError:
             pass
         await runner.cleanup()
+        if iot_runner is not None:
+            await iot_runner.cleanup()
         if turn_server is not None:
             await turn_server.stop()

@@ -243,6 +243,8 @@ class State:
         # With --advertise HOST[:PORT]: the host (and port) the channels' endpoints name instead of
         # the listener's, e.g. a port-443 proxy or a hostname in /etc/hosts (None: the listener).
         self.advertised: str | None = None
+        # With --iot-port: the AWS IoT credentials provider's host:port (iot.py), else None.
+        self.iot_endpoint: str | None = None
         self._next_fault_id = 1
 
     # -- endpoints ---------------------------------------------------------------------------

@@ -306,6 +306,41 @@ class Emulator:
         """Credentials the STS and SSO stand-ins issued since the last reset, oldest first."""
         return list(self.admin("GET", "sts")["issued"])
 
+    # -- the AWS IoT credentials provider stand-in (iot.py; needs extra_args=["--iot-port", "0"]) ---
+    @property
+    def iot_endpoint(self) -> str:
+        """host:port, as ``aws iot describe-endpoint --endpoint-type iot:CredentialProvider`` prints a host."""
+        if "iot_endpoint" not in self.ready:
+            raise EmulatorError("the emulator runs without --iot-port")
+        return str(self.ready["iot_endpoint"])
+
+    def add_iot_thing(self, thing_name: str) -> dict[str, str]:
+        """A thing with a device certificate and key from the emulator's CA: {thing_name, cert_file, key_file}."""
+        return dict(self.admin("POST", "iot/things", {"thing_name": thing_name}))
+
+    def add_iot_role_alias(self, role_alias: str, lifetime_seconds: float | None = None) -> None:
+        self.admin("POST", "iot/role-aliases", {"role_alias": role_alias, "lifetime_seconds": lifetime_seconds})
+
+    def iot_fault(self, code: str, **spec: Any) -> dict[str, Any]:
+        """Queue an error answer: ``iot_fault("ForbiddenException")`` (403 {"message": "Access Denied"})."""
+        return dict(self.admin("POST", "iot/faults", {"code": code, **spec}))
+
+    def iot_state(self, secrets: bool = False) -> dict[str, Any]:
+        """Things, role aliases, issued credentials, faults; with ``secrets`` each issued key's
+        secret and token too (to check that no output shows them)."""
+        return dict(self.admin("GET", "iot?secrets=1" if secrets else "iot"))
+
+    def iot_env(self, thing: Mapping[str, str], role_alias: str) -> dict[str, str]:
+        """The six variables the KVS C SDK's samples read, for ``thing`` (from add_iot_thing)."""
+        return {
+            "AWS_IOT_CORE_CREDENTIAL_ENDPOINT": self.iot_endpoint,
+            "AWS_IOT_CORE_CERT": thing["cert_file"],
+            "AWS_IOT_CORE_PRIVATE_KEY": thing["key_file"],
+            "AWS_IOT_CORE_ROLE_ALIAS": role_alias,
+            "AWS_IOT_CORE_THING_NAME": thing["thing_name"],
+            "AWS_KVS_CACERT_PATH": self.ca_bundle,
+        }
+
     # -- signaling and storage sessions -------------------------------------------------------------
     @property
     def wss_endpoint(self) -> str:
