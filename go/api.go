@@ -12,6 +12,9 @@ var (
 	opDescribeSignalingChannel          = operation{"DescribeSignalingChannel", serviceKinesisVideo}
 	opDescribeMediaStorageConfiguration = operation{"DescribeMediaStorageConfiguration", serviceKinesisVideo}
 	opGetIceServerConfig                = operation{"GetIceServerConfig", serviceSignaling}
+	// A storage session's signaling WebSocket: its upgrade is one of these.
+	opConnectAsMaster = operation{"ConnectAsMaster", serviceSignaling}
+	opConnectAsViewer = operation{"ConnectAsViewer", serviceSignaling}
 )
 
 const (

@@ -364,6 +364,7 @@ func TestStatusNamesMatchTheLibrary(t *testing.T) {
 		kvsws.StatusServiceUnavailable:    "KVSWS_E_SERVICE_UNAVAILABLE",
 		kvsws.StatusRequestTimeout:        "KVSWS_E_REQUEST_TIMEOUT",
 		kvsws.StatusServiceOther:          "KVSWS_E_SERVICE_OTHER",
+		kvsws.StatusStorageNotEnabled:     "KVSWS_E_STORAGE_NOT_ENABLED",
 		kvsws.StatusUnknown:               "KVSWS_E_UNKNOWN",
 	}
 	for s, name := range want {

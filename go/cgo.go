@@ -115,7 +115,8 @@ var _ = [1]struct{}{}[0|
 	(int(StatusInternalFailure)-int(C.KVSWS_E_INTERNAL_FAILURE))|
 	(int(StatusServiceUnavailable)-int(C.KVSWS_E_SERVICE_UNAVAILABLE))|
 	(int(StatusRequestTimeout)-int(C.KVSWS_E_REQUEST_TIMEOUT))|
-	(int(StatusServiceOther)-int(C.KVSWS_E_SERVICE_OTHER))]
+	(int(StatusServiceOther)-int(C.KVSWS_E_SERVICE_OTHER))|
+	(int(StatusStorageNotEnabled)-int(C.KVSWS_E_STORAGE_NOT_ENABLED))]
 
 // option is one setting for kvsws_config_set_str / kvsws_config_set_int.
 type option struct {
@@ -148,6 +149,8 @@ func readError(e *C.kvsws_error) *errorDetail {
 		httpStatus: int(C.kvsws_error_http_status(e)),
 		retryable:  C.kvsws_error_retryable(e) != 0,
 		attempts:   int(C.kvsws_error_attempts(e)),
+
+		correlationID: C.GoString(C.kvsws_error_correlation_id(e)),
 	}
 }
 

@@ -32,6 +32,17 @@
 // SendAnswer and SendCandidate. See the StorageSession example and the repository's
 // examples/go.
 //
+// Answer and candidates may be sent in any order, from any goroutine: candidates given before
+// the answer to the current offer are held by the C library and sent right after the answer
+// (the storage service, the offerer, can use a candidate only once it has the answer), so
+// pion's OnICECandidate may fire before SendAnswer. The service's refusal of a message shows
+// as EventStatus, named after what was sent (SDP_ANSWER, ICE_CANDIDATE) with the message's
+// correlation id (CorrelationID). EventICEServers carries the TURN credentials' lifetime
+// (ICEServersTTL) and comes again with fresh credentials after the service's
+// RECONNECT_ICE_SERVER: give them to the running peer connection (SetConfiguration). A channel
+// without media storage ends a master's session with a *StorageNotEnabledError
+// (errors.Is(err, ErrStorageNotEnabled)).
+//
 // # Errors
 //
 // Every error an operation returns is an *OperationError wrapping one of this package's error
@@ -42,8 +53,8 @@
 // *InvalidClientException, *SessionExpiredException), the others are *GenericAPIError. Errors
 // raised on this side have types too: *ParamValidationError, *NoCredentialsError,
 // *NoRegionError, *CredentialRetrievalError, *EndpointConnectionError, *TimeoutError,
-// *TLSError, *BadResponseError, *TransportError, *ConfigError, *InternalError and
-// *CanceledError. StatusOf gives any of them as a stable number. The service errors are
+// *TLSError, *BadResponseError, *TransportError, *ConfigError, *InternalError,
+// *CanceledError and (a storage session's) *StorageNotEnabledError. StatusOf gives any of them as a stable number. The service errors are
 // smithy-go's smithy.APIError too (ErrorFault: client for 4xx, server for 5xx), as
 // aws-sdk-go-v2's are, and keep the answer's headers (HTTPHeader).
 //

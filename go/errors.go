@@ -81,6 +81,9 @@ type apiError struct {
 	retryable  bool
 	attempts   int
 	header     http.Header // the answer's headers; nil when none came back
+	// A storage session's STATUS_RESPONSE: the refused message's correlation id and action.
+	correlationID string
+	sent          string
 }
 
 // Every service error is a smithy-go APIError, as aws-sdk-go-v2's are.
@@ -90,6 +93,10 @@ var _ smithy.APIError = (*GenericAPIError)(nil)
 // "CODE: MESSAGE" for what came without an HTTP answer (a storage session's GO_AWAY, or its
 // NoOfferReceived).
 func (e *apiError) Error() string {
+	if e.correlationID != "" {
+		return fmt.Sprintf("signaling error when sending the %s, StatusCode: %d, CorrelationID: %s, %s: %s",
+			e.sent, e.httpStatus, e.correlationID, e.code, e.message)
+	}
 	if e.httpStatus == 0 && e.requestID == "" {
 		return e.code + ": " + e.message
 	}
@@ -108,6 +115,15 @@ func (e *apiError) HTTPStatusCode() int { return e.httpStatus }
 
 // RequestID returns the x-amzn-RequestId of the answer, "" when none came back.
 func (e *apiError) RequestID() string { return e.requestID }
+
+// CorrelationID returns, for a storage session's EventStatus (the signaling service refused a
+// message the session sent, in a STATUS_RESPONSE), the correlation id of that message; "" for
+// every other error. Its Error() then reads "signaling error when sending the SDP_ANSWER, ...".
+func (e *apiError) CorrelationID() string { return e.correlationID }
+
+// SentMessage returns, for a storage session's EventStatus, what was sent and refused:
+// "SDP_ANSWER" or "ICE_CANDIDATE"; "" for every other error.
+func (e *apiError) SentMessage() string { return e.sent }
 
 // Retryable reports whether the same call could succeed if tried again later (throttling, 5xx).
 func (e *apiError) Retryable() bool { return e.retryable }
@@ -245,6 +261,18 @@ type BadResponseError struct{ clientError }
 // TransportError is any other transport failure, such as a connection closed without an answer.
 type TransportError struct{ clientError }
 
+// ErrStorageNotEnabled matches a *StorageNotEnabledError with errors.Is.
+var ErrStorageNotEnabled = errors.New("kvsws: the channel's media storage is not enabled")
+
+// StorageNotEnabledError means a master's storage session found the channel's media storage not
+// ENABLED (DescribeMediaStorageConfiguration, which the wrapping *OperationError names): the
+// session ends, nothing was joined. Enable it with UpdateMediaStorageConfiguration. Not an
+// APIError: the service answered, and its answer says the channel cannot store media.
+type StorageNotEnabledError struct{ clientError }
+
+// Is reports whether target is ErrStorageNotEnabled.
+func (e *StorageNotEnabledError) Is(target error) bool { return target == ErrStorageNotEnabled }
+
 // ConfigError means NewClient refused a Config value, or NewStorageSession a
 // StorageSessionInput value.
 type ConfigError struct {
@@ -299,13 +327,18 @@ type errorDetail struct {
 	retryable  bool
 	attempts   int
 	header     http.Header
+	// a STATUS_RESPONSE's (kvsws_error_correlation_id), with operation the action sent
+	correlationID string
 }
 
 // toError maps the details to this package's error types by the stable status number.
 func (d *errorDetail) toError() error {
-	if d.status >= 200 {
+	if d.status >= 200 && d.status < 300 {
 		a := apiError{d.status, d.code, d.message, d.httpStatus, d.requestID, d.retryable, d.attempts,
-			d.header}
+			d.header, d.correlationID, ""}
+		if d.correlationID != "" {
+			a.sent = d.operation
+		}
 		switch d.status {
 		case StatusAccessDenied:
 			return &AccessDeniedException{a}
@@ -351,8 +384,10 @@ func (d *errorDetail) toError() error {
 		return &BadResponseError{c}
 	case StatusCancelled:
 		return &CanceledError{Err: errors.New(d.message), attempts: d.attempts}
+	case StatusStorageNotEnabled:
+		return &StorageNotEnabledError{c}
 	}
-	if d.status >= 100 {
+	if d.status >= 100 && d.status < 200 {
 		return &TransportError{c} // KVSWS_E_TRANSPORT, or a transport status newer than this package
 	}
 	return &InternalError{c}

@@ -198,29 +198,44 @@ type Event struct {
 	SenderID string
 	// Candidate is the remote candidate (EventICECandidate).
 	Candidate ICECandidateInit
-	// ICEServers are the servers for the next peer connection (EventICEServers).
+	// ICEServers are the servers for the next peer connection (EventICEServers): first, and
+	// again with fresh TURN credentials after the service's RECONNECT_ICE_SERVER or before
+	// they expire (give them to the running peer connection too: pion's SetConfiguration).
 	ICEServers []ICEServer
+	// ICEServersTTL is how long the TURN credentials of ICEServers last (the shortest
+	// lifetime the service gave, as GetIceServerConfig's Ttl); 0 when it gave none.
+	ICEServersTTL time.Duration
 	// Err says why: for EventClosed nil after Close, a *CanceledError when the context
 	// was done, ErrClientClosed, or the error that ended the session (a
-	// *ParamValidationError when the channel has no media storage, a *GenericAPIError
-	// NoOfferReceived after MaxJoinAttempts, the failing call's error wrapped in an
-	// *OperationError, ...); for EventStatus the service's refusal (such as an
-	// *InvalidArgumentException); for EventState in StateReconnecting what happened (GO_AWAY,
-	// a dropped connection). The types are this package's usual ones, chosen by status number.
+	// *StorageNotEnabledError, errors.Is ErrStorageNotEnabled, when the channel has no media
+	// storage; a *GenericAPIError NoOfferReceived after MaxJoinAttempts; the failing call's
+	// error wrapped in an *OperationError, ConnectAsMaster or ConnectAsViewer for the
+	// signaling WebSocket's upgrade, ...); for EventStatus the service's refusal of a message
+	// this session sent (such as an *InvalidArgumentException whose SentMessage is
+	// "SDP_ANSWER" and CorrelationID that message's; a STATUS_RESPONSE for a message the
+	// session did not send never becomes an event); for EventState in StateReconnecting what
+	// happened (GO_AWAY, a dropped connection, a throttled join). The types are this
+	// package's usual ones, chosen by status number.
 	Err error
 }
 
 // eventJSON is what kvsws_event_json writes.
 type eventJSON struct {
-	Type          string      `json:"type"`
-	State         string      `json:"state"`
-	SDP           string      `json:"sdp"`
-	SenderID      string      `json:"sender_id"`
-	Candidate     *string     `json:"candidate"`
-	SDPMid        *string     `json:"sdp_mid"`
-	SDPMLineIndex *int        `json:"sdp_mline_index"`
-	ICEServers    []ICEServer `json:"ice_servers"`
-	Error         *errorJSON  `json:"error"`
+	Type          string          `json:"type"`
+	State         string          `json:"state"`
+	SDP           string          `json:"sdp"`
+	SenderID      string          `json:"sender_id"`
+	Candidate     *string         `json:"candidate"`
+	SDPMid        *string         `json:"sdp_mid"`
+	SDPMLineIndex *int            `json:"sdp_mline_index"`
+	ICEServers    []iceServerJSON `json:"ice_servers"`
+	Error         *errorJSON      `json:"error"`
+}
+
+// iceServerJSON is an ICE server as kvsws_event_json writes it: with its ttl in seconds.
+type iceServerJSON struct {
+	ICEServer
+	TTL *float64 `json:"ttl"`
 }
 
 // errorJSON is an error as kvsws_event_json and kvsws_session_stats_json write it.
@@ -232,6 +247,8 @@ type errorJSON struct {
 	HTTPStatus int    `json:"http_status"`
 	RequestID  string `json:"request_id"`
 	Retryable  bool   `json:"retryable"`
+	// a STATUS_RESPONSE's: the correlation id of the refused message ("" otherwise)
+	CorrelationID string `json:"correlation_id"`
 }
 
 // toError is the error with this package's usual types (nil for none), wrapped in an
@@ -241,7 +258,8 @@ func (e *errorJSON) toError() error {
 		return nil
 	}
 	d := &errorDetail{status: e.Status, code: e.Code, message: e.Message, operation: e.Operation,
-		requestID: e.RequestID, httpStatus: e.HTTPStatus, retryable: e.Retryable}
+		requestID: e.RequestID, httpStatus: e.HTTPStatus, retryable: e.Retryable,
+		correlationID: e.CorrelationID}
 	err := d.toError()
 	if op, known := operationsByName[e.Operation]; known {
 		err = op.error(err)
@@ -254,7 +272,8 @@ var operationsByName = map[string]operation{}
 func init() {
 	for _, op := range []operation{opJoinStorageSession, opJoinStorageSessionAsViewer,
 		opGetSignalingChannelEndpoint, opDescribeSignalingChannel,
-		opDescribeMediaStorageConfiguration, opGetIceServerConfig} {
+		opDescribeMediaStorageConfiguration, opGetIceServerConfig, opConnectAsMaster,
+		opConnectAsViewer} {
 		operationsByName[op.name] = op
 	}
 }
@@ -279,7 +298,16 @@ func decodeEvent(text string) (ev Event, ok bool, err error) {
 			ev.State = SessionState(i)
 		}
 	}
-	ev.SDP, ev.SenderID, ev.ICEServers = j.SDP, j.SenderID, j.ICEServers
+	ev.SDP, ev.SenderID = j.SDP, j.SenderID
+	for _, s := range j.ICEServers {
+		ev.ICEServers = append(ev.ICEServers, s.ICEServer)
+		if s.TTL == nil || *s.TTL <= 0 {
+			continue
+		}
+		if ttl := time.Duration(*s.TTL * float64(time.Second)); ev.ICEServersTTL == 0 || ttl < ev.ICEServersTTL {
+			ev.ICEServersTTL = ttl
+		}
+	}
 	if j.Candidate != nil {
 		ev.Candidate.Candidate = *j.Candidate
 		ev.Candidate.SDPMid = j.SDPMid
@@ -387,6 +415,11 @@ func (s *StorageSession) State() SessionState { return SessionState(s.state.Load
 // DisableAnswerCheck is set, an answer without H.264 video or without Opus audio is refused
 // with a *ParamValidationError that says what is missing. Errors: *TransportError when the
 // WebSocket is not connected (reconnecting: answer the next offer), ErrSessionClosed.
+//
+// Order: send the answer and the local candidates in any order, from any goroutine. The
+// candidates SendCandidate gets before the answer to the current offer are held and go out
+// right after it (the service, the offerer, can use them only once it has the answer), so
+// pion's OnICECandidate may fire before SendAnswer is called; a new offer drops the held ones.
 func (s *StorageSession) SendAnswer(sdp string) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -407,8 +440,9 @@ func (s *StorageSession) sendError(d *errorDetail) error {
 	return d.toError()
 }
 
-// SendCandidate sends a local ICE candidate (pion: kvsws.ICECandidateInit(c.ToJSON())). Errors
-// as SendAnswer's.
+// SendCandidate sends a local ICE candidate (pion: kvsws.ICECandidateInit(c.ToJSON())), or,
+// before the answer to the current offer, holds it until SendAnswer (see SendAnswer; at most
+// 100 wait, then a *ParamValidationError). Errors as SendAnswer's.
 func (s *StorageSession) SendCandidate(c ICECandidateInit) error {
 	index := -1
 	if c.SDPMLineIndex != nil {

@@ -154,6 +154,10 @@ func TestStorageSessionEvents(t *testing.T) {
 	if len(ice) != 1 || len(ice[0].URLs) != 1 || ice[0].URLs[0] != turnURI || ice[0].Username == "" || ice[0].Credential == "" {
 		t.Errorf("ICE servers = %+v", ice)
 	}
+	// The TURN credentials' lifetime, as GetIceServerConfig's Ttl (the emulator's is minutes).
+	if ttl := before[1].ICEServersTTL; ttl < time.Minute || ttl > 24*time.Hour {
+		t.Errorf("ICEServersTTL = %v", ttl)
+	}
 	if !strings.Contains(offer.SDP, "m=video") || !strings.Contains(offer.SDP, "H264/90000") || offer.SenderID != "" {
 		t.Errorf("offer = %.200q from %q", offer.SDP, offer.SenderID)
 	}
@@ -202,6 +206,13 @@ func TestStorageSessionStatusEvent(t *testing.T) {
 	c := newClient(t)
 	s := newSession(t, c, context.Background(), "go-status", func(in *kvsws.StorageSessionInput) { in.DisableAnswerCheck = true })
 	offer, _ := until(t, s, kvsws.EventOffer, 15*time.Second)
+	until(t, s, kvsws.EventState, 5*time.Second) // connected
+	// A STATUS_RESPONSE for a message this session never sent: dropped, never an event.
+	foreign := `{"messageType":"STATUS_RESPONSE","statusResponse":{"correlationId":"kvsws-42",` +
+		`"errorType":"InvalidArgumentException","statusCode":"400","description":"not ours"}}`
+	if err := emu.Admin("POST", "signaling", map[string]any{"channel": "go-status", "action": "send", "text": foreign}, nil); err != nil {
+		t.Fatal(err)
+	}
 	// With the check off, the service is the one that refuses it: a STATUS_RESPONSE.
 	if err := s.SendAnswer(strings.ReplaceAll(offer.SDP, "H264/90000", "VP8/90000")); err != nil {
 		t.Fatalf("SendAnswer: %v", err)
@@ -209,7 +220,18 @@ func TestStorageSessionStatusEvent(t *testing.T) {
 	status, _ := until(t, s, kvsws.EventStatus, 10*time.Second)
 	var ia *kvsws.InvalidArgumentException
 	if !errors.As(status.Err, &ia) || ia.ErrorCode() != "InvalidArgumentException" || !strings.Contains(ia.ErrorMessage(), "H.264") {
-		t.Errorf("status event error = %T %v", status.Err, status.Err)
+		t.Fatalf("status event error = %T %v", status.Err, status.Err)
+	}
+	if ia.CorrelationID() != "kvsws-1" || ia.SentMessage() != "SDP_ANSWER" || ia.RequestID() != "" || ia.HTTPStatusCode() != 400 ||
+		!strings.HasPrefix(ia.Error(), "signaling error when sending the SDP_ANSWER, StatusCode: 400, CorrelationID: kvsws-1, ") {
+		t.Errorf("status event error = %q (correlation id %q, sent %q)", ia.Error(), ia.CorrelationID(), ia.SentMessage())
+	}
+	select {
+	case ev := <-s.Events():
+		if ev.Type == kvsws.EventStatus {
+			t.Errorf("a second status event: %v", ev.Err)
+		}
+	case <-time.After(500 * time.Millisecond):
 	}
 }
 
@@ -265,9 +287,16 @@ func TestStorageSessionStorageDisabled(t *testing.T) {
 	}
 	defer s.Close()
 	closed, _ := until(t, s, kvsws.EventClosed, 15*time.Second)
+	var sne *kvsws.StorageNotEnabledError
 	var pv *kvsws.ParamValidationError
-	if !errors.As(closed.Err, &pv) || !strings.Contains(closed.Err.Error(), "no media storage") || closed.State != kvsws.StateClosed {
+	var opErr *kvsws.OperationError
+	if !errors.As(closed.Err, &sne) || !errors.Is(closed.Err, kvsws.ErrStorageNotEnabled) || errors.As(closed.Err, &pv) ||
+		!strings.Contains(closed.Err.Error(), "no media storage") || closed.State != kvsws.StateClosed {
 		t.Errorf("closed = %+v", closed)
+	}
+	if kvsws.StatusOf(closed.Err) != kvsws.StatusStorageNotEnabled || sne.Retryable() ||
+		!errors.As(closed.Err, &opErr) || opErr.OperationName != "DescribeMediaStorageConfiguration" {
+		t.Errorf("closed with %T %v (status %v)", closed.Err, closed.Err, kvsws.StatusOf(closed.Err))
 	}
 	if n := emu.Must(t).Calls("JoinStorageSession"); n != 0 {
 		t.Errorf("JoinStorageSession calls = %d", n)
@@ -607,5 +636,18 @@ func TestStorageSessionStats(t *testing.T) {
 	final, err := s.Stats() // after Close: the numbers it had then
 	if err != nil || final.OffersReceived != 2 || final.Reconnects.GoAway != 1 {
 		t.Errorf("after Close: %+v, %v", final, err)
+	}
+}
+
+func TestStorageSessionRefusedWebSocketNamesConnectAsMaster(t *testing.T) {
+	c := newClient(t)
+	emu.Must(t).Fault("ConnectAsMaster", map[string]interface{}{"error": "NotAuthorizedException", "count": 1})
+	s := newSession(t, c, context.Background(), "go-refused")
+	closed, _ := until(t, s, kvsws.EventClosed, 15*time.Second)
+	var na *kvsws.NotAuthorizedException
+	var opErr *kvsws.OperationError
+	if !errors.As(closed.Err, &na) || !errors.As(closed.Err, &opErr) || opErr.OperationName != "ConnectAsMaster" ||
+		opErr.ServiceID != "Kinesis Video Signaling" || na.RequestID() == "" {
+		t.Errorf("closed with %T %v", closed.Err, closed.Err)
 	}
 }

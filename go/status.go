@@ -12,6 +12,7 @@ import "errors"
 //	1..99    raised on this side before or without talking to AWS
 //	100..199 transport: could not talk to AWS, or what came back was not a valid answer
 //	200..299 AWS answered with an error
+//	300..399 AWS answered, and the answer says the channel cannot do what was asked
 type Status int
 
 // The statuses, as numbered in kvsws.h.
@@ -52,6 +53,8 @@ const (
 	StatusServiceUnavailable    Status = 236 // ServiceUnavailable(Exception), 502/503/504
 	StatusRequestTimeout        Status = 237 // RequestTimeout(Exception)
 	StatusServiceOther          Status = 299 // any other AWS error: see APIError.ErrorCode
+
+	StatusStorageNotEnabled Status = 300 // the channel's media storage is not ENABLED: *StorageNotEnabledError
 )
 
 // String returns the status's name in kvsws.h, such as "KVSWS_E_RESOURCE_NOT_FOUND", or

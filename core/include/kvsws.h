@@ -47,6 +47,7 @@ KVSWS_API const char *kvsws_version(void);
  *     1..99    raised on this side before or without talking to AWS
  *   100..199   transport: could not talk to AWS, or what came back was not a valid answer
  *   200..299   AWS answered with an error (the AWS error name is in kvsws_error_code)
+ *   300..399   AWS answered, and the answer says the channel cannot do what was asked
  * ------------------------------------------------------------------------------------------- */
 typedef enum kvsws_status {
     KVSWS_OK = 0,
@@ -84,7 +85,12 @@ typedef enum kvsws_status {
     KVSWS_E_INTERNAL_FAILURE = 235,       /* InternalFailure, InternalServerError, any bare 500 */
     KVSWS_E_SERVICE_UNAVAILABLE = 236,    /* ServiceUnavailable(Exception), 502/503/504 */
     KVSWS_E_REQUEST_TIMEOUT = 237,        /* RequestTimeout(Exception) */
-    KVSWS_E_SERVICE_OTHER = 299           /* any other AWS error: see kvsws_error_code() */
+    KVSWS_E_SERVICE_OTHER = 299,          /* any other AWS error: see kvsws_error_code() */
+
+    KVSWS_E_STORAGE_NOT_ENABLED = 300     /* "StorageNotEnabledError": a master's storage session
+                                             found the channel's media storage not ENABLED
+                                             (DescribeMediaStorageConfiguration); final: enable
+                                             it with UpdateMediaStorageConfiguration */
 } kvsws_status;
 
 /* "KVSWS_E_RESOURCE_NOT_FOUND"; "KVSWS_E_UNKNOWN" for a number this library does not know. */
@@ -109,6 +115,11 @@ KVSWS_API const char *kvsws_error_code(const kvsws_error *err);
 KVSWS_API const char *kvsws_error_message(const kvsws_error *err);    /* never NULL; no secrets */
 KVSWS_API const char *kvsws_error_operation(const kvsws_error *err);  /* "JoinStorageSession" or "" */
 KVSWS_API const char *kvsws_error_request_id(const kvsws_error *err); /* x-amzn-RequestId or "" */
+/* A storage session's KVSWS_EVENT_STATUS (the signaling service refused a message this session
+ * sent, in a STATUS_RESPONSE): the correlationId of that message, else "". Such an error's
+ * operation is the action that was sent ("SDP_ANSWER" or "ICE_CANDIDATE"), its http_status the
+ * STATUS_RESPONSE's statusCode, its request id "". */
+KVSWS_API const char *kvsws_error_correlation_id(const kvsws_error *err);
 KVSWS_API int kvsws_error_http_status(const kvsws_error *err);        /* 0 when none came back */
 KVSWS_API int kvsws_error_retryable(const kvsws_error *err);          /* 1 if a retry makes sense */
 KVSWS_API int kvsws_error_attempts(const kvsws_error *err);           /* requests sent, retries incl. */
@@ -118,7 +129,8 @@ KVSWS_API int kvsws_error_attempts(const kvsws_error *err);           /* request
  * Never NULL: "{}" when no answer came back. At most 64 headers, values cut at 4096 bytes. */
 KVSWS_API const char *kvsws_error_http_headers_json(const kvsws_error *err);
 /* The line the AWS CLI prints: "An error occurred (CODE) when calling the OP operation: MESSAGE"
- * for service errors, the message alone for others. */
+ * for service errors ("... when sending the SDP_ANSWER: MESSAGE" for a STATUS_RESPONSE), the
+ * message alone for others. */
 KVSWS_API const char *kvsws_error_describe(const kvsws_error *err);
 
 /* ---------------------------------------------------------------------------------------------
@@ -416,12 +428,17 @@ KVSWS_API kvsws_status kvsws_session_next_event(kvsws_session *s, int timeout_ms
 KVSWS_API void kvsws_session_wake(kvsws_session *s);
 KVSWS_API kvsws_session_state kvsws_session_get_state(const kvsws_session *s);
 
-/* Sends the SDP answer to the offer's sender (recipient NULL: the last offer's sender). With
- * KVSWS_SESSION_OPT_CHECK_ANSWER, an answer without H.264 video and Opus audio is refused with
- * KVSWS_E_PARAM_VALIDATION and a message that says what is missing. */
+/* Sends the SDP answer to the offer's sender (recipient NULL: the last offer's sender; none
+ * when the offer named none). A VIEWER's answer and candidates name no recipient: a recipient
+ * is KVSWS_E_PARAM_VALIDATION. With KVSWS_SESSION_OPT_CHECK_ANSWER, an answer without H.264
+ * video and Opus audio is refused with KVSWS_E_PARAM_VALIDATION and a message that says what
+ * is missing. Candidates given before the answer to the current offer go out right after it. */
 KVSWS_API kvsws_status kvsws_session_send_answer(kvsws_session *s, const char *sdp,
                                                  const char *recipient, kvsws_error *err);
-/* Sends a local ICE candidate ("candidate:..." line; sdp_mid may be NULL; index -1 if none). */
+/* Sends a local ICE candidate ("candidate:..." line; sdp_mid may be NULL; index -1 if none).
+ * Before the answer to the current offer it is held (up to 100, then KVSWS_E_PARAM_VALIDATION)
+ * and sent right after the answer, in order: the offerer can use it only then. A new offer
+ * drops the held ones. */
 KVSWS_API kvsws_status kvsws_session_send_candidate(kvsws_session *s, const char *candidate,
                                                     const char *sdp_mid, int sdp_mline_index,
                                                     const char *recipient, kvsws_error *err);
@@ -476,7 +493,8 @@ KVSWS_API const char *kvsws_event_ice_servers(const kvsws_event *ev);
  * {"type": "offer", "state": "...", "sdp": ..., "sender_id": ..., "candidate": ...,
  *  "sdp_mid": ..., "sdp_mline_index": ..., "ice_servers": [...],
  *  "error": {"status": N, "status_name": ..., "code": ..., "message": ..., "operation": ...,
- *  "http_status": N, "request_id": ..., "retryable": bool}} with only the members that apply.
+ *  "http_status": N, "request_id": ..., "correlation_id": ..., "retryable": bool}} with only the
+ * members that apply ("correlation_id": a STATUS event's, see kvsws_error_correlation_id).
  * ice_servers entries carry "ttl" (seconds) when the service gave one; TURN credentials are
  * fetched again on a reconnect once they are within a minute of it. */
 KVSWS_API const char *kvsws_event_json(const kvsws_event *ev);

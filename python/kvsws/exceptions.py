@@ -10,7 +10,8 @@ Two families, as in botocore:
   are there as in boto3, and ``str(e)`` is the AWS CLI's line.
 - :class:`KvswsError` (botocore's ``BotoCoreError``): raised on this side, before or without an
   answer from AWS: ``ParamValidationError``, ``NoCredentialsError``, ``NoRegionError``,
-  ``EndpointConnectionError``, ``ConnectTimeoutError``, ``ReadTimeoutError``, ``SSLError``, ...
+  ``EndpointConnectionError``, ``ConnectTimeoutError``, ``ReadTimeoutError``, ``SSLError``, ...,
+  and ``StorageNotEnabledError`` (a storage session found the channel's media storage disabled).
 
 The class is chosen from the stable status number and the AWS error code the C core reports,
 never from the text of a message.
@@ -59,6 +60,7 @@ __all__ = [
     "ServiceUnavailableException",
     "SessionClosedError",
     "SessionExpiredException",
+    "StorageNotEnabledError",
     "ThrottlingException",
     "UnknownOperationException",
     "UnrecognizedClientException",
@@ -211,6 +213,15 @@ class ResponseParserError(KvswsError):
 
     default_status = 104
     default_code = "ResponseParserError"
+
+
+class StorageNotEnabledError(KvswsError):
+    """A master's storage session found the channel's media storage not ``ENABLED``
+    (DescribeMediaStorageConfiguration, its ``operation_name``): final, nothing was joined. Enable
+    it with UpdateMediaStorageConfiguration (``StreamARN`` and ``Status="ENABLED"``)."""
+
+    default_status = 300
+    default_code = "StorageNotEnabledError"
 
 
 # --- AWS answered with an error ----------------------------------------------------------------
@@ -383,7 +394,8 @@ _LOCAL_BY_STATUS: Mapping[int, type[KvswsError]] = {
     cls.default_status: cls
     for cls in (ParamValidationError, NoCredentialsError, NoRegionError, CredentialRetrievalError,
                 CallCancelledError, InternalError, InvalidConfigError, EndpointConnectionError,
-                ConnectTimeoutError, ReadTimeoutError, SSLError, ResponseParserError, HTTPClientError)
+                ConnectTimeoutError, ReadTimeoutError, SSLError, ResponseParserError, HTTPClientError,
+                StorageNotEnabledError)
 }
 
 

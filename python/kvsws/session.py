@@ -131,9 +131,12 @@ class StateChanged:
 
 @dataclass(frozen=True, slots=True)
 class ServiceStatus:
-    """The signaling service refused a message this side sent (a STATUS_RESPONSE): ``error`` has
-    its code and description; its ``request_id`` (``response["ResponseMetadata"]["RequestId"]``)
-    is the message's correlation id."""
+    """The signaling service refused a message this session sent (a STATUS_RESPONSE): ``error`` is
+    a :class:`ClientError` with its code and description, its ``operation_name`` the message
+    (``"SDP_ANSWER"`` or ``"ICE_CANDIDATE"``; ``str(error)`` reads "An error occurred (CODE) when
+    sending the SDP_ANSWER: ..."), ``response["Error"]["CorrelationId"]`` the message's correlation
+    id and ``response["ResponseMetadata"]["HTTPStatusCode"]`` the status code. Only for messages
+    this session sent: a STATUS_RESPONSE for another id is logged and dropped."""
 
     error: SessionError
 
@@ -166,12 +169,17 @@ def _error(data: Any, operation: str) -> SessionError | None:
         return None
     status = int(data["status"])
     code = str(data.get("code") or "") or (_CODE_BY_STATUS.get(status, "SessionError") if 200 <= status < 300 else "")
-    exc = _from_core((status, str(data.get("status_name", "")), code, str(data.get("message", "")),
-                      str(data.get("operation") or operation), str(data.get("request_id", "")),
-                      int(data.get("http_status") or 0), bool(data.get("retryable")),
-                      1 if 200 <= status < 300 else 0, ""))
+    message, operation = str(data.get("message", "")), str(data.get("operation") or operation)
+    exc = _from_core((status, str(data.get("status_name", "")), code, message, operation,
+                      str(data.get("request_id", "")), int(data.get("http_status") or 0),
+                      bool(data.get("retryable")), 1 if 200 <= status < 300 else 0, ""))
     if not isinstance(exc, ClientError | KvswsError):  # MemoryError: out of memory in the core
         raise exc
+    correlation_id = data.get("correlation_id")
+    if isinstance(exc, ClientError) and isinstance(correlation_id, str) and correlation_id:
+        # a STATUS_RESPONSE: named after the message that was sent, as the core's describe line
+        exc.response["Error"]["CorrelationId"] = correlation_id
+        exc.args = (f"An error occurred ({code}) when sending the {operation}: {message}",)
     return exc
 
 
@@ -209,14 +217,15 @@ def _parse(text: str) -> Event:
     if kind == "ice_servers":
         return _ice_servers(data.get("ice_servers"))
     if kind == "status":
-        return ServiceStatus(error=_error(data.get("error"), "SignalingMessage")
+        return ServiceStatus(error=_error(data.get("error"), "StorageSession")
                              or exceptions.ClientError({"Error": {"Code": "Unknown", "Message": text}},
-                                                       "SignalingMessage"))
+                                                       "StorageSession"))
+    # the core names the operation of every error; "StorageSession" only stands in for none
     if kind == "closed":
-        return Closed(error=_error(data.get("error"), "JoinStorageSession"))
+        return Closed(error=_error(data.get("error"), "StorageSession"))
     state = data.get("state")
     return StateChanged(state=state if state in _STATES else "new",
-                        error=_error(data.get("error"), "JoinStorageSession"))
+                        error=_error(data.get("error"), "StorageSession"))
 
 
 # --- the thread pool for the asyncio interface ------------------------------------------------------

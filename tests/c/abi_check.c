@@ -30,6 +30,9 @@ static void test_names(void)
     CHECK_INT(KVSWS_E_ACCESS_DENIED, 200);
     CHECK_INT(KVSWS_E_THROTTLING, 230);
     CHECK_INT(KVSWS_E_SERVICE_OTHER, 299);
+    CHECK_INT(KVSWS_E_STORAGE_NOT_ENABLED, 300);
+    CHECK_STR(kvsws_status_name(KVSWS_E_STORAGE_NOT_ENABLED), "KVSWS_E_STORAGE_NOT_ENABLED");
+    CHECK_STR(kvsws_error_correlation_id(NULL), "");
 }
 
 static void test_config(void)

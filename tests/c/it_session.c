@@ -2,16 +2,18 @@
 /* it_session.c - a storage session driven from a poll() loop over kvsws_session_fd and stdin.
  *
  *   it_session (--channel-arn ARN | --channel-name NAME) [--viewer CLIENT_ID] [--offer-timeout MS]
- *              [--ping-interval MS] [--max-joins N] [--max-duration MS] [--also-channel-arn ARN]
+ *              [--ping-interval MS] [--max-joins N] [--max-duration MS] [--check-answer 0|1]
+ *              [--also-channel-arn ARN]
  *
  * Prints every event as one JSON line (kvsws_event_json) on stdout; reads commands as JSON lines
- * on stdin: {"cmd":"answer","sdp":...}, {"cmd":"candidate","candidate":...,"sdp_mid":...,
+ * on stdin: {"cmd":"answer","sdp":...,"recipient"?:...}, {"cmd":"candidate","candidate":...,"sdp_mid":...,
  * "sdp_mline_index":N}, {"cmd":"stats"} (prints {"type":"session_stats","stats":{...}}, the
  * kvsws_session_stats_json document), {"cmd":"close"}. A command's failure prints
  * {"type":"command_error",...}. {"cmd":"fds"} prints {"type":"fds","when":"asked","count":N,
  * "fds":[...]}, the process's open descriptors; on exit it prints them again once the sessions
  * are freed and their closes are done ("session_freed") and once the client is freed
- * ("client_freed", with "before_client").
+ * ("client_freed", with "before_client"). An event with an error is followed by {"type":"error_detail",
+ * "describe","operation","request_id","correlation_id"}: what the error accessors return.
  * --also-channel-arn runs a second master session on the same client and loop; its events carry
  * "session":1. On exit it prints {"type":"stats","max_next_event_ms":N}: the longest
  * kvsws_session_next_event(s, 0) call, which must not wait for the network.
@@ -88,6 +90,23 @@ static void print_command_result(const char *cmd, kvsws_status st, kvsws_error *
     cJSON_Delete(o);
 }
 
+/* What the accessors say of an event's error, for the tests: {"type":"error_detail",...}. */
+static void print_error_detail(const kvsws_error *e)
+{
+    if (kvsws_error_status(e) == KVSWS_OK)
+        return;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "error_detail");
+    cJSON_AddStringToObject(o, "describe", kvsws_error_describe(e));
+    cJSON_AddStringToObject(o, "operation", kvsws_error_operation(e));
+    cJSON_AddStringToObject(o, "request_id", kvsws_error_request_id(e));
+    cJSON_AddStringToObject(o, "correlation_id", kvsws_error_correlation_id(e));
+    char *text = cJSON_PrintUnformatted(o);
+    printf("%s\n", text);
+    free(text);
+    cJSON_Delete(o);
+}
+
 static int run_command(kvsws_session *s, const char *line, kvsws_error *err)
 {
     cJSON *c = cJSON_Parse(line);
@@ -97,8 +116,10 @@ static int run_command(kvsws_session *s, const char *line, kvsws_error *err)
         print_command_result("?", KVSWS_E_PARAM_VALIDATION, err);
     } else if (!strcmp(cmd->valuestring, "answer")) {
         const cJSON *sdp = cJSON_GetObjectItem(c, "sdp");
+        const cJSON *to = cJSON_GetObjectItem(c, "recipient");
         kvsws_status st = kvsws_session_send_answer(
-            s, cJSON_IsString(sdp) ? sdp->valuestring : NULL, NULL, err);
+            s, cJSON_IsString(sdp) ? sdp->valuestring : NULL,
+            cJSON_IsString(to) ? to->valuestring : NULL, err);
         print_command_result("answer", st, err);
     } else if (!strcmp(cmd->valuestring, "candidate")) {
         const cJSON *cand = cJSON_GetObjectItem(c, "candidate");
@@ -212,6 +233,8 @@ int main(int argc, char **argv)
             st = kvsws_session_set_int(s, KVSWS_SESSION_OPT_MAX_JOIN_ATTEMPTS, atoll(v), err);
         else if (!strcmp(f, "--max-duration"))
             st = kvsws_session_set_int(s, KVSWS_SESSION_OPT_MAX_DURATION_MS, atoll(v), err);
+        else if (!strcmp(f, "--check-answer"))
+            st = kvsws_session_set_int(s, KVSWS_SESSION_OPT_CHECK_ANSWER, atoll(v), err);
         else if (!strcmp(f, "--also-channel-arn"))
             also_arn = v;
         if (st) {
@@ -259,6 +282,7 @@ int main(int argc, char **argv)
             if (!ev)
                 break;
             printf("%s\n", kvsws_event_json(ev));
+            print_error_detail(kvsws_event_error(ev));
             fflush(stdout);
             if (kvsws_event_get_type(ev) == KVSWS_EVENT_CLOSED)
                 running = 0;

@@ -226,8 +226,12 @@ def test_reconnect_ice_server_refreshes(emu: Emulator, it_session_bin: Path) -> 
             await asyncio.sleep(0.1)
         raise AssertionError("no refreshed ICE servers")
 
-    asyncio.run(run_streaming(emu, it_session_bin, "e2e-ice", refresh))
+    driver, _ = asyncio.run(run_streaming(emu, it_session_bin, "e2e-ice", refresh))
     assert emu.calls("GetIceServerConfig") == 2
+    # Fresh TURN credentials for the running peer, on the same WebSocket and storage session.
+    fresh = [e for e in driver.events if e["type"] == "ice_servers"][-1]["ice_servers"]
+    assert [s for s in fresh if s.get("username") and s.get("credential") and s.get("ttl")], fresh
+    assert emu.calls("ConnectAsMaster") == 1 and emu.calls("JoinStorageSession") == 1
 
 
 def test_malformed_frames_are_survived(emu: Emulator, it_session_bin: Path) -> None:
@@ -305,17 +309,176 @@ def test_viewer_session_end_to_end(emu: Emulator, it_session_bin: Path) -> None:
 def test_storage_disabled_is_a_clear_error(emu: Emulator, it_session_bin: Path) -> None:
     emu.add_channel("e2e-nostorage", storage=False)
 
-    async def go() -> dict[str, Any]:
+    async def go() -> tuple[dict[str, Any], dict[str, Any]]:
         driver = await Driver.start(it_session_bin, session_env(emu), "--channel-name",
                                     "e2e-nostorage")
         try:
-            return await driver.until("closed")
+            return await driver.until("closed"), await driver.next()
+        finally:
+            await driver.stop()
+
+    closed, detail = asyncio.run(go())
+    error = closed["error"]
+    # not an AWS error line: the message itself, which says what to do
+    assert detail["type"] == "error_detail" and detail["describe"] == error["message"], detail
+    assert error["status_name"] == "KVSWS_E_STORAGE_NOT_ENABLED" and error["status"] == 300, error
+    assert error["code"] == "StorageNotEnabledError" and not error["retryable"], error
+    assert error["operation"] == "DescribeMediaStorageConfiguration", error
+    assert "no media storage" in error["message"] and "UpdateMediaStorageConfiguration" in error["message"]
+    assert emu.calls("JoinStorageSession") == 0 and emu.calls("ConnectAsMaster") == 0
+
+
+def test_status_response_names_what_was_sent(emu: Emulator, it_session_bin: Path) -> None:
+    """The service refusing our answer (a STATUS_RESPONSE for its correlation id) is a status event
+    named after the SDP_ANSWER, with the correlation id in its own field; a STATUS_RESPONSE for an id
+    this session never sent, or a success, is dropped."""
+    emu.add_channel("e2e-status", storage=True)
+
+    def status_response(correlation_id: str, code: str = "400") -> str:
+        return json.dumps({"messageType": "STATUS_RESPONSE", "statusResponse": {
+            "correlationId": correlation_id, "errorType": "InvalidArgumentException", "statusCode": code,
+            "description": "not ours"}})
+
+    async def go() -> Driver:
+        driver = await Driver.start(it_session_bin, session_env(emu), "--channel-name", "e2e-status",
+                                    "--check-answer", "0")
+        try:
+            offer = await driver.until("offer")
+            await driver.until("state", state="connected")
+            emu.signal("e2e-status", "send", text=status_response("kvsws-999"))   # never sent
+            emu.signal("e2e-status", "send", text=status_response("someone-else.1"))
+            await driver.send(cmd="answer", sdp=offer["sdp"].replace("H264/90000", "VP8/90000"))
+            await driver.until("command_ok", cmd="answer")
+            emu.signal("e2e-status", "send", text=status_response("kvsws-1", "200"))  # a success
+            await driver.until("status")
+            detail = await driver.next()
+            assert detail["type"] == "error_detail", detail
+            await asyncio.sleep(0.5)  # room for a wrongly delivered foreign one
+        finally:
+            await driver.stop()
+        return driver
+
+    driver = asyncio.run(go())
+    statuses = [e for e in driver.events if e["type"] == "status"]
+    assert len(statuses) == 1, driver.events
+    error = statuses[0]["error"]
+    assert error["code"] == "InvalidArgumentException" and error["operation"] == "SDP_ANSWER", error
+    assert error["correlation_id"] == "kvsws-1" and error["request_id"] == "", error
+    assert error["http_status"] == 400 and "H.264" in error["message"], error
+    detail = driver.events[driver.events.index(statuses[0]) + 1]
+    assert detail["correlation_id"] == "kvsws-1" and detail["operation"] == "SDP_ANSWER", detail
+    assert detail["describe"].startswith(
+        "An error occurred (InvalidArgumentException) when sending the SDP_ANSWER: "), detail
+
+
+def test_status_response_for_a_candidate(emu: Emulator, it_session_bin: Path) -> None:
+    """A candidate the service cannot parse: a status event named after the ICE_CANDIDATE."""
+    emu.add_channel("e2e-status-cand", storage=True)
+
+    async def go() -> dict[str, Any]:
+        driver = await Driver.start(it_session_bin, session_env(emu), "--channel-name", "e2e-status-cand")
+        peer = AppPeer()
+        try:
+            offer = await driver.until("offer")
+            peer.set_ice_servers(next(e for e in driver.events if e["type"] == "ice_servers")["ice_servers"])
+            await driver.send(cmd="answer", sdp=await peer.answer(offer["sdp"]))
+            await driver.until("command_ok", cmd="answer")
+            await driver.send(cmd="candidate", candidate="candidate:garbage", sdp_mid="0", sdp_mline_index=0)
+            return await driver.until("status")
+        finally:
+            await peer.close()
+            await driver.stop()
+
+    error = asyncio.run(go())["error"]
+    assert error["operation"] == "ICE_CANDIDATE" and error["correlation_id"] == "kvsws-2", error
+    assert error["code"] == "InvalidArgumentException" and "candidate" in error["message"], error
+
+
+def test_refused_websocket_names_connect_as_master(emu: Emulator, it_session_bin: Path) -> None:
+    """The signaling WebSocket's upgrade is ConnectAsMaster: its refusal says so, with its request id."""
+    emu.add_channel("e2e-refused", storage=True)
+    emu.fault(operation="ConnectAsMaster", error="NotAuthorizedException", count=1)
+
+    async def go() -> Driver:
+        driver = await Driver.start(it_session_bin, session_env(emu), "--channel-name", "e2e-refused")
+        try:
+            await driver.until("closed")
+            await driver.next()
+        finally:
+            await driver.stop()
+        return driver
+
+    driver = asyncio.run(go())
+    closed = next(e for e in driver.events if e["type"] == "closed")
+    assert closed["error"]["code"] == "NotAuthorizedException", closed
+    assert closed["error"]["operation"] == "ConnectAsMaster", closed
+    upgrade = emu.requests("ConnectAsMaster")[-1]
+    assert closed["error"]["request_id"] == upgrade["request_id"], (closed, upgrade)
+    assert "when calling the ConnectAsMaster operation" in driver.events[-1]["describe"], driver.events
+    assert emu.calls("JoinStorageSession") == 0
+
+
+def test_throttled_join_waits_the_join_interval(emu: Emulator, it_session_bin: Path) -> None:
+    """A join still throttled after the call's own attempts is tried again on the same WebSocket, no
+    sooner than the join interval (the offer timeout), and the offer then comes."""
+    emu.add_channel("e2e-throttle", storage=True)
+    emu.fault(operation="JoinStorageSession", throttle=True, message="Rate exceeded", count=3)
+
+    async def go() -> Driver:
+        driver = await Driver.start(it_session_bin, session_env(emu), "--channel-name", "e2e-throttle",
+                                    "--offer-timeout", "1500")
+        try:
+            await driver.until("offer", timeout=20)
+        finally:
+            await driver.stop()
+        return driver
+
+    driver = asyncio.run(go())
+    waiting = [e for e in driver.events if e["type"] == "state" and e["state"] == "reconnecting"]
+    assert len(waiting) == 1 and waiting[0]["error"]["code"] == "ClientLimitExceededException", driver.events
+    assert not [e for e in driver.events if e["type"] == "closed" and e.get("error")], driver.events
+    joins = emu.requests("JoinStorageSession")
+    assert len(joins) == 4 and emu.calls("ConnectAsMaster") == 1, joins
+    assert joins[3]["time"] - joins[2]["time"] >= 1.5, [j["time"] for j in joins]
+
+
+def test_maximum_viewers_is_never_retried(emu: Emulator, it_session_bin: Path) -> None:
+    """ClientLimitExceededException for the number of viewers is a limit, not a rate: one join, and
+    the session ends with it."""
+    arn = emu.add_channel("e2e-viewers", storage=True)
+    emu.fault(operation="JoinStorageSessionAsViewer", throttle=True, count=5,
+              message="The storage session already has the maximum number of viewers (3).")
+
+    async def go() -> dict[str, Any]:
+        driver = await Driver.start(it_session_bin, session_env(emu), "--channel-arn", arn,
+                                    "--viewer", "viewer-4", "--offer-timeout", "500")
+        try:
+            return await driver.until("closed", timeout=20)
         finally:
             await driver.stop()
 
     closed = asyncio.run(go())
-    assert "no media storage" in closed["error"]["message"]
-    assert emu.calls("JoinStorageSession") == 0
+    assert closed["error"]["code"] == "ClientLimitExceededException" and not closed["error"]["retryable"], closed
+    assert emu.calls("JoinStorageSessionAsViewer") == 1
+
+
+def test_a_viewer_names_no_recipient(emu: Emulator, it_session_bin: Path) -> None:
+    """A viewer's answer goes to its storage session: a recipient is refused before anything is sent."""
+    arn = emu.add_channel("e2e-viewer-to", storage=True)
+
+    async def go() -> dict[str, Any]:
+        driver = await Driver.start(it_session_bin, session_env(emu), "--channel-arn", arn,
+                                    "--viewer", "viewer-5", "--check-answer", "0")
+        try:
+            offer = await driver.until("offer")
+            await driver.send(cmd="answer", sdp=offer["sdp"], recipient="MASTER")
+            return await driver.until("command_error")
+        finally:
+            await driver.stop()
+
+    refused = asyncio.run(go())
+    assert refused["status_name"] == "KVSWS_E_PARAM_VALIDATION" and "recipient" in refused["message"], refused
+    assert emu.connections("e2e-viewer-to")[-1]["received_log"] == [], "the refused answer went out"
 
 
 async def until_stats(driver: Driver) -> dict[str, Any]:
@@ -455,3 +618,62 @@ def test_a_session_holds_at_most_five_fds_and_leaks_none(emu: Emulator, it_sessi
     print("FDS", asked, freed, gone)
     assert asked["count"] - freed["count"] <= 5, (asked, freed)
     assert gone["count"] == gone["before_client"], gone
+
+
+@pytest.mark.parametrize("sender", [None, "storage-peer"])
+def test_candidates_before_the_answer_wait_for_it(emu: Emulator, it_session_bin: Path,
+                                                  sender: str | None) -> None:
+    """A candidate handed over before the answer (pion's OnICECandidate may fire first) is held
+    and sent right after the answer: the service gets SDP_ANSWER, then ICE_CANDIDATE. A master's
+    messages go to the offer's sender when it names one, else to no recipient."""
+    emu.add_channel("e2e-order", storage=True)
+    if sender is not None:
+        emu.fault(operation="JoinStorageSession", sender_client_id=sender, count=1)
+    candidate = "candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host"
+
+    def received() -> list[dict[str, Any]]:
+        log: list[dict[str, Any]] = emu.connections("e2e-order")[-1]["received_log"]
+        return log
+
+    async def go() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        driver = await Driver.start(it_session_bin, session_env(emu), "--channel-name", "e2e-order")
+        peer = AppPeer()
+        try:
+            offer = await driver.until("offer")
+            peer.set_ice_servers(next(e for e in driver.events if e["type"] == "ice_servers")["ice_servers"])
+            await driver.send(cmd="candidate", candidate=candidate, sdp_mid="0", sdp_mline_index=0)
+            await driver.until("command_ok", cmd="candidate")
+            await asyncio.sleep(0.3)
+            before = received()
+            await driver.send(cmd="answer", sdp=await peer.answer(offer["sdp"]))
+            await driver.until("command_ok", cmd="answer")
+            await wait_until(lambda: len(received()) >= 2, 10, "the answer and the held candidate")
+            return before, received()
+        finally:
+            await peer.close()
+            await driver.stop()
+
+    before, after = asyncio.run(go())
+    assert before == [], before
+    assert [m["action"] for m in after] == ["SDP_ANSWER", "ICE_CANDIDATE"], after
+    assert all(m["recipientClientId"] == sender for m in after), after
+
+
+def test_viewer_on_a_channel_without_storage(emu: Emulator, it_session_bin: Path) -> None:
+    """A viewer does not ask DescribeMediaStorageConfiguration (README: Behaviour and divergences): its
+    one endpoint lookup, asking for WEBRTC, is refused, and the error names that call and its id."""
+    arn = emu.add_channel("e2e-viewer-nostorage", storage=False)
+
+    async def go() -> dict[str, Any]:
+        driver = await Driver.start(it_session_bin, session_env(emu), "--channel-arn", arn,
+                                    "--viewer", "viewer-6")
+        try:
+            return await driver.until("closed")
+        finally:
+            await driver.stop()
+
+    error = asyncio.run(go())["error"]
+    lookups = emu.requests("GetSignalingChannelEndpoint")
+    assert error["code"] == "InvalidArgumentException" and error["operation"] == "GetSignalingChannelEndpoint", error
+    assert len(lookups) == 1 and error["request_id"] == lookups[0]["request_id"], (error, lookups)
+    assert emu.calls("DescribeMediaStorageConfiguration") == 0 and emu.calls("ConnectAsViewer") == 0

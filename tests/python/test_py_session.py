@@ -21,10 +21,14 @@ import pytest
 import kvsws
 from kvsws.exceptions import (
     ClientClosedError,
+    ClientError,
+    InvalidArgumentException,
     InvalidConfigError,
+    KvswsError,
     ParamValidationError,
     ResourceNotFoundException,
     SessionClosedError,
+    StorageNotEnabledError,
 )
 from kvsws.type_defs import SessionStats
 from kvsws_emulator.app_peer import AppPeer, ViewerPeer, wait_until
@@ -146,9 +150,54 @@ def test_storage_disabled_is_a_clear_error(emu: Emulator) -> None:
     emu.add_channel("py-nostorage", storage=False)
     with make_client(emu) as client, client.storage_session(channel_name="py-nostorage") as session:
         closed = list(session.events(timeout=20))[-1]
-    assert isinstance(closed, kvsws.Closed) and isinstance(closed.error, ParamValidationError)
+    assert isinstance(closed, kvsws.Closed) and isinstance(closed.error, StorageNotEnabledError)
+    assert isinstance(closed.error, KvswsError) and not isinstance(closed.error, ParamValidationError)
+    assert closed.error.status == 300 and closed.error.code == "StorageNotEnabledError"
+    assert closed.error.operation_name == "DescribeMediaStorageConfiguration" and not closed.error.retryable
     assert "no media storage" in str(closed.error)
     assert emu.calls("JoinStorageSession") == 0
+
+
+def test_refused_websocket_names_connect_as_master(emu: Emulator) -> None:
+    emu.add_channel("py-refused", storage=True)
+    emu.fault(operation="ConnectAsMaster", error="NotAuthorizedException", count=1)
+    with make_client(emu) as client, client.storage_session(channel_name="py-refused") as session:
+        closed = list(session.events(timeout=20))[-1]
+    assert isinstance(closed, kvsws.Closed) and isinstance(closed.error, ClientError)
+    assert closed.error.operation_name == "ConnectAsMaster"
+    assert "when calling the ConnectAsMaster operation" in str(closed.error)
+    assert closed.error.response["ResponseMetadata"]["RequestId"] == emu.requests("ConnectAsMaster")[-1]["request_id"]
+
+
+def test_service_status_names_the_answer(emu: Emulator) -> None:
+    """The service refusing our answer: a ServiceStatus named after the SDP_ANSWER, the correlation id
+    in response["Error"]["CorrelationId"]; a STATUS_RESPONSE for an id we never sent is dropped."""
+    emu.add_channel("py-status", storage=True)
+    foreign = json.dumps({"messageType": "STATUS_RESPONSE", "statusResponse": {
+        "correlationId": "kvsws-77", "errorType": "InvalidArgumentException", "statusCode": "400",
+        "description": "not ours"}})
+    statuses: list[kvsws.ServiceStatus] = []
+    with make_client(emu) as client, client.storage_session(channel_name="py-status", check_answer=False) as session:
+        for event in session.events(timeout=20):
+            if isinstance(event, kvsws.Offer):
+                emu.signal("py-status", "send", text=foreign)
+                session.send_answer(event.sdp.replace("H264/90000", "VP8/90000"))
+            elif isinstance(event, kvsws.ServiceStatus):
+                statuses.append(event)
+                deadline = time.monotonic() + 0.5  # room for a wrongly delivered foreign one
+                while (late := session.next_event(max(0.0, deadline - time.monotonic()))) is not None \
+                        or time.monotonic() < deadline:
+                    if isinstance(late, kvsws.ServiceStatus):
+                        statuses.append(late)
+                break
+    assert len(statuses) == 1, statuses
+    error = statuses[0].error
+    assert isinstance(error, InvalidArgumentException) and isinstance(error, ClientError)
+    assert error.operation_name == "SDP_ANSWER"
+    assert str(error).startswith("An error occurred (InvalidArgumentException) when sending the SDP_ANSWER: ")
+    assert error.response["Error"]["CorrelationId"] == "kvsws-1"
+    assert error.response["ResponseMetadata"]["RequestId"] == ""
+    assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
 # --- the blocking iterator ----------------------------------------------------------------------------

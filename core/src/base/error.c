@@ -67,6 +67,8 @@ static const status_info STATUS_TABLE[] = {
      "service unavailable"},
     {KVSWS_E_REQUEST_TIMEOUT, "KVSWS_E_REQUEST_TIMEOUT", "RequestTimeout", "request timeout"},
     {KVSWS_E_SERVICE_OTHER, "KVSWS_E_SERVICE_OTHER", "ServiceError", "service error"},
+    {KVSWS_E_STORAGE_NOT_ENABLED, "KVSWS_E_STORAGE_NOT_ENABLED", "StorageNotEnabledError",
+     "the channel's media storage is not enabled"},
 };
 
 static const status_info *status_lookup(kvsws_status status)
@@ -107,6 +109,7 @@ void kvi_error_clear(kvsws_error *err)
     free(err->request_id);
     free(err->described);
     free(err->http_headers);
+    free(err->correlation_id);
     memset(err, 0, sizeof *err);
 }
 
@@ -168,9 +171,11 @@ int kvi_error_copy(kvsws_error *dst, const kvsws_error *src)
     dst->operation = kvi_strdup(src->operation);
     dst->request_id = kvi_strdup(src->request_id);
     dst->http_headers = kvi_strdup(src->http_headers);
+    dst->correlation_id = kvi_strdup(src->correlation_id);
     if ((src->code && !dst->code) || (src->message && !dst->message) ||
         (src->operation && !dst->operation) || (src->request_id && !dst->request_id) ||
-        (src->http_headers && !dst->http_headers))
+        (src->http_headers && !dst->http_headers) ||
+        (src->correlation_id && !dst->correlation_id))
         return -1;
     return 0;
 }
@@ -181,6 +186,14 @@ void kvi_error_set_operation(kvsws_error *err, const char *operation)
         return;
     free(err->operation);
     err->operation = kvi_strdup(operation);
+}
+
+void kvi_error_set_correlation_id(kvsws_error *err, const char *correlation_id)
+{
+    if (!err)
+        return;
+    free(err->correlation_id);
+    err->correlation_id = kvi_strdup(correlation_id);
 }
 
 void kvi_error_take_http_headers(kvsws_error *err, char *headers_json)
@@ -210,6 +223,10 @@ const char *kvsws_error_request_id(const kvsws_error *err)
 {
     return err ? OR_EMPTY(err->request_id) : "";
 }
+const char *kvsws_error_correlation_id(const kvsws_error *err)
+{
+    return err ? OR_EMPTY(err->correlation_id) : "";
+}
 int kvsws_error_http_status(const kvsws_error *err) { return err ? err->http_status : 0; }
 const char *kvsws_error_http_headers_json(const kvsws_error *err)
 {
@@ -225,10 +242,14 @@ const char *kvsws_error_describe(const kvsws_error *err)
     kvsws_error *mut = (kvsws_error *)err; /* the description is a cache, built once */
     if (!mut->described) {
         kvi_buf b = KVI_BUF_INIT;
-        if (err->status >= 200 && err->operation && *err->operation)
+        int service = err->status >= 200 && err->status < 300;
+        if (service && err->correlation_id && err->operation)
+            kvi_buf_printf(&b, "An error occurred (%s) when sending the %s: %s",
+                           OR_EMPTY(err->code), err->operation, OR_EMPTY(err->message));
+        else if (service && err->operation && *err->operation)
             kvi_buf_printf(&b, "An error occurred (%s) when calling the %s operation: %s",
                            OR_EMPTY(err->code), err->operation, OR_EMPTY(err->message));
-        else if (err->status >= 200)
+        else if (service)
             kvi_buf_printf(&b, "An error occurred (%s): %s", OR_EMPTY(err->code),
                            OR_EMPTY(err->message));
         else

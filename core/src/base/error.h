@@ -16,6 +16,7 @@ struct kvsws_error {
     char *request_id; /* NULL = "" */
     char *described;  /* lazily built by kvsws_error_describe */
     char *http_headers; /* the answer's headers as a JSON object, names lower-case; NULL = "{}" */
+    char *correlation_id; /* a STATUS_RESPONSE's: the refused message's correlationId; NULL = "" */
 };
 
 /* Resets to "no error". NULL-safe. */
@@ -32,6 +33,8 @@ kvsws_status kvi_error_set_service(kvsws_error *err, kvsws_status status, const 
                                    int retryable);
 
 void kvi_error_set_operation(kvsws_error *err, const char *operation);
+
+void kvi_error_set_correlation_id(kvsws_error *err, const char *correlation_id);
 
 /* Keeps the headers of the answer that carried the error (a JSON object string, taken over:
  * freed here). NULL-safe on both sides. */

@@ -18,6 +18,7 @@
 #include "base/buf.h"
 #include "base/error.h"
 #include "base/pool.h"
+#include "base/retry.h"
 #include "base/url.h"
 #include "session/session_stats.h"
 #include "session/signaling.h"
@@ -34,6 +35,12 @@
 #define STEP_MAX_MS 10
 /* The signaling server may sustain this many frames a second (bursts of 10 s worth pass). */
 #define DEFAULT_FLOOD_LIMIT 200
+/* The correlation ids of the last messages sent: a STATUS_RESPONSE names one of them, or it is
+ * not for us. 64 is 3 s of candidates at the service's 20 a second; answers come in ms. */
+#define SENT_IDS 64
+/* Candidates given before the answer to the current offer wait for it, up to this many: the
+ * offerer can use them only once it has the answer, and pion or aiortc may hand them over first. */
+#define MAX_HELD_CANDIDATES 100
 
 struct kvsws_event {
     kvsws_event_type type;
@@ -105,10 +112,18 @@ struct kvsws_session {
     kvi_sig_message *pending; /* candidates that came before their offer */
     size_t pending_count;
 
-    pthread_mutex_t send_lock; /* guards ws and last_sender against the sending threads */
+    pthread_mutex_t send_lock; /* guards ws, last_sender and sent against the sending threads */
     kvi_ws *ws;
     char *last_sender;
     unsigned long correlation;
+    struct {
+        char id[32];
+        const char *action; /* "SDP_ANSWER" or "ICE_CANDIDATE" */
+    } sent[SENT_IDS];
+    int join_throttles; /* throttled joins in a row: each waits longer before the next */
+    int awaiting_answer; /* under send_lock: an offer came and its answer was not sent yet */
+    char *held[MAX_HELD_CANDIDATES]; /* under send_lock: encoded candidates awaiting the answer */
+    size_t held_count;
 
     kvi_session_stats stats; /* its own lock: read from any thread (kvsws_session_stats_json) */
     int call_requests;       /* the last call's HTTP requests, retries included (call_json) */
@@ -167,6 +182,8 @@ static void event_build_json(kvsws_event *ev)
         cJSON_AddStringToObject(e, "operation", kvsws_error_operation(&ev->error));
         cJSON_AddNumberToObject(e, "http_status", ev->error.http_status);
         cJSON_AddStringToObject(e, "request_id", kvsws_error_request_id(&ev->error));
+        if (*kvsws_error_correlation_id(&ev->error))
+            cJSON_AddStringToObject(e, "correlation_id", kvsws_error_correlation_id(&ev->error));
         cJSON_AddBoolToObject(e, "retryable", ev->error.retryable);
     }
     ev->json = cJSON_PrintUnformatted(o);
@@ -511,12 +528,14 @@ static kvsws_status describe_channel(kvsws_session *s, kvsws_error *err)
     const char *status = json_str(cJSON_GetObjectItemCaseSensitive(out,
                                                                    "MediaStorageConfiguration"),
                                   "Status");
-    if (!status || strcmp(status, "ENABLED") != 0)
-        st = kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
+    if (!status || strcmp(status, "ENABLED") != 0) {
+        st = kvi_error_set(err, KVSWS_E_STORAGE_NOT_ENABLED,
                            "The channel %s has no media storage (its MediaStorageConfiguration "
                            "Status is %s): enable it with UpdateMediaStorageConfiguration before "
                            "joining a storage session",
                            s->channel_arn, status ? status : "missing");
+        kvi_error_set_operation(err, "DescribeMediaStorageConfiguration"); /* what told us */
+    }
     cJSON_Delete(out); /* status points into it */
     return st;
 }
@@ -718,6 +737,9 @@ static kvsws_status connect_websocket(kvsws_session *s, kvsws_error *err)
         st = presign_and_connect(s, &url, &refusal, err);
     }
     kvi_url_free(&url);
+    if (st) /* the WebSocket's upgrade is the signaling service's ConnectAs* operation */
+        kvi_error_set_operation(err, s->role == KVSWS_ROLE_VIEWER ? "ConnectAsViewer"
+                                                                   : "ConnectAsMaster");
     return st;
 }
 
@@ -863,6 +885,37 @@ static void start_connect(kvsws_session *s)
     start_job(s, JOB_CONNECT);
 }
 
+/* A join the service throttled (a TPS ClientLimitExceededException, ThrottlingException) after
+ * the call's own retries; "maximum number of viewers" is no throttle and ends the session. */
+static int join_throttled(const kvsws_error *err)
+{
+    const char *op = kvsws_error_operation(err);
+    return (!strcmp(op, "JoinStorageSession") || !strcmp(op, "JoinStorageSessionAsViewer")) &&
+           kvsws_error_status(err) >= 200 && kvsws_error_status(err) < 300 &&
+           kvi_retry_is_throttle(kvsws_error_code(err), kvsws_error_message(err));
+}
+
+/* Joins again on the same WebSocket, no sooner than the join interval (the offer timeout, 6 s
+ * by default as the KVS JS sample waits), doubling while the throttling lasts: a quick retry
+ * would only spend the channel's join rate again. */
+static void rejoin_after_throttle(kvsws_session *s, const kvsws_error *why)
+{
+    s->join_attempts--; /* not an unanswered join: it never reached the storage service */
+    int shift = s->join_throttles < 10 ? s->join_throttles : 10;
+    s->join_throttles++;
+    int64_t cap = s->reconnect_max_ms > s->offer_timeout_ms ? s->reconnect_max_ms
+                                                              : s->offer_timeout_ms;
+    int64_t wait = s->offer_timeout_ms << shift;
+    if (wait > cap)
+        wait = cap;
+    wait += (int64_t)(kvi_client_random(s->client) * (double)(wait / 2)); /* never in lockstep */
+    int64_t now = now_ms();
+    s->phase = PHASE_JOINING;
+    s->offer_deadline = now + wait;
+    kvi_stats_reconnect(&s->stats, KVI_RECONNECT_ERROR, now, s->offer_deadline);
+    set_state(s, KVSWS_STATE_RECONNECTING, why);
+}
+
 /* A finished step's results, applied with the events in the order the inline steps had. */
 static void finish_job(kvsws_session *s)
 {
@@ -891,14 +944,17 @@ static void finish_job(kvsws_session *s)
                     kvsws_error_describe(s->job.err));
             kvi_stats_error(&s->stats, s->job.err, now_ms());
         }
+    } else if (st != KVSWS_OK && s->ws && join_throttled(s->job.err)) {
+        rejoin_after_throttle(s, s->job.err);
     } else if (st != KVSWS_OK) {
         /* the endpoints may have moved: ask again next time */
         if (kind == JOB_CONNECT && (st == KVSWS_E_CONNECT || st == KVSWS_E_RESOURCE_NOT_FOUND))
             s->have_endpoints = 0;
         fail_step(s, s->job.err, KVI_RECONNECT_ERROR);
-    } else if (kind == JOB_CONNECT) {
+    } else {
+        s->join_throttles = 0;
         s->phase = PHASE_JOINING;
-        set_state(s, KVSWS_STATE_JOINING, NULL);
+        set_state(s, KVSWS_STATE_JOINING, NULL); /* also back from a throttled join */
     }
 }
 
@@ -917,6 +973,55 @@ static void deliver_candidate(kvsws_session *s, kvi_sig_message *m)
     push(s, ev);
 }
 
+static void drop_held_locked(kvsws_session *s)
+{
+    for (size_t i = 0; i < s->held_count; i++)
+        free(s->held[i]);
+    s->held_count = 0;
+}
+
+/* What this session sent with that correlation id ("SDP_ANSWER", "ICE_CANDIDATE"), or NULL. */
+static const char *sent_action(kvsws_session *s, const char *correlation_id)
+{
+    const char *action = NULL;
+    pthread_mutex_lock(&s->send_lock);
+    for (size_t i = 0; correlation_id && i < SENT_IDS && !action; i++)
+        if (s->sent[i].action && strcmp(s->sent[i].id, correlation_id) == 0)
+            action = s->sent[i].action;
+    pthread_mutex_unlock(&s->send_lock);
+    return action;
+}
+
+/* The service refused a message we sent: a STATUS event named after it. A status for a message
+ * we did not send (or a success) is not the application's business. */
+static void status_response(kvsws_session *s, const kvi_sig_message *m)
+{
+    const char *action = sent_action(s, m->correlation_id);
+    int code = m->status_code ? atoi(m->status_code) : 0;
+    if (!action) {
+        kvi_log(s->client, m->correlation_id ? KVSWS_LOG_WARN : KVSWS_LOG_DEBUG,
+                "dropped a STATUS_RESPONSE for correlation id %.64s, which this session did not "
+                "send (%.64s %d)",
+                m->correlation_id ? m->correlation_id : "(none)",
+                m->error_type ? m->error_type : "", code);
+        return;
+    }
+    if (code >= 200 && code < 300) {
+        kvi_log(s->client, KVSWS_LOG_DEBUG, "the %s %s was delivered", action, m->correlation_id);
+        return;
+    }
+    kvsws_event *ev = event_new(KVSWS_EVENT_STATUS);
+    if (!ev)
+        return;
+    const char *type = m->error_type ? m->error_type : "";
+    const char *description = m->description ? m->description : "";
+    kvi_error_set_service(&ev->error, kvi_aws_error_status_for_code(type), type, description,
+                          code, "", kvi_retry_is_retryable_service(type, code, description));
+    kvi_error_set_operation(&ev->error, action);
+    kvi_error_set_correlation_id(&ev->error, m->correlation_id);
+    push(s, ev);
+}
+
 static void handle_message(kvsws_session *s, kvi_sig_message *m)
 {
     switch (m->type) {
@@ -925,6 +1030,8 @@ static void handle_message(kvsws_session *s, kvi_sig_message *m)
         pthread_mutex_lock(&s->send_lock);
         free(s->last_sender);
         s->last_sender = kvi_strdup(m->sender_client_id);
+        s->awaiting_answer = 1;
+        drop_held_locked(s); /* they were for the previous peer connection */
         pthread_mutex_unlock(&s->send_lock);
         kvsws_event *ev = event_new(KVSWS_EVENT_OFFER);
         if (ev) {
@@ -976,18 +1083,9 @@ static void handle_message(kvsws_session *s, kvi_sig_message *m)
         kvi_stats_reconnect(&s->stats, KVI_RECONNECT_ICE_REFRESH, 0, -1);
         start_job(s, JOB_ICE);
         break;
-    case KVI_SIG_STATUS_RESPONSE: {
-        kvsws_event *ev = event_new(KVSWS_EVENT_STATUS);
-        if (!ev)
-            break;
-        int code = m->status_code ? atoi(m->status_code) : 0;
-        kvi_error_set_service(&ev->error, kvi_aws_error_status_for_code(m->error_type),
-                              m->error_type ? m->error_type : "",
-                              m->description ? m->description : "", code,
-                              m->correlation_id ? m->correlation_id : "", 0);
-        push(s, ev);
+    case KVI_SIG_STATUS_RESPONSE:
+        status_response(s, m);
         break;
-    }
     default:
         break;
     }
@@ -1070,8 +1168,11 @@ static void run_timers(kvsws_session *s)
             s->phase = PHASE_CLOSED;
             set_state(s, KVSWS_STATE_CLOSED, err);
         } else {
-            kvi_log(s->client, KVSWS_LOG_WARN, "no offer within %lld ms: joining again",
-                    (long long)s->offer_timeout_ms);
+            if (s->join_throttles)
+                kvi_stats_connecting(&s->stats); /* the throttle's wait is over */
+            else
+                kvi_log(s->client, KVSWS_LOG_WARN, "no offer within %lld ms: joining again",
+                        (long long)s->offer_timeout_ms);
             start_job(s, JOB_JOIN);
         }
         kvsws_error_free(err);
@@ -1223,39 +1324,76 @@ kvsws_status kvsws_session_next_event(kvsws_session *s, int timeout_ms, kvsws_ev
 
 /* ---- sending ------------------------------------------------------------------------------- */
 
-static kvsws_status send_text(kvsws_session *s, kvi_buf *msg, kvsws_error *err)
+/* Under send_lock. */
+static kvsws_status send_text_locked(kvsws_session *s, const char *text, size_t len,
+                                     kvsws_error *err)
 {
-    pthread_mutex_lock(&s->send_lock);
-    kvsws_status st = KVSWS_OK;
     if (!s->ws)
-        st = kvi_error_set(err, KVSWS_E_TRANSPORT,
-                           "The signaling WebSocket is not connected (state %s): send after "
-                           "the next offer",
-                           kvsws_session_state_name(s->state));
-    else if (kvi_ws_send_text(s->ws, kvi_buf_str(msg), msg->len, err) != 0)
-        st = kvsws_error_status(err) ? kvsws_error_status(err) : KVSWS_E_TRANSPORT;
-    else
-        kvi_stats_message_out(&s->stats, msg->len);
+        return kvi_error_set(err, KVSWS_E_TRANSPORT,
+                             "The signaling WebSocket is not connected (state %s): send after "
+                             "the next offer",
+                             kvsws_session_state_name(s->state));
+    if (kvi_ws_send_text(s->ws, text, len, err) != 0)
+        return kvsws_error_status(err) ? kvsws_error_status(err) : KVSWS_E_TRANSPORT;
+    kvi_stats_message_out(&s->stats, len);
+    return KVSWS_OK;
+}
+
+/* Under send_lock: the candidates that waited for the answer, in the order they were given. */
+static void flush_held_locked(kvsws_session *s)
+{
+    for (size_t i = 0; i < s->held_count; i++) {
+        if (send_text_locked(s, s->held[i], strlen(s->held[i]), NULL) == KVSWS_OK)
+            kvi_stats_count(&s->stats, KVI_STAT_CANDIDATES_SENT);
+        else
+            kvi_log(s->client, KVSWS_LOG_WARN, "a candidate held for the answer was not sent");
+    }
+    drop_held_locked(s);
+}
+
+/* Sends the answer, then the candidates that waited for it; or holds a candidate until the
+ * answer is out. Frees msg. */
+static kvsws_status send_encoded(kvsws_session *s, int is_answer, int encode_failed,
+                                 const char *what, const char *why, kvi_buf *msg,
+                                 kvsws_error *err)
+{
+    if (encode_failed) {
+        kvi_buf_free(msg);
+        return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "%s: %s", what,
+                             why ? why : "cannot encode it");
+    }
+    kvsws_status st = KVSWS_OK;
+    pthread_mutex_lock(&s->send_lock);
+    if (is_answer || !s->awaiting_answer || !s->ws) {
+        st = send_text_locked(s, kvi_buf_str(msg), msg->len, err);
+        if (st == KVSWS_OK)
+            kvi_stats_count(&s->stats, is_answer ? KVI_STAT_ANSWERS_SENT
+                                                 : KVI_STAT_CANDIDATES_SENT);
+        if (st == KVSWS_OK && is_answer) {
+            s->awaiting_answer = 0;
+            flush_held_locked(s);
+        }
+    } else if (s->held_count < MAX_HELD_CANDIDATES) {
+        s->held[s->held_count++] = kvi_buf_detach(msg); /* a string: sent with strlen */
+    } else {
+        st = kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
+                           "%d ICE candidates already wait for the SDP answer: send the answer "
+                           "first",
+                           MAX_HELD_CANDIDATES);
+    }
     pthread_mutex_unlock(&s->send_lock);
+    kvi_buf_free(msg);
     if (st == KVSWS_E_TRANSPORT)
         wake(s); /* let the reader notice the broken socket */
     return st;
 }
 
-/* Sends an encoded signaling message, or says why it could not be encoded; frees msg. */
-static kvsws_status send_encoded(kvsws_session *s, int encode_failed, const char *what,
-                                 const char *why, kvi_buf *msg, kvsws_error *err)
-{
-    kvsws_status st = encode_failed ? kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "%s: %s", what,
-                                                    why ? why : "cannot encode it")
-                                    : send_text(s, msg, err);
-    kvi_buf_free(msg);
-    return st;
-}
-
-/* The explicit recipient, else the last offer's sender (NULL when it had none). */
+/* The explicit recipient, else the last offer's sender (NULL when it had none). A viewer's
+ * messages always go to the channel's storage session: they name no recipient. */
 static char *recipient_for(kvsws_session *s, const char *recipient)
 {
+    if (s->role == KVSWS_ROLE_VIEWER)
+        return NULL;
     if (recipient && *recipient)
         return kvi_strdup(recipient);
     pthread_mutex_lock(&s->send_lock);
@@ -1264,10 +1402,26 @@ static char *recipient_for(kvsws_session *s, const char *recipient)
     return r;
 }
 
-static void next_correlation_id(kvsws_session *s, char out[32])
+/* A new correlation id, remembered with what it is sent with for the STATUS_RESPONSE. */
+static void next_correlation_id(kvsws_session *s, const char *action, char out[32])
 {
     unsigned long n = __atomic_add_fetch(&s->correlation, 1, __ATOMIC_SEQ_CST);
     snprintf(out, 32, "kvsws-%lu", n);
+    pthread_mutex_lock(&s->send_lock);
+    memcpy(s->sent[n % SENT_IDS].id, out, 32);
+    s->sent[n % SENT_IDS].action = action;
+    pthread_mutex_unlock(&s->send_lock);
+}
+
+/* A viewer names no recipient (the JS SDK refuses one): say so before sending. */
+static kvsws_status check_recipient(const kvsws_session *s, const char *recipient,
+                                    kvsws_error *err)
+{
+    if (s->role == KVSWS_ROLE_VIEWER && recipient && *recipient)
+        return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
+                             "Invalid parameter recipient: a VIEWER's answer and candidates go to "
+                             "the storage session and name no recipient");
+    return KVSWS_OK;
 }
 
 kvsws_status kvsws_session_send_answer(kvsws_session *s, const char *sdp, const char *recipient,
@@ -1279,16 +1433,15 @@ kvsws_status kvsws_session_send_answer(kvsws_session *s, const char *sdp, const 
     const char *why = NULL;
     if (s->check_answer && kvi_sig_check_answer(sdp, s->role == KVSWS_ROLE_VIEWER, &why) != 0)
         return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "Invalid SDP answer: %s", why);
+    if (check_recipient(s, recipient, err))
+        return KVSWS_E_PARAM_VALIDATION;
     char *to = recipient_for(s, recipient);
     char cid[32];
-    next_correlation_id(s, cid);
+    next_correlation_id(s, "SDP_ANSWER", cid);
     kvi_buf msg = KVI_BUF_INIT;
     int failed = kvi_sig_encode_answer(&msg, sdp, to, cid, &why);
     free(to);
-    kvsws_status st = send_encoded(s, failed, "Invalid SDP answer", why, &msg, err);
-    if (st == KVSWS_OK)
-        kvi_stats_count(&s->stats, KVI_STAT_ANSWERS_SENT);
-    return st;
+    return send_encoded(s, 1, failed, "Invalid SDP answer", why, &msg, err);
 }
 
 kvsws_status kvsws_session_send_candidate(kvsws_session *s, const char *candidate,
@@ -1303,18 +1456,17 @@ kvsws_status kvsws_session_send_candidate(kvsws_session *s, const char *candidat
         return kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
                              "Invalid value for parameter sdp_mline_index: must be >= 0, or -1 "
                              "for none");
+    if (check_recipient(s, recipient, err))
+        return KVSWS_E_PARAM_VALIDATION;
     char *to = recipient_for(s, recipient);
     char cid[32];
-    next_correlation_id(s, cid);
+    next_correlation_id(s, "ICE_CANDIDATE", cid);
     kvi_buf msg = KVI_BUF_INIT;
     const char *why = NULL;
     int failed =
         kvi_sig_encode_candidate(&msg, candidate, sdp_mid, sdp_mline_index, to, cid, &why);
     free(to);
-    kvsws_status st = send_encoded(s, failed, "Invalid ICE candidate", why, &msg, err);
-    if (st == KVSWS_OK)
-        kvi_stats_count(&s->stats, KVI_STAT_CANDIDATES_SENT);
-    return st;
+    return send_encoded(s, 0, failed, "Invalid ICE candidate", why, &msg, err);
 }
 
 void kvsws_session_close(kvsws_session *s)
@@ -1338,6 +1490,7 @@ void kvsws_session_free(kvsws_session *s)
         s->queue_head = next;
     }
     clear_pending(s);
+    drop_held_locked(s); /* no other thread sends any more */
     if (s->epfd >= 0)
         close(s->epfd);
     if (s->timer_fd >= 0)

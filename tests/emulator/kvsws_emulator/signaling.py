@@ -51,6 +51,7 @@ RATE_LIMITS = {"SDP_OFFER": 5, "SDP_ANSWER": 5, "ICE_CANDIDATE": 20}
 MAX_CONNECTION_RECORDS = 1000
 MAX_SESSIONS_PER_CHANNEL = 100
 MAX_ERRORS = 50
+MAX_RECEIVED_LOG = 50
 ADMIN_ACTIONS = ("go_away", "reconnect_ice_server", "close", "drop", "malformed", "idle_close", "silence",
                  "send")
 
@@ -98,6 +99,8 @@ class ConnectionRecord:
     received: Counter[str] = field(default_factory=Counter)  # by action (or "invalid", "binary")
     sent: Counter[str] = field(default_factory=Counter)  # by messageType (or "raw", "binary")
     errors: list[str] = field(default_factory=list)
+    # the first client messages in arrival order: what tests check of order and addressing
+    received_log: list[dict[str, Any]] = field(default_factory=list)
     last_activity: float = 0.0
 
     @property
@@ -117,6 +120,7 @@ class ConnectionRecord:
             "idle_timeout_ms": int(self.idle_timeout * 1000),
             "pings": self.pings, "messages_received": sum(self.received.values()), "received": dict(self.received),
             "messages_sent": sum(self.sent.values()), "sent": dict(self.sent), "errors": list(self.errors),
+            "received_log": list(self.received_log),
         }
 
 
@@ -374,6 +378,9 @@ class SignalingHub:
         action = message.get("action")
         correlation_id = message.get("correlationId")
         record.received[str(action) if action in CLIENT_ACTIONS else "invalid"] += 1
+        if len(record.received_log) < MAX_RECEIVED_LOG:
+            record.received_log.append({"action": str(action), "recipientClientId": message.get("recipientClientId"),
+                                        "correlationId": correlation_id})
         problem = _validate_client_message(message)
         if problem is not None:
             await conn.status_response(correlation_id, "InvalidArgumentException", "400", problem)
