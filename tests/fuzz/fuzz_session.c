@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_session.c - libFuzzer target for what a storage session does with each signaling message
- * it receives (signaling.c's decode, then session.c's handling), message after message, as the
+ * it receives (signaling.c's decode, then messages.c's handling), message after message, as the
  * session's reader does between reconnects: offers, candidates before and after their offer,
  * GO_AWAY, RECONNECT_ICE_SERVER, STATUS_RESPONSE and stray frames. Then the application answers
  * the last offer. Checked: every event is whole and its JSON parses, no candidate comes before
  * an offer, states only move as they may.
- * session.c is compiled into this file (the archive's copy stays out), so the reader's own
+ * messages.c is compiled into this file (the archive's copy stays out), so the reader's own
  * static handler runs; the network steps it may start fail at once (a closed loopback port).
  * Input: byte 0 picks the role, then messages separated by 0xFF bytes. Build: see README.md. */
-#include "session/session.c"
+#include "session/messages.c"
 
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -85,7 +85,7 @@ static void drain(kvsws_session *s, seen *v)
     }
 }
 
-/* One received text message, as read_websocket handles it. */
+/* One received text message, as kvi_messages_read handles it. */
 static void receive(kvsws_session *s, const char *text, size_t len)
 {
     kvi_sig_message m;
@@ -97,17 +97,17 @@ static void receive(kvsws_session *s, const char *text, size_t len)
     kvi_sig_message_free(&m);
     /* A step the message started (the ICE refresh) ran inline: its results, as step() applies
      * them. */
-    if (s->job.kind != JOB_NONE && job_done(s))
-        finish_job(s);
+    if (s->job.kind != JOB_NONE && kvi_connect_job_done(s))
+        kvi_connect_finish_job(s);
 }
 
 /* What a successful reconnect leaves: joined again, waiting for a new offer. */
 static void rejoined(kvsws_session *s, seen *v)
 {
-    clear_pending(s);
+    kvi_connect_clear_pending(s);
     s->phase = PHASE_JOINING;
-    s->offer_deadline = now_ms() + 3600 * 1000;
-    set_state(s, KVSWS_STATE_JOINING, NULL);
+    s->offer_deadline = kvi_session_now_ms() + 3600 * 1000;
+    kvi_session_set_state(s, KVSWS_STATE_JOINING, NULL);
     v->offers = 0;
 }
 
