@@ -24,6 +24,7 @@
 #include <kvsws.h>
 
 #include "cli.h"    /* kvsws_cli_run: the kvsws command, compiled into this extension */
+#include "api/call.h"   /* kvi_call: a call on parsed JSON, so Python objects skip the json module */
 #include "api/client.h" /* kvi_cancel_on_wait: Ctrl-C checks while a main-thread call waits */
 
 static PyObject *kvsws_py_core_error = NULL;  /* _core.CoreError */
@@ -92,9 +93,191 @@ static PyObject *kvsws_py_str(const char *s)
     return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "replace");
 }
 
+/* ---- JSON values as Python objects, without the json module -------------------------------- */
+
+/* Deeper input is refused (json.dumps would recurse until RecursionError). */
+#define KVSWS_PY_JSON_DEPTH_MAX 64
+
+/* A parsed JSON number as json.loads would read the core's printed form of it (cJSON's printer:
+ * an int when it prints without '.' or an exponent, else a float; NaN and infinities as None). */
+static PyObject *kvsws_py_from_number(const cJSON *item)
+{
+    double d = item->valuedouble;
+    if (d != d || d - d != 0)
+        Py_RETURN_NONE;
+    char text[32];
+    if (d == (double)item->valueint) {
+        snprintf(text, sizeof text, "%d", item->valueint);
+    } else {
+        snprintf(text, sizeof text, "%1.15g", d);
+        if (strtod(text, NULL) != d)
+            snprintf(text, sizeof text, "%1.17g", d);
+    }
+    if (strpbrk(text, ".eE"))
+        return PyFloat_FromDouble(d);
+    return PyLong_FromString(text, NULL, 10);
+}
+
+/* The Python value of a parsed JSON value (dict, list, str, int, float, bool, None). */
+static PyObject *kvsws_py_from_cjson(const cJSON *item)
+{
+    if (cJSON_IsObject(item)) {
+        PyObject *dict = PyDict_New();
+        for (const cJSON *m = item->child; dict && m; m = m->next) {
+            PyObject *value = kvsws_py_from_cjson(m);
+            if (!value || PyDict_SetItemString(dict, m->string ? m->string : "", value) != 0) {
+                Py_XDECREF(value);
+                Py_DECREF(dict);
+                return NULL;
+            }
+            Py_DECREF(value);
+        }
+        return dict;
+    }
+    if (cJSON_IsArray(item)) {
+        PyObject *list = PyList_New(0);
+        for (const cJSON *m = item->child; list && m; m = m->next) {
+            PyObject *value = kvsws_py_from_cjson(m);
+            if (!value || PyList_Append(list, value) != 0) {
+                Py_XDECREF(value);
+                Py_DECREF(list);
+                return NULL;
+            }
+            Py_DECREF(value);
+        }
+        return list;
+    }
+    if (cJSON_IsString(item))
+        return kvsws_py_str(item->valuestring);
+    if (cJSON_IsNumber(item))
+        return kvsws_py_from_number(item);
+    if (cJSON_IsBool(item))
+        return PyBool_FromLong(cJSON_IsTrue(item));
+    Py_RETURN_NONE;
+}
+
+/* A JSON text (the core's headers object) as a Python value; {} when it is not JSON. */
+static PyObject *kvsws_py_from_json_text(const char *text)
+{
+    cJSON *parsed = text ? cJSON_Parse(text) : NULL;
+    PyObject *value = parsed ? kvsws_py_from_cjson(parsed) : PyDict_New();
+    cJSON_Delete(parsed);
+    return value;
+}
+
+static cJSON *kvsws_py_to_cjson(PyObject *value, PyObject *fallback, int depth);
+
+/* TypeError(fmt % type(obj).__name__): fmt takes the name as %U (the limited API has no tp_name). */
+static void kvsws_py_json_type_error(const char *fmt, PyObject *obj)
+{
+    PyObject *name = PyType_GetName(Py_TYPE(obj));
+    if (name) {
+        PyErr_Format(PyExc_TypeError, fmt, name);
+        Py_DECREF(name);
+    }
+}
+
+/* A dict's items as an object's members (keys must be str, as the operations' members are). */
+static cJSON *kvsws_py_object_to_cjson(PyObject *dict, PyObject *fallback, int depth)
+{
+    cJSON *object = cJSON_CreateObject();
+    PyObject *key, *member;
+    Py_ssize_t pos = 0;
+    while (object && PyDict_Next(dict, &pos, &key, &member)) {
+        if (!PyUnicode_Check(key)) {
+            kvsws_py_json_type_error("keys must be str, not %U", key);
+            cJSON_Delete(object);
+            return NULL;
+        }
+        const char *name = PyUnicode_AsUTF8AndSize(key, NULL);
+        cJSON *converted = name ? kvsws_py_to_cjson(member, fallback, depth + 1) : NULL;
+        if (!converted) {
+            cJSON_Delete(object);
+            return NULL;
+        }
+        cJSON_AddItemToObject(object, name, converted);
+    }
+    if (!object)
+        PyErr_NoMemory();
+    return object;
+}
+
+/* A list's or tuple's items as an array. */
+static cJSON *kvsws_py_array_to_cjson(PyObject *seq, PyObject *fallback, int depth)
+{
+    int is_list = PyList_Check(seq);
+    Py_ssize_t n = is_list ? PyList_Size(seq) : PyTuple_Size(seq);
+    cJSON *array = cJSON_CreateArray();
+    for (Py_ssize_t i = 0; array && i < n; i++) {
+        PyObject *item = is_list ? PyList_GetItem(seq, i) : PyTuple_GetItem(seq, i);
+        cJSON *converted = item ? kvsws_py_to_cjson(item, fallback, depth + 1) : NULL;
+        if (!converted) {
+            cJSON_Delete(array);
+            return NULL;
+        }
+        cJSON_AddItemToArray(array, converted);
+    }
+    if (!array)
+        PyErr_NoMemory();
+    return array;
+}
+
+/* A Python value as JSON, as json.dumps(value, default=fallback, allow_nan=False) would write
+ * it; NULL with the Python error set (TypeError, ValueError, MemoryError) otherwise. */
+static cJSON *kvsws_py_to_cjson(PyObject *value, PyObject *fallback, int depth)
+{
+    if (depth > KVSWS_PY_JSON_DEPTH_MAX) {
+        PyErr_SetString(PyExc_ValueError, "the input is nested too deeply (a circular reference?)");
+        return NULL;
+    }
+    cJSON *item = NULL;
+    if (value == Py_None) {
+        item = cJSON_CreateNull();
+    } else if (value == Py_True || value == Py_False) {
+        item = cJSON_CreateBool(value == Py_True);
+    } else if (PyUnicode_Check(value)) {
+        Py_ssize_t len = 0;
+        const char *s = PyUnicode_AsUTF8AndSize(value, &len);
+        if (!s)
+            return NULL;
+        if ((size_t)len != strlen(s)) {
+            PyErr_SetString(PyExc_ValueError, "a string holds a NUL character");
+            return NULL;
+        }
+        item = cJSON_CreateString(s);
+    } else if (PyLong_Check(value) || PyFloat_Check(value)) {
+        double d = PyFloat_Check(value) ? PyFloat_AsDouble(value) : PyLong_AsDouble(value);
+        if (PyErr_Occurred())
+            return NULL;
+        if (d != d || d - d != 0) {
+            PyErr_SetString(PyExc_ValueError, "Out of range float values are not JSON compliant");
+            return NULL;
+        }
+        item = cJSON_CreateNumber(d);
+    } else if (PyDict_Check(value)) {
+        return kvsws_py_object_to_cjson(value, fallback, depth);
+    } else if (PyList_Check(value) || PyTuple_Check(value)) {
+        return kvsws_py_array_to_cjson(value, fallback, depth);
+    } else if (fallback && fallback != Py_None) {
+        /* Other mappings and sequences: what json.dumps's default= would make of them. */
+        PyObject *plain = PyObject_CallFunctionObjArgs(fallback, value, NULL);
+        if (!plain)
+            return NULL;
+        item = kvsws_py_to_cjson(plain, NULL, depth + 1);
+        Py_DECREF(plain);
+        return item;
+    } else {
+        kvsws_py_json_type_error("Object of type %U is not JSON serializable", value);
+        return NULL;
+    }
+    if (!item)
+        PyErr_NoMemory();
+    return item;
+}
+
 /* Raises CoreError(status, status_name, code, message, operation, request_id, http_status,
- * retryable, attempts, describe, http_headers_json) from a failed call's error. Always returns
- * NULL. */
+ * retryable, attempts, describe, http_headers) from a failed call's error (the headers as a
+ * dict of lower-case names). Always returns NULL. */
 static PyObject *kvsws_py_raise(kvsws_status st, const kvsws_error *err)
 {
     if (!err)
@@ -117,7 +300,7 @@ static PyObject *kvsws_py_raise(kvsws_status st, const kvsws_error *err)
         PyBool_FromLong((long)kvsws_error_retryable(err)),
         PyLong_FromLong((long)kvsws_error_attempts(err)),
         kvsws_py_str(kvsws_error_describe(err)),
-        kvsws_py_str(kvsws_error_http_headers_json(err)),
+        kvsws_py_from_json_text(kvsws_error_http_headers_json(err)),
     };
     for (Py_ssize_t i = 0; i < 11; i++) {
         if (!items[i]) {
@@ -423,16 +606,27 @@ PyObject *kvsws_py_sign_request(kvsws_client *client, const char *service, const
     return result;
 }
 
-/* One operation: (output JSON, HTTP status, request id, attempts, headers JSON), or CoreError.
- * The GIL is released for the whole call: validation, endpoint discovery, signing, sending,
- * retries. interruptible (the main thread): pending signal handlers run while the call waits,
- * and one that raises cancels the call and is raised instead. */
-PyObject *kvsws_py_call(kvsws_client *client, const char *operation, const char *input_json,
-                        kvsws_cancel *cancel, int interruptible)
+/* One operation: (output, HTTP status, request id, attempts, headers), or CoreError. params is
+ * a dict (values JSON can hold; others go through fallback, as json.dumps's default=); the output
+ * and headers come back as dicts, so no JSON text is written or read in Python. The GIL is
+ * released for the whole call: validation, endpoint discovery, signing, sending, retries.
+ * interruptible (the main thread): pending signal handlers run while the call waits, and one
+ * that raises cancels the call and is raised instead. */
+PyObject *kvsws_py_call(kvsws_client *client, const char *operation, PyObject *params,
+                        PyObject *fallback, kvsws_cancel *cancel, int interruptible)
 {
+    if (!PyDict_Check(params)) {
+        PyErr_SetString(PyExc_TypeError, "params must be a dict");
+        return NULL;
+    }
+    cJSON *input = kvsws_py_to_cjson(params, fallback, 0);
+    if (!input)
+        return NULL;
     kvsws_error *err = kvsws_error_new();
-    if (!err)
+    if (!err) {
+        cJSON_Delete(input);
         return PyErr_NoMemory();
+    }
     kvsws_response *resp = NULL;
     kvsws_status st;
     kvsws_py_wait wait = {cancel, 0};
@@ -442,25 +636,26 @@ PyObject *kvsws_py_call(kvsws_client *client, const char *operation, const char 
         kvsws_py_waiting = &wait;
     }
     Py_BEGIN_ALLOW_THREADS
-    st = kvsws_client_call(client, operation, input_json, cancel, &resp, err);
+    st = kvi_call(client, operation, NULL, input, cancel, &resp, err);
     Py_END_ALLOW_THREADS
     if (interruptible) {
         kvi_cancel_on_wait(cancel, NULL, NULL);
         kvsws_py_waiting = NULL;
     }
+    cJSON_Delete(input);
     PyObject *result = NULL;
     if (wait.raised) {
         /* the signal handler's exception is set: it wins over the call's own outcome */
     } else if (st != KVSWS_OK) {
         kvsws_py_raise(st, err);
     } else {
-        PyObject *json = kvsws_py_str(kvsws_response_json(resp));
+        PyObject *output = resp->output ? kvsws_py_from_cjson(resp->output) : PyDict_New();
         PyObject *request_id = kvsws_py_str(kvsws_response_request_id(resp));
-        PyObject *headers = kvsws_py_str(kvsws_response_http_headers_json(resp));
-        if (json && request_id && headers)
-            result = Py_BuildValue("(OiOiO)", json, kvsws_response_http_status(resp), request_id,
+        PyObject *headers = kvsws_py_from_json_text(kvsws_response_http_headers_json(resp));
+        if (output && request_id && headers)
+            result = Py_BuildValue("(OiOiO)", output, kvsws_response_http_status(resp), request_id,
                                    kvsws_response_attempts(resp), headers);
-        Py_XDECREF(json);
+        Py_XDECREF(output);
         Py_XDECREF(request_id);
         Py_XDECREF(headers);
     }

@@ -2,7 +2,7 @@
 """Types of the SWIG extension kvsws._core (bindings/python/kvsws_core.i). Private: use kvsws.Client."""
 
 from collections.abc import Callable, Sequence
-from typing import NewType
+from typing import Any, NewType
 
 ClientHandle = NewType("ClientHandle", object)
 CancelHandle = NewType("CancelHandle", object)
@@ -10,7 +10,7 @@ SessionHandle = NewType("SessionHandle", object)
 
 class CoreError(Exception):
     """args: (status, status_name, code, message, operation, request_id, http_status, retryable,
-    attempts, describe, http_headers_json)."""
+    attempts, describe, http_headers: a dict of lower-case names)."""
 
 def version() -> str: ...
 def status_name(status: int, /) -> str: ...
@@ -20,9 +20,9 @@ def client_set_log_level(handle: ClientHandle, level: int, /) -> None: ...
 def client_free(client: ClientHandle, /) -> None: ...
 def client_region(client: ClientHandle, /) -> str: ...
 def call(
-    client: ClientHandle, operation: str, input_json: str, cancel: CancelHandle | None,
-    interruptible: bool, /
-) -> tuple[str, int, str, int, str]: ...
+    client: ClientHandle, operation: str, params: dict[str, Any], fallback: Callable[[object], object],
+    cancel: CancelHandle | None, interruptible: bool, /
+) -> tuple[dict[str, Any], int, str, int, dict[str, str]]: ...
 def sign_request(
     client: ClientHandle, service: str, method: str, url: str, headers: list[str], body: bytes,
     expires: int, timestamp: int,

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import sys
@@ -12,7 +11,7 @@ import threading
 from collections.abc import Mapping
 
 from . import _core
-from .exceptions import ClientClosedError, ClientExceptions, ParamValidationError, _from_core, _http_headers
+from .exceptions import ClientClosedError, ClientExceptions, ParamValidationError, _from_core
 
 # typing.TYPE_CHECKING without importing typing at run time (an import costs a few ms; mypy takes
 # any TYPE_CHECKING as true). What only annotations need is imported for the type checker alone.
@@ -387,10 +386,7 @@ class Client:
     def _call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """Runs one operation in the core (which validates, signs, sends and retries) with the GIL
         released; returns its output with boto3's ResponseMetadata, or raises the mapped error."""
-        try:
-            body = _ENCODER.encode({k: v for k, v in params.items() if v is not None})
-        except (TypeError, ValueError) as exc:
-            raise ParamValidationError(f"Invalid input for {operation}: {exc}", operation_name=operation) from None
+        body = {k: v for k, v in params.items() if v is not None}
         key = object()
         token = _core.cancel_new()
         with self._lock:
@@ -403,16 +399,17 @@ class Client:
         # On the main thread, the core's waits run pending signal handlers: Ctrl-C cancels the call.
         interruptible = threading.current_thread() is threading.main_thread()
         try:
-            result = _core.call(handle, operation, body, token, interruptible)
+            # The core takes the dict and gives back dicts: no JSON text is written or read here.
+            result = _core.call(handle, operation, body, _jsonable, token, interruptible)
         except _core.CoreError as exc:
             raise _from_core(exc.args) from None
+        except (TypeError, ValueError) as exc:  # a value JSON cannot hold, found before any I/O
+            raise ParamValidationError(f"Invalid input for {operation}: {exc}", operation_name=operation) from None
         finally:
             self._release(key, token, handle)
-        text, http_status, request_id, attempts, headers = result
-        output: dict[str, Any] = json.loads(text)
+        output, http_status, request_id, attempts, headers = result
         output["ResponseMetadata"] = {"RequestId": request_id, "HTTPStatusCode": http_status,
-                                      "HTTPHeaders": _http_headers(headers),
-                                      "RetryAttempts": max(attempts - 1, 0)}
+                                      "HTTPHeaders": headers, "RetryAttempts": max(attempts - 1, 0)}
         return output
 
     def _release(self, key: object, token: Any, handle: Any) -> None:
@@ -450,13 +447,11 @@ def _config_options(config: Config) -> list[tuple[int, int | str | None]]:
 
 
 def _jsonable(value: object) -> object:
-    """Mappings and other sequences as JSON objects and arrays; the core checks the types."""
+    """Mappings and other sequences as JSON objects and arrays (the core converts dicts, lists,
+    tuples and scalars itself and asks this for anything else); the core checks the types."""
     if isinstance(value, Mapping):
         return dict(value)
     if isinstance(value, list | tuple | set | frozenset):
         return list(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
-
-# json.dumps(..., default=_jsonable) without building an encoder on every call.
-_ENCODER = json.JSONEncoder(default=_jsonable)

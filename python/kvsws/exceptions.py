@@ -19,7 +19,6 @@ never from the text of a message.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see kvsws.client)
@@ -405,13 +404,10 @@ def from_code(code: str) -> type[ClientError]:
     return _SERVICE_BY_CODE.get(code, ClientError)
 
 
-def _http_headers(text: str) -> dict[str, str]:
-    """The answer's headers as botocore keeps them (lower-case names), from the core's JSON."""
-    try:
-        headers = json.loads(text)
-    except ValueError:
-        return {}
-    return headers if isinstance(headers, dict) else {}  # the core writes every value as a string
+def _headers(args: tuple[Any, ...]) -> dict[str, str]:
+    """The answer's headers as botocore keeps them (lower-case names): the core's dict."""
+    headers = args[10] if len(args) > 10 else None
+    return headers if isinstance(headers, dict) else {}
 
 
 def _from_core(args: tuple[Any, ...]) -> Exception:
@@ -422,7 +418,7 @@ def _from_core(args: tuple[Any, ...]) -> Exception:
         response = {
             "Error": {"Code": code, "Message": message},
             "ResponseMetadata": {"RequestId": request_id, "HTTPStatusCode": http_status,
-                                 "HTTPHeaders": _http_headers(args[10] if len(args) > 10 else "{}"),
+                                 "HTTPHeaders": _headers(args),
                                  "RetryAttempts": max(attempts - 1, 0)},
         }
         cls = _SERVICE_BY_STATUS.get(status) or _SERVICE_BY_CODE.get(code, ClientError)

@@ -8,6 +8,7 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 
@@ -225,3 +226,23 @@ def test_every_client_side_error_is_a_kvsws_error() -> None:
     for cls in (ParamValidationError, NoCredentialsError, NoRegionError, EndpointConnectionError,
                 ConnectTimeoutError, ReadTimeoutError, SSLError, InvalidConfigError):
         assert issubclass(cls, KvswsError)
+
+
+@pytest.mark.parametrize(("bad", "named"), [(float("nan"), "Out of range float values are not JSON compliant"),
+                                            (object(), "Object of type object is not JSON serializable"),
+                                            ({1: "x"}, "keys must be str, not int")])
+def test_values_json_cannot_hold_are_refused_before_any_io(emu: Emulator, client: kvsws.Client, arn: str,
+                                                           bad: object, named: str) -> None:
+    """The core converts the input itself (no json module): what JSON cannot hold is a
+    ParamValidationError naming why, and nothing is sent."""
+    with pytest.raises(ParamValidationError) as info:
+        client.get_signaling_channel_endpoint(
+            ChannelARN=arn, SingleMasterChannelEndpointConfiguration={"Protocols": [bad], "Role": "MASTER"})  # type: ignore[typeddict-item]
+    assert named in str(info.value) and "GetSignalingChannelEndpoint" in str(info.value)
+    assert emu.state()["requests"] == []
+
+
+def test_other_mappings_and_sequences_are_objects_and_arrays(client: kvsws.Client, arn: str) -> None:
+    config = MappingProxyType({"Protocols": ("WSS", "HTTPS"), "Role": "MASTER"})
+    out = client.get_signaling_channel_endpoint(ChannelARN=arn, SingleMasterChannelEndpointConfiguration=config)  # type: ignore[arg-type]
+    assert sorted(e["Protocol"] for e in out["ResourceEndpointList"]) == ["HTTPS", "WSS"]
