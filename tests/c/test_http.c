@@ -644,7 +644,7 @@ static void test_cancel(kvi_http_pool *pool)
 typedef struct wait_hook {
     pthread_t caller;
     int calls, other_thread;
-    int64_t cancel_at_ms, set_at_ms;
+    int64_t first_call_ms, set_at_ms;
     volatile int flag;
 } wait_hook;
 
@@ -654,7 +654,10 @@ static void on_wait(void *userdata)
     h->calls++;
     if (!pthread_equal(pthread_self(), h->caller))
         h->other_thread = 1;
-    if (!h->set_at_ms && now_ms() >= h->cancel_at_ms) {
+    if (!h->first_call_ms)
+        h->first_call_ms = now_ms();
+    /* 400 ms after the first call (not after the start: TLS under qemu takes a while) */
+    if (!h->set_at_ms && now_ms() >= h->first_call_ms + 400) {
         h->set_at_ms = now_ms();
         __atomic_store_n(&h->flag, 1, __ATOMIC_RELEASE);
     }
@@ -664,14 +667,16 @@ static void test_wait_hook(kvi_http_pool *pool)
 {
     char url[256];
     url_for(url, sizeof url, port_good, "/sleep");
-    wait_hook h = {pthread_self(), 0, 0, now_ms() + 400, 0, 0};
+    wait_hook h = {pthread_self(), 0, 0, 0, 0, 0};
     kvi_http_request req = {"GET", url, NULL, 0, NULL, 0, &h.flag, 0, on_wait, &h};
     kvi_http_response r;
     kvsws_error *err = kvsws_error_new();
     int64_t t0 = now_ms();
     CHECK_INT(kvi_http_perform(pool, &req, &r, err), KVSWS_E_CANCELLED);
     int64_t returned = now_ms();
-    CHECK(h.calls >= 400 / 50 - 1); /* woken at least every 50 ms while the server sleeps */
+    /* Woken every 50 ms while the server sleeps; half as often passes on a loaded or emulated
+     * CPU, while a hook called only on socket events would have been called once or twice. */
+    CHECK(h.calls >= 400 / 50 / 2);
     CHECK_INT(h.other_thread, 0);
     CHECK(h.set_at_ms > 0 && returned - h.set_at_ms < (RUNNING_ON_VALGRIND ? 1000 : 200));
     CHECK(returned - t0 < 3000); /* not the server's 3 s */
