@@ -120,7 +120,7 @@ static void test_env(kvsws_error *err)
     CHECK_STR(cfg.value[KVI_IOT_ENDPOINT], "iot.example.com");
     CHECK_STR(cfg.value[KVI_IOT_KEY], key);
     CHECK_STR(cfg.value[KVI_IOT_CA_FILE], "/etc/ssl/certs/ca-certificates.crt");
-    CHECK(cfg.names == KVI_IOT_ENV_NAMES);
+    CHECK(cfg.names == kvi_iot_env_names);
     kvi_iot_config_free(&cfg);
     free(key);
 }
@@ -130,7 +130,7 @@ static void test_check(kvsws_error *err)
     reset_env();
     write_file("device.pem", "-----BEGIN CERTIFICATE-----\n");
     write_file("device.key", "-----BEGIN PRIVATE KEY-----\n");
-    kvi_iot_config cfg = {{NULL}, KVI_IOT_OPTION_NAMES};
+    kvi_iot_config cfg = {{NULL}, kvi_iot_option_names};
     cfg.value[KVI_IOT_ENDPOINT] = strdup("iot.example.com");
     cfg.value[KVI_IOT_CERT] = path_of("device.pem");
     cfg.value[KVI_IOT_KEY] = path_of("device.key");
@@ -256,7 +256,7 @@ static void test_chain(kvsws_error *err)
 
     /* Explicit options come first, even over the variables. */
     chain = kvi_credential_chain_new(NULL, NULL, NULL, &p);
-    kvi_iot_config opts = {{NULL}, KVI_IOT_OPTION_NAMES};
+    kvi_iot_config opts = {{NULL}, kvi_iot_option_names};
     opts.value[KVI_IOT_ENDPOINT] = endpoint;
     opts.value[KVI_IOT_CERT] = path_of("device.pem");
     opts.value[KVI_IOT_KEY] = path_of("device.pem");

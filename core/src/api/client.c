@@ -161,7 +161,7 @@ static kvsws_status check_endpoint(const char *url, const char *what, kvsws_erro
  * looks at the AWS_IOT_CORE_* variables when it resolves. */
 static kvsws_status attach_iot(kvsws_client *c, const kvsws_config *cfg, kvsws_error *err)
 {
-    kvi_iot_config iot = {{NULL}, KVI_IOT_OPTION_NAMES};
+    kvi_iot_config iot = {{NULL}, kvi_iot_option_names};
     int given = 0;
     for (int i = 0; i < KVI_IOT_FIELDS; i++) {
         const char *v = opt_str(cfg, (kvsws_option)(KVSWS_OPT_IOT_CREDENTIAL_ENDPOINT + i));

@@ -19,11 +19,11 @@
 #include "aws/sigv4.h"
 
 /* The KVS C SDK's names, which every camera guide uses. */
-const char *const KVI_IOT_ENV_NAMES[KVI_IOT_FIELDS] = {
+const char *const kvi_iot_env_names[KVI_IOT_FIELDS] = {
     "AWS_IOT_CORE_CREDENTIAL_ENDPOINT", "AWS_IOT_CORE_CERT",      "AWS_IOT_CORE_PRIVATE_KEY",
     "AWS_IOT_CORE_ROLE_ALIAS",          "AWS_IOT_CORE_THING_NAME", "AWS_KVS_CACERT_PATH",
 };
-const char *const KVI_IOT_OPTION_NAMES[KVI_IOT_FIELDS] = {
+const char *const kvi_iot_option_names[KVI_IOT_FIELDS] = {
     "KVSWS_OPT_IOT_CREDENTIAL_ENDPOINT", "KVSWS_OPT_IOT_CERT_FILE",  "KVSWS_OPT_IOT_PRIVATE_KEY_FILE",
     "KVSWS_OPT_IOT_ROLE_ALIAS",          "KVSWS_OPT_IOT_THING_NAME", "KVSWS_OPT_IOT_CA_FILE",
 };
@@ -56,11 +56,11 @@ int kvi_iot_config_copy(const kvi_iot_config *from, kvi_iot_config *to)
 kvsws_status kvi_iot_config_from_env(kvi_iot_config *out, int *found, kvsws_error *err)
 {
     memset(out, 0, sizeof *out);
-    out->names = KVI_IOT_ENV_NAMES;
+    out->names = kvi_iot_env_names;
     *found = 0;
     int set = 0;
     for (int i = 0; i < KVI_IOT_FIELDS; i++) {
-        const char *v = getenv(KVI_IOT_ENV_NAMES[i]);
+        const char *v = getenv(kvi_iot_env_names[i]);
         if (!v || !*v)
             continue;
         if (!(out->value[i] = kvi_strdup(v))) {
@@ -81,7 +81,7 @@ kvsws_status kvi_iot_config_from_env(kvi_iot_config *out, int *found, kvsws_erro
     const char *sep = "";
     for (int i = 0; i < KVI_IOT_CA_FILE; i++) {
         if (!out->value[i]) {
-            kvi_buf_printf(&msg, "%s%s", sep, KVI_IOT_ENV_NAMES[i]);
+            kvi_buf_printf(&msg, "%s%s", sep, kvi_iot_env_names[i]);
             sep = ", ";
         }
     }

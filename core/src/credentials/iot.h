@@ -24,8 +24,8 @@ typedef struct kvi_iot_config {
                                           options (static) */
 } kvi_iot_config;
 
-extern const char *const KVI_IOT_ENV_NAMES[KVI_IOT_FIELDS];
-extern const char *const KVI_IOT_OPTION_NAMES[KVI_IOT_FIELDS];
+extern const char *const kvi_iot_env_names[KVI_IOT_FIELDS];
+extern const char *const kvi_iot_option_names[KVI_IOT_FIELDS];
 
 void kvi_iot_config_free(kvi_iot_config *c);
 int kvi_iot_config_copy(const kvi_iot_config *from, kvi_iot_config *to); /* 0 / -1 OOM */
