@@ -124,12 +124,15 @@ static PyObject *kvsws_py_from_cjson(const cJSON *item)
     if (cJSON_IsObject(item)) {
         PyObject *dict = PyDict_New();
         for (const cJSON *m = item->child; dict && m; m = m->next) {
-            PyObject *value = kvsws_py_from_cjson(m);
-            if (!value || PyDict_SetItemString(dict, m->string ? m->string : "", value) != 0) {
+            PyObject *name = kvsws_py_str(m->string ? m->string : ""); /* not interned: a one-off */
+            PyObject *value = name ? kvsws_py_from_cjson(m) : NULL;
+            if (!value || PyDict_SetItem(dict, name, value) != 0) {
+                Py_XDECREF(name);
                 Py_XDECREF(value);
                 Py_DECREF(dict);
                 return NULL;
             }
+            Py_DECREF(name);
             Py_DECREF(value);
         }
         return dict;
@@ -177,13 +180,16 @@ static void kvsws_py_json_type_error(const char *fmt, PyObject *obj)
     }
 }
 
-/* A dict's items as an object's members (keys must be str, as the operations' members are). */
+/* A dict's items as an object's members (keys must be str, as the operations' members are). The
+ * call's own arguments (depth 0) that are None were not given, as boto3 treats them. */
 static cJSON *kvsws_py_object_to_cjson(PyObject *dict, PyObject *fallback, int depth)
 {
     cJSON *object = cJSON_CreateObject();
     PyObject *key, *member;
     Py_ssize_t pos = 0;
     while (object && PyDict_Next(dict, &pos, &key, &member)) {
+        if (depth == 0 && member == Py_None)
+            continue;
         if (!PyUnicode_Check(key)) {
             kvsws_py_json_type_error("keys must be str, not %U", key);
             cJSON_Delete(object);

@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
 import sys
-import threading
-from collections.abc import Mapping
+from _thread import allocate_lock, get_ident
 
 from . import _core
+from ._logging import core_log_level
 from .exceptions import ClientClosedError, ClientExceptions, ParamValidationError, _from_core
 
 # typing.TYPE_CHECKING without importing typing at run time (an import costs a few ms; mypy takes
@@ -48,36 +46,26 @@ def __getattr__(name: str) -> object:
 
 __all__ = ["Client", "ClientMeta"]
 
-logger = logging.getLogger("kvsws")
-# A library's logger gets a NullHandler (the logging HOWTO's advice, as botocore's): an application
-# that configured no logging never sees kvsws's warnings on its stderr; one that did sees them.
-logger.addHandler(logging.NullHandler())
-
-# The core's log levels (kvsws_log_level) and the logging module's.
-_CORE_TO_PY = {_core.KVSWS_LOG_ERROR: logging.ERROR, _core.KVSWS_LOG_WARN: logging.WARNING,
-               _core.KVSWS_LOG_INFO: logging.INFO, _core.KVSWS_LOG_DEBUG: logging.DEBUG}
-
-
 def _fspath(value: str | os.PathLike[str] | None) -> str | None:
     return None if value is None else os.fspath(value)
 
 
-def _log_from_core(level: int, line: str) -> None:
-    """Receives the core's log lines (never a secret), on the thread running the call."""
-    logger.log(_CORE_TO_PY.get(level, logging.DEBUG), "%s", line)
+def _main_thread_ident() -> int:
+    """The main thread, where Python runs signal handlers: threading's, else the importing one
+    (threading is not imported for it). After a fork, the forking thread is the child's."""
+    threading = sys.modules.get("threading")
+    return threading.main_thread().ident if threading is not None else get_ident()
 
 
-_core.set_log_handler(_log_from_core)
+_main_thread = _main_thread_ident()
 
 
-def _core_log_level() -> int:
-    """The most detailed core level the "kvsws" logger lets through right now (isEnabledFor is
-    cached by the logging module, so this is cheap enough to ask on every call)."""
-    for py_level, core_level in ((logging.DEBUG, _core.KVSWS_LOG_DEBUG), (logging.INFO, _core.KVSWS_LOG_INFO),
-                                 (logging.WARNING, _core.KVSWS_LOG_WARN), (logging.ERROR, _core.KVSWS_LOG_ERROR)):
-        if logger.isEnabledFor(py_level):
-            return core_level
-    return _core.KVSWS_LOG_OFF
+def _after_fork_in_child() -> None:
+    global _main_thread
+    _main_thread = get_ident()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class Client:
@@ -119,7 +107,8 @@ class Client:
     subclasses of :class:`kvsws.exceptions.KvswsError`.
 
     The core's log lines go to the ``logging`` logger ``"kvsws"`` (never a secret), which has a
-    ``NullHandler`` so nothing reaches stderr unless the application configures logging. Its
+    ``NullHandler`` so nothing reaches stderr unless the application configures logging (kvsws
+    does not import logging itself: until something does, nothing can be configured). Its
     effective level is read on every call (and every storage session event read), so raising it
     later takes effect at once: DEBUG has each call's answer and retries, as botocore's, and the
     canonical requests and strings to sign; INFO a storage session's state changes; WARNING
@@ -139,8 +128,9 @@ class Client:
                  iot_role_alias: str | None = None, iot_thing_name: str | None = None,
                  iot_ca_file: str | os.PathLike[str] | None = None) -> None:
         self._handle: Any = None
-        self._lock = threading.Lock()
-        self._inflight: dict[object, Any] = {}
+        self._lock = allocate_lock()
+        self._inflight: dict[int, Any] = {}  # the cancel tokens of calls running now, by id()
+        self._idle_tokens: list[Any] = []  # tokens of finished calls, for the next ones
         self._sessions: dict[object, Any] = {}  # the live storage sessions' core handles
         self._closed = False
         self._log_level = _core.KVSWS_LOG_OFF
@@ -187,7 +177,7 @@ class Client:
         ]
         if config is not None:  # without one, the core's defaults are Config()'s
             options += _config_options(config)
-        self._log_level = _core_log_level()  # followed on every call (_follow_log_level)
+        self._log_level = core_log_level()  # followed on every call (_begin)
         try:
             self._handle = _core.client_new(options, self._log_level)
         except _core.CoreError as exc:
@@ -211,7 +201,7 @@ class Client:
         """Passes the "kvsws" logger's effective level to the core when it changed since the last
         call, so raising it to DEBUG on a live client (or lowering it) takes effect at once. A
         race between two threads at most sets the same level twice."""
-        level = _core_log_level()
+        level = core_log_level()
         if level != self._log_level:
             self._log_level = level
             _core.client_set_log_level(handle, level)
@@ -235,10 +225,13 @@ class Client:
             self._closed = True
             for token in self._inflight.values():
                 _core.cancel_trigger(token)
+            idle, self._idle_tokens = self._idle_tokens, []
             for session in self._sessions.values():
                 _core.session_close(session)  # quick and thread-safe; each session frees its own handle
             busy = self._inflight or self._sessions
             handle, self._handle = (self._handle, None) if not busy else (None, self._handle)
+        for token in idle:
+            _core.cancel_free(token)
         if handle is not None:
             _core.client_free(handle)  # else the last running call frees it
 
@@ -255,8 +248,10 @@ class Client:
         self.close()
 
     def __del__(self) -> None:
-        with contextlib.suppress(Exception):  # never raise from a finalizer (e.g. at interpreter exit)
+        try:
             self.close()
+        except Exception:  # noqa: S110 - never raise from a finalizer (e.g. at interpreter exit)
+            pass
 
     def __repr__(self) -> str:
         state = " closed" if self._closed else ""
@@ -365,62 +360,76 @@ class Client:
         sign (Host comes from the URL). Returns the headers to add, one ``"Name: value"`` per line,
         or with ``expires`` (1 to 604800 seconds) the presigned URL. ``timestamp`` pins the
         signing time (Unix seconds; 0 is now)."""
-        key = object()
-        token = _core.cancel_new()  # registered like a call, so close() never frees the client under it
-        with self._lock:
-            if self._closed:
-                _core.cancel_free(token)
-                raise ClientClosedError("Cannot sign: the client is closed")
-            self._inflight[key] = token
-            handle = self._handle
-        self._follow_log_level(handle)
+        token, handle = self._begin(None)  # registered like a call, so close() waits for it
         try:
-            return str(_core.sign_request(handle, service, method, url, list(headers), bytes(body),
-                                          int(expires), int(timestamp)))
+            signed = str(_core.sign_request(handle, service, method, url, list(headers), bytes(body),
+                                            int(expires), int(timestamp)))
         except _core.CoreError as exc:
+            self._end(token, handle, reuse=False)
             raise _from_core(exc.args) from None
-        finally:
-            self._release(key, token, handle)
+        except BaseException:
+            self._end(token, handle, reuse=False)
+            raise
+        self._end(token, handle, reuse=True)
+        return signed
 
     # -- the one path to the core -------------------------------------------------------------------
-    def _call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """Runs one operation in the core (which validates, signs, sends and retries) with the GIL
-        released; returns its output with boto3's ResponseMetadata, or raises the mapped error."""
-        body = {k: v for k, v in params.items() if v is not None}
-        key = object()
-        token = _core.cancel_new()
+        released; returns its output with boto3's ResponseMetadata, or raises the mapped error.
+        params may hold None for an argument not given: the core leaves it out."""
+        token, handle = self._begin(operation)
+        try:
+            # The core takes the dict and gives back dicts: no JSON text is written or read here.
+            # On the main thread, its waits run pending signal handlers: Ctrl-C cancels the call.
+            output, http_status, request_id, attempts, headers = _core.call(
+                handle, operation, params, _jsonable, token, get_ident() == _main_thread)
+        except _core.CoreError as exc:
+            self._end(token, handle, reuse=False)
+            raise _from_core(exc.args) from None
+        except (TypeError, ValueError) as exc:  # a value JSON cannot hold, found before any I/O
+            self._end(token, handle, reuse=False)
+            raise ParamValidationError(f"Invalid input for {operation}: {exc}", operation_name=operation) from None
+        except BaseException:  # Ctrl-C's KeyboardInterrupt: its token was triggered, never reused
+            self._end(token, handle, reuse=False)
+            raise
+        self._end(token, handle, reuse=True)
+        output["ResponseMetadata"] = {"RequestId": request_id, "HTTPStatusCode": http_status,
+                                      "HTTPHeaders": headers, "RetryAttempts": attempts - 1 if attempts > 0 else 0}
+        return output
+
+    def _begin(self, operation: str | None) -> tuple[Any, Any]:
+        """Registers a call (None: a signature): its cancel token (close() triggers it) and the
+        handle to use."""
+        tokens = self._idle_tokens
+        try:
+            token = tokens.pop()  # atomic under the GIL, as append
+        except IndexError:
+            token = _core.cancel_new()
         with self._lock:
             if self._closed:
                 _core.cancel_free(token)
-                raise ClientClosedError(f"Cannot call {operation}: the client is closed", operation_name=operation)
-            self._inflight[key] = token
+                what = f"call {operation}" if operation else "sign"
+                raise ClientClosedError(f"Cannot {what}: the client is closed", operation_name=operation)
+            self._inflight[id(token)] = token
             handle = self._handle
         self._follow_log_level(handle)
-        # On the main thread, the core's waits run pending signal handlers: Ctrl-C cancels the call.
-        interruptible = threading.current_thread() is threading.main_thread()
-        try:
-            # The core takes the dict and gives back dicts: no JSON text is written or read here.
-            result = _core.call(handle, operation, body, _jsonable, token, interruptible)
-        except _core.CoreError as exc:
-            raise _from_core(exc.args) from None
-        except (TypeError, ValueError) as exc:  # a value JSON cannot hold, found before any I/O
-            raise ParamValidationError(f"Invalid input for {operation}: {exc}", operation_name=operation) from None
-        finally:
-            self._release(key, token, handle)
-        output, http_status, request_id, attempts, headers = result
-        output["ResponseMetadata"] = {"RequestId": request_id, "HTTPStatusCode": http_status,
-                                      "HTTPHeaders": headers, "RetryAttempts": max(attempts - 1, 0)}
-        return output
+        return token, handle
 
-    def _release(self, key: object, token: Any, handle: Any) -> None:
-        """After a call: frees its token, and the client too if it was closed meanwhile and this
-        was its last user."""
+    def _end(self, token: Any, handle: Any, *, reuse: bool) -> None:
+        """After a call: keeps its token for the next call (one that may have been triggered is
+        freed), and frees the client too if it was closed meanwhile and this was its last user."""
         with self._lock:
-            del self._inflight[key]
-            last = self._closed and not self._inflight and not self._sessions and self._handle is not None
+            del self._inflight[id(token)]
+            closed = self._closed
+            last = closed and not self._inflight and not self._sessions and self._handle is not None
             if last:
                 self._handle = None
-        _core.cancel_free(token)
+            if reuse and not closed:
+                self._idle_tokens.append(token)
+                token = None
+        if token is not None:
+            _core.cancel_free(token)
         if last:
             _core.client_free(handle)
 
@@ -449,6 +458,8 @@ def _config_options(config: Config) -> list[tuple[int, int | str | None]]:
 def _jsonable(value: object) -> object:
     """Mappings and other sequences as JSON objects and arrays (the core converts dicts, lists,
     tuples and scalars itself and asks this for anything else); the core checks the types."""
+    from collections.abc import Mapping  # only for values that are not dicts, lists or scalars
+
     if isinstance(value, Mapping):
         return dict(value)
     if isinstance(value, list | tuple | set | frozenset):

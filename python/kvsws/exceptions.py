@@ -19,10 +19,9 @@ never from the text of a message.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see kvsws.client)
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any, ClassVar
 
 __all__ = [

@@ -102,6 +102,26 @@ def test_an_unconfigured_app_gets_no_kvsws_warning_on_stderr() -> None:
     assert "unhandled: probe" in proc.stderr  # the same line on a logger without one does land there
 
 
+def test_logging_imported_after_kvsws_still_gets_every_line(emu: Emulator, arn: str) -> None:
+    """kvsws does not import logging; an application that imports and configures it later (even
+    after creating its client) gets the core's lines, and the NullHandler is in place by then."""
+    code = (f"import sys, kvsws\n"
+            f"client = kvsws.Client(region_name={emu.region!r}, endpoint_url={emu.endpoint!r}, "
+            f"aws_access_key_id={emu.access_key_id!r}, aws_secret_access_key={emu.secret_access_key!r}, "
+            f"verify={emu.ca_bundle!r})\n"
+            "assert 'logging' not in sys.modules\n"
+            "client.describe_signaling_channel(ChannelARN=" + repr(arn) + ")\n"
+            "import logging\n"
+            "logging.basicConfig(level=logging.DEBUG, format='%(name)s %(levelname)s %(message)s')\n"
+            "client.describe_signaling_channel(ChannelARN=" + repr(arn) + ")\n"
+            "print([type(h).__name__ for h in logging.getLogger('kvsws').handlers])\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "['NullHandler']"
+    lines = [line for line in proc.stderr.splitlines() if "DescribeSignalingChannel: HTTP 200" in line]
+    assert lines == [lines[0]] and lines[0].startswith("kvsws DEBUG ")  # the second call only
+
+
 def test_level_raised_after_the_client_exists(emu: Emulator, arn: str, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="kvsws")
     with make_client(emu) as client:
