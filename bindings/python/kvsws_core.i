@@ -613,8 +613,9 @@ PyObject *kvsws_py_sign_request(kvsws_client *client, const char *service, const
 }
 
 /* One operation: (output, HTTP status, request id, attempts, headers), or CoreError. params is
- * a dict (values JSON can hold; others go through fallback, as json.dumps's default=); the output
- * and headers come back as dicts, so no JSON text is written or read in Python. The GIL is
+ * a dict (values JSON can hold; others go through fallback, as json.dumps's default=; members
+ * that are None are left out); the output and headers come back as dicts, so no JSON text is
+ * written or read in Python. The GIL is
  * released for the whole call: validation, endpoint discovery, signing, sending, retries.
  * interruptible (the main thread): pending signal handlers run while the call waits, and one
  * that raises cancels the call and is raised instead. */
@@ -657,7 +658,7 @@ PyObject *kvsws_py_call(kvsws_client *client, const char *operation, PyObject *p
     } else {
         PyObject *output = resp->output ? kvsws_py_from_cjson(resp->output) : PyDict_New();
         PyObject *request_id = kvsws_py_str(kvsws_response_request_id(resp));
-        PyObject *headers = kvsws_py_from_json_text(kvsws_response_http_headers_json(resp));
+        PyObject *headers = resp->headers ? kvsws_py_from_cjson(resp->headers) : PyDict_New();
         if (output && request_id && headers)
             result = Py_BuildValue("(OiOiO)", output, kvsws_response_http_status(resp), request_id,
                                    kvsws_response_attempts(resp), headers);

@@ -49,9 +49,11 @@ def _attach() -> Logger:
 def core_log_level() -> int:
     """The most detailed core level the "kvsws" logger lets through right now (isEnabledFor is
     cached by the logging module; the default WARNING is found in two asks)."""
-    logger = _logger if _logger is not None else kvsws_logger()
+    logger = _logger
     if logger is None:
-        return _core.KVSWS_LOG_OFF
+        if "logging" not in sys.modules:
+            return _core.KVSWS_LOG_OFF
+        logger = _attach()
     if logger.isEnabledFor(WARNING):
         if not logger.isEnabledFor(INFO):
             return _core.KVSWS_LOG_WARN

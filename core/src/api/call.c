@@ -24,6 +24,7 @@ void kvsws_response_free(kvsws_response *r)
     cJSON_Delete(r->output);
     free(r->json);
     free(r->request_id);
+    cJSON_Delete(r->headers);
     free(r->http_headers);
     free(r);
 }
@@ -199,8 +200,8 @@ static kvsws_status send_with_retries(kvsws_client *c, const kvi_operation *op,
                 resp->http_status = res.http.status;
                 resp->attempts = attempts;
                 resp->request_id = kvi_strdup(res.http.request_id);
-                resp->http_headers = res.http.headers_json;
-                res.http.headers_json = NULL;
+                resp->headers = res.http.headers;
+                res.http.headers = NULL;
                 kvi_log(c, KVSWS_LOG_DEBUG, "%s: HTTP %d, request id %s, %d attempt(s)", op->name,
                         res.http.status, res.http.request_id ? res.http.request_id : "-",
                         attempts);
@@ -223,8 +224,10 @@ static kvsws_status send_with_retries(kvsws_client *c, const kvi_operation *op,
             } else {
                 st = kvi_error_set_service(err, ae.status, ae.code, ae.message, ae.http_status,
                                            ae.request_id, ae.retryable);
-                kvi_error_take_http_headers(err, res.http.headers_json);
-                res.http.headers_json = NULL;
+                /* printed here: an error hands its headers out as text (none if out of memory) */
+                kvi_error_take_http_headers(err, res.http.headers
+                                                     ? cJSON_PrintUnformatted(res.http.headers)
+                                                     : NULL);
                 retryable = ae.retryable;
                 skewed = ae.clock_skew;
                 kvi_log(c, KVSWS_LOG_DEBUG, "%s: HTTP %d %s, request id %s, attempt %d",
@@ -433,7 +436,8 @@ kvsws_status kvi_call_printed(kvsws_client *c, const char *operation, cJSON *inp
     resp->json = cJSON_PrintUnformatted(resp->output);
     cJSON_Delete(resp->output);
     resp->output = NULL;
-    if (resp->json)
+    resp->http_headers = resp->headers ? cJSON_PrintUnformatted(resp->headers) : NULL;
+    if (resp->json && (resp->http_headers || !resp->headers))
         return KVSWS_OK;
     kvi_error_set_operation(err, operation);
     st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");

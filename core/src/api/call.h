@@ -11,7 +11,8 @@ struct kvsws_response {
     cJSON *output;      /* the answer parsed (an object, {} for an empty body); NULL once printed */
     char *json;         /* the answer as the public API hands it out (kvi_call_printed) */
     char *request_id;
-    char *http_headers; /* JSON object, lower-case names; NULL = "{}" */
+    cJSON *headers;     /* the answer's headers, lower-case names (NULL: none kept) */
+    char *http_headers; /* headers printed for the public API (kvi_call_printed); NULL = "{}" */
     int http_status;
     int attempts;
 };

@@ -215,7 +215,7 @@ void kvi_http_response_free(kvi_http_response *r)
     free(r->request_id);
     free(r->error_type);
     free(r->date);
-    free(r->headers_json);
+    cJSON_Delete(r->headers);
     memset(r, 0, sizeof *r);
 }
 
@@ -326,8 +326,9 @@ static char **keep_any_header(xfer *x, const char *name, size_t name_len, const 
     return &x->all[i].value;
 }
 
-/* all[] as one JSON object, or NULL (out of memory). */
-static char *headers_to_json(const xfer *x)
+/* all[] as one JSON object (printed only by whoever hands it out as text), or NULL (out of
+ * memory). */
+static cJSON *headers_to_object(const xfer *x)
 {
     cJSON *o = cJSON_CreateObject();
     for (size_t i = 0; o && i < x->all_n; i++)
@@ -335,9 +336,7 @@ static char *headers_to_json(const xfer *x)
             cJSON_Delete(o);
             o = NULL;
         }
-    char *json = o ? cJSON_PrintUnformatted(o) : NULL;
-    cJSON_Delete(o);
-    return json;
+    return o;
 }
 
 /* libcurl hands over one complete header line per call; a folded header arrives as more
@@ -743,7 +742,7 @@ kvsws_status kvi_http_perform(kvi_http_pool *pool, const kvi_http_request *req,
         out->date = x.date;
         x.request_id = x.request_id_alt = x.error_type = x.date = NULL;
         st = KVSWS_OK;
-        if (x.keep_all && !(out->headers_json = headers_to_json(&x))) {
+        if (x.keep_all && !(out->headers = headers_to_object(&x))) {
             kvi_http_response_free(out);
             st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
         }

@@ -3,6 +3,7 @@
 #ifndef KVSWS_HTTP_H
 #define KVSWS_HTTP_H
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
 
 #include "aws/sigv4.h"
@@ -30,7 +31,7 @@ typedef struct kvi_http_request {
     size_t body_len;
     /* Cancellation: checked during the transfer; returns KVSWS_E_CANCELLED when it reads 1. */
     const volatile int *cancel_flag;
-    int keep_headers;           /* 1: every response header goes into headers_json */
+    int keep_headers;           /* 1: every response header goes into headers */
     /* NULL, or called each time the transfer's wait wakes (a socket event, a signal, or every
      * 50 ms): a binding's own cancel reason (Ctrl-C) can set *cancel_flag there. */
     void (*on_wait)(void *userdata);
@@ -43,7 +44,7 @@ typedef struct kvi_http_response {
     char *request_id;          /* x-amzn-RequestId (or x-amz-request-id), NULL if absent */
     char *error_type;          /* x-amzn-ErrorType, NULL if absent */
     char *date;                /* Date, NULL if absent */
-    char *headers_json;        /* with keep_headers: {"lower-case-name": "value", ...} */
+    cJSON *headers;            /* with keep_headers: {"lower-case-name": "value", ...} */
 } kvi_http_response;
 
 void kvi_http_response_free(kvi_http_response *r);
