@@ -20,7 +20,7 @@ from kvsws_emulator import tlsgen
 from kvsws_emulator.app_peer import AppPeer, wait_until
 from kvsws_emulator.testing import Emulator
 
-from .helpers import clean_env, run_cli
+from .helpers import clean_env, run_api, run_cli
 from .test_session_c import Driver, serve
 
 ALIAS = "KvsCameraIoTRoleAlias"
@@ -118,6 +118,21 @@ def test_403_names_the_http_answer(emu: Emulator, kvsws_bin: Path, thing: dict[s
             f"/role-aliases/{ALIAS}/credentials, thing {thing['thing_name']}): HTTP 403: Access Denied "
             f"(role alias {ALIAS}, request id {fetch['request_id']}, 1 attempt)") in out.stderr
     assert emu.calls("DescribeSignalingChannel") == 0
+
+
+def test_a_5xx_is_tried_again_and_stays_retryable(emu: Emulator, kvsws_bin: Path, it_api_bin: Path,
+                                                  thing: dict[str, str]) -> None:
+    emu.iot_fault("ServiceUnavailableException", count=3)
+    out = describe(kvsws_bin, iot_env(emu, thing))
+    assert out.returncode == 253, out.stderr
+    assert [f["status"] for f in fetches(emu)] == [503] * 3
+    assert (f"): HTTP 503: Service unavailable (role alias {ALIAS}, request id {fetches(emu)[-1]['request_id']}, "
+            "3 attempts)") in out.stderr
+    # The error object keeps the last answer's status and says it may pass.
+    emu.iot_fault("ServiceUnavailableException", count=3)
+    r = run_api(it_api_bin, "call", "DescribeSignalingChannel", {"ChannelARN": emu.add_channel("demo-channel")},
+                iot_env(emu, thing))
+    assert (r["status_name"], r["http_status"], r["retryable"]) == ("KVSWS_E_CREDENTIAL_RETRIEVAL", 503, True), r
 
 
 def test_a_wrong_thing_name_is_the_services_answer(emu: Emulator, kvsws_bin: Path, thing: dict[str, str]) -> None:

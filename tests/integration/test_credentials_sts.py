@@ -20,7 +20,7 @@ import pytest
 
 from kvsws_emulator.testing import PACKAGE_PARENT, Emulator
 
-from .helpers import clean_env, run_cli
+from .helpers import clean_env, run_api, run_cli
 
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/kvs-camera"
@@ -317,6 +317,30 @@ def test_sso_without_a_valid_login(emu: Emulator, kvsws_bin: Path, home: Path) -
     assert "has expired or is otherwise invalid (GetRoleCredentials said: Session token not found or invalid)" \
         in out.stderr
     assert "aws sso login --profile sso" in out.stderr
+
+
+@pytest.mark.parametrize(("code", "status", "retryable"), [("ForbiddenException", 403, False),
+                                                           ("InternalServerException", 500, True)])
+def test_sso_portal_errors_in_the_aws_cli_words(emu: Emulator, kvsws_bin: Path, it_api_bin: Path, home: Path,
+                                                code: str, status: int, retryable: bool) -> None:
+    emu.add_sso_assignment(SSO_TOKEN, "111122223333", "KvsCamera")
+    write(home / "config", SSO_CONFIG)
+    cache_token(home, "corp")
+    env = aws_env(emu, home, AWS_PROFILE="sso")
+    tries = 3 if retryable else 1
+    emu.sso_fault(code, message="No <access> here", count=tries)
+    out = describe(kvsws_bin, env)
+    assert out.returncode == 253, out.stderr
+    calls = emu.requests("GetRoleCredentials")
+    assert len(calls) == tries
+    assert (f"Error when retrieving credentials from sso (profile sso): An error occurred ({code}) when calling "
+            f"the GetRoleCredentials operation: No <access> here (account 111122223333, role KvsCamera, endpoint "
+            f"{emu.endpoint}, HTTP {status}, request id {calls[-1]['request_id']})") in out.stderr
+    assert "aws sso login" not in out.stderr and SSO_TOKEN not in out.stderr
+    emu.sso_fault(code, count=tries)
+    r = run_api(it_api_bin, "call", "DescribeSignalingChannel", {"ChannelARN": emu.add_channel("demo-channel")}, env)
+    assert (r["status_name"], r["http_status"], r["retryable"]) == ("KVSWS_E_CREDENTIAL_RETRIEVAL", status,
+                                                                    retryable), r
 
 
 # -- the same files, botocore's view ---------------------------------------------------------------

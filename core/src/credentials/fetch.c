@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* fetch.c - HTTPS for the STS and SSO credential providers (see the header). */
+/* fetch.c - HTTPS for the STS, SSO and IoT credential providers (see the header). */
 #include "credentials/fetch.h"
 
 #include <errno.h>
@@ -109,8 +109,11 @@ kvsws_status kvi_fetch_endpoint(const kvi_provider_ctx *ctx, int kind, const cha
     return *url ? KVSWS_OK : kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
 }
 
-kvsws_status kvi_fetch_failed(kvsws_status st, kvsws_error *terr, int attempts, kvi_buf *msg,
-                              kvsws_error *err)
+/* After kvi_fetch failed with status st: msg (which holds the provider's words) gets the
+ * transport's own words and the attempts, and err the transport's retryable flag. Frees terr
+ * and msg. */
+static kvsws_status fetch_failed(kvsws_status st, kvsws_error *terr, int attempts, kvi_buf *msg,
+                                 kvsws_error *err)
 {
     if (st == KVSWS_E_NO_MEMORY) {
         kvsws_error_free(terr);
@@ -125,5 +128,67 @@ kvsws_status kvi_fetch_failed(kvsws_status st, kvsws_error *terr, int attempts, 
     st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, msg);
     if (err)
         err->retryable = retryable;
+    return st;
+}
+
+kvsws_status kvi_fetch_answer(const kvi_provider_ctx *ctx, const kvi_http_request *req,
+                              const kvi_fetch_provider *p, kvi_http_response *resp, int *attempts,
+                              kvsws_error *err)
+{
+    kvsws_error *terr = kvsws_error_new();
+    kvsws_status st = kvi_fetch(ctx, req, p->retryable, resp, attempts, terr);
+    if (st == KVSWS_OK) {
+        kvsws_error_free(terr);
+        return st;
+    }
+    kvi_buf msg = KVI_BUF_INIT;
+    p->put_prefix(&msg, p->self);
+    if (terr && p->put_transport_hint)
+        p->put_transport_hint(&msg, kvsws_error_message(terr), p->self);
+    return fetch_failed(st, terr, *attempts, &msg, err);
+}
+
+/* A 200 answer's credentials, else the service's error, each in p's words. */
+static kvsws_status read_answer(const kvi_http_response *resp, int attempts,
+                                const kvi_fetch_provider *p, kvi_credentials *out,
+                                kvsws_error *err)
+{
+    kvi_buf msg = KVI_BUF_INIT;
+    if (resp->status == 200) {
+        const char *why = p->parse(&resp->body, out);
+        if (!why)
+            return KVSWS_OK;
+        p->put_prefix(&msg, p->self);
+        p->put_unusable(&msg, why, p->self);
+        return kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
+    }
+    kvi_aws_error ae;
+    memset(&ae, 0, sizeof ae);
+    if (kvi_aws_error_parse(resp->status, resp->error_type, resp->request_id, resp->body.data,
+                            resp->body.len, &ae) != 0)
+        return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
+    p->put_prefix(&msg, p->self);
+    p->put_refusal(&msg, &ae, resp->status, attempts, p->self);
+    kvi_aws_error_free(&ae);
+    kvsws_status st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
+    if (err) {
+        err->http_status = resp->status;
+        err->retryable = p->retryable(resp);
+    }
+    return st;
+}
+
+kvsws_status kvi_fetch_credentials(const kvi_provider_ctx *ctx, const kvi_http_request *req,
+                                   const kvi_fetch_provider *p, kvi_credentials *out,
+                                   kvsws_error *err)
+{
+    kvi_http_response resp;
+    memset(&resp, 0, sizeof resp);
+    int attempts = 0;
+    kvsws_status st = kvi_fetch_answer(ctx, req, p, &resp, &attempts, err);
+    if (st == KVSWS_OK)
+        st = read_answer(&resp, attempts, p, out, err);
+    /* The body carries credentials. */
+    kvi_fetch_response_free(&resp);
     return st;
 }

@@ -226,12 +226,19 @@ static int iot_retryable(const kvi_http_response *resp)
     return resp->status >= 500 || resp->status == 429;
 }
 
+/* The call's own state, for its words. */
+typedef struct iot_call {
+    const char *url;
+    const kvi_iot_config *cfg;
+} iot_call;
+
 /* "Error when retrieving credentials from the AWS IoT credentials provider (URL, thing T): " */
-static void put_prefix(kvi_buf *msg, const char *url, const kvi_iot_config *cfg)
+static void put_prefix(kvi_buf *msg, const void *self)
 {
+    const iot_call *c = self;
     kvi_buf_printf(msg, "Error when retrieving credentials from the AWS IoT credentials provider "
-                        "(%s, thing ", url);
-    kvi_put_sanitized(msg, cfg->value[KVI_IOT_THING_NAME], NAME_MAX_LEN);
+                        "(%s, thing ", c->url);
+    kvi_put_sanitized(msg, c->cfg->value[KVI_IOT_THING_NAME], NAME_MAX_LEN);
     kvi_buf_puts(msg, "): ");
 }
 
@@ -247,6 +254,39 @@ static int refused_certificate(const char *reason)
         if (strstr(reason, signs[i]))
             return 1;
     return 0;
+}
+
+/* A refused certificate looks like a network failure: say what it most likely is. */
+static void put_transport_hint(kvi_buf *msg, const char *reason, const void *self)
+{
+    const kvi_iot_config *cfg = ((const iot_call *)self)->cfg;
+    if (!refused_certificate(reason))
+        return;
+    kvi_buf_printf(msg, "the endpoint ended the connection without an answer, as it does for a "
+                        "device certificate it did not accept (%s \"%s\": is it registered with "
+                        "AWS IoT and active?). ",
+                   cfg->names[KVI_IOT_CERT], cfg->value[KVI_IOT_CERT]);
+}
+
+static void put_unusable(kvi_buf *msg, const char *why, const void *self)
+{
+    (void)self;
+    kvi_buf_printf(msg, "the answer is not usable: %s", why);
+}
+
+static void put_refusal(kvi_buf *msg, const kvi_aws_error *ae, int http_status, int attempts,
+                        const void *self)
+{
+    const kvi_iot_config *cfg = ((const iot_call *)self)->cfg;
+    kvi_buf_printf(msg, "HTTP %d: ", http_status);
+    kvi_put_sanitized(msg, *ae->message ? ae->message : "(no message)", 600);
+    kvi_buf_puts(msg, " (role alias ");
+    kvi_put_sanitized(msg, cfg->value[KVI_IOT_ROLE_ALIAS], NAME_MAX_LEN);
+    if (*ae->request_id) {
+        kvi_buf_puts(msg, ", request id ");
+        kvi_put_sanitized(msg, ae->request_id, 128);
+    }
+    kvi_buf_printf(msg, ", %d attempt%s)", attempts, attempts == 1 ? "" : "s");
 }
 
 kvsws_status kvi_iot_provider(const kvi_iot_config *cfg, const char *ca_bundle,
@@ -276,9 +316,6 @@ kvsws_status kvi_iot_provider(const kvi_iot_config *cfg, const char *ca_bundle,
     };
     /* A pool of its own: its connections carry the device's certificate. */
     kvi_http_pool *pool = kvi_http_pool_new(&o);
-    kvi_buf msg = KVI_BUF_INIT;
-    kvi_http_response resp;
-    memset(&resp, 0, sizeof resp);
     if (!pool) {
         free(url);
         return kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
@@ -293,56 +330,15 @@ kvsws_status kvi_iot_provider(const kvi_iot_config *cfg, const char *ca_bundle,
     kvi_provider_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.http = pool;
-    int attempts = 0;
-    kvsws_error *terr = kvsws_error_new();
-    st = kvi_fetch(&ctx, &req, iot_retryable, &resp, &attempts, terr);
-    if (st != KVSWS_OK) {
-        put_prefix(&msg, url, cfg);
-        if (terr && refused_certificate(kvsws_error_message(terr))) {
-            kvi_buf_printf(&msg, "the endpoint ended the connection without an answer, as it does "
-                                 "for a device certificate it did not accept (%s \"%s\": is it "
-                                 "registered with AWS IoT and active?). ",
-                           cfg->names[KVI_IOT_CERT], cfg->value[KVI_IOT_CERT]);
-        }
-        st = kvi_fetch_failed(st, terr, attempts, &msg, err);
-        goto out;
-    }
-    kvsws_error_free(terr);
-    if (resp.status == 200) {
-        const char *bad = kvi_iot_credentials_parse(&resp.body, out);
-        if (bad) {
-            put_prefix(&msg, url, cfg);
-            kvi_buf_printf(&msg, "the answer is not usable: %s", bad);
-            st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
-        }
-        goto out;
-    }
-    kvi_aws_error ae;
-    memset(&ae, 0, sizeof ae);
-    if (kvi_aws_error_parse(resp.status, resp.error_type, resp.request_id, resp.body.data,
-                            resp.body.len, &ae) != 0) {
-        st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
-        goto out;
-    }
-    put_prefix(&msg, url, cfg);
-    kvi_buf_printf(&msg, "HTTP %d: ", resp.status);
-    kvi_put_sanitized(&msg, *ae.message ? ae.message : "(no message)", 600);
-    kvi_buf_puts(&msg, " (role alias ");
-    kvi_put_sanitized(&msg, cfg->value[KVI_IOT_ROLE_ALIAS], NAME_MAX_LEN);
-    if (*ae.request_id) {
-        kvi_buf_puts(&msg, ", request id ");
-        kvi_put_sanitized(&msg, ae.request_id, 128);
-    }
-    kvi_buf_printf(&msg, ", %d attempt%s)", attempts, attempts == 1 ? "" : "s");
-    st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
-    if (err) {
-        err->http_status = resp.status;
-        err->retryable = iot_retryable(&resp);
-    }
-    kvi_aws_error_free(&ae);
-out:
-    kvi_buf_free(&msg);
-    kvi_fetch_response_free(&resp);
+    iot_call call = {url, cfg};
+    kvi_fetch_provider p = {.self = &call,
+                            .retryable = iot_retryable,
+                            .put_prefix = put_prefix,
+                            .put_transport_hint = put_transport_hint,
+                            .parse = kvi_iot_credentials_parse,
+                            .put_unusable = put_unusable,
+                            .put_refusal = put_refusal};
+    st = kvi_fetch_credentials(&ctx, &req, &p, out, err);
     kvi_http_pool_free(pool);
     free(url);
     return st;

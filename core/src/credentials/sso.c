@@ -322,6 +322,57 @@ const char *kvi_sso_role_credentials_parse(const kvi_buf *body, kvi_credentials 
     return why;
 }
 
+/* The GetRoleCredentials call's own state, for its words. */
+typedef struct sso_call {
+    const char *profile;
+    const kvi_sso_config *cfg;
+    const char *endpoint;
+} sso_call;
+
+/* put_prefix as kvi_fetch_provider calls it. */
+static void put_call_prefix(kvi_buf *msg, const void *self)
+{
+    put_prefix(msg, ((const sso_call *)self)->profile);
+}
+
+static void put_unusable(kvi_buf *msg, const char *why, const void *self)
+{
+    kvi_buf_printf(msg, "the GetRoleCredentials answer from %s is not usable: %s",
+                   ((const sso_call *)self)->endpoint, why);
+}
+
+/* In the AWS CLI's words; an UnauthorizedException is an expired session, with the way out. */
+static void put_refusal(kvi_buf *msg, const kvi_aws_error *ae, int http_status, int attempts,
+                        const void *self)
+{
+    const sso_call *c = self;
+    int expired = strcmp(ae->code, "UnauthorizedException") == 0;
+    (void)attempts;
+    if (expired) {
+        kvi_buf_puts(msg, "The SSO session associated with this profile has expired or is "
+                          "otherwise invalid (GetRoleCredentials said: ");
+    } else {
+        kvi_buf_puts(msg, "An error occurred (");
+        kvi_put_sanitized(msg, ae->code, 128);
+        kvi_buf_puts(msg, ") when calling the GetRoleCredentials operation: ");
+    }
+    kvi_put_sanitized(msg, *ae->message ? ae->message : "(no message)", 600);
+    if (expired)
+        kvi_buf_puts(msg, ")");
+    kvi_buf_puts(msg, " (account ");
+    kvi_put_sanitized(msg, c->cfg->account_id, 64);
+    kvi_buf_puts(msg, ", role ");
+    kvi_put_sanitized(msg, c->cfg->role_name, 128);
+    kvi_buf_printf(msg, ", endpoint %s, HTTP %d", c->endpoint, http_status);
+    if (*ae->request_id) {
+        kvi_buf_puts(msg, ", request id ");
+        kvi_put_sanitized(msg, ae->request_id, 128);
+    }
+    kvi_buf_puts(msg, ")");
+    if (expired)
+        put_login_hint(msg, c->profile);
+}
+
 kvsws_status kvi_sso_provider(const kvi_provider_ctx *ctx, const char *profile,
                               kvi_credentials *out, int *found, kvsws_error *err)
 {
@@ -331,9 +382,7 @@ kvsws_status kvi_sso_provider(const kvi_provider_ctx *ctx, const char *profile,
     if (st != KVSWS_OK || !*found)
         return st;
     char *token = NULL, *endpoint = NULL;
-    kvi_buf url = KVI_BUF_INIT, msg = KVI_BUF_INIT;
-    kvi_http_response resp;
-    memset(&resp, 0, sizeof resp);
+    kvi_buf url = KVI_BUF_INIT;
     if ((st = kvi_sso_token_load(&cfg, profile, time(NULL), &token, err)) != KVSWS_OK ||
         (st = kvi_fetch_endpoint(ctx, KVI_ENDPOINT_SSO, "portal.sso", cfg.region, &endpoint,
                                  err)) != KVSWS_OK)
@@ -352,66 +401,15 @@ kvsws_status kvi_sso_provider(const kvi_provider_ctx *ctx, const char *profile,
     req.url = kvi_buf_str(&url);
     req.headers = headers;
     req.header_count = 1;
-    int attempts = 0;
-    kvsws_error *terr = kvsws_error_new();
-    st = kvi_fetch(ctx, &req, sso_retryable, &resp, &attempts, terr);
-    if (st != KVSWS_OK) {
-        put_prefix(&msg, profile);
-        st = kvi_fetch_failed(st, terr, attempts, &msg, err);
-        goto out;
-    }
-    kvsws_error_free(terr);
-    if (resp.status == 200) {
-        const char *bad = kvi_sso_role_credentials_parse(&resp.body, out);
-        if (bad) {
-            put_prefix(&msg, profile);
-            kvi_buf_printf(&msg, "the GetRoleCredentials answer from %s is not usable: %s",
-                           endpoint, bad);
-            st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
-        }
-        goto out;
-    }
-    kvi_aws_error ae;
-    memset(&ae, 0, sizeof ae);
-    if (kvi_aws_error_parse(resp.status, resp.error_type, resp.request_id, resp.body.data,
-                            resp.body.len, &ae) != 0) {
-        st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
-        goto out;
-    }
-    put_prefix(&msg, profile);
-    if (strcmp(ae.code, "UnauthorizedException") == 0)
-        kvi_buf_puts(&msg, "The SSO session associated with this profile has expired or is "
-                           "otherwise invalid (GetRoleCredentials said: ");
-    else
-        kvi_buf_puts(&msg, "An error occurred (");
-    if (strcmp(ae.code, "UnauthorizedException") != 0) {
-        kvi_put_sanitized(&msg, ae.code, 128);
-        kvi_buf_puts(&msg, ") when calling the GetRoleCredentials operation: ");
-    }
-    kvi_put_sanitized(&msg, *ae.message ? ae.message : "(no message)", 600);
-    if (strcmp(ae.code, "UnauthorizedException") == 0)
-        kvi_buf_puts(&msg, ")");
-    kvi_buf_puts(&msg, " (account ");
-    kvi_put_sanitized(&msg, cfg.account_id, 64);
-    kvi_buf_puts(&msg, ", role ");
-    kvi_put_sanitized(&msg, cfg.role_name, 128);
-    kvi_buf_printf(&msg, ", endpoint %s, HTTP %d", endpoint, resp.status);
-    if (*ae.request_id) {
-        kvi_buf_puts(&msg, ", request id ");
-        kvi_put_sanitized(&msg, ae.request_id, 128);
-    }
-    kvi_buf_puts(&msg, ")");
-    if (strcmp(ae.code, "UnauthorizedException") == 0)
-        put_login_hint(&msg, profile);
-    st = kvi_error_take_buf(err, KVSWS_E_CREDENTIAL_RETRIEVAL, &msg);
-    if (err) {
-        err->http_status = resp.status;
-        err->retryable = sso_retryable(&resp);
-    }
-    kvi_aws_error_free(&ae);
+    sso_call call = {profile, &cfg, endpoint};
+    kvi_fetch_provider p = {.self = &call,
+                            .retryable = sso_retryable,
+                            .put_prefix = put_call_prefix,
+                            .parse = kvi_sso_role_credentials_parse,
+                            .put_unusable = put_unusable,
+                            .put_refusal = put_refusal};
+    st = kvi_fetch_credentials(ctx, &req, &p, out, err);
 out:
-    kvi_buf_free(&msg);
-    kvi_fetch_response_free(&resp);
     /* The URL has no secret; the token does. */
     kvi_buf_free(&url);
     kvi_free_secret(token);

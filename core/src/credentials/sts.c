@@ -119,6 +119,12 @@ static void put_prefix(kvi_buf *msg, const kvi_sts_request *r)
     kvi_buf_puts(msg, "): ");
 }
 
+/* put_prefix as kvi_fetch_provider calls it. */
+static void put_call_prefix(kvi_buf *msg, const void *self)
+{
+    put_prefix(msg, self);
+}
+
 static int form_param(kvi_buf *b, const char *name, const char *value)
 {
     return kvi_buf_printf(b, "&%s=", name) != 0 || kvi_uri_encode(b, value, strlen(value), 0);
@@ -215,7 +221,6 @@ kvsws_status kvi_sts_assume_role(const kvi_provider_ctx *ctx, const kvi_sts_requ
     kvi_http_response resp;
     memset(&resp, 0, sizeof resp);
     kvi_signer *signer = NULL;
-    kvi_buf msg = KVI_BUF_INIT;
     kvsws_status st = kvi_fetch_endpoint(ctx, KVI_ENDPOINT_STS, "sts", region, &endpoint, err);
     if (st != KVSWS_OK)
         goto out;
@@ -266,18 +271,13 @@ kvsws_status kvi_sts_assume_role(const kvi_provider_ctx *ctx, const kvi_sts_requ
     req.header_count = nwire;
     req.body = body.data;
     req.body_len = body.len;
+    /* STS's answers are its own (XML, any 2xx): kvi_sts_answer reads them. */
+    kvi_fetch_provider p = {.self = r, .retryable = sts_retryable, .put_prefix = put_call_prefix};
     int attempts = 0;
-    kvsws_error *terr = kvsws_error_new();
-    st = kvi_fetch(ctx, &req, sts_retryable, &resp, &attempts, terr);
-    if (st != KVSWS_OK) {
-        put_prefix(&msg, r);
-        st = kvi_fetch_failed(st, terr, attempts, &msg, err);
-        goto out;
-    }
-    kvsws_error_free(terr);
-    st = kvi_sts_answer(r, action, endpoint, &resp, attempts, out, err);
+    st = kvi_fetch_answer(ctx, &req, &p, &resp, &attempts, err);
+    if (st == KVSWS_OK)
+        st = kvi_sts_answer(r, action, endpoint, &resp, attempts, out, err);
 out:
-    kvi_buf_free(&msg);
     kvi_fetch_response_free(&resp);
     kvi_sign_result_free(&signed_req); /* cleansed: it held the source session token */
     kvi_signer_free(signer);
