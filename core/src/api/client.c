@@ -8,9 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
-
-#include <openssl/rand.h>
 
 #include "aws/endpoints.h"
 #include "base/buf.h"
@@ -193,7 +192,10 @@ kvsws_status kvsws_client_new(const kvsws_config *cfg, kvsws_client **out, kvsws
         goto fail;
     c->log_fn = cfg ? cfg->log_fn : NULL;
     c->log_userdata = cfg ? cfg->log_userdata : NULL;
-    if (RAND_bytes((unsigned char *)&c->rng_state, sizeof c->rng_state) != 1 || !c->rng_state)
+    /* The retry jitter's seed: one getrandom(2), not RAND_bytes, whose first call seeds OpenSSL's
+     * generator (about 2 ms, most of a client's creation; a TLS handshake pays it when needed). */
+    ssize_t seeded = getrandom(&c->rng_state, sizeof c->rng_state, GRND_NONBLOCK);
+    if (seeded != (ssize_t)sizeof c->rng_state || !c->rng_state)
         c->rng_state = (uint64_t)time(NULL) | 1;
 
     if (kvi_profile_paths_resolve(opt_str(cfg, KVSWS_OPT_CONFIG_FILE),
