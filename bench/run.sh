@@ -69,6 +69,19 @@ if [ "$(cat "$VENV/.kvsws-src" 2>/dev/null)" != "$src_hash" ]; then
   echo "$src_hash" > "$VENV/.kvsws-src"
 fi
 PY=$VENV/bin/python
+# And the wheel (what `pip install kvsws` installs: libcurl and OpenSSL inside), in a venv of its
+# own, for the start-up row: built by scripts/build-wheel.sh when the sources changed.
+WHEEL_VENV=$BENCH/.venv-wheel
+if [ ! -x "$WHEEL_VENV/bin/python" ]; then
+  python3 -m venv "$WHEEL_VENV"
+fi
+if [ "$(cat "$WHEEL_VENV/.kvsws-src" 2>/dev/null)" != "$src_hash" ]; then
+  log "building the wheel (scripts/build-wheel.sh) into bench/.venv-wheel"
+  rm -rf "$BENCH/build/dist"
+  scripts/build-wheel.sh "$BENCH/build/dist" >"$BENCH/build/wheel.log" 2>&1 || { cat "$BENCH/build/wheel.log" >&2; exit 1; }
+  "$WHEEL_VENV/bin/python" -m pip install -q --force-reinstall --no-deps "$BENCH"/build/dist/kvsws-*.whl >/dev/null
+  echo "$src_hash" > "$WHEEL_VENV/.kvsws-src"
+fi
 
 GO_OK=0
 GOBIN_DIR=$BENCH/build/go
@@ -156,7 +169,7 @@ done
 
 GO_START=()
 [ $GO_OK = 1 ] && GO_START=(--go-kvsws "$GOBIN_DIR/startkvsws" --go-sdk "$GOBIN_DIR/startsdk")
-run "start-up" "$PY" "$BENCH/py/startup.py" --runs $STARTUP_RUNS "${GO_START[@]}"
+run "start-up" "$PY" "$BENCH/py/startup.py" --runs $STARTUP_RUNS --wheel-python "$WHEEL_VENV/bin/python" "${GO_START[@]}"
 
 log "size and memory"
 size() { printf '{"kind": "size", "group": "%s", "what": "%s", "bytes": %s%s}\n' "$1" "$2" "$3" "${4:+, \"baseline\": true}" >> "$RAW"; }

@@ -3,7 +3,11 @@
 kvsws and boto3 (its kinesis-video-webrtc-storage client). Reports the in-process time (import +
 client, from the first line of the script) and the whole process's wall time (exec to exit).
 
-    python startup.py [--runs N] [--go-kvsws BINARY --go-sdk BINARY]
+    python startup.py [--runs N] [--wheel-python PYTHON] [--go-kvsws BINARY --go-sdk BINARY]
+
+kvsws is measured as this interpreter has it (`pip install .`: the extension on Debian's shared
+libcurl and its ~30 libraries) and, with --wheel-python, as the wheel installs it (`pip install
+kvsws`: libcurl and OpenSSL linked in statically), in a venv of its own.
 
 The Go programs (bench/go/cmd/startkvsws, startsdk) print their in-process time: NewClient, or
 LoadDefaultConfig + NewFromConfig (Go has no import step to time: package init is in the process
@@ -37,11 +41,17 @@ def main() -> None:
         subprocess.run([sys.executable, "-c", "pass"], check=True, env=env)
         baseline.append(time.perf_counter_ns() - t0)
     emit(kind="startup", impl="python", lang="python", what="interpreter alone", process_ns=baseline)
-    for impl, body in PROGRAMS.items():
+    pythons = {"kvsws-py": sys.executable, "boto3": sys.executable}
+    wheel_python = arg("--wheel-python", "")
+    programs = dict(PROGRAMS)
+    if wheel_python:
+        programs = {"kvsws-py-wheel": PROGRAMS["kvsws-py"], **programs}
+        pythons["kvsws-py-wheel"] = wheel_python
+    for impl, body in programs.items():
         inproc, process = [], []
         for _ in range(runs):
             t0 = time.perf_counter_ns()
-            out = subprocess.run([sys.executable, "-c", TEMPLATE.format(body=body)], check=True, env=env,
+            out = subprocess.run([pythons[impl], "-c", TEMPLATE.format(body=body)], check=True, env=env,
                                  capture_output=True, text=True).stdout
             process.append(time.perf_counter_ns() - t0)
             inproc.append(int(out.split()[-1]))
