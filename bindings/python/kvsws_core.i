@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <kvsws.h>
 
@@ -329,7 +330,19 @@ static PyObject *kvsws_py_raise(kvsws_status st, const kvsws_error *err)
 typedef struct kvsws_py_wait {
     kvsws_cancel *cancel;
     int raised; /* a signal handler raised: its exception is set on this thread */
+    int64_t next_check_ms; /* CLOCK_MONOTONIC: the GIL is taken at most this often */
 } kvsws_py_wait;
+
+/* Ctrl-C lands within this (plus the core's 50 ms wait slice); a call shorter than it never takes
+ * the GIL back at all (a signal that arrived before it started was handled by Python then). */
+#define KVSWS_PY_SIGNAL_CHECK_MS 10
+
+static int64_t kvsws_py_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* This thread's interruptible call, for a handler that raises inside a log line (thread-local:
  * never shared, so no lock). */
@@ -340,6 +353,10 @@ static void kvsws_py_check_signals(void *userdata)
     kvsws_py_wait *wait = userdata;
     if (wait->raised)
         return;
+    int64_t now = kvsws_py_now_ms();
+    if (now < wait->next_check_ms)
+        return;
+    wait->next_check_ms = now + KVSWS_PY_SIGNAL_CHECK_MS;
     PyGILState_STATE gil = PyGILState_Ensure();
     if (PyErr_CheckSignals() != 0) {
         wait->raised = 1;
@@ -636,7 +653,7 @@ PyObject *kvsws_py_call(kvsws_client *client, const char *operation, PyObject *p
     }
     kvsws_response *resp = NULL;
     kvsws_status st;
-    kvsws_py_wait wait = {cancel, 0};
+    kvsws_py_wait wait = {cancel, 0, kvsws_py_now_ms() + KVSWS_PY_SIGNAL_CHECK_MS};
     interruptible = interruptible && cancel;
     if (interruptible) {
         kvi_cancel_on_wait(cancel, kvsws_py_check_signals, &wait);
