@@ -411,6 +411,7 @@ __attribute__((noinline)) static const char *build_query(sign_workspace *ws, con
     const char *query = job->req->query ? job->req->query : "";
     canon_list *list = &ws->params;
     const char *err = NULL;
+    char expires[21]; /* borrowed by its parameter until the query is written */
     kvi_sigv4_list_reset(list);
 
     for (const char *p = query; *p && !err;) {
@@ -435,7 +436,6 @@ __attribute__((noinline)) static const char *build_query(sign_workspace *ws, con
     }
 
     if (!err && job->presign) {
-        char expires[21];
         format_decimal((uint64_t)job->cfg->expires, expires); /* 1..604800: checked */
         kvi_buf *credential = &ws->credential;
         kvi_buf_reset(credential);
