@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "aws/sigv4_encode.h"
 
@@ -94,6 +95,11 @@ static int compare_spans(const char *a, size_t a_len, const char *b, size_t b_le
     return a_len < b_len ? -1 : a_len > b_len;
 }
 
+static int same_name(const canon_item *a, const canon_item *b)
+{
+    return a->name_len == b->name_len && memcmp(a->name, b->name, a->name_len) == 0;
+}
+
 /* Headers sort by name, repeats keeping their order; parameters by name, then value. */
 static int compare_headers(const void *pa, const void *pb)
 {
@@ -159,92 +165,104 @@ static int token_has_space(sign_workspace *ws, const char *token, size_t len)
     return ws->token_has_space;
 }
 
-/* Appends the token percent-encoded to the scratch. */
-static int put_encoded_token(sign_workspace *ws, const char *token, size_t len)
+/* The token percent-encoded, kept in the workspace until the token changes; NULL out of memory. */
+static const kvi_buf *encoded_token(sign_workspace *ws, const char *token, size_t len)
 {
     if (remember_token(ws, token, len) != 0)
-        return -1;
+        return NULL;
     if (ws->encoded_token.len == 0 && kvi_uri_encode(&ws->encoded_token, token, len, 0) != 0) {
         kvi_buf_reset(&ws->encoded_token);
-        return -1;
+        return NULL;
     }
-    return kvi_put_buf(&ws->scratch, &ws->encoded_token);
+    return &ws->encoded_token;
 }
 
-/* Appends a header to the scratch as it came, then canonicalizes it in place (which only keeps or
- * shrinks it): the name lowercased, the value trimmed with inner runs of whitespace, folded lines
- * included, collapsed to one space. The names the signer adds are lowercase already, and the
- * values it made itself canonical. Returns the item, or NULL when out of memory. */
-static canon_item *add_header(sign_workspace *ws, size_t *count, const char *name,
-                              size_t name_len, int name_is_lowercase, const char *value,
-                              size_t value_len, int value_is_canonical)
+/* Adds a header: its name lowercased, its value trimmed with inner runs of whitespace, folded
+ * lines included, collapsed to one space. Both are copied into the list's text and canonicalized
+ * there (which only keeps or shrinks them), except what is canonical already: the names the
+ * signer adds are lowercase, and the values it made itself are borrowed as they are. Returns the
+ * item, or NULL when out of memory. */
+static canon_item *add_header(canon_list *list, const char *name, size_t name_len,
+                              int name_is_lowercase, const char *value, size_t value_len,
+                              int value_is_canonical)
 {
+    canon_item *item = kvi_sigv4_list_add(list);
+    if (!item)
+        return NULL;
+    item->arrival = list->count;
+    item->name_len = name_len;
+    item->value_len = value_len;
+    kvi_buf *text = &list->text;
+    if (name_is_lowercase) {
+        item->name = name;
+    } else {
+        item->name_off = text->len;
+        if (kvi_put(text, name, name_len) != 0)
+            return NULL;
+        for (char *c = text->data + item->name_off; c < text->data + text->len; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char)(*c - 'A' + 'a');
+    }
+    if (value_is_canonical) {
+        item->value = value;
+        return item;
+    }
+
     /* Leading and trailing whitespace goes before the copy: most values that have any only have
      * that (the space after the colon of a "Name: value" line). */
-    while (!value_is_canonical && value_len > 0 && is_space((unsigned char)value[0])) {
+    while (value_len > 0 && is_space((unsigned char)value[0])) {
         value++;
         value_len--;
     }
-    while (!value_is_canonical && value_len > 0 && is_space((unsigned char)value[value_len - 1]))
+    while (value_len > 0 && is_space((unsigned char)value[value_len - 1]))
         value_len--;
-    canon_item *item = kvi_sigv4_workspace_add_item(ws, count);
-    if (!item || kvi_put(&ws->scratch, name, name_len) != 0 || kvi_put(&ws->scratch, value, value_len))
-        return NULL;
-    item->arrival = *count;
-    item->name_off = ws->scratch.len - value_len - name_len;
-    item->name_len = name_len;
-    item->value_off = item->name_off + name_len;
-    char *text = ws->scratch.data + item->name_off;
-    for (size_t i = 0; i < name_len && !name_is_lowercase; i++)
-        if (text[i] >= 'A' && text[i] <= 'Z')
-            text[i] = (char)(text[i] - 'A' + 'a');
-
+    item->value_off = text->len;
     item->value_len = value_len;
-    if (value_is_canonical)
-        return item;
-    text = ws->scratch.data + item->value_off;
-    /* Most values (a 1 KB session token among them) hold no inner whitespace: a vectorized scan
-     * finds that out far faster than the byte loop below. The value ends the scratch, so it is
-     * NUL-terminated here. */
-    if (strcspn(text, " \t\n\r\v\f") == value_len)
+    if (kvi_put(text, value, value_len) != 0)
+        return NULL;
+    char *v = text->data + item->value_off;
+    /* Most values hold no inner whitespace: a vectorized scan finds that out far faster than the
+     * byte loop below. The value ends the text, so it is NUL-terminated here. */
+    if (strcspn(v, " \t\n\r\v\f") == value_len)
         return item;
     size_t kept = 0;
     int space_pending = 0;
     for (size_t i = 0; i < value_len; i++) {
-        unsigned char c = (unsigned char)text[i];
+        unsigned char c = (unsigned char)v[i];
         /* Every whitespace byte is <= ' ', so most bytes take only the first test. */
         if (c <= ' ' && is_space(c)) {
             space_pending = kept > 0;
             continue;
         }
         if (space_pending)
-            text[kept++] = ' ';
+            v[kept++] = ' ';
         space_pending = 0;
         /* Until something is dropped the text is already where it belongs. */
         if (kept != i)
-            text[kept] = (char)c;
+            v[kept] = (char)c;
         kept++;
     }
     item->value_len = kept;
-    ws->scratch.len = item->value_off + kept;
-    ws->scratch.data[ws->scratch.len] = '\0';
+    text->len = item->value_off + kept;
+    text->data[text->len] = '\0';
     return item;
 }
 
-#define NAME_IS(item, literal)                                                                   \
+/* For a caller's header, whose name is in the list's text. */
+#define NAME_IS(list, item, literal)                                                             \
     ((item)->name_len == sizeof(literal) - 1 &&                                                  \
-     memcmp(ws->scratch.data + (item)->name_off, literal, sizeof(literal) - 1) == 0)
+     memcmp((list)->text.data + (item)->name_off, literal, sizeof(literal) - 1) == 0)
 
-/* Fills ws->header_block ("name:value\n" lines) and ws->signed_headers. This and build_query
- * stay out of line: inlined into their one caller, they made presigning 8 % slower (one huge
- * function; measured with bench/c/bench_sign). */
+/* Fills ws->headers, sorted, and ws->signed_headers. This and build_query stay out of line:
+ * inlined into their one caller, they made presigning 8 % slower (one huge function; measured
+ * with bench/c/bench_sign). */
 __attribute__((noinline)) static const char *build_headers(sign_workspace *ws,
                                                            const sign_job *job)
 {
     const kvi_sign_request *req = job->req;
-    size_t count = 0;
+    canon_list *list = &ws->headers;
     int has_host = 0;
-    kvi_buf_reset(&ws->scratch);
+    kvi_sigv4_list_reset(list);
 
     for (size_t i = 0; i < req->header_count; i++) {
         const char *name = req->headers[i].name, *value = req->headers[i].value;
@@ -252,66 +270,74 @@ __attribute__((noinline)) static const char *build_headers(sign_workspace *ws,
         if (name_len == 0)
             return "a header has an empty name";
         const canon_item *h =
-            add_header(ws, &count, name, name_len, 0, value, value ? strlen(value) : 0, 0);
+            add_header(list, name, name_len, 0, value, value ? strlen(value) : 0, 0);
         if (!h)
             return "out of memory";
         /* Headers the signer writes itself would otherwise go out twice. */
-        if (NAME_IS(h, "x-amz-date") || NAME_IS(h, "authorization"))
+        if (NAME_IS(list, h, "x-amz-date") || NAME_IS(list, h, "authorization"))
             return "the request already carries X-Amz-Date or Authorization";
-        if (!job->presign && job->add_token && NAME_IS(h, "x-amz-security-token"))
+        if (!job->presign && job->add_token && NAME_IS(list, h, "x-amz-security-token"))
             return "the request already carries X-Amz-Security-Token";
-        if (job->content_sha256_header && NAME_IS(h, "x-amz-content-sha256"))
+        if (job->content_sha256_header && NAME_IS(list, h, "x-amz-content-sha256"))
             return "the request already carries x-amz-content-sha256";
-        has_host |= NAME_IS(h, "host");
+        has_host |= NAME_IS(list, h, "host");
     }
     if (!has_host)
         return "the request has no Host header";
 
     /* Query signing carries these as parameters instead. */
     if (!job->presign) {
-        int ok = add_header(ws, &count, "x-amz-date", 10, 1, job->amz_date, 16, 1) != NULL;
+        int ok = add_header(list, "x-amz-date", 10, 1, job->amz_date, 16, 1) != NULL;
         /* The token is the caller's text, so it is trimmed like any header value (unless it
          * has no whitespace at all, as tokens do). */
         if (ok && job->sign_token) {
             int has_space = token_has_space(ws, job->creds->session_token, job->token_len);
-            ok = has_space >= 0 && add_header(ws, &count, "x-amz-security-token", 20, 1,
+            ok = has_space >= 0 && add_header(list, "x-amz-security-token", 20, 1,
                                               job->creds->session_token, job->token_len,
                                               !has_space) != NULL;
         }
         if (ok && job->content_sha256_header)
-            ok = add_header(ws, &count, "x-amz-content-sha256", 20, 1, job->payload_hash,
+            ok = add_header(list, "x-amz-content-sha256", 20, 1, job->payload_hash,
                             strlen(job->payload_hash), 1) != NULL;
         if (!ok)
             return "out of memory";
     }
 
-    kvi_sigv4_workspace_point_items(ws, count);
-    sort_items(ws->items, count, compare_headers);
+    kvi_sigv4_list_point(list);
+    sort_items(list->items, list->count, compare_headers);
 
-    kvi_buf *block = &ws->header_block, *names = &ws->signed_headers;
-    kvi_buf_reset(block);
+    kvi_buf *names = &ws->signed_headers;
     kvi_buf_reset(names);
     int rc = 0;
-    for (size_t i = 0; i < count && rc == 0; i++) {
-        const canon_item *h = &ws->items[i];
-        int repeated = i > 0 && compare_spans(h->name, h->name_len, ws->items[i - 1].name,
-                                              ws->items[i - 1].name_len) == 0;
-        if (repeated) {
-            rc = kvi_put_char(block, ',');
-        } else {
-            if (i > 0)
-                rc = kvi_put_char(block, '\n') || kvi_put_char(names, ';');
-            rc = rc || kvi_put(names, h->name, h->name_len) || kvi_put(block, h->name, h->name_len) ||
-                 kvi_put_char(block, ':');
-        }
-        rc = rc || kvi_put(block, h->value, h->value_len);
+    for (size_t i = 0; i < list->count && rc == 0; i++) {
+        const canon_item *h = &list->items[i];
+        if (i == 0 || !same_name(h, &list->items[i - 1]))
+            rc = (i > 0 && kvi_put_char(names, ';')) || kvi_put(names, h->name, h->name_len);
     }
-    rc = rc || kvi_put_char(block, '\n');
     return rc == 0 ? NULL : "out of memory";
+}
+
+/* Appends the sorted headers to out as "name:value" lines, a repeated header's values joined by
+ * commas. */
+static int put_header_block(const canon_list *list, kvi_buf *out)
+{
+    int rc = 0;
+    for (size_t i = 0; i < list->count && rc == 0; i++) {
+        const canon_item *h = &list->items[i];
+        if (i > 0 && same_name(h, &list->items[i - 1]))
+            rc = kvi_put_char(out, ',');
+        else
+            rc = (i > 0 && kvi_put_char(out, '\n')) || kvi_put(out, h->name, h->name_len) ||
+                 kvi_put_char(out, ':');
+        rc = rc || kvi_put(out, h->value, h->value_len);
+    }
+    return rc || kvi_put_char(out, '\n');
 }
 
 static int is_signing_param(const char *name, size_t len, int token_added)
 {
+    if (len < 6 || strncasecmp(name, "x-amz-", 6) != 0)
+        return 0; /* most parameters: no need to try every reserved name */
     static const char *const reserved[] = {"x-amz-algorithm", "x-amz-credential", "x-amz-date",
                                            "x-amz-expires",   "x-amz-signedheaders",
                                            "x-amz-signature"};
@@ -329,36 +355,50 @@ typedef enum param_text {
     PARAM_TOKEN,     /* the session token: encoded, or its encoding reused */
 } param_text;
 
-/* Appends a parameter's name or value to the workspace's scratch. */
-static int put_param_text(sign_workspace *ws, const char *s, size_t len, param_text kind)
+/* Sets a parameter's name or value: borrowed when it is canonical already, else encoded into the
+ * list's text. 0, -1 when out of memory, -2 on a malformed %-escape. */
+static int set_param_text(sign_workspace *ws, const char *s, size_t len, param_text kind,
+                          const char **borrowed, size_t *off, size_t *text_len)
 {
+    kvi_buf *text = &ws->params.text;
+    int rc = 0;
+    *off = text->len;
     switch (kind) {
-    case PARAM_RAW:
-        return kvi_sigv4_encode_query_part(&ws->scratch, s, len);
-    case PARAM_PLAIN:
-        return kvi_uri_encode(&ws->scratch, s, len, 0);
-    case PARAM_TOKEN:
-        return put_encoded_token(ws, s, len);
     case PARAM_CANONICAL:
+        *borrowed = s;
+        *text_len = len;
+        return 0;
+    case PARAM_TOKEN: {
+        const kvi_buf *encoded = encoded_token(ws, s, len);
+        if (!encoded)
+            return -1;
+        *borrowed = encoded->data;
+        *text_len = encoded->len;
+        return 0;
+    }
+    case PARAM_RAW:
+        rc = kvi_sigv4_encode_query_part(text, s, len);
+        break;
+    case PARAM_PLAIN:
+        rc = kvi_uri_encode(text, s, len, 0);
         break;
     }
-    return kvi_put(&ws->scratch, s, len);
+    *text_len = text->len - *off;
+    return rc;
 }
 
-static const char *add_param(sign_workspace *ws, size_t *count, const char *name, size_t name_len,
+static const char *add_param(sign_workspace *ws, const char *name, size_t name_len,
                              param_text name_kind, const char *value, size_t value_len,
                              param_text value_kind)
 {
-    canon_item *item = kvi_sigv4_workspace_add_item(ws, count);
+    canon_item *item = kvi_sigv4_list_add(&ws->params);
     if (!item)
         return "out of memory";
-    item->name_off = ws->scratch.len;
-    int rc = put_param_text(ws, name, name_len, name_kind);
-    item->name_len = ws->scratch.len - item->name_off;
-    item->value_off = ws->scratch.len;
+    int rc = set_param_text(ws, name, name_len, name_kind, &item->name, &item->name_off,
+                            &item->name_len);
     if (rc == 0)
-        rc = put_param_text(ws, value, value_len, value_kind);
-    item->value_len = ws->scratch.len - item->value_off;
+        rc = set_param_text(ws, value, value_len, value_kind, &item->value, &item->value_off,
+                            &item->value_len);
     if (rc == -2)
         return "the query has a malformed %-escape";
     return rc == 0 ? NULL : "out of memory";
@@ -369,9 +409,10 @@ __attribute__((noinline)) static const char *build_query(sign_workspace *ws, con
                                                          kvi_buf *out)
 {
     const char *query = job->req->query ? job->req->query : "";
-    size_t count = 0;
+    canon_list *list = &ws->params;
     const char *err = NULL;
-    kvi_buf_reset(&ws->scratch);
+    char expires[21]; /* borrowed by its parameter until the query is written */
+    kvi_sigv4_list_reset(list);
 
     for (const char *p = query; *p && !err;) {
         const char *end = strchrnul(p, '&');
@@ -381,12 +422,12 @@ __attribute__((noinline)) static const char *build_query(sign_workspace *ws, con
             const char *eq = memchr(p, '=', len);
             size_t name_len = eq ? (size_t)(eq - p) : len;
             const char *value = eq ? eq + 1 : p + len;
-            err = add_param(ws, &count, p, name_len, PARAM_RAW, value,
-                            (size_t)(p + len - value), PARAM_RAW);
+            err = add_param(ws, p, name_len, PARAM_RAW, value, (size_t)(p + len - value),
+                            PARAM_RAW);
             /* Compared decoded, so an escaped spelling cannot slip a second copy past us. */
             if (!err && job->presign) {
-                const canon_item *added = &ws->items[count - 1];
-                if (is_signing_param(ws->scratch.data + added->name_off, added->name_len,
+                const canon_item *added = &list->items[list->count - 1];
+                if (is_signing_param(list->text.data + added->name_off, added->name_len,
                                      job->add_token))
                     err = "the query already carries X-Amz-* signing parameters";
             }
@@ -395,7 +436,6 @@ __attribute__((noinline)) static const char *build_query(sign_workspace *ws, con
     }
 
     if (!err && job->presign) {
-        char expires[21];
         format_decimal((uint64_t)job->cfg->expires, expires); /* 1..604800: checked */
         kvi_buf *credential = &ws->credential;
         kvi_buf_reset(credential);
@@ -424,18 +464,18 @@ __attribute__((noinline)) static const char *build_query(sign_workspace *ws, con
 #undef LITERAL_AND_LENGTH
         for (size_t i = 0; i < sizeof auth_params / sizeof auth_params[0] && !err; i++)
             if (auth_params[i].value)
-                err = add_param(ws, &count, auth_params[i].name, auth_params[i].name_len,
+                err = add_param(ws, auth_params[i].name, auth_params[i].name_len,
                                 PARAM_CANONICAL, auth_params[i].value, auth_params[i].value_len,
                                 auth_params[i].value_kind);
     }
     if (err)
         return err;
 
-    kvi_sigv4_workspace_point_items(ws, count);
-    sort_items(ws->items, count, compare_params);
+    kvi_sigv4_list_point(list);
+    sort_items(list->items, list->count, compare_params);
     int rc = 0;
-    for (size_t i = 0; i < count && rc == 0; i++) {
-        const canon_item *q = &ws->items[i];
+    for (size_t i = 0; i < list->count && rc == 0; i++) {
+        const canon_item *q = &list->items[i];
         rc = (i > 0 && kvi_put_char(out, '&')) || kvi_put(out, q->name, q->name_len) ||
              kvi_put_char(out, '=') || kvi_put(out, q->value, q->value_len);
     }
@@ -463,7 +503,7 @@ const char *kvi_sigv4_canonical_request(sign_workspace *ws, sign_job *job)
         return err;
     job->query_len = out->len - job->query_off;
     /* The header block ends in its own newline, hence the blank line after it. */
-    if (kvi_put_char(out, '\n') || kvi_put_buf(out, &ws->header_block) || kvi_put_char(out, '\n') ||
+    if (kvi_put_char(out, '\n') || put_header_block(&ws->headers, out) || kvi_put_char(out, '\n') ||
         kvi_put_buf(out, &ws->signed_headers) || kvi_put_char(out, '\n') ||
         kvi_put_str(out, job->payload_hash))
         return "out of memory";

@@ -22,10 +22,11 @@ static void workspace_free(sign_workspace *ws)
     EVP_MD_CTX_free(ws->md);
     EVP_MAC_CTX_free(ws->derive_mac);
     EVP_MAC_CTX_free(ws->signing_mac);
-    free(ws->items);
+    free(ws->headers.items);
+    free(ws->params.items);
     /* The session token passes through most of these. */
-    kvi_buf *buffers[] = {&ws->scratch,        &ws->path,       &ws->header_block,
-                          &ws->signed_headers, &ws->credential, &ws->scope,
+    kvi_buf *buffers[] = {&ws->headers.text,   &ws->params.text, &ws->path,
+                          &ws->signed_headers, &ws->credential,  &ws->scope,
                           &ws->canonical_request, &ws->string_to_sign, &ws->token,
                           &ws->encoded_token};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
@@ -78,28 +79,36 @@ void kvi_sigv4_workspace_release(kvi_signer *s, sign_workspace *ws)
     workspace_free(ws);
 }
 
-canon_item *kvi_sigv4_workspace_add_item(sign_workspace *ws, size_t *count)
+void kvi_sigv4_list_reset(canon_list *list)
 {
-    if (*count == ws->item_cap) {
-        size_t cap = ws->item_cap ? ws->item_cap * 2 : 16;
-        canon_item *items = realloc(ws->items, cap * sizeof *items);
+    list->count = 0;
+    kvi_buf_reset(&list->text);
+}
+
+canon_item *kvi_sigv4_list_add(canon_list *list)
+{
+    if (list->count == list->cap) {
+        size_t cap = list->cap ? list->cap * 2 : 16;
+        canon_item *items = realloc(list->items, cap * sizeof *items);
         if (!items)
             return NULL;
-        ws->items = items;
-        ws->item_cap = cap;
+        list->items = items;
+        list->cap = cap;
     }
-    canon_item *item = &ws->items[(*count)++];
+    canon_item *item = &list->items[list->count++];
     memset(item, 0, sizeof *item);
     return item;
 }
 
-/* Scratch only grows while items are added, so pointers are fixed once that is over. */
-void kvi_sigv4_workspace_point_items(sign_workspace *ws, size_t count)
+void kvi_sigv4_list_point(canon_list *list)
 {
-    const char *base = kvi_buf_str(&ws->scratch);
-    for (size_t i = 0; i < count; i++) {
-        ws->items[i].name = base + ws->items[i].name_off;
-        ws->items[i].value = base + ws->items[i].value_off;
+    const char *base = kvi_buf_str(&list->text);
+    for (size_t i = 0; i < list->count; i++) {
+        canon_item *item = &list->items[i];
+        if (!item->name)
+            item->name = base + item->name_off;
+        if (!item->value)
+            item->value = base + item->value_off;
     }
 }
 

@@ -31,12 +31,22 @@ typedef struct signing_key_slot {
     unsigned char key[SHA256_LEN];
 } signing_key_slot;
 
-/* A header or query parameter in canonical form; names and values live in a workspace's scratch. */
+/* A header or query parameter in canonical form. Its name and value live in its list's text,
+ * unless they were canonical already: those are borrowed where they stand (a session token is a
+ * kilobyte not worth copying). */
 typedef struct canon_item {
     size_t name_off, name_len, value_off, value_len;
     size_t arrival; /* keeps repeated headers in the order they came */
-    const char *name, *value;
+    const char *name, *value; /* set when borrowed, else once the list is complete */
 } canon_item;
+
+/* The canonical headers, or the canonical query's parameters: two lists, so the headers are still
+ * there to write after the query (which names them when presigning) is built. */
+typedef struct canon_list {
+    canon_item *items;
+    size_t count, cap;
+    kvi_buf text; /* the names and values that are not borrowed */
+} canon_list;
 
 /* Everything one signature needs besides its outputs, pooled so that the hot path reuses the
  * OpenSSL contexts and the buffers' memory instead of allocating them per call. */
@@ -47,11 +57,8 @@ typedef struct sign_workspace {
     /* Keeps the last signing key: re-keying HMAC costs two more hash blocks per signature. */
     EVP_MAC_CTX *signing_mac;
     uint64_t signing_mac_key_id; /* the cache's id of the key it holds; 0: none, or not cached */
-    canon_item *items;
-    size_t item_cap;
-    kvi_buf scratch;        /* canonical header or parameter names and values */
+    canon_list headers, params;
     kvi_buf path;           /* the path after normalizing, before encoding */
-    kvi_buf header_block;   /* "name:value\n" lines */
     kvi_buf signed_headers; /* "host;x-amz-date" */
     kvi_buf credential;     /* AKID/scope */
     kvi_buf scope;          /* 20150830/us-east-1/service/aws4_request */
@@ -103,10 +110,12 @@ typedef struct sign_job {
 sign_workspace *kvi_sigv4_workspace_acquire(kvi_signer *s);
 /* Back to the signer's spares (a few are kept), else freed. */
 void kvi_sigv4_workspace_release(kvi_signer *s, sign_workspace *ws);
-/* Room for one more canonical header or parameter; NULL out of memory. */
-canon_item *kvi_sigv4_workspace_add_item(sign_workspace *ws, size_t *count);
-/* Scratch only grows while items are added, so pointers are fixed once that is over. */
-void kvi_sigv4_workspace_point_items(sign_workspace *ws, size_t count);
+/* Empties a list, keeping its memory. */
+void kvi_sigv4_list_reset(canon_list *list);
+/* Room for one more item, zeroed; NULL out of memory. */
+canon_item *kvi_sigv4_list_add(canon_list *list);
+/* The text only grows while items are added, so the pointers into it are set once that is over. */
+void kvi_sigv4_list_point(canon_list *list);
 /* Lower-case hex SHA-256 of data into out, with the workspace's digest context. 0 / -1. */
 int kvi_sigv4_sha256_hex(sign_workspace *ws, const EVP_MD *md, const void *data, size_t len,
                          char out[65]);

@@ -29,13 +29,13 @@ int kvi_buf_vprintf(kvi_buf *b, const char *fmt, va_list ap);
 const char *kvi_buf_str(const kvi_buf *b);
 void kvi_buf_reset(kvi_buf *b);            /* len = 0, keeps memory */
 void kvi_buf_free(kvi_buf *b);             /* frees, no cleansing */
-void kvi_buf_free_secret(kvi_buf *b);      /* OPENSSL_cleanse, then frees */
+void kvi_buf_free_secret(kvi_buf *b);      /* explicit_bzero, then frees */
 /* Takes ownership of the data: returns a malloc'd string ("" allocated if empty), buffer emptied. */
 char *kvi_buf_detach(kvi_buf *b);
 
 /* strdup that returns NULL for NULL. */
 char *kvi_strdup(const char *s);
-/* Frees s after OPENSSL_cleanse over strlen(s). NULL-safe. */
+/* Frees s after explicit_bzero over strlen(s). NULL-safe. */
 void kvi_free_secret(char *s);
 
 #endif
