@@ -248,7 +248,7 @@ static int sign_entry(kvi_signer *s, const kvi_sign_credentials *creds, const kv
 
     sign_workspace *ws = NULL;
     if (!err && !(ws = kvi_sigv4_workspace_acquire(s)))
-        err = "out of memory";
+        err = "out of memory, or OpenSSL has no HMAC-SHA256";
     if (!err) {
         if (!ws->amz_date[0] || ws->amz_date_time != cfg->timestamp) {
             format_amz_date(cfg->timestamp, ws->amz_date);
