@@ -298,7 +298,7 @@ kvsws_status kvi_curl_tunnel_proxy(CURL *e, const char *host, kvsws_error *err)
                              var);
     CURLcode rc = curl_easy_setopt(e, CURLOPT_PROXY, proxy ? proxy : "");
     if (rc == CURLE_OK)
-        rc = curl_easy_setopt(e, CURLOPT_NOPROXY, no_proxy);
+        rc = curl_easy_setopt(e, CURLOPT_NOPROXY, no_proxy ? no_proxy : "");
     if (rc == CURLE_OK && proxy) /* a proxy relays our TLS bytes (HTTP CONNECT) */
         rc = curl_easy_setopt(e, CURLOPT_HTTPPROXYTUNNEL, 1L);
     if (rc != CURLE_OK)
