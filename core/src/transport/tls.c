@@ -116,11 +116,12 @@ static const char *failure_text(char *out, size_t size, int ssl_error, int saved
     ERR_clear_error();
     if (e != 0)
         ERR_error_string_n(e, out, size);
-    else if (ssl_error == SSL_ERROR_SYSCALL && saved_errno != 0) {
+    if (e == 0 && ssl_error == SSL_ERROR_SYSCALL && saved_errno != 0) {
         char buf[128];
         snprintf(out, size, "%s", strerror_r(saved_errno, buf, sizeof buf)); /* GNU's */
-    } else
+    } else if (e == 0) {
         snprintf(out, size, "the TLS connection failed (OpenSSL error %d)", ssl_error);
+    }
     return out;
 }
 
@@ -164,6 +165,7 @@ static int configure(kvi_tls *t, const char *host)
     SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
     SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS); /* as libcurl checks names */
     BIO *bio = socket_bio(t);
     if (!bio)
         return 0;
