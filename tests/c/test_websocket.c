@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_websocket.c - the RFC 6455 codec, and a real WSS client on loopback against a small Python
  * server (aiohttp when importable, and a hand-rolled one that can send any frame): echo, sizes,
- * fragmentation, pings, close codes, drops, protocol errors, upgrade failures, TLS, threads. */
+ * fragmentation, pings, close codes, drops, protocol errors, upgrade failures, TLS and its
+ * certificates, HTTP CONNECT proxies, threads. */
 #include <cjson/cJSON.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -1378,6 +1379,203 @@ static void test_connect_failures(int port)
     CHECK_INT(kvi_ws_socket(NULL), -1);
 }
 
+/* ---- proxies and certificates (the TLS is ours: tls.c) ----------------------------------- */
+
+/* A small HTTP CONNECT proxy on loopback: it serves one tunnel at a time, always to the test
+ * server's port, whatever host the CONNECT names (so wrong.example reaches a certificate that is
+ * not for it). */
+typedef struct connect_proxy {
+    int lfd, port, target_port;
+    int tunnels;          /* CONNECTs answered */
+    char last_line[256];  /* the last request line */
+    int stop;             /* atomic */
+    pthread_t thread;
+} connect_proxy;
+
+static void proxy_relay(int a, int b)
+{
+    char buf[16384];
+    for (;;) {
+        struct pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+        if (poll(p, 2, 10000) <= 0)
+            return;
+        for (int i = 0; i < 2; i++) {
+            if (!p[i].revents)
+                continue;
+            ssize_t n = read(p[i].fd, buf, sizeof buf);
+            if (n <= 0 || write(p[1 - i].fd, buf, (size_t)n) != n)
+                return;
+        }
+    }
+}
+
+static void *proxy_main(void *arg)
+{
+    connect_proxy *px = arg;
+    while (!__atomic_load_n(&px->stop, __ATOMIC_SEQ_CST)) {
+        struct pollfd lp = {px->lfd, POLLIN, 0};
+        if (poll(&lp, 1, 50) <= 0)
+            continue;
+        int c = accept(px->lfd, NULL, NULL);
+        if (c < 0)
+            continue;
+        char req[4096];
+        size_t len = 0;
+        while (len < sizeof req - 1) {
+            ssize_t n = read(c, req + len, sizeof req - 1 - len);
+            if (n <= 0)
+                break;
+            len += (size_t)n;
+            req[len] = '\0';
+            if (strstr(req, "\r\n\r\n"))
+                break;
+        }
+        req[len] = '\0';
+        size_t line = strcspn(req, "\r\n");
+        snprintf(px->last_line, sizeof px->last_line, "%.*s", (int)line, req);
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in to = {.sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)px->target_port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+        if (strncmp(req, "CONNECT ", 8) == 0 &&
+            connect(s, (struct sockaddr *)&to, sizeof to) == 0 &&
+            write(c, ok, sizeof ok - 1) == (ssize_t)(sizeof ok - 1)) {
+            px->tunnels++;
+            proxy_relay(c, s);
+        }
+        close(s);
+        close(c);
+    }
+    return NULL;
+}
+
+static int proxy_start(connect_proxy *px, int target_port)
+{
+    memset(px, 0, sizeof *px);
+    px->target_port = target_port;
+    px->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (bind(px->lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(px->lfd, 4) != 0 ||
+        getsockname(px->lfd, (struct sockaddr *)&a, &len) != 0)
+        return -1;
+    px->port = ntohs(a.sin_port);
+    return pthread_create(&px->thread, NULL, proxy_main, px) == 0 ? 0 : -1;
+}
+
+static void proxy_stop(connect_proxy *px)
+{
+    __atomic_store_n(&px->stop, 1, __ATOMIC_SEQ_CST);
+    pthread_join(px->thread, NULL);
+    close(px->lfd);
+}
+
+static void set_proxy_env(const char *https_proxy, const char *all_proxy, const char *no_proxy)
+{
+    static const char *const names[] = {"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+                                        "no_proxy", "NO_PROXY"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        unsetenv(names[i]);
+    if (https_proxy)
+        setenv("HTTPS_PROXY", https_proxy, 1);
+    if (all_proxy)
+        setenv("all_proxy", all_proxy, 1);
+    if (no_proxy)
+        setenv("no_proxy", no_proxy, 1);
+}
+
+/* wss:// through an HTTP CONNECT proxy; the proxy variables as libcurl reads them for https. */
+static void test_proxy(int port)
+{
+    connect_proxy px;
+    if (proxy_start(&px, port) != 0) {
+        CHECK(0);
+        return;
+    }
+    char proxy_url[64], dead_proxy[64], want[64];
+    snprintf(proxy_url, sizeof proxy_url, "http://127.0.0.1:%d", px.port);
+    snprintf(dead_proxy, sizeof dead_proxy, "http://127.0.0.1:%d", unused_port());
+    snprintf(want, sizeof want, "CONNECT 127.0.0.1:%d HTTP/1.1", port);
+    kvsws_error *err = kvsws_error_new();
+
+    /* HTTPS_PROXY: the frames go through the tunnel, and TLS is end to end. */
+    set_proxy_env(proxy_url, NULL, NULL);
+    kvi_ws *ws = open_ws(port, "/echo");
+    char *msg = ws ? roundtrip(ws, "through the proxy") : NULL;
+    CHECK_STR(msg ? msg : "", "through the proxy");
+    free(msg);
+    kvi_ws_close(ws, 2000);
+    CHECK_INT(px.tunnels, 1);
+    CHECK_STR(px.last_line, want);
+
+    /* all_proxy when no https one is named. */
+    set_proxy_env(NULL, proxy_url, NULL);
+    ws = open_ws(port, "/echo");
+    kvi_ws_close(ws, 2000);
+    CHECK_INT(px.tunnels, 2);
+
+    /* no_proxy names the host: straight there, past a proxy that does not exist. */
+    set_proxy_env(dead_proxy, NULL, "example.com, 127.0.0.1");
+    ws = open_ws(port, "/echo");
+    CHECK(ws != NULL);
+    kvi_ws_close(ws, 2000);
+    CHECK_INT(px.tunnels, 2);
+
+    /* The proxy that does not exist: a connect failure, retryable. */
+    set_proxy_env(dead_proxy, NULL, NULL);
+    CHECK_INT(open_ws_opts(port, "/echo", server.ca_path, 5000, 0, &ws, err), KVSWS_E_CONNECT);
+    CHECK_INT(kvsws_error_retryable(err), 1);
+
+    /* A certificate for another host (the proxy leads wrong.example to our server). */
+    set_proxy_env(proxy_url, NULL, NULL);
+    char url[256];
+    snprintf(url, sizeof url, "wss://wrong.example:%d/echo%s", port, SECRET_QUERY);
+    kvi_ws_options o = {server.ca_path, NULL, 5000, "t", 0, NULL, NULL, 0, 0, 0};
+    CHECK_INT(kvi_ws_connect(url, &o, &ws, err), KVSWS_E_TLS);
+    CHECK(ws == NULL);
+    CHECK_STR(kvsws_error_code(err), "SSLError");
+    CHECK_INT(kvsws_error_retryable(err), 0);
+    CHECK(mentions("wrong host", kvsws_error_message(err), "target host name 'wrong.example'"));
+    CHECK(strstr(kvsws_error_message(err), "SECRET") == NULL);
+    CHECK_INT(px.tunnels, 3);
+
+    /* TLS to the proxy cannot carry ours: refused before any I/O, naming the variable. */
+    set_proxy_env("https://127.0.0.1:3129", NULL, NULL);
+    CHECK_INT(open_ws_opts(port, "/echo", server.ca_path, 5000, 0, &ws, err), KVSWS_E_CONFIG);
+    CHECK(mentions("https proxy", kvsws_error_message(err), "HTTPS_PROXY names an https://"));
+    CHECK_INT(px.tunnels, 3);
+
+    set_proxy_env(NULL, NULL, "127.0.0.1,localhost");
+    kvsws_error_free(err);
+    proxy_stop(&px);
+}
+
+/* Certificates refused: the status, the code and libcurl's wording, as before tls.c. */
+static void test_certificates(int port)
+{
+    kvi_ws *ws = NULL;
+    kvsws_error *err = kvsws_error_new();
+    CHECK_INT(open_ws_opts(port, "/echo", server.other_ca_path, 5000, 0, &ws, err), KVSWS_E_TLS);
+    CHECK(mentions("wrong CA", kvsws_error_message(err),
+                   "SSL validation failed for wss://127.0.0.1:"));
+    CHECK(mentions("wrong CA", kvsws_error_message(err), "SSL certificate problem: "));
+    /* A CA file that cannot be read. */
+    CHECK_INT(open_ws_opts(port, "/echo", "/nonexistent/ca.pem", 5000, 0, &ws, err),
+              KVSWS_E_TLS);
+    CHECK(mentions("missing CA", kvsws_error_message(err), "/nonexistent/ca.pem"));
+    /* localhost is in the certificate too: a name, checked as one (with SNI). */
+    char url[256];
+    snprintf(url, sizeof url, "wss://localhost:%d/echo", port);
+    kvi_ws_options o = {server.ca_path, NULL, 5000, "t", 0, NULL, NULL, 0, 0, 0};
+    kvsws_status st = kvi_ws_connect(url, &o, &ws, err);
+    if (st != KVSWS_OK)
+        fprintf(stderr, "localhost: %s\n", kvsws_error_message(err));
+    CHECK_INT(st, KVSWS_OK);
+    kvi_ws_close(ws, 2000);
+    kvsws_error_free(err);
+}
+
 static void test_close_timeout(int port)
 {
     /* The server never answers our close frame: close gives up at the timeout. */
@@ -1463,6 +1661,8 @@ int main(void)
     test_upgrade_failures(port_raw);
     test_upgrade_deadlines(port_raw);
     test_connect_failures(port_raw);
+    test_certificates(port_raw);
+    test_proxy(port_raw);
     test_close_timeout(port_raw);
     test_cancel_connect(server.ca_path);
     tls_server_stop(&server);

@@ -4,9 +4,10 @@
  * AWS error), then the frame stream (fragments reassembled, pings answered, pongs and close
  * frames interleaved) through kvi_ws_connect, kvi_ws_read_message and kvi_ws_close.
  *
- * The network is this file: it defines the libcurl calls websocket.c makes
- * (curl_easy_perform, curl_easy_getinfo, curl_easy_send, curl_easy_recv), which take precedence
- * over libcurl's, so the real code runs unchanged on bytes from the input.
+ * The network is this file: it defines the libcurl calls websocket.c makes to connect
+ * (curl_easy_perform, curl_easy_getinfo), which take precedence over libcurl's, and the TLS
+ * connection's calls (transport/tls.h, so tls.c stays out of the link), so the real code runs
+ * unchanged on bytes from the input.
  * Input: byte 0 shapes the reads (chunk size, "would block" in between, silence or EOF at the
  * end), byte 1 the message size limit, the rest is what the server sends; "@@" in it stands for
  * the right Sec-WebSocket-Accept value. Build: see README.md. */
@@ -20,6 +21,7 @@
 
 #include "base/buf.h"
 #include "kvsws.h"
+#include "transport/tls.h"
 #include "transport/websocket.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -63,18 +65,33 @@ CURLcode(curl_easy_getinfo)(CURL *curl, CURLINFO info, ...)
     return rc;
 }
 
-CURLcode curl_easy_send(CURL *curl, const void *buffer, size_t buflen, size_t *n)
+/* The connection is this file's: any non-NULL handle does, and the socket stays open. */
+kvsws_status kvi_tls_connect(int sock, kvi_ca_store *trust, const char *host, int64_t deadline,
+                             const int *cancel, const char *shown, kvi_tls **out,
+                             kvsws_error *err)
 {
-    (void)curl;
+    (void)sock, (void)trust, (void)host, (void)deadline, (void)cancel, (void)shown, (void)err;
+    *out = (kvi_tls *)&net;
+    return KVSWS_OK;
+}
+
+void kvi_tls_close(kvi_tls *t) { (void)t; }
+
+kvi_tls_io kvi_tls_write(kvi_tls *t, const void *buffer, size_t buflen, size_t *n,
+                         const char **why)
+{
+    (void)t;
     *n = 0;
     /* Now and then the socket is full, or takes part of the bytes. */
     if ((net.shape & 0x40) && (++net.reads & 3) == 0)
-        return CURLE_AGAIN;
+        return KVI_TLS_WANT_WRITE;
     size_t take = (net.shape & 0x20) && buflen > 7 ? buflen / 2 : buflen;
-    if (kvi_buf_append(&net.sent, buffer, take) != 0)
-        return CURLE_OUT_OF_MEMORY;
+    if (kvi_buf_append(&net.sent, buffer, take) != 0) {
+        *why = "out of memory";
+        return KVI_TLS_FAILED;
+    }
     *n = take;
-    return CURLE_OK;
+    return KVI_TLS_DONE;
 }
 
 /* The upgrade request was sent: the server's bytes, with "@@" as the key's accept value. */
@@ -98,17 +115,17 @@ static void build_stream(void)
     }
 }
 
-CURLcode curl_easy_recv(CURL *curl, void *buffer, size_t buflen, size_t *n)
+kvi_tls_io kvi_tls_read(kvi_tls *t, void *buffer, size_t buflen, size_t *n, const char **why)
 {
-    (void)curl;
+    (void)t, (void)why;
     *n = 0;
     if (!net.stream.data)
         build_stream();
     if ((net.shape & 0x40) && (++net.reads & 1) == 0)
-        return CURLE_AGAIN;
+        return KVI_TLS_WANT_READ;
     if (net.off == net.stream.len)
         /* The end: EOF, or (once connected) a server that stays silent. */
-        return (net.shape & 0x80) && net.connected ? CURLE_AGAIN : CURLE_OK;
+        return (net.shape & 0x80) && net.connected ? KVI_TLS_WANT_READ : KVI_TLS_DONE;
     size_t chunk = (net.shape & 0x1f) ? (size_t)(net.shape & 0x1f) * 3 - 2 : buflen;
     size_t left = net.stream.len - net.off;
     size_t take = chunk < left ? chunk : left;
@@ -117,7 +134,7 @@ CURLcode curl_easy_recv(CURL *curl, void *buffer, size_t buflen, size_t *n)
     memcpy(buffer, net.stream.data + net.off, take);
     net.off += take;
     *n = take;
-    return CURLE_OK;
+    return KVI_TLS_DONE;
 }
 
 /* Every frame the client sent after the upgrade request: masked, whole, and nothing after a

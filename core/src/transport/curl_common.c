@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* curl_common.c - what the two libcurl users (http.c, websocket.c) share. */
+/* curl_common.c - what the two libcurl users (http.c, websocket.c) share, and the client's
+ * trusted CAs (for libcurl's TLS and for ours, tls.c). */
 #include "transport/curl_common.h"
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/error.h"
 #include "base/retry.h"
@@ -96,6 +99,7 @@ struct kvi_ca_store {
     pthread_mutex_t lock;
     char *bundle;       /* NULL: libcurl's defaults */
     X509_STORE *store;  /* NULL until the first handshake */
+    SSL_CTX *tls;       /* NULL until the first handshake of our own (tls.c) */
 };
 
 kvi_ca_store *kvi_ca_store_new(const char *ca_bundle)
@@ -116,6 +120,7 @@ void kvi_ca_store_free(kvi_ca_store *s)
     if (!s)
         return;
     X509_STORE_free(s->store);
+    SSL_CTX_free(s->tls);
     pthread_mutex_destroy(&s->lock);
     free(s->bundle);
     free(s);
@@ -171,6 +176,30 @@ static CURLcode use_ca_store(CURL *curl, void *ssl_ctx, void *arg)
     return CURLE_OK;
 }
 
+SSL_CTX *kvi_ca_store_tls_context(kvi_ca_store *s, char *why, size_t why_size)
+{
+    pthread_mutex_lock(&s->lock);
+    if (!s->store)
+        s->store = load_store(s->bundle);
+    if (s->store && !s->tls) {
+        SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+        if (ctx)
+            SSL_CTX_set1_cert_store(ctx, s->store);
+        s->tls = ctx;
+    }
+    SSL_CTX *ctx = s->tls;
+    if (ctx)
+        SSL_CTX_up_ref(ctx);
+    int loaded = s->store != NULL;
+    pthread_mutex_unlock(&s->lock);
+    if (!loaded)
+        snprintf(why, why_size, "error setting certificate verify locations (CA file: %s)",
+                 s->bundle ? s->bundle : "the system's default");
+    else if (!ctx)
+        snprintf(why, why_size, "out of memory creating a TLS context");
+    return ctx;
+}
+
 CURLcode kvi_curl_set_common(CURL *e, char *errbuf, const char *ca_bundle,
                              kvi_ca_store *ca_store, long connect_timeout_ms)
 {
@@ -210,6 +239,72 @@ CURLcode kvi_curl_set_common(CURL *e, char *errbuf, const char *ca_bundle,
     SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
 #undef SET
     return rc;
+}
+
+/* ---- proxies ------------------------------------------------------------------------------ */
+
+/* The first non-empty variable of names (NULL-terminated) and its name. */
+static const char *first_env(const char *const *names, const char **which)
+{
+    for (int i = 0; names[i]; i++) {
+        const char *v = getenv(names[i]);
+        if (v && *v) {
+            *which = names[i];
+            return v;
+        }
+    }
+    return NULL;
+}
+
+/* Does no_proxy's list (comma or space separated; "*" is all) name host or one of its parent
+ * domains, ignoring case and a leading dot? */
+static int no_proxy_matches(const char *list, const char *host)
+{
+    size_t hn = strlen(host);
+    for (const char *p = list; *p;) {
+        p += strspn(p, ", \t");
+        size_t n = strcspn(p, ", \t");
+        const char *e = p;
+        p += n;
+        if (n && e[0] == '.')
+            e++, n--;
+        if (n == 1 && e[0] == '*')
+            return 1;
+        if (n == 0 || n > hn)
+            continue;
+        const char *tail = host + hn - n;
+        if (strncasecmp(tail, e, n) == 0 &&
+            (tail == host || tail[-1] == '.'))
+            return 1;
+    }
+    return 0;
+}
+
+kvsws_status kvi_curl_tunnel_proxy(CURL *e, const char *host, kvsws_error *err)
+{
+    static const char *const PROXY_VARS[] = {"https_proxy", "HTTPS_PROXY", "all_proxy",
+                                             "ALL_PROXY", NULL};
+    static const char *const NO_PROXY_VARS[] = {"no_proxy", "NO_PROXY", NULL};
+    const char *var = NULL, *no_var = NULL;
+    const char *proxy = first_env(PROXY_VARS, &var);
+    const char *no_proxy = first_env(NO_PROXY_VARS, &no_var);
+    if (proxy && no_proxy && no_proxy_matches(no_proxy, host))
+        proxy = NULL;
+    if (proxy && strncasecmp(proxy, "https://", 8) == 0)
+        return kvi_error_set(err, KVSWS_E_CONFIG,
+                             "%s names an https:// proxy: the signaling WebSocket reaches its "
+                             "endpoint through an http:// (or socks) proxy only; use "
+                             "http://HOST:PORT, or list the host in no_proxy",
+                             var);
+    CURLcode rc = curl_easy_setopt(e, CURLOPT_PROXY, proxy ? proxy : "");
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(e, CURLOPT_NOPROXY, no_proxy ? no_proxy : "");
+    if (rc == CURLE_OK && proxy) /* a proxy relays our TLS bytes (HTTP CONNECT) */
+        rc = curl_easy_setopt(e, CURLOPT_HTTPPROXYTUNNEL, 1L);
+    if (rc != CURLE_OK)
+        return kvi_error_set(err, KVSWS_E_CONFIG, "libcurl rejected the proxy named by %s",
+                             var ? var : "the environment");
+    return KVSWS_OK;
 }
 
 /* ---- failures ----------------------------------------------------------------------------- */

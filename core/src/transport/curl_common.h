@@ -5,6 +5,7 @@
 #define KVSWS_CURL_COMMON_H
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
 #include <stddef.h>
 
 #include "kvsws.h"
@@ -40,11 +41,22 @@ typedef struct kvi_ca_store kvi_ca_store;
 kvi_ca_store *kvi_ca_store_new(const char *ca_bundle); /* NULL only when out of memory */
 void kvi_ca_store_free(kvi_ca_store *store);
 
+/* The client's TLS context for the connections we secure ourselves (tls.c): trusting the store,
+ * built once; a new reference (SSL_CTX_free it). NULL with why filled in when the CAs cannot be
+ * loaded (or out of memory). */
+SSL_CTX *kvi_ca_store_tls_context(kvi_ca_store *store, char *why, size_t why_size);
+
 /* The options every connection of ours has, TLS verification first among them. Trust comes from
  * ca_store when given (no per-connection parsing of the bundle), else from ca_bundle (NULL: the
  * system store); returns the first failure. */
 CURLcode kvi_curl_set_common(CURL *e, char *errbuf, const char *ca_bundle,
                              kvi_ca_store *ca_store, long connect_timeout_ms);
+
+/* Sets e's proxy as libcurl would choose one for an https:// URL to host, for a connection that
+ * is an http:// URL to libcurl (ours secures it itself): https_proxy, HTTPS_PROXY, all_proxy,
+ * ALL_PROXY, unless no_proxy / NO_PROXY names the host; a proxy tunnels (HTTP CONNECT).
+ * KVSWS_E_CONFIG naming the variable for an https:// proxy (TLS to the proxy cannot carry ours). */
+kvsws_status kvi_curl_tunnel_proxy(CURL *e, const char *host, kvsws_error *err);
 
 /* Why rc failed, as one line: errbuf when libcurl filled it in (a trailing newline is cut off
  * in place), else libcurl's name for rc. errbuf may be NULL. */

@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* websocket.c - an RFC 6455 client over a libcurl CONNECT_ONLY connection (TLS verified).
+/* websocket.c - an RFC 6455 client: libcurl connects, tls.c secures, this file speaks frames.
  *
- * libcurl (Debian's 7.88 has no WebSocket support) does DNS, proxies, TCP and TLS with peer and
- * host verification; ws_handshake.c sends the HTTP/1.1 upgrade itself with curl_easy_send and
- * checks the 101 answer; this file then speaks frames over ws_io.c's curl_easy_send / _recv.
+ * libcurl (Debian's 7.88 has no WebSocket support) does DNS, the proxy (an HTTP CONNECT tunnel)
+ * and TCP only, as an http:// CONNECT_ONLY transfer; we take its socket and free the handle at
+ * once, so no libcurl state (nor the socketpair 7.88 keeps beside each handle) lives on with the
+ * connection. tls.c runs TLS on that socket with OpenSSL (peer and host verified); ws_handshake.c
+ * sends the HTTP/1.1 upgrade and checks the 101 answer; frames then go over ws_io.c.
  *
  * Threads: one reader (kvi_ws_read_message) and any number of senders. send_lock keeps each
- * frame whole on the wire; io_lock serialises every call into the curl handle (and so into the
- * one OpenSSL object, which must not be entered by two threads at once). Lock order: send_lock,
- * then io_lock; nobody waits on the socket while holding io_lock.
+ * frame whole on the wire; io_lock serialises every call into the TLS connection (one OpenSSL
+ * object must not be entered by two threads at once). Lock order: send_lock, then io_lock;
+ * nobody waits on the socket while holding io_lock.
  *
  * Polling: TLS may hold decrypted bytes that poll() on the socket does not signal, so a caller
- * must call kvi_ws_read_message until it returns 0 (curl said "would block") before it polls
+ * must call kvi_ws_read_message until it returns 0 (TLS said "would block") before it polls
  * the socket again.
  */
 #include "transport/websocket.h"
@@ -26,10 +28,12 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "base/retry.h"
 #include "transport/curl_common.h"
+#include "transport/tls.h"
 #include "transport/ws_io.h"
 
 /* A send that cannot make progress for this long leaves the connection broken. */
@@ -170,13 +174,11 @@ static void ws_free(kvi_ws *ws)
 {
     if (!ws)
         return;
-    if (ws->curl)
-        curl_easy_cleanup(ws->curl);
+    kvi_tls_close(ws->tls);
     kvi_ws_reader_free(&ws->rd);
     free(ws->dead_message);
     pthread_mutex_destroy(&ws->send_lock);
     pthread_mutex_destroy(&ws->io_lock);
-    kvi_curl_global_release(ws->holds_global);
     free(ws);
 }
 
@@ -198,6 +200,92 @@ static int connect_progress(void *ws, curl_off_t dltotal, curl_off_t dlnow, curl
     return kvi_ws_cancelled(((const kvi_ws *)ws)->cancel); /* non-zero aborts the transfer */
 }
 
+/* libcurl closes its sockets through this: the ones it gave up on (a losing happy-eyeballs
+ * attempt, a failed connect) close; the connected one, which it would close at cleanup, is ours. */
+static int close_socket(void *keep, curl_socket_t sock)
+{
+    if (sock != *(const curl_socket_t *)keep)
+        close(sock);
+    return 0;
+}
+
+/* The authority's host without brackets or port, and whether it names a port. 0, -1 OOM. */
+static int split_authority(const char *authority, kvi_buf *host, int *has_port)
+{
+    const char *bracket = authority[0] == '[' ? strchr(authority, ']') : NULL;
+    const char *colon = strrchr(bracket ? bracket : authority, ':');
+    *has_port = colon != NULL;
+    if (bracket)
+        return kvi_buf_append(host, authority + 1, (size_t)(bracket - authority - 1));
+    return kvi_buf_append(host, authority,
+                          colon ? (size_t)(colon - authority) : strlen(authority));
+}
+
+/* libcurl's part: DNS, the proxy, TCP, within connect_ms and the cancel flag. The connected,
+ * non-blocking socket in *sock; the handle and all it kept are gone when this returns. */
+static kvsws_status connect_tcp(kvi_ws *ws, const char *curl_url, const char *host,
+                                long connect_ms, const char *shown, int *sock, kvsws_error *err)
+{
+    int holds_global = 0;
+    if (kvi_curl_global_acquire(&holds_global) != 0)
+        return kvi_error_set(err, KVSWS_E_INTERNAL, "libcurl could not be initialised");
+    CURL *e = curl_easy_init();
+    curl_socket_t keep = CURL_SOCKET_BAD;
+    char errbuf[CURL_ERROR_SIZE] = "";
+    kvsws_status st = KVSWS_OK;
+    if (!e) {
+        st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory creating a connection");
+        goto done;
+    }
+    CURLcode rc = CURLE_OK;
+#define SET(opt, val)                                  \
+    do {                                               \
+        if (rc == CURLE_OK)                            \
+            rc = curl_easy_setopt(e, opt, val);        \
+    } while (0)
+    /* curl only connects: it gets the host and port, never the presigned path and query. */
+    SET(CURLOPT_ERRORBUFFER, errbuf);
+    SET(CURLOPT_URL, curl_url);
+    SET(CURLOPT_PROTOCOLS_STR, "http");
+    SET(CURLOPT_CONNECT_ONLY, 1L);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    /* No signals: timeouts must work in threads, and a library must not touch SIGALRM. */
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_TCP_NODELAY, 1L);
+    SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+    SET(CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+    SET(CURLOPT_CLOSESOCKETDATA, &keep);
+    if (ws->cancel) { /* libcurl asks at least once a second while it connects */
+        SET(CURLOPT_XFERINFOFUNCTION, connect_progress);
+        SET(CURLOPT_XFERINFODATA, ws);
+        SET(CURLOPT_NOPROGRESS, 0L);
+    }
+#undef SET
+    if (rc != CURLE_OK) {
+        st = kvi_error_set(err, KVSWS_E_INTERNAL, "libcurl rejected an option for \"%s\"", shown);
+        goto done;
+    }
+    if ((st = kvi_curl_tunnel_proxy(e, host, err)) != KVSWS_OK)
+        goto done;
+    rc = curl_easy_perform(e);
+    if (rc != CURLE_OK) {
+        st = connect_error(rc, shown, errbuf, err);
+        goto done;
+    }
+    if (curl_easy_getinfo(e, CURLINFO_ACTIVESOCKET, &keep) != CURLE_OK ||
+        keep == CURL_SOCKET_BAD) {
+        keep = CURL_SOCKET_BAD;
+        st = kvi_error_set(err, KVSWS_E_TRANSPORT,
+                           "libcurl gave no socket for endpoint URL: \"%s\"", shown);
+    }
+done:
+    curl_easy_cleanup(e); /* closes every socket but keep */
+    kvi_curl_global_release(holds_global);
+    *sock = st == KVSWS_OK ? (int)keep : -1;
+    return st;
+}
+
 kvsws_status kvi_ws_connect(const char *url, const kvi_ws_options *opts, kvi_ws **out,
                             kvsws_error *err)
 {
@@ -212,6 +300,8 @@ kvsws_status kvi_ws_connect(const char *url, const kvi_ws_options *opts, kvi_ws 
     /* wss://[user@]authority[/path][?query][#fragment] */
     kvsws_status st = KVSWS_OK;
     kvi_buf curl_url = KVI_BUF_INIT, authority = KVI_BUF_INIT, target = KVI_BUF_INIT;
+    kvi_buf host_name = KVI_BUF_INIT;
+    kvi_ca_store *own_trust = NULL;
     kvi_ws *ws = NULL;
     if (strncasecmp(url, "wss://", 6) != 0) {
         st = kvi_error_set(err, KVSWS_E_PARAM_VALIDATION,
@@ -232,11 +322,24 @@ kvsws_status kvi_ws_connect(const char *url, const kvi_ws_options *opts, kvi_ws 
                            shown);
         goto done;
     }
+    int has_port = 0;
     int oom = kvi_buf_append(&authority, host, host_len) != 0 ||
               (path_len == 0 || path[0] != '/' ? kvi_buf_putc(&target, '/') : 0) != 0 ||
               kvi_buf_append(&target, path, path_len) != 0 ||
-              kvi_buf_printf(&curl_url, "https://%s/", authority.data) != 0;
+              split_authority(authority.data, &host_name, &has_port) != 0 ||
+              kvi_buf_printf(&curl_url, "http://%s%s/", authority.data,
+                             has_port ? "" : ":443") != 0;
     if (oom) {
+        st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
+        goto done;
+    }
+    if (host_name.len == 0) {
+        st = kvi_error_set(err, KVSWS_E_PARAM_VALIDATION, "Invalid endpoint: %s (no host)",
+                           shown);
+        goto done;
+    }
+    kvi_ca_store *trust = opts ? opts->ca_store : NULL;
+    if (!trust && !(trust = own_trust = kvi_ca_store_new(opts ? opts->ca_bundle : NULL))) {
         st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
         goto done;
     }
@@ -248,14 +351,10 @@ kvsws_status kvi_ws_connect(const char *url, const kvi_ws_options *opts, kvi_ws 
     }
     pthread_mutex_init(&ws->send_lock, NULL);
     pthread_mutex_init(&ws->io_lock, NULL);
-    ws->sock = CURL_SOCKET_BAD;
+    ws->sock = -1;
     kvi_ws_limits lim = {opts ? opts->max_message : 0, 0, 0, opts ? opts->max_frames_per_s : 0};
     kvi_ws_reader_init(&ws->rd, &lim);
     ws->cancel = opts ? opts->cancel_flag : NULL;
-    if (kvi_curl_global_acquire(&ws->holds_global) != 0) {
-        st = kvi_error_set(err, KVSWS_E_INTERNAL, "libcurl could not be initialised");
-        goto done;
-    }
     long connect_ms = opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
                                                             : KVI_HTTP_CONNECT_TIMEOUT_MS;
     long read_ms = opts && opts->read_timeout_ms > 0 ? opts->read_timeout_ms
@@ -264,59 +363,25 @@ kvsws_status kvi_ws_connect(const char *url, const kvi_ws_options *opts, kvi_ws 
                                                             : KVI_HTTP_REQUEST_TIMEOUT_MS;
     if (connect_ms > request_ms)
         connect_ms = request_ms;
-    int64_t deadline = kvi_ws_now_ms() + request_ms; /* the whole exchange, as an HTTPS call's */
-    ws->curl = curl_easy_init();
-    if (!ws->curl) {
-        st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory creating a connection");
-        goto done;
+    int64_t start = kvi_ws_now_ms();
+    int64_t deadline = start + request_ms; /* the whole exchange, as an HTTPS call's */
+    int sock = -1;
+    st = connect_tcp(ws, curl_url.data, host_name.data, connect_ms, shown, &sock, err);
+    if (st == KVSWS_OK) /* the connect timeout covers TCP and TLS, as libcurl's did */
+        st = kvi_tls_connect(sock, trust, host_name.data, start + connect_ms, ws->cancel, shown,
+                             &ws->tls, err);
+    if (st == KVSWS_OK) {
+        ws->sock = sock;
+        st = kvi_ws_handshake(ws, authority.data, target.data, opts ? opts->user_agent : NULL,
+                              deadline, read_ms, request_ms, shown, opts ? opts->refusal : NULL,
+                              err);
     }
-
-    char *errbuf = ws->errbuf;
-    errbuf[0] = '\0';
-    CURL *e = ws->curl;
-    CURLcode rc = kvi_curl_set_common(e, errbuf, opts ? opts->ca_bundle : NULL,
-                                      opts ? opts->ca_store : NULL, connect_ms);
-#define SET(opt, val)                                  \
-    do {                                               \
-        if (rc == CURLE_OK)                            \
-            rc = curl_easy_setopt(e, opt, val);        \
-    } while (0)
-    /* curl only connects: it gets the host and port, never the presigned path and query. */
-    SET(CURLOPT_URL, curl_url.data);
-    SET(CURLOPT_PROTOCOLS_STR, "https");
-    SET(CURLOPT_CONNECT_ONLY, 1L);
-    SET(CURLOPT_TCP_NODELAY, 1L);
-    if (ws->cancel) { /* libcurl asks at least once a second while it connects */
-        SET(CURLOPT_XFERINFOFUNCTION, connect_progress);
-        SET(CURLOPT_XFERINFODATA, ws);
-        SET(CURLOPT_NOPROGRESS, 0L);
-    }
-#undef SET
-    if (rc != CURLE_OK) {
-        st = kvi_error_set(err, KVSWS_E_INTERNAL, "libcurl rejected an option for \"%s\"", shown);
-        goto done;
-    }
-    rc = curl_easy_perform(e);
-    if (rc != CURLE_OK) {
-        st = connect_error(rc, shown, errbuf, err);
-        goto done;
-    }
-    curl_socket_t sock = CURL_SOCKET_BAD;
-    if (curl_easy_getinfo(e, CURLINFO_ACTIVESOCKET, &sock) != CURLE_OK ||
-        sock == CURL_SOCKET_BAD) {
-        st = kvi_error_set(err, KVSWS_E_TRANSPORT,
-                           "libcurl gave no socket for endpoint URL: \"%s\"", shown);
-        goto done;
-    }
-    ws->sock = sock;
-    st = kvi_ws_handshake(ws, authority.data, target.data, opts ? opts->user_agent : NULL, deadline,
-                   read_ms, request_ms, shown, opts ? opts->refusal : NULL, err);
     if (st == KVSWS_OK)
         kvi_ws_note_rx(ws);
 
 done:
     if (st != KVSWS_OK && ws && kvi_ws_cancelled(ws->cancel))
-        st = kvi_error_set(err, KVSWS_E_CANCELLED, "The WebSocket connect was kvi_ws_cancelled");
+        st = kvi_error_set(err, KVSWS_E_CANCELLED, "The WebSocket connect was cancelled");
     if (ws)
         ws->cancel = NULL; /* the flag belongs to the caller's connect, not the connection */
     if (st != KVSWS_OK) {
@@ -325,7 +390,9 @@ done:
     } else {
         kvi_error_clear(err);
     }
+    kvi_ca_store_free(own_trust); /* the connection holds its own reference to the context */
     kvi_buf_free_secret(&target);
+    kvi_buf_free(&host_name);
     kvi_buf_free(&authority);
     kvi_buf_free(&curl_url);
     free(shown);
@@ -333,7 +400,7 @@ done:
     return st;
 }
 
-int kvi_ws_socket(const kvi_ws *ws) { return ws ? (int)ws->sock : -1; }
+int kvi_ws_socket(const kvi_ws *ws) { return ws ? ws->sock : -1; }
 
 unsigned kvi_ws_failed_with(const kvi_ws *ws) { return ws ? ws->failed_with : 0; }
 
@@ -447,11 +514,11 @@ int kvi_ws_read_message(kvi_ws *ws, char **msg, size_t *len, kvsws_error *err)
                    : r == KVI_WS_BUDGET_SPENT || taken >= READ_BYTE_BUDGET ? KVI_WS_READ_MORE
                                                                              : 0;
         size_t n = 0;
-        CURLcode rc = CURLE_AGAIN;
-        if (!done) {
-            rc = kvi_ws_locked_recv(ws, chunk, sizeof chunk, &n);
-        }
-        if (done || rc == CURLE_AGAIN) {
+        const char *why = NULL;
+        kvi_tls_io io = KVI_TLS_WANT_READ;
+        if (!done)
+            io = kvi_ws_locked_recv(ws, chunk, sizeof chunk, &n, &why);
+        if (done || io == KVI_TLS_WANT_READ || io == KVI_TLS_WANT_WRITE) {
             /* One pong per call, for the latest ping: TLS may give us one frame per record. */
             if (send_due_pong(ws, err) != 0) {
                 free(o.message);
@@ -464,9 +531,9 @@ int kvi_ws_read_message(kvi_ws *ws, char **msg, size_t *len, kvsws_error *err)
             }
             return done;
         }
-        if (rc != CURLE_OK) {
-            char m[200];
-            snprintf(m, sizeof m, "WebSocket connection closed: %s", curl_easy_strerror(rc));
+        if (io == KVI_TLS_FAILED) {
+            char m[260];
+            snprintf(m, sizeof m, "WebSocket connection closed: %s", why);
             return go_dead(ws, KVSWS_E_TRANSPORT, m, err);
         }
         if (n == 0)
@@ -502,13 +569,14 @@ static void await_close(kvi_ws *ws, int64_t deadline)
         if (r != KVI_WS_NEED_MORE)
             return; /* the close came, or the stream broke */
         size_t n = 0;
-        CURLcode rc = kvi_ws_locked_recv(ws, chunk, sizeof chunk, &n);
-        if (rc == CURLE_AGAIN) {
-            if (!kvi_ws_wait_socket(ws, POLLIN, deadline))
+        const char *why = NULL;
+        kvi_tls_io io = kvi_ws_locked_recv(ws, chunk, sizeof chunk, &n, &why);
+        if (io == KVI_TLS_WANT_READ || io == KVI_TLS_WANT_WRITE) {
+            if (!kvi_ws_wait_socket(ws, io == KVI_TLS_WANT_READ ? POLLIN : POLLOUT, deadline))
                 return;
             continue;
         }
-        if (rc != CURLE_OK || n == 0 || kvi_ws_reader_feed(&ws->rd, chunk, n) != 0)
+        if (io != KVI_TLS_DONE || n == 0 || kvi_ws_reader_feed(&ws->rd, chunk, n) != 0)
             return;
     }
 }
@@ -520,11 +588,12 @@ static void linger(kvi_ws *ws, int64_t deadline)
     char chunk[KVI_WS_RECV_CHUNK];
     for (;;) {
         size_t n = 0;
-        CURLcode rc = kvi_ws_locked_recv(ws, chunk, sizeof chunk, &n);
-        if (rc == CURLE_AGAIN) {
-            if (!kvi_ws_wait_socket(ws, POLLIN, deadline))
+        const char *why = NULL;
+        kvi_tls_io io = kvi_ws_locked_recv(ws, chunk, sizeof chunk, &n, &why);
+        if (io == KVI_TLS_WANT_READ || io == KVI_TLS_WANT_WRITE) {
+            if (!kvi_ws_wait_socket(ws, io == KVI_TLS_WANT_READ ? POLLIN : POLLOUT, deadline))
                 return;
-        } else if (rc != CURLE_OK || n == 0 || kvi_ws_now_ms() >= deadline) {
+        } else if (io != KVI_TLS_DONE || n == 0 || kvi_ws_now_ms() >= deadline) {
             return;
         }
     }

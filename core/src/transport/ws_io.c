@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* ws_io.c - a WebSocket connection's byte I/O: sends and receives on the curl handle under its
+/* ws_io.c - a WebSocket connection's byte I/O: sends and receives on its TLS connection under its
  * I/O lock, waits on the socket with a deadline and the connect's cancel flag. */
 #include "transport/ws_io.h"
 
@@ -41,37 +41,33 @@ int kvi_ws_wait_socket(const kvi_ws *ws, short events, int64_t deadline)
 }
 
 /* Sends all bytes or fails by deadline; called with send_lock held (or before the connection
- * is shared). Retries after CURLE_AGAIN with the same pointer and length, as OpenSSL needs. */
+ * is shared). Retries after a would-block with the same pointer and length, as OpenSSL needs. */
 int kvi_ws_send_all(kvi_ws *ws, const char *p, size_t left, int64_t deadline, const char **why)
 {
     while (left > 0) {
         size_t n = 0;
         pthread_mutex_lock(&ws->io_lock);
-        CURLcode rc = curl_easy_send(ws->curl, p, left, &n);
+        kvi_tls_io io = kvi_tls_write(ws->tls, p, left, &n, why);
         pthread_mutex_unlock(&ws->io_lock);
-        if (rc == CURLE_OK) {
+        if (io == KVI_TLS_DONE) {
             p += n;
             left -= n;
-        } else if (rc == CURLE_AGAIN) {
-            if (!kvi_ws_wait_socket(ws, POLLOUT, deadline)) {
-                *why = "timed out: the connection is not draining";
-                return -1;
-            }
-        } else {
-            *why = curl_easy_strerror(rc);
+        } else if (io == KVI_TLS_FAILED) {
+            return -1;
+        } else if (!kvi_ws_wait_socket(ws, io == KVI_TLS_WANT_READ ? POLLIN : POLLOUT, deadline)) {
+            *why = "timed out: the connection is not draining";
             return -1;
         }
     }
     return 0;
 }
 
-/* curl_easy_recv under the I/O lock (a sender may be writing on the same connection). */
-CURLcode kvi_ws_locked_recv(kvi_ws *ws, char *chunk, size_t size, size_t *n)
+kvi_tls_io kvi_ws_locked_recv(kvi_ws *ws, char *chunk, size_t size, size_t *n, const char **why)
 {
     pthread_mutex_lock(&ws->io_lock);
-    CURLcode rc = curl_easy_recv(ws->curl, chunk, size, n);
+    kvi_tls_io io = kvi_tls_read(ws->tls, chunk, size, n, why);
     pthread_mutex_unlock(&ws->io_lock);
-    return rc;
+    return io;
 }
 
 /* Reads more of the connection into buf; 1 got bytes, 0 EOF, -1 error (why), -2 deadline. */
@@ -80,8 +76,8 @@ int kvi_ws_recv_some(kvi_ws *ws, kvi_buf *buf, int64_t deadline, const char **wh
     char chunk[KVI_WS_RECV_CHUNK];
     for (;;) {
         size_t n = 0;
-        CURLcode rc = kvi_ws_locked_recv(ws, chunk, sizeof chunk, &n);
-        if (rc == CURLE_OK) {
+        kvi_tls_io io = kvi_ws_locked_recv(ws, chunk, sizeof chunk, &n, why);
+        if (io == KVI_TLS_DONE) {
             if (n == 0)
                 return 0;
             if (kvi_buf_append(buf, chunk, n) != 0) {
@@ -90,11 +86,9 @@ int kvi_ws_recv_some(kvi_ws *ws, kvi_buf *buf, int64_t deadline, const char **wh
             }
             return 1;
         }
-        if (rc != CURLE_AGAIN) {
-            *why = curl_easy_strerror(rc);
+        if (io == KVI_TLS_FAILED)
             return -1;
-        }
-        if (!kvi_ws_wait_socket(ws, POLLIN, deadline))
+        if (!kvi_ws_wait_socket(ws, io == KVI_TLS_WANT_WRITE ? POLLOUT : POLLIN, deadline))
             return -2;
     }
 }

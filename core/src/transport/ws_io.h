@@ -4,13 +4,13 @@
 #ifndef KVSWS_WS_IO_H
 #define KVSWS_WS_IO_H
 
-#include <curl/curl.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "base/buf.h"
 #include "kvsws.h"
+#include "transport/tls.h"
 #include "transport/ws_reader.h"
 
 #define KVI_WS_RECV_CHUNK 16384
@@ -18,11 +18,10 @@
 typedef struct kvi_ws kvi_ws;
 
 struct kvi_ws {
-    CURL *curl;
-    curl_socket_t sock;
-    int holds_global;
+    kvi_tls *tls; /* owns the socket */
+    int sock;
     pthread_mutex_t send_lock; /* one frame at a time on the wire; guards close_sent, broken */
-    pthread_mutex_t io_lock;   /* every curl_easy_send/recv on the handle */
+    pthread_mutex_t io_lock;   /* every call into tls (one OpenSSL object, one thread at once) */
     int close_sent;
     int send_broken; /* a frame went out partly: the stream is corrupt */
     /* Reader state, touched only by the reading thread (and kvi_ws_close). */
@@ -34,7 +33,6 @@ struct kvi_ws {
     kvsws_status dead_status;
     char *dead_message;
     uint32_t last_rx_ms; /* atomic, see note_rx; read by kvi_ws_idle_ms from any thread */
-    char errbuf[CURL_ERROR_SIZE]; /* curl keeps the pointer for the handle's whole life */
 };
 
 /* The monotonic clock in milliseconds. */
@@ -49,8 +47,8 @@ int kvi_ws_wait_socket(const kvi_ws *ws, short events, int64_t deadline);
 /* Sends all bytes or fails by deadline (why set); called with send_lock held or before the
  * connection is shared. 0 / -1. */
 int kvi_ws_send_all(kvi_ws *ws, const char *p, size_t left, int64_t deadline, const char **why);
-/* curl_easy_recv under the I/O lock (a sender may be writing on the same connection). */
-CURLcode kvi_ws_locked_recv(kvi_ws *ws, char *chunk, size_t size, size_t *n);
+/* kvi_tls_read under the I/O lock (a sender may be writing on the same connection). */
+kvi_tls_io kvi_ws_locked_recv(kvi_ws *ws, char *chunk, size_t size, size_t *n, const char **why);
 /* Reads more of the connection into buf; 1 got bytes, 0 EOF, -1 error (why), -2 deadline. */
 int kvi_ws_recv_some(kvi_ws *ws, kvi_buf *buf, int64_t deadline, const char **why);
 
