@@ -3,6 +3,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "check.h"
 #include "env_support.h"
+#include "base/file.h"
 #include "base/profile.h"
 #include "base/shlex.h"
 
@@ -374,6 +376,33 @@ static void check_split(const char *in, const char *const *want, int line)
     kvi_shlex_free(got);
 }
 
+/* kvi_file_read, which reads the profiles, the SSO cache and the token files. */
+static void test_file_read(void)
+{
+    kvi_buf b = KVI_BUF_INIT;
+    char *path = path_of("small");
+    write_file("small", "0123456789");
+    CHECK_INT(kvi_file_read(path, 10, &b), 0);
+    CHECK_STR(kvi_buf_str(&b), "0123456789");
+    kvi_buf_free(&b);
+    CHECK_INT(kvi_file_read(path, 9, &b), EFBIG); /* one byte over */
+    CHECK(b.len == 0 && b.data == NULL);             /* emptied, nothing half-read */
+    free(path);
+
+    path = path_of("no-such-file");
+    CHECK_INT(kvi_file_read(path, 10, &b), ENOENT);
+    free(path);
+    path = path_of("a-dir");
+    mkdir(path, 0700);
+    CHECK_INT(kvi_file_read(path, 10, &b), EISDIR);
+    free(path);
+    path = path_of("a-fifo"); /* would block a read with no writer: refused at once */
+    CHECK_INT(mkfifo(path, 0600), 0);
+    CHECK_INT(kvi_file_read(path, 10, &b), EINVAL);
+    free(path);
+    CHECK(b.len == 0);
+}
+
 static void test_shlex(void)
 {
     const char *w1[] = {"a", "b c", "d e", "f\"g", "", "h'i", NULL};
@@ -409,6 +438,7 @@ int main(void)
     test_syntax();
     test_missing();
     test_services();
+    test_file_read();
     test_shlex();
     scratch_remove();
     return CHECK_DONE();

@@ -5,16 +5,14 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
 
 #include "base/buf.h"
+#include "base/file.h"
 #include "base/shlex.h"
 
 /* A config file bigger than this is not a config file; the rest is ignored. */
@@ -381,38 +379,17 @@ static void ini_line(ini_parser *p, const char *line, size_t len)
         p->oom = 1;
 }
 
-/* Reads and parses a file. A missing or unreadable file, or one that is not a regular file,
- * is empty (botocore ignores those too). 0 ok, -1 out of memory. */
+/* Reads and parses a file. A missing or unreadable file, one that is not a regular file, or
+ * one over 16 MiB is empty (botocore ignores the first ones too). 0 ok, -1 out of memory. */
 static int ini_load(const char *path, ini_file *f)
 {
     memset(f, 0, sizeof *f);
     if (!path || !*path)
         return 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return 0;
-    }
     kvi_buf data = KVI_BUF_INIT;
-    char chunk[4096];
-    int rc = 0;
-    while (data.len < PROFILE_FILE_MAX) {
-        ssize_t r = read(fd, chunk, sizeof chunk);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        if (kvi_buf_append(&data, chunk, (size_t)r) != 0) {
-            rc = -1;
-            break;
-        }
-    }
-    OPENSSL_cleanse(chunk, sizeof chunk);
-    close(fd);
-    if (rc == 0) {
+    int e = kvi_file_read(path, PROFILE_FILE_MAX, &data);
+    int rc = e == ENOMEM ? -1 : 0; /* any other failure: an empty file */
+    if (e == 0) {
         ini_parser p;
         memset(&p, 0, sizeof p);
         p.f = f;

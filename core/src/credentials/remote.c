@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "base/error.h"
+#include "base/file.h"
 #include "base/url.h"
 #include "transport/http.h"
 
@@ -174,26 +175,23 @@ static char *container_auth(kvsws_error *err, kvsws_status *st)
     const char *file = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
     char *token = NULL;
     if (file) {
-        FILE *f = fopen(file, "re");
-        if (!f) {
-            char eb[128];
-            *st = container_error(err, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE "
-                                       "(%s): %s",
-                                  file, strerror_r(errno, eb, sizeof eb));
-            return NULL;
-        }
         kvi_buf b = KVI_BUF_INIT;
-        char chunk[1024];
-        size_t n;
-        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= TOKEN_FILE_MAX)
-            kvi_buf_append(&b, chunk, n);
-        OPENSSL_cleanse(chunk, sizeof chunk);
-        fclose(f);
-        if (b.len > TOKEN_FILE_MAX) {
-            kvi_buf_free_secret(&b);
+        int e = kvi_file_read(file, TOKEN_FILE_MAX, &b);
+        if (e == EFBIG) {
             *st = container_error(err, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (%s) is larger "
                                        "than %d bytes",
                                   file, TOKEN_FILE_MAX);
+            return NULL;
+        }
+        if (e == ENOMEM) {
+            *st = kvi_error_set(err, KVSWS_E_NO_MEMORY, "out of memory");
+            return NULL;
+        }
+        if (e != 0) {
+            char eb[128];
+            *st = container_error(err, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE "
+                                       "(%s): %s",
+                                  file, strerror_r(e, eb, sizeof eb));
             return NULL;
         }
         token = kvi_buf_detach(&b);

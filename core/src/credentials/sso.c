@@ -3,22 +3,19 @@
 #include "credentials/sso.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "aws/aws_error.h"
 #include "aws/endpoints.h"
 #include "aws/sigv4.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "credentials/fetch.h"
 
 /* The CLI's cache files are a few hundred bytes; more is not one of them. */
@@ -155,47 +152,6 @@ char *kvi_sso_cache_path(const char *session, const char *start_url)
     return kvi_buf_detach(&b);
 }
 
-/* Reads the cache file into b (secrets). 0; else -1 with a reason in why and *missing set when
- * there is no such file. */
-static int read_cache(const char *path, kvi_buf *b, const char **why, int *missing, char *eb,
-                      size_t ebsz)
-{
-    *missing = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        *missing = errno == ENOENT;
-        *why = strerror_r(errno, eb, ebsz);
-        return -1;
-    }
-    char chunk[4096];
-    int rc = 0;
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            if (n < 0) {
-                *why = strerror_r(errno, eb, ebsz);
-                rc = -1;
-            }
-            break;
-        }
-        if (b->len + (size_t)n > CACHE_FILE_MAX) {
-            *why = "the file is larger than 64 KiB";
-            rc = -1;
-            break;
-        }
-        if (kvi_buf_append(b, chunk, (size_t)n) != 0) {
-            *why = "out of memory";
-            rc = -1;
-            break;
-        }
-    }
-    OPENSSL_cleanse(chunk, sizeof chunk);
-    close(fd);
-    return rc;
-}
-
 /* expiresAt as the CLI writes it: RFC 3339, or its older "...UTC" form. */
 static int parse_expires_at(const char *s, time_t *out)
 {
@@ -229,8 +185,12 @@ kvsws_status kvi_sso_token_load(const kvi_sso_config *cfg, const char *profile, 
     char eb[128];
     cJSON *doc = NULL;
     kvsws_status st = KVSWS_OK;
-    int missing = 0;
-    if (read_cache(path, &data, &why, &missing, eb, sizeof eb) != 0) {
+    int read_errno = kvi_file_read(path, CACHE_FILE_MAX, &data);
+    if (read_errno != 0) {
+        int missing = read_errno == ENOENT;
+        why = read_errno == EFBIG    ? "the file is larger than 64 KiB"
+              : read_errno == ENOMEM ? "out of memory"
+                                     : strerror_r(read_errno, eb, sizeof eb);
         put_prefix(&msg, profile);
         kvi_buf_puts(&msg, "Error loading SSO Token: Token for ");
         kvi_put_sanitized(&msg, name, 512);

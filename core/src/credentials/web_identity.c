@@ -4,14 +4,12 @@
 #include "credentials/web_identity.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <openssl/crypto.h>
 
 #include "base/error.h"
+#include "base/file.h"
 #include "credentials/sts.h"
 
 /* A Kubernetes service account token is ~1-2 KiB; a JWT far larger than this is not one. */
@@ -31,47 +29,21 @@ static char *web_setting(const kvi_provider_ctx *ctx, const char *profile, int d
 /* Reads the whole token file (a secret) into tok. 0, or -1 with a reason in why. */
 static int read_token(const char *path, kvi_buf *tok, kvi_buf *why)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        char eb[128];
-        kvi_buf_puts(why, strerror_r(errno, eb, sizeof eb));
-        return -1;
-    }
-    char chunk[4096];
-    int rc = 0;
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            char eb[128];
-            kvi_buf_puts(why, strerror_r(errno, eb, sizeof eb));
-            rc = -1;
-            break;
-        }
-        if (n == 0)
-            break;
-        if (tok->len + (size_t)n > TOKEN_FILE_MAX) {
-            kvi_buf_printf(why, "it is larger than %d bytes", TOKEN_FILE_MAX);
-            rc = -1;
-            break;
-        }
-        if (kvi_buf_append(tok, chunk, (size_t)n) != 0) {
-            kvi_buf_puts(why, "out of memory");
-            rc = -1;
-            break;
-        }
-    }
-    OPENSSL_cleanse(chunk, sizeof chunk);
-    close(fd);
-    if (rc == 0 && tok->len == 0) {
+    int e = kvi_file_read(path, TOKEN_FILE_MAX, tok);
+    char eb[128];
+    if (e == EFBIG)
+        kvi_buf_printf(why, "it is larger than %d bytes", TOKEN_FILE_MAX);
+    else if (e == ENOMEM)
+        kvi_buf_puts(why, "out of memory");
+    else if (e != 0)
+        kvi_buf_puts(why, strerror_r(e, eb, sizeof eb));
+    else if (tok->len == 0)
         kvi_buf_puts(why, "it is empty");
-        rc = -1;
-    } else if (rc == 0 && memchr(tok->data, '\0', tok->len)) {
+    else if (memchr(tok->data, '\0', tok->len))
         kvi_buf_puts(why, "it holds a NUL byte: not a token");
-        rc = -1;
-    }
-    return rc;
+    else
+        return 0;
+    return -1;
 }
 
 kvsws_status kvi_web_identity_provider(const kvi_provider_ctx *ctx, const char *profile,
