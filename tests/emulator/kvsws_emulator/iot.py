@@ -182,14 +182,6 @@ class IotCredentialsProvider:
         self.role_aliases[alias] = role
         return web.json_response(role.to_json())
 
-    async def admin_faults(self, request: web.Request) -> web.Response:
-        """POST /_emulator/iot/faults {"code", "message"?, "status"?, "count"?}."""
-        try:
-            fault = self.faults.add(await admin_body(request))
-        except ConfigError as exc:
-            return web.json_response({"message": str(exc)}, status=400)
-        return web.json_response(fault.to_json())
-
     async def admin_state(self, request: web.Request) -> web.Response:
         """GET /_emulator/iot[?secrets=1]: with secrets=1 also each issued key's secret and token."""
         body: dict[str, Any] = {
@@ -207,7 +199,7 @@ class IotCredentialsProvider:
         return [
             web.post(f"{admin_prefix}/iot/things", self.admin_things),
             web.post(f"{admin_prefix}/iot/role-aliases", self.admin_role_aliases),
-            web.post(f"{admin_prefix}/iot/faults", self.admin_faults),
+            web.post(f"{admin_prefix}/iot/faults", self.faults.admin_add),
             web.get(f"{admin_prefix}/iot", self.admin_state),
         ]
 

@@ -114,6 +114,14 @@ class FaultQueue:
         self.queue.append(fault)
         return fault
 
+    async def admin_add(self, request: web.Request) -> web.Response:
+        """POST /_emulator/{sts,sso,iot}/faults {"operation"?, "code", "message"?, "status"?, "count"?}."""
+        try:
+            fault = self.add(await admin_body(request))
+        except ConfigError as exc:
+            return web.json_response({"message": str(exc)}, status=400)
+        return web.json_response(fault.to_json())
+
     def take(self, operation: str) -> IdentityFault | None:
         for fault in self.queue:
             if fault.operation in (operation, "*"):

@@ -113,14 +113,6 @@ class SsoPortal:
         self.assignments.append(assignment)
         return web.json_response(assignment.to_json())
 
-    async def admin_faults(self, request: web.Request) -> web.Response:
-        """POST /_emulator/sso/faults {"code", "message"?, "status"?, "count"?}."""
-        try:
-            fault = self.faults.add(await admin_body(request))
-        except ConfigError as exc:
-            return web.json_response({"message": str(exc)}, status=400)
-        return web.json_response(fault.to_json())
-
     async def admin_state(self, request: web.Request) -> web.Response:
         return web.json_response({"assignments": [a.to_json() for a in self.assignments],
                                   "issued": [i for i in self.issuer.snapshot() if i["operation"] == OPERATION],
@@ -129,7 +121,7 @@ class SsoPortal:
     def routes(self, admin_prefix: str) -> list[web.RouteDef]:
         return [
             web.post(f"{admin_prefix}/sso/assignments", self.admin_assignments),
-            web.post(f"{admin_prefix}/sso/faults", self.admin_faults),
+            web.post(f"{admin_prefix}/sso/faults", self.faults.admin_add),
             web.get(f"{admin_prefix}/sso", self.admin_state),
             web.get(PATH, self.handle),
         ]

@@ -286,14 +286,6 @@ class StsService:
         self.roles[arn] = role
         return web.json_response(role.to_json())
 
-    async def admin_faults(self, request: web.Request) -> web.Response:
-        """POST /_emulator/sts/faults {"operation"?, "code", "message"?, "status"?, "count"?}."""
-        try:
-            fault = self.faults.add(await admin_body(request))
-        except ConfigError as exc:
-            return web.json_response({"message": str(exc)}, status=400)
-        return web.json_response(fault.to_json())
-
     async def admin_state(self, request: web.Request) -> web.Response:
         return web.json_response({"roles": [r.to_json() for r in self.roles.values()],
                                   "issued": self.issuer.snapshot(),
@@ -302,7 +294,7 @@ class StsService:
     def routes(self, admin_prefix: str) -> list[web.RouteDef]:
         return [
             web.post(f"{admin_prefix}/sts/roles", self.admin_roles),
-            web.post(f"{admin_prefix}/sts/faults", self.admin_faults),
+            web.post(f"{admin_prefix}/sts/faults", self.faults.admin_add),
             web.get(f"{admin_prefix}/sts", self.admin_state),
             web.post("/", self.handle),
         ]
